@@ -1,0 +1,69 @@
+import secrets
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from handover.accounts.models import ApiToken, Role, User, token_digest
+from handover.lib.errors import Conflict, InvalidInput, NotAuthenticated
+
+TOKEN_PREFIX = "hov_"
+
+
+@transaction.atomic
+def user_create(*, username: str, password: str, email: str = "", role: Role = Role.MEMBER) -> User:
+    """Create an account after checking the name, the address and the password's strength."""
+    try:
+        User.username_validator(username)
+        if email:
+            validate_email(email)
+        validate_password(password, User(username=username, email=email))
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages)) from None
+    if not 1 <= len(username) <= 150:
+        raise InvalidInput("The username must have 1 to 150 characters.")
+    if User.objects.filter(username__iexact=username).exists():
+        raise Conflict(f"The username {username!r} is taken.", code="username_taken")
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                username=username,
+                email=email,
+                password=password,
+                role=role,
+                is_staff=role != Role.MEMBER,
+                is_superuser=role == Role.OPERATOR,
+            )
+    except IntegrityError:
+        raise Conflict(f"The username {username!r} is taken.", code="username_taken") from None
+    return user
+
+
+@transaction.atomic
+def token_create(*, user: User, label: str = "") -> str:
+    """Issue a new bearer token and return it; only its digest is kept."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    ApiToken.objects.create(user=user, digest=token_digest(raw), prefix=raw[:12], label=label)
+    return raw
+
+
+def token_for_credentials(*, username: str, password: str) -> str:
+    """Exchange a username and password for a new token."""
+    user = authenticate(username=username, password=password)
+    if user is None or not user.is_active:
+        raise NotAuthenticated("Wrong username or password.", code="bad_credentials")
+    return token_create(user=user, label="api login")
+
+
+def token_user(raw: str) -> User | None:
+    """The active user a bearer token belongs to, if any."""
+    if not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=token_digest(raw), user__is_active=True)
+        .first()
+    )
+    return token.user if token else None

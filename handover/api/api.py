@@ -1,0 +1,74 @@
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from handover.api.auth import BearerAuth
+from handover.lib.errors import HandoverError
+
+api = NinjaAPI(
+    title="Handover API",
+    version="1",
+    description="Orders, escrow and protected delivery for freelance digital work.",
+    auth=BearerAuth(),
+    urls_namespace="api-v1",
+)
+
+
+def _error(request: HttpRequest, status: int, code: str, detail: str, **extra) -> HttpResponse:
+    return api.create_response(request, {"error": code, "detail": detail, **extra}, status=status)
+
+
+@api.exception_handler(HandoverError)
+def _domain_error(request, exc: HandoverError):
+    return _error(request, exc.status, exc.code, exc.detail)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, exc: ValidationError):
+    parts = []
+    for error in exc.errors:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "payload"))
+        parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+    errors = [{"loc": e.get("loc"), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors]
+    return _error(
+        request, 422, "validation_error", "; ".join(parts) or "Invalid input.", errors=errors
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request, exc):
+    return _error(request, 401, "not_authenticated", "Send a valid token: Authorization: Bearer …")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    return _error(request, exc.status_code, "http_error", str(exc))
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return _error(request, 404, "not_found", "Not found.")
+
+
+@api.get("/health", auth=None, tags=["meta"])
+def health(request):
+    return {"status": "ok"}
+
+
+def _mount() -> None:
+    from handover.accounts.api import router as accounts
+    from handover.delivery.api import router as delivery
+    from handover.disputes.api import router as disputes
+    from handover.ledger.api import router as ledger
+    from handover.offers.api import router as offers
+    from handover.orders.api import router as orders
+
+    api.add_router("", accounts, tags=["accounts"])
+    api.add_router("/offers", offers, tags=["offers"])
+    api.add_router("/orders", orders, tags=["orders"])
+    api.add_router("", delivery, tags=["delivery"])
+    api.add_router("/disputes", disputes, tags=["disputes"])
+    api.add_router("", ledger, tags=["ledger"])
+
+
+_mount()

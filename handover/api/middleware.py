@@ -1,0 +1,91 @@
+"""Idempotency-Key for every POST under /api/: the same key and body get the stored answer
+again, the same key with another body gets 422. Without a key the request runs as usual."""
+
+import hashlib
+import json
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from handover.api.auth import request_api_user
+from handover.api.models import IdempotencyRecord
+
+# Answers that must not be stored: a fresh token is a secret.
+NOT_STORED = ("/api/v1/auth/token",)
+MAX_KEY = 200
+
+
+def _error(status: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse({"error": code, "detail": detail}, status=status)
+
+
+def _fingerprint(request: HttpRequest) -> str:
+    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
+    if request.content_type == "multipart/form-data":
+        # The boundary differs between retries, so hash what the form says, not its bytes.
+        fields = sorted((k, v) for k in request.POST for v in request.POST.getlist(k))
+        files = sorted((k, f.name, f.size) for k in request.FILES for f in request.FILES.getlist(k))
+        digest.update(json.dumps([fields, files]).encode())
+    else:
+        digest.update(request.body)
+    return digest.hexdigest()
+
+
+class IdempotencyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = request.headers.get("Idempotency-Key")
+        if (
+            request.method != "POST"
+            or key is None
+            or not request.path.startswith("/api/")
+            or request.path in NOT_STORED
+        ):
+            return self.get_response(request)
+        if not key or len(key) > MAX_KEY or not key.isprintable():
+            return _error(
+                400, "bad_idempotency_key", f"Use a key of 1 to {MAX_KEY} printable characters."
+            )
+        user = request_api_user(request)
+        scope = f"user:{user.pk}" if user else "anon"
+        fingerprint = _fingerprint(request)
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    # Holds the key until this request commits: a concurrent retry waits
+                    # on the unique index, then finds the stored answer.
+                    record = IdempotencyRecord.objects.create(
+                        scope=scope,
+                        key=key,
+                        fingerprint=fingerprint,
+                        status=0,
+                        content_type="",
+                        body=b"",
+                    )
+            except IntegrityError:
+                return self._replay(scope, key, fingerprint)
+            response = self.get_response(request)
+            if response.status_code >= 500 or response.streaming:
+                transaction.set_rollback(True)
+                return response
+            record.status = response.status_code
+            record.content_type = response.get("Content-Type", "")
+            record.body = response.content
+            record.save(update_fields=["status", "content_type", "body"])
+            return response
+
+    def _replay(self, scope: str, key: str, fingerprint: str) -> HttpResponse:
+        record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+        if record is None or record.status == 0:
+            return _error(409, "idempotency_in_progress", "A request with this key is running.")
+        if record.fingerprint != fingerprint:
+            return _error(
+                422, "idempotency_key_reused", "This Idempotency-Key was used for another request."
+            )
+        response = HttpResponse(
+            bytes(record.body), status=record.status, content_type=record.content_type
+        )
+        response["Idempotent-Replayed"] = "true"
+        return response

@@ -1,0 +1,40 @@
+from django.conf import settings
+from django.db import models
+
+
+class Outcome(models.TextChoices):
+    RELEASE = "release"  # the seller is paid in full
+    REFUND = "refund"  # the buyer gets everything back
+    SPLIT = "split"  # the buyer gets part back, the rest is settled to the seller
+
+
+class Dispute(models.Model):
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="disputes")
+    opened_by = models.ForeignKey(  # empty when the cancellation timer opened it
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    opened_by_role = models.CharField(max_length=8)
+    reason = models.TextField()
+    opened_at = models.DateTimeField()
+    state_before = models.CharField(max_length=24)
+
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, blank=True)
+    refund = models.PositiveBigIntegerField(null=True, blank=True)
+    rationale = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["opened_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=models.Q(decided_at__isnull=True),
+                name="one_open_dispute_per_order",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Dispute {self.pk} on order {self.order_id}"

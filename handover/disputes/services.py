@@ -1,0 +1,85 @@
+from django.db import transaction
+from django.utils import timezone
+
+from handover.accounts.models import User
+from handover.disputes.models import Dispute, Outcome
+from handover.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from handover.orders.models import Order
+from handover.orders.rules import Action, Actor, State
+from handover.orders.services import _clean_text, decide_money, order_lock, order_move
+
+MAX_RATIONALE = 20_000
+
+
+def dispute_open_for(*, order: Order, user: User | None, actor: Actor, reason: str) -> Dispute:
+    """The dispute row of a move to ``disputed``; called by the order services only."""
+    return Dispute.objects.create(
+        order=order,
+        opened_by=user,
+        opened_by_role=actor,
+        reason=reason,
+        opened_at=timezone.now(),
+        state_before=order.state,
+    )
+
+
+def _refund_for(order: Order, outcome: Outcome, refund: int | None) -> int:
+    if outcome == Outcome.RELEASE:
+        if refund not in (None, 0):
+            raise InvalidInput("A release refunds nothing; use split.", code="bad_refund")
+        return order.refunded
+    if outcome == Outcome.REFUND:
+        if refund not in (None, order.total):
+            raise InvalidInput("A refund returns the whole total; use split.", code="bad_refund")
+        return order.total
+    if refund is None or not order.refunded < refund < order.total:
+        raise InvalidInput(
+            f"A split needs a refund above {order.refunded} and below the total of {order.total}.",
+            code="bad_refund",
+        )
+    return refund
+
+
+@transaction.atomic
+def dispute_decide(
+    *, dispute_id: int, user: User, outcome: str, refund: int | None, rationale: str
+) -> Dispute:
+    """Support decides a dispute: release, refund or split; the order and the money move."""
+    if not user.is_support:
+        raise PermissionDenied("Only support decides disputes.")
+    dispute = Dispute.objects.filter(pk=dispute_id).first()
+    if dispute is None:
+        raise NotFound("No such dispute.")
+    try:
+        decision = Outcome(outcome)
+    except ValueError:
+        raise InvalidInput("The outcome is release, refund or split.", code="bad_outcome") from None
+    rationale = _clean_text(rationale, field="rationale", limit=MAX_RATIONALE)
+    order = order_lock(dispute.order_id)
+    # Re-read under the order's lock: a concurrent decision may have closed it.
+    dispute = Dispute.objects.select_for_update().get(pk=dispute_id)
+    if dispute.decided_at is not None:
+        raise Conflict("This dispute is decided already.", code="already_decided")
+    amount = _refund_for(order, decision, refund)
+    target = State.CANCELLED if amount == order.total else State.COMPLETED
+    money = decide_money(order, refund=amount)
+    dispute.decided_at = timezone.now()
+    dispute.decided_by = user
+    dispute.outcome = decision
+    dispute.refund = amount
+    dispute.rationale = rationale
+    dispute.save()
+    order_move(
+        order=order,
+        action=Action.DECIDE,
+        actor=Actor.SUPPORT,
+        user=user,
+        target=target,
+        payload={
+            "dispute_id": dispute.pk,
+            "outcome": decision.value,
+            "rationale": rationale,
+            **money,
+        },
+    )
+    return dispute

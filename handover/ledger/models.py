@@ -1,0 +1,121 @@
+from django.conf import settings
+from django.db import models
+
+
+class AccountKind(models.TextChoices):
+    WORLD = "world"  # money in and out through the payment provider
+    ESCROW = "escrow"
+    SELLER_PENDING = "seller_pending"
+    SELLER_AVAILABLE = "seller_available"
+    PLATFORM_FEES = "platform_fees"
+    PLATFORM_LOSSES = "platform_losses"
+
+
+# Accounts that hold money for someone and so may never go below zero.
+NON_NEGATIVE_KINDS = (
+    AccountKind.ESCROW,
+    AccountKind.SELLER_PENDING,
+    AccountKind.SELLER_AVAILABLE,
+    AccountKind.PLATFORM_FEES,
+)
+
+
+class TransactionKind(models.TextChoices):
+    CAPTURE = "capture"  # world -> escrow
+    SETTLEMENT = "settlement"  # escrow -> refund to world, seller pending, platform fees
+    ADJUSTMENT = "adjustment"  # a refund decided after completion, taken back from the shares
+    CLEARANCE = "clearance"  # seller pending -> available
+    CHARGEBACK = "chargeback"  # seller and fees -> world, shortfall from platform losses
+    PAYOUT = "payout"  # seller available -> world
+
+
+# At most one of each of these per order; the database refuses a second.
+ONCE_PER_ORDER = (
+    TransactionKind.CAPTURE,
+    TransactionKind.SETTLEMENT,
+    TransactionKind.ADJUSTMENT,
+    TransactionKind.CLEARANCE,
+    TransactionKind.CHARGEBACK,
+)
+
+
+class Account(models.Model):
+    """A balance; the sum of its entries, kept here so the database can refuse a negative one."""
+
+    name = models.CharField(max_length=64)
+    currency = models.CharField(max_length=3)
+    kind = models.CharField(max_length=20, choices=AccountKind.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    balance = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["name", "currency"], name="account_name_unique"),
+            models.CheckConstraint(
+                condition=models.Q(balance__gte=0) | ~models.Q(kind__in=NON_NEGATIVE_KINDS),
+                name="account_balance_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.currency})"
+
+
+class LedgerTransaction(models.Model):
+    kind = models.CharField(max_length=16, choices=TransactionKind.choices)
+    order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField()
+    memo = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "kind"],
+                condition=models.Q(kind__in=ONCE_PER_ORDER),
+                name="ledger_once_per_order",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise RuntimeError("ledger rows are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("ledger rows are append-only")
+
+
+class Entry(models.Model):
+    """One leg of a transaction: a signed amount in minor units (credit positive)."""
+
+    transaction = models.ForeignKey(
+        LedgerTransaction, on_delete=models.PROTECT, related_name="entries"
+    )
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    amount = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(amount=0), name="entry_amount_non_zero")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.amount}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise RuntimeError("ledger rows are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("ledger rows are append-only")

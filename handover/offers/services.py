@@ -1,0 +1,123 @@
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from handover.accounts.models import User
+from handover.evidence.models import EventType
+from handover.evidence.services import event_append
+from handover.lib.errors import InvalidInput, NotFound
+from handover.lib.money import CURRENCIES, MAX_AMOUNT
+from handover.offers.models import Offer, OfferTerms
+
+MAX_QUESTIONS = 30
+MAX_QUESTION_LENGTH = 1000
+MAX_TERMS_LENGTH = 100_000
+
+
+@dataclass(frozen=True)
+class OfferFields:
+    title: str
+    description: str
+    price: int
+    currency: str
+    delivery_days: int
+    revisions: int
+    terms: str
+    requirements: list[str]
+    requires_acceptance: bool = False
+
+
+def _validate(fields: OfferFields) -> None:
+    if not fields.title.strip() or len(fields.title) > 200:
+        raise InvalidInput("The title must have 1 to 200 characters.")
+    if not 1 <= fields.price <= MAX_AMOUNT:
+        raise InvalidInput(f"The price must be a whole number of minor units, 1 to {MAX_AMOUNT}.")
+    if fields.currency not in CURRENCIES:
+        raise InvalidInput(f"Unknown currency {fields.currency!r}: use an ISO 4217 code.")
+    if not 1 <= fields.delivery_days <= 365:
+        raise InvalidInput("Delivery days must be from 1 to 365.")
+    if not 0 <= fields.revisions <= 100:
+        raise InvalidInput("Revisions must be from 0 to 100.")
+    if not fields.terms.strip() or len(fields.terms) > MAX_TERMS_LENGTH:
+        raise InvalidInput(f"Terms of service must have 1 to {MAX_TERMS_LENGTH} characters.")
+    if len(fields.requirements) > MAX_QUESTIONS:
+        raise InvalidInput(f"At most {MAX_QUESTIONS} requirement questions.")
+    for question in fields.requirements:
+        if not question.strip() or len(question) > MAX_QUESTION_LENGTH:
+            raise InvalidInput("Each requirement question must have 1 to 1000 characters.")
+    for text in (fields.title, fields.description, fields.terms, *fields.requirements):
+        if "\x00" in text:
+            raise InvalidInput("Text may not contain NUL characters.")
+
+
+@transaction.atomic
+def offer_create(*, seller: User, fields: OfferFields) -> Offer:
+    """Publish an offer with version 1 of its terms."""
+    _validate(fields)
+    offer = Offer.objects.create(
+        seller=seller,
+        title=fields.title.strip(),
+        description=fields.description,
+        price=fields.price,
+        currency=fields.currency,
+        delivery_days=fields.delivery_days,
+        revisions=fields.revisions,
+        requirements=list(fields.requirements),
+        requires_acceptance=fields.requires_acceptance,
+    )
+    terms = OfferTerms.objects.create(offer=offer, version=1, text=fields.terms)
+    event_append(
+        type=EventType.OFFER_CREATED,
+        actor=seller,
+        actor_role="seller",
+        payload={"offer_id": offer.pk, "terms_version": 1, "terms_sha256": terms.sha256},
+    )
+    return offer
+
+
+@transaction.atomic
+def offer_update(*, offer_id: int, seller: User, fields: OfferFields) -> Offer:
+    """Change an offer; changed terms become a new version, placed orders keep theirs."""
+    _validate(fields)
+    offer = Offer.objects.select_for_update().filter(pk=offer_id, seller=seller).first()
+    if offer is None:
+        raise NotFound("No such offer of yours.")
+    for name in (
+        "description",
+        "price",
+        "currency",
+        "delivery_days",
+        "revisions",
+        "requirements",
+        "requires_acceptance",
+    ):
+        setattr(offer, name, getattr(fields, name))
+    offer.title = fields.title.strip()
+    offer.save()
+    current = offer.current_terms
+    if current.text != fields.terms:
+        terms = OfferTerms.objects.create(
+            offer=offer, version=current.version + 1, text=fields.terms
+        )
+        event_append(
+            type=EventType.OFFER_TERMS_VERSIONED,
+            actor=seller,
+            actor_role="seller",
+            payload={
+                "offer_id": offer.pk,
+                "terms_version": terms.version,
+                "terms_sha256": terms.sha256,
+            },
+        )
+    return offer
+
+
+@transaction.atomic
+def offer_set_active(*, offer_id: int, seller: User, active: bool) -> Offer:
+    """Open or close an offer to new orders; placed orders are unaffected."""
+    offer = Offer.objects.select_for_update().filter(pk=offer_id, seller=seller).first()
+    if offer is None:
+        raise NotFound("No such offer of yours.")
+    offer.is_active = active
+    offer.save(update_fields=["is_active", "updated_at"])
+    return offer

@@ -1,0 +1,294 @@
+from datetime import datetime
+
+from ninja import Query, Router, Schema, Status
+from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import StrictBool, StrictInt
+
+from handover.api.pagination import PageParams, page
+from handover.evidence.models import Event
+from handover.lib.errors import NotFound
+from handover.orders import services
+from handover.orders.models import Message, Order
+from handover.orders.selectors import (
+    available_actions,
+    orders_visible_to,
+    timer_action,
+    viewer_role,
+)
+
+router = Router()
+
+
+class OrderIn(Schema):
+    offer_id: StrictInt
+    answers: list[str] = []
+
+
+class AnswersIn(Schema):
+    answers: list[str]
+
+
+class CancellationOut(Schema):
+    requested_by: str
+    reason: str
+    refund: int
+
+
+class OrderOut(Schema):
+    id: int
+    state: str
+    offer_id: int
+    buyer_id: int
+    buyer: str
+    seller_id: int
+    seller: str
+    currency: str
+    price: int
+    buyer_fee: int
+    seller_fee: int
+    total: int
+    refunded: int
+    requirements: list[dict[str, str]]
+    terms_version: int
+    terms_sha256: str
+    delivery_days: int
+    revisions_included: int
+    revisions_left: int
+    auto_complete: bool
+    requires_acceptance: bool
+    payment_provider: str
+    payment_reference: str
+    created_at: datetime
+    paid_at: datetime | None
+    due_at: datetime | None
+    last_delivered_at: datetime | None
+    closed_at: datetime | None
+    clears_at: datetime | None
+    timer_at: datetime | None
+    timer_action: str | None
+    cancellation: CancellationOut | None
+    role: str
+    actions: list[str]
+    payment_instructions: str = ""
+
+
+def order_out(order: Order, request, **extra) -> dict:
+    role = viewer_role(order, request.auth)
+    cancellation = None
+    if order.cancellation_requested_by:
+        cancellation = {
+            "requested_by": order.cancellation_requested_by,
+            "reason": order.cancellation_reason,
+            "refund": order.cancellation_refund,
+        }
+    fields = {f: getattr(order, f) for f in OrderOut.model_fields if hasattr(order, f)}
+    fields.update(
+        buyer=order.buyer.username,
+        seller=order.seller.username,
+        terms_version=order.terms.version,
+        timer_action=timer_action(order),
+        cancellation=cancellation,
+        role=role.value,
+        actions=available_actions(order, role),
+        **extra,
+    )
+    return fields
+
+
+def _visible(request, order_id: int) -> Order:
+    order = orders_visible_to(request.auth).filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+def _answer(request, order_id: int, **extra) -> dict:
+    return order_out(_visible(request, order_id), request, **extra)
+
+
+@router.post("", response={201: OrderOut})
+def create_order(request, payload: OrderIn):
+    order = services.order_place(
+        buyer=request.auth, offer_id=payload.offer_id, answers=payload.answers
+    )
+    return Status(201, _answer(request, order.pk))
+
+
+class OrderPage(Schema):
+    items: list[OrderOut]
+    count: int
+
+
+@router.get("", response=OrderPage)
+def list_orders(
+    request, params: Query[PageParams], state: str | None = None, role: str | None = None
+):
+    orders = orders_visible_to(request.auth)
+    if role == "buyer":
+        orders = orders.filter(buyer=request.auth)
+    elif role == "seller":
+        orders = orders.filter(seller=request.auth)
+    if state:
+        orders = orders.filter(state=state)
+    return page(orders, params, lambda order: order_out(order, request))
+
+
+@router.get("/{order_id}", response=OrderOut)
+def get_order(request, order_id: int):
+    return _answer(request, order_id)
+
+
+@router.put("/{order_id}/answers", response=OrderOut)
+def update_answers(request, order_id: int, payload: AnswersIn):
+    services.order_update_answers(order_id=order_id, user=request.auth, answers=payload.answers)
+    return _answer(request, order_id)
+
+
+@router.post("/{order_id}/pay", response=OrderOut)
+def pay(request, order_id: int):
+    result = services.order_pay(order_id=order_id, user=request.auth)
+    return _answer(request, order_id, payment_instructions=result["instructions"])
+
+
+class ReferenceIn(Schema):
+    reference: str = ""
+
+
+@router.post("/{order_id}/confirm-payment", response=OrderOut)
+def confirm_payment(request, order_id: int, payload: ReferenceIn):
+    services.order_confirm_payment(
+        order_id=order_id, user=request.auth, reference=payload.reference
+    )
+    return _answer(request, order_id)
+
+
+def _simple(path: str, service, summary: str):
+    """A POST action that takes no body and returns the order."""
+
+    def view(request, order_id: int):
+        service(order_id=order_id, user=request.auth)
+        return _answer(request, order_id)
+
+    view.__name__ = path.replace("-", "_")
+    router.post(f"/{{order_id}}/{path}", response=OrderOut, summary=summary)(view)
+
+
+_simple("abandon", services.order_abandon, "Drop an unpaid order (buyer)")
+_simple("accept-order", services.order_accept_order, "Take on an order (seller)")
+_simple("decline-order", services.order_decline_order, "Turn an order down, full refund (seller)")
+_simple("accept", services.order_accept, "Accept the delivery: money and originals are released")
+_simple("grant-revision", services.order_grant_revision, "Grant one extra revision (seller)")
+_simple("cancel-late", services.order_cancel_late, "Cancel a late order, full refund (buyer)")
+_simple("accept-cancellation", services.order_accept_cancellation, "Agree to a cancellation")
+_simple("withdraw-cancellation", services.order_withdraw_cancellation, "Withdraw your request")
+_simple("chargeback", services.order_chargeback, "Record a chargeback reported by the provider")
+
+
+class MessageIn(Schema):
+    message: str
+
+
+@router.post("/{order_id}/request-revision", response=OrderOut)
+def request_revision(request, order_id: int, payload: MessageIn):
+    services.order_request_revision(order_id=order_id, user=request.auth, message=payload.message)
+    return _answer(request, order_id)
+
+
+@router.post("/{order_id}/decline-cancellation", response=OrderOut)
+def decline_cancellation(request, order_id: int, payload: MessageIn):
+    services.order_decline_cancellation(
+        order_id=order_id, user=request.auth, message=payload.message
+    )
+    return _answer(request, order_id)
+
+
+class CancellationIn(Schema):
+    reason: str
+    refund: StrictInt
+
+
+@router.post("/{order_id}/request-cancellation", response=OrderOut)
+def request_cancellation(request, order_id: int, payload: CancellationIn):
+    services.order_request_cancellation(
+        order_id=order_id, user=request.auth, reason=payload.reason, refund=payload.refund
+    )
+    return _answer(request, order_id)
+
+
+class ReasonIn(Schema):
+    reason: str
+
+
+@router.post("/{order_id}/open-dispute", response=OrderOut)
+def open_dispute(request, order_id: int, payload: ReasonIn):
+    services.order_open_dispute(order_id=order_id, user=request.auth, reason=payload.reason)
+    return _answer(request, order_id)
+
+
+class AutoCompleteIn(Schema):
+    enabled: StrictBool
+
+
+@router.post("/{order_id}/auto-complete", response=OrderOut)
+def set_auto_complete(request, order_id: int, payload: AutoCompleteIn):
+    services.order_set_auto_complete(order_id=order_id, user=request.auth, enabled=payload.enabled)
+    return _answer(request, order_id)
+
+
+class BodyIn(Schema):
+    body: str
+
+
+class MessageOut(Schema):
+    id: int
+    order_id: int
+    author_id: int
+    author: str
+    author_role: str
+    body: str
+    created_at: datetime
+
+
+def _message_out(message: Message) -> dict:
+    return {
+        "id": message.pk,
+        "order_id": message.order_id,
+        "author_id": message.author_id,
+        "author": message.author.username,
+        "author_role": message.author_role,
+        "body": message.body,
+        "created_at": message.created_at,
+    }
+
+
+@router.post("/{order_id}/messages", response={201: MessageOut})
+def post_message(request, order_id: int, payload: BodyIn):
+    message = services.message_post(order_id=order_id, user=request.auth, body=payload.body)
+    return Status(201, _message_out(message))
+
+
+class MessagePage(Schema):
+    items: list[MessageOut]
+    count: int
+
+
+@router.get("/{order_id}/messages", response=MessagePage)
+def list_messages(request, order_id: int, params: Query[PageParams]):
+    order = _visible(request, order_id)
+    messages = Message.objects.filter(order=order).select_related("author")
+    return page(messages, params, _message_out)
+
+
+class EventOut(Schema):
+    id: int
+    type: str
+    actor_id: int | None
+    actor_role: str
+    created_at: datetime
+    payload: dict
+
+
+@router.get("/{order_id}/events", response=list[EventOut])
+@paginate(LimitOffsetPagination)
+def list_events(request, order_id: int):
+    return Event.objects.filter(order=_visible(request, order_id))

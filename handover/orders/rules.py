@@ -1,0 +1,188 @@
+"""The order lifecycle: states, actions, the transition table and the rules around it.
+
+Pure functions only; ``services.order_move`` is the one place that applies them.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import models
+
+
+class State(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment"
+    AWAITING_ACCEPTANCE = "awaiting_acceptance"
+    IN_PROGRESS = "in_progress"
+    DELIVERED = "delivered"
+    REVISION_REQUESTED = "revision_requested"
+    CANCELLATION_REQUESTED = "cancellation_requested"
+    DISPUTED = "disputed"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    CHARGED_BACK = "charged_back"
+
+
+class Action(models.TextChoices):
+    PAY = "pay"
+    ABANDON = "abandon"
+    ACCEPT_ORDER = "accept_order"
+    DECLINE_ORDER = "decline_order"
+    DELIVER = "deliver"
+    ACCEPT = "accept"
+    REQUEST_REVISION = "request_revision"
+    CANCEL_LATE = "cancel_late"
+    REQUEST_CANCELLATION = "request_cancellation"
+    ACCEPT_CANCELLATION = "accept_cancellation"
+    DECLINE_CANCELLATION = "decline_cancellation"
+    WITHDRAW_CANCELLATION = "withdraw_cancellation"
+    EXPIRE_CANCELLATION = "expire_cancellation"
+    OPEN_DISPUTE = "open_dispute"
+    DECIDE = "decide"
+    CHARGEBACK = "chargeback"
+
+
+class Actor(models.TextChoices):
+    BUYER = "buyer"
+    SELLER = "seller"
+    SUPPORT = "support"
+    TIMER = "timer"
+    PROVIDER = "provider"
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset[State]
+    actors: frozenset[Actor]
+    targets: frozenset[State]
+
+
+def _t(sources, actors, targets) -> Transition:
+    return Transition(frozenset(sources), frozenset(actors), frozenset(targets))
+
+
+S, A = State, Actor
+WORKING = (S.IN_PROGRESS, S.REVISION_REQUESTED, S.DELIVERED)
+
+# DESIGN.md section 2, one row per action.
+TRANSITIONS: dict[Action, Transition] = {
+    Action.PAY: _t([S.PENDING_PAYMENT], [A.PROVIDER], [S.AWAITING_ACCEPTANCE, S.IN_PROGRESS]),
+    Action.ABANDON: _t([S.PENDING_PAYMENT], [A.BUYER, A.TIMER], [S.CANCELLED]),
+    Action.ACCEPT_ORDER: _t([S.AWAITING_ACCEPTANCE], [A.SELLER], [S.IN_PROGRESS]),
+    Action.DECLINE_ORDER: _t([S.AWAITING_ACCEPTANCE], [A.SELLER, A.TIMER], [S.CANCELLED]),
+    Action.DELIVER: _t([S.IN_PROGRESS, S.REVISION_REQUESTED], [A.SELLER], [S.DELIVERED]),
+    Action.ACCEPT: _t([S.DELIVERED], [A.BUYER, A.TIMER], [S.COMPLETED]),
+    Action.REQUEST_REVISION: _t([S.DELIVERED], [A.BUYER], [S.REVISION_REQUESTED]),
+    Action.CANCEL_LATE: _t([S.IN_PROGRESS], [A.BUYER], [S.CANCELLED]),
+    Action.REQUEST_CANCELLATION: _t(WORKING, [A.BUYER, A.SELLER], [S.CANCELLATION_REQUESTED]),
+    Action.ACCEPT_CANCELLATION: _t([S.CANCELLATION_REQUESTED], [A.BUYER, A.SELLER], [S.CANCELLED]),
+    Action.DECLINE_CANCELLATION: _t([S.CANCELLATION_REQUESTED], [A.BUYER, A.SELLER], WORKING),
+    Action.WITHDRAW_CANCELLATION: _t([S.CANCELLATION_REQUESTED], [A.BUYER, A.SELLER], WORKING),
+    Action.EXPIRE_CANCELLATION: _t(
+        [S.CANCELLATION_REQUESTED], [A.TIMER], [S.CANCELLED, S.DISPUTED]
+    ),
+    Action.OPEN_DISPUTE: _t(
+        [*WORKING, S.CANCELLATION_REQUESTED, S.COMPLETED], [A.BUYER, A.SELLER], [S.DISPUTED]
+    ),
+    Action.DECIDE: _t([S.DISPUTED], [A.SUPPORT], [S.COMPLETED, S.CANCELLED]),
+    Action.CHARGEBACK: _t([S.COMPLETED], [A.PROVIDER], [S.CHARGED_BACK]),
+}
+
+# States in which the order's escrow must be empty.
+CLOSED = frozenset({S.COMPLETED, S.CANCELLED, S.CHARGED_BACK})
+# The action the worker takes when an order's timer runs out, by state.
+TIMER_ACTIONS: dict[State, Action] = {
+    S.PENDING_PAYMENT: Action.ABANDON,
+    S.AWAITING_ACCEPTANCE: Action.DECLINE_ORDER,
+    S.DELIVERED: Action.ACCEPT,
+    S.CANCELLATION_REQUESTED: Action.EXPIRE_CANCELLATION,
+}
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What the rules need to know about an order, read under its row lock."""
+
+    state: State
+    now: datetime
+    due_at: datetime | None = None
+    deliveries: int = 0
+    revisions_left: int = 0
+    cancellation_requested_by: Actor | None = None
+    timer_at: datetime | None = None
+    clears_at: datetime | None = None
+    cleared: bool = False
+    disputed_before: bool = False
+
+
+def refusal(facts: OrderFacts, action: Action, actor: Actor, target: State) -> str | None:
+    """Why this move is not allowed, or None when the table and its guards allow it."""
+    rule = TRANSITIONS[action]
+    if facts.state not in rule.sources:
+        return f"{action} is not possible while the order is {facts.state}"
+    if actor not in rule.actors:
+        return f"the {actor} cannot {action} this order"
+    if target not in rule.targets:
+        return f"{action} cannot lead to {target}"
+    return _guard(facts, action, actor)
+
+
+def _guard(f: OrderFacts, action: Action, actor: Actor) -> str | None:
+    if actor == Actor.TIMER and (f.timer_at is None or f.timer_at > f.now):
+        return "the order's timer has not run out"
+    if action == Action.CANCEL_LATE:
+        if f.deliveries or f.due_at is None or f.now <= f.due_at:
+            return "the order is not late: it is within its delivery time or was delivered"
+    elif action == Action.REQUEST_REVISION and f.revisions_left <= 0:
+        return "no revisions are left; the seller may grant another"
+    elif action in (Action.ACCEPT_CANCELLATION, Action.DECLINE_CANCELLATION):
+        if actor == f.cancellation_requested_by:
+            return "the other party answers a cancellation request"
+    elif action == Action.WITHDRAW_CANCELLATION and actor != f.cancellation_requested_by:
+        return "only the party who asked can withdraw a cancellation request"
+    elif action == Action.OPEN_DISPUTE and f.state == State.COMPLETED:
+        return _completed_dispute_refusal(f, actor)
+    return None
+
+
+def _completed_dispute_refusal(f: OrderFacts, actor: Actor) -> str | None:
+    if actor != Actor.BUYER:
+        return "after completion only the buyer can open a dispute"
+    if f.cleared or f.clears_at is None or f.now >= f.clears_at:
+        return "the clearance window for disputes has ended"
+    if f.disputed_before:
+        return "this order has had a dispute decided already"
+    return None
+
+
+@dataclass(frozen=True)
+class Windows:
+    payment: timedelta
+    acceptance: timedelta
+    auto_complete: timedelta
+    cancellation: timedelta
+
+
+def timer_for(
+    state: State,
+    *,
+    now: datetime,
+    windows: Windows,
+    auto_complete: bool,
+    paused_remaining: timedelta | None = None,
+) -> datetime | None:
+    """When the worker acts on an order that has just entered ``state``."""
+    if state == State.PENDING_PAYMENT:
+        return now + windows.payment
+    if state == State.AWAITING_ACCEPTANCE:
+        return now + windows.acceptance
+    if state == State.CANCELLATION_REQUESTED:
+        return now + windows.cancellation
+    if state == State.DELIVERED and auto_complete:
+        return now + (paused_remaining if paused_remaining is not None else windows.auto_complete)
+    return None
+
+
+def refund_bounds_error(refund: int, total: int) -> str | None:
+    if not 0 <= refund <= total:
+        return f"the refund must be between 0 and the order's total of {total}"
+    return None

@@ -1,0 +1,74 @@
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from handover.accounts.models import User
+from handover.orders.models import Order
+from handover.orders.rules import (
+    CLOSED,
+    TIMER_ACTIONS,
+    TRANSITIONS,
+    Action,
+    Actor,
+    OrderFacts,
+    State,
+    refusal,
+)
+
+# Actions a party starts although the table names another actor (the provider captures).
+_STARTED_BY = {(Action.PAY, Actor.BUYER)}
+
+
+def orders_visible_to(user: User) -> QuerySet[Order]:
+    base = Order.objects.select_related("buyer", "seller", "terms")
+    if user.is_support:
+        return base
+    return base.filter(Q(buyer=user) | Q(seller=user))
+
+
+def viewer_role(order: Order, user: User) -> Actor:
+    if user.pk == order.buyer_id:
+        return Actor.BUYER
+    if user.pk == order.seller_id:
+        return Actor.SELLER
+    return Actor.SUPPORT
+
+
+def available_actions(order: Order, role: Actor) -> list[str]:
+    """The API actions ``role`` may take on ``order`` now, as URL slugs."""
+    state = State(order.state)
+    facts = OrderFacts(
+        state=state,
+        now=timezone.now(),
+        due_at=order.due_at,
+        deliveries=int(order.last_delivered_at is not None),
+        revisions_left=order.revisions_left,
+        cancellation_requested_by=(
+            Actor(order.cancellation_requested_by) if order.cancellation_requested_by else None
+        ),
+        timer_at=order.timer_at,
+        clears_at=order.clears_at,
+        cleared=order.cleared_at is not None,
+        disputed_before=(
+            state == State.COMPLETED and role == Actor.BUYER and order.disputes.exists()
+        ),
+    )
+    names = []
+    for action, rule in TRANSITIONS.items():
+        acting = Actor.PROVIDER if (action, role) in _STARTED_BY else role
+        if action in (Action.EXPIRE_CANCELLATION, Action.CHARGEBACK, Action.DECIDE):
+            continue  # the timer, the provider and the dispute desk have their own routes
+        if any(refusal(facts, action, acting, t) is None for t in rule.targets):
+            names.append(action.value.replace("_", "-"))
+    if state not in CLOSED:
+        if role == Actor.SELLER:
+            names.append("grant-revision")
+        if role == Actor.BUYER:
+            names.append("auto-complete")
+    return names
+
+
+def timer_action(order: Order) -> str | None:
+    if order.timer_at is None:
+        return None
+    action = TIMER_ACTIONS.get(State(order.state))
+    return action.value if action else None

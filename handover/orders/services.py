@@ -1,0 +1,696 @@
+"""Order operations. Each locks the order row, checks the transition table through
+``order_move`` and writes state, money and evidence in one database transaction."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from handover.accounts.models import User
+from handover.evidence.models import Event, EventType
+from handover.evidence.services import event_append
+from handover.ledger import services as ledger
+from handover.ledger.rules import pricing
+from handover.lib.canonical import json_sha256
+from handover.lib.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
+from handover.offers.models import Offer
+from handover.orders.models import Message, Order
+from handover.orders.rules import (
+    CLOSED,
+    Action,
+    Actor,
+    OrderFacts,
+    State,
+    Windows,
+    refund_bounds_error,
+    refusal,
+    timer_for,
+)
+from handover.payments.providers import get_provider
+
+MAX_ANSWER_LENGTH = 5000
+MAX_TEXT_LENGTH = 10_000
+
+
+def _windows() -> Windows:
+    return Windows(
+        payment=settings.HANDOVER_PAYMENT_WINDOW,
+        acceptance=settings.HANDOVER_ACCEPTANCE_WINDOW,
+        auto_complete=settings.HANDOVER_AUTO_COMPLETE_AFTER,
+        cancellation=settings.HANDOVER_CANCELLATION_WINDOW,
+    )
+
+
+def order_lock(order_id: int) -> Order:
+    """The order, its row locked until the transaction ends.
+
+    The lock serialises every move on one order: two conflicting requests (accept against
+    request-cancellation, say) run one after the other, and the second sees the new state.
+    """
+    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+def role_of(order: Order, user: User | None) -> Actor:
+    """How ``user`` takes part in ``order``; a stranger is told the order does not exist."""
+    if user is not None:
+        if user.pk == order.buyer_id:
+            return Actor.BUYER
+        if user.pk == order.seller_id:
+            return Actor.SELLER
+        if user.is_support:
+            return Actor.SUPPORT
+    raise NotFound("No such order.")
+
+
+def _facts(order: Order, action: Action) -> OrderFacts:
+    # Only the queries the guard of this action needs, so a move costs the same every time.
+    return OrderFacts(
+        state=State(order.state),
+        now=timezone.now(),
+        due_at=order.due_at,
+        deliveries=int(order.last_delivered_at is not None),
+        revisions_left=order.revisions_left,
+        cancellation_requested_by=(
+            Actor(order.cancellation_requested_by) if order.cancellation_requested_by else None
+        ),
+        timer_at=order.timer_at,
+        clears_at=order.clears_at,
+        cleared=order.cleared_at is not None,
+        disputed_before=(
+            order.disputes.exists()
+            if action == Action.OPEN_DISPUTE and order.state == State.COMPLETED
+            else False
+        ),
+    )
+
+
+def order_check(*, order: Order, action: Action, actor: Actor, target: State) -> None:
+    """Raise TransitionNotAllowed unless the table and its guards allow this move."""
+    reason = refusal(_facts(order, action), action, actor, target)
+    if reason:
+        raise TransitionNotAllowed(reason[0].upper() + reason[1:] + ".")
+
+
+def order_move(
+    *,
+    order: Order,
+    action: Action,
+    actor: Actor,
+    user: User | None,
+    target: State,
+    payload: dict[str, Any] | None = None,
+) -> Event:
+    """Apply one transition of the table and record it; the only writer of ``order.state``."""
+    order_check(order=order, action=action, actor=actor, target=target)
+    now = timezone.now()
+    source = State(order.state)
+    if source == State.DELIVERED and order.timer_at is not None:
+        # Auto-complete pauses while a request or dispute is open.
+        order.paused_remaining = max(order.timer_at - now, timedelta(0))
+    resume = (
+        order.paused_remaining if target == State.DELIVERED and action != Action.DELIVER else None
+    )
+    order.state = target
+    order.timer_at = timer_for(
+        target,
+        now=now,
+        windows=_windows(),
+        auto_complete=order.auto_complete,
+        paused_remaining=resume,
+    )
+    if target == State.DELIVERED:
+        order.paused_remaining = None
+    if target in CLOSED and order.closed_at is None:
+        order.closed_at = now
+    order.save()
+    return event_append(
+        order=order,
+        type=EventType.ORDER_TRANSITION,
+        actor=user,
+        actor_role=actor,
+        payload={
+            "action": action.value,
+            "from": source.value,
+            "to": target.value,
+            **(payload or {}),
+        },
+    )
+
+
+def _clean_text(
+    text: str, *, field: str, limit: int = MAX_TEXT_LENGTH, required: bool = True
+) -> str:
+    if "\x00" in text:
+        raise InvalidInput(f"The {field} may not contain NUL characters.")
+    if required and not text.strip():
+        raise InvalidInput(f"The {field} may not be empty.")
+    if len(text) > limit:
+        raise InvalidInput(f"The {field} may have at most {limit} characters.")
+    return text
+
+
+def _requirements(questions: list[str], answers: list[str]) -> list[dict[str, str]]:
+    if len(answers) != len(questions):
+        raise InvalidInput(
+            f"This offer asks {len(questions)} questions; {len(answers)} answers given."
+        )
+    return [
+        {"question": q, "answer": _clean_text(a, field="answer", limit=MAX_ANSWER_LENGTH)}
+        for q, a in zip(questions, answers, strict=True)
+    ]
+
+
+@transaction.atomic
+def order_place(*, buyer: User, offer_id: int, answers: list[str]) -> Order:
+    """Place an order on an offer at its current price and terms version."""
+    offer = Offer.objects.filter(pk=offer_id, is_active=True).first()
+    if offer is None:
+        raise NotFound("No such offer.")
+    if offer.seller_id == buyer.pk:
+        raise InvalidInput("You cannot order your own offer.", code="own_offer")
+    requirements = _requirements(offer.requirements, answers)
+    terms = offer.current_terms
+    amounts = pricing(
+        price=offer.price,
+        buyer_fee_percent=settings.HANDOVER_BUYER_FEE_PERCENT,
+        seller_fee_percent=settings.HANDOVER_SELLER_FEE_PERCENT,
+    )
+    now = timezone.now()
+    order = Order.objects.create(
+        offer=offer,
+        terms=terms,
+        terms_sha256=terms.sha256,
+        buyer=buyer,
+        seller_id=offer.seller_id,
+        currency=offer.currency,
+        price=amounts.price,
+        buyer_fee=amounts.buyer_fee,
+        seller_fee=amounts.seller_fee,
+        total=amounts.total,
+        requirements=requirements,
+        delivery_days=offer.delivery_days,
+        revisions_included=offer.revisions,
+        requires_acceptance=offer.requires_acceptance,
+        payment_provider=get_provider().name,
+        created_at=now,
+        timer_at=timer_for(State.PENDING_PAYMENT, now=now, windows=_windows(), auto_complete=True),
+    )
+    event_append(
+        order=order,
+        type=EventType.ORDER_PLACED,
+        actor=buyer,
+        actor_role=Actor.BUYER,
+        payload={
+            "offer_id": offer.pk,
+            "terms_version": terms.version,
+            "terms_sha256": terms.sha256,
+            "requirements_sha256": json_sha256(requirements),
+            "price": order.price,
+            "buyer_fee": order.buyer_fee,
+            "seller_fee": order.seller_fee,
+            "total": order.total,
+            "currency": order.currency,
+        },
+    )
+    return order
+
+
+@transaction.atomic
+def order_update_answers(*, order_id: int, user: User, answers: list[str]) -> Order:
+    """Change the requirement answers; possible only until the order is paid."""
+    order = order_lock(order_id)
+    if role_of(order, user) != Actor.BUYER:
+        raise TransitionNotAllowed("Only the buyer answers the requirements.")
+    if order.state != State.PENDING_PAYMENT:
+        raise Conflict("The requirements are frozen once the order is paid.", code="frozen")
+    order.requirements = _requirements([r["question"] for r in order.requirements], answers)
+    order.save(update_fields=["requirements"])
+    event_append(
+        order=order,
+        type=EventType.ANSWERS_UPDATED,
+        actor=user,
+        actor_role=Actor.BUYER,
+        payload={"requirements_sha256": json_sha256(order.requirements)},
+    )
+    return order
+
+
+def _capture(order: Order, *, user: User | None, reference: str) -> None:
+    ledger.ledger_capture(order=order)
+    now = timezone.now()
+    target = State.AWAITING_ACCEPTANCE if order.requires_acceptance else State.IN_PROGRESS
+    order.paid_at = now
+    order.payment_reference = reference
+    if target == State.IN_PROGRESS:
+        order.due_at = now + timedelta(days=order.delivery_days)
+    order_move(
+        order=order,
+        action=Action.PAY,
+        actor=Actor.PROVIDER,
+        user=user,
+        target=target,
+        payload={
+            "reference": reference,
+            "amount": order.total,
+            "terms_sha256": order.terms_sha256,
+            "requirements_sha256": json_sha256(order.requirements),
+        },
+    )
+
+
+@transaction.atomic
+def order_pay(*, order_id: int, user: User) -> dict[str, Any]:
+    """Start the buyer's payment; the test provider captures at once, a transfer waits."""
+    order = order_lock(order_id)
+    if role_of(order, user) != Actor.BUYER or order.state != State.PENDING_PAYMENT:
+        raise TransitionNotAllowed("Only the buyer pays, and only an order awaiting payment.")
+    provider = get_provider(order.payment_provider)
+    start = provider.start(order=order)
+    event_append(
+        order=order,
+        type=EventType.PAYMENT_STARTED,
+        actor=user,
+        actor_role=Actor.BUYER,
+        payload={"provider": provider.name, "reference": start.reference},
+    )
+    if start.captured:
+        _capture(order, user=None, reference=start.reference)
+    else:
+        order.payment_reference = start.reference
+        order.save(update_fields=["payment_reference"])
+    return {"order": order, "instructions": start.instructions}
+
+
+@transaction.atomic
+def order_confirm_payment(*, order_id: int, user: User, reference: str = "") -> Order:
+    """Support confirms that a manual transfer arrived; the money enters escrow."""
+    order = order_lock(order_id)
+    if role_of(order, user) != Actor.SUPPORT:
+        raise TransitionNotAllowed("Only support confirms a transfer.")
+    _capture(order, user=user, reference=reference or order.payment_reference)
+    return order
+
+
+def _actor(order: Order, user: User | None) -> Actor:
+    return Actor.TIMER if user is None else role_of(order, user)
+
+
+@transaction.atomic
+def order_abandon(*, order_id: int, user: User | None) -> Order:
+    """Drop an unpaid order (the buyer, or the payment-window timer)."""
+    order = order_lock(order_id)
+    order_move(
+        order=order,
+        action=Action.ABANDON,
+        actor=_actor(order, user),
+        user=user,
+        target=State.CANCELLED,
+    )
+    return order
+
+
+@transaction.atomic
+def order_accept_order(*, order_id: int, user: User) -> Order:
+    """The seller takes on an order that waited for acceptance."""
+    order = order_lock(order_id)
+    actor = role_of(order, user)
+    order_check(order=order, action=Action.ACCEPT_ORDER, actor=actor, target=State.IN_PROGRESS)
+    order.due_at = timezone.now() + timedelta(days=order.delivery_days)
+    order_move(
+        order=order, action=Action.ACCEPT_ORDER, actor=actor, user=user, target=State.IN_PROGRESS
+    )
+    return order
+
+
+def _settle(order: Order, *, refund: int) -> dict[str, Any]:
+    """Empty the escrow; returns what the event should say about the money."""
+    split = ledger.ledger_settle(order=order, refund=refund)
+    now = timezone.now()
+    order.refunded = refund
+    order.settled_at = now
+    order.clears_at = now + settings.HANDOVER_CLEARANCE_PERIOD if split.seller else None
+    money: dict[str, Any] = {
+        "refund": split.refund,
+        "seller": split.seller,
+        "platform": split.platform,
+    }
+    if refund:
+        money["refund_reference"] = get_provider(order.payment_provider).refund(
+            order=order, amount=refund
+        )
+    return money
+
+
+@transaction.atomic
+def order_decline_order(*, order_id: int, user: User | None) -> Order:
+    """The seller (or the acceptance timer) turns the order down; the buyer gets it all back."""
+    order = order_lock(order_id)
+    actor = _actor(order, user)
+    order_check(order=order, action=Action.DECLINE_ORDER, actor=actor, target=State.CANCELLED)
+    money = _settle(order, refund=order.total)
+    order_move(
+        order=order,
+        action=Action.DECLINE_ORDER,
+        actor=actor,
+        user=user,
+        target=State.CANCELLED,
+        payload=money,
+    )
+    return order
+
+
+@transaction.atomic
+def order_accept(*, order_id: int, user: User | None) -> Order:
+    """The buyer accepts the delivery (or auto-complete runs out): money and originals go."""
+    order = order_lock(order_id)
+    actor = _actor(order, user)
+    order_check(order=order, action=Action.ACCEPT, actor=actor, target=State.COMPLETED)
+    money = _settle(order, refund=0)
+    order_move(
+        order=order,
+        action=Action.ACCEPT,
+        actor=actor,
+        user=user,
+        target=State.COMPLETED,
+        payload=money,
+    )
+    return order
+
+
+@transaction.atomic
+def order_request_revision(*, order_id: int, user: User, message: str) -> Order:
+    """The buyer asks for changes, using one of the revisions left."""
+    order = order_lock(order_id)
+    message = _clean_text(message, field="message")
+    actor = role_of(order, user)
+    order_check(
+        order=order, action=Action.REQUEST_REVISION, actor=actor, target=State.REVISION_REQUESTED
+    )
+    order.revisions_used += 1
+    order_move(
+        order=order,
+        action=Action.REQUEST_REVISION,
+        actor=actor,
+        user=user,
+        target=State.REVISION_REQUESTED,
+        payload={"message": message, "revisions_left": order.revisions_left},
+    )
+    return order
+
+
+@transaction.atomic
+def order_grant_revision(*, order_id: int, user: User) -> Order:
+    """The seller grants one more revision than the offer includes."""
+    order = order_lock(order_id)
+    if role_of(order, user) != Actor.SELLER or order.state in CLOSED:
+        raise TransitionNotAllowed("Only the seller grants a revision, on an open order.")
+    order.revisions_granted += 1
+    order.save(update_fields=["revisions_granted"])
+    event_append(
+        order=order,
+        type=EventType.REVISION_GRANTED,
+        actor=user,
+        actor_role=Actor.SELLER,
+        payload={"revisions_left": order.revisions_left},
+    )
+    return order
+
+
+@transaction.atomic
+def order_cancel_late(*, order_id: int, user: User) -> Order:
+    """The buyer cancels an order not delivered in time, with a full refund."""
+    order = order_lock(order_id)
+    actor = role_of(order, user)
+    order_check(order=order, action=Action.CANCEL_LATE, actor=actor, target=State.CANCELLED)
+    money = _settle(order, refund=order.total)
+    order_move(
+        order=order,
+        action=Action.CANCEL_LATE,
+        actor=actor,
+        user=user,
+        target=State.CANCELLED,
+        payload=money,
+    )
+    return order
+
+
+@transaction.atomic
+def order_request_cancellation(*, order_id: int, user: User, reason: str, refund: int) -> Order:
+    """Either party proposes to cancel, with the refund the buyer would get."""
+    order = order_lock(order_id)
+    reason = _clean_text(reason, field="reason")
+    actor = role_of(order, user)
+    order_check(
+        order=order,
+        action=Action.REQUEST_CANCELLATION,
+        actor=actor,
+        target=State.CANCELLATION_REQUESTED,
+    )
+    if error := refund_bounds_error(refund, order.total):
+        raise InvalidInput(error[0].upper() + error[1:] + ".", code="bad_refund")
+    order.return_state = order.state
+    order.cancellation_requested_by = actor
+    order.cancellation_reason = reason
+    order.cancellation_refund = refund
+    order_move(
+        order=order,
+        action=Action.REQUEST_CANCELLATION,
+        actor=actor,
+        user=user,
+        target=State.CANCELLATION_REQUESTED,
+        payload={"reason": reason, "refund": refund},
+    )
+    return order
+
+
+def _close_request(order: Order) -> None:
+    order.return_state = ""
+    order.cancellation_requested_by = ""
+    order.cancellation_reason = ""
+    order.cancellation_refund = None
+
+
+@transaction.atomic
+def order_accept_cancellation(*, order_id: int, user: User) -> Order:
+    """The other party agrees: cancelled, refunded as proposed."""
+    order = order_lock(order_id)
+    actor = role_of(order, user)
+    order_check(order=order, action=Action.ACCEPT_CANCELLATION, actor=actor, target=State.CANCELLED)
+    assert order.cancellation_refund is not None
+    money = _settle(order, refund=order.cancellation_refund)
+    _close_request(order)
+    order_move(
+        order=order,
+        action=Action.ACCEPT_CANCELLATION,
+        actor=actor,
+        user=user,
+        target=State.CANCELLED,
+        payload=money,
+    )
+    return order
+
+
+def _answer_request(order_id: int, user: User, action: Action, payload: dict) -> Order:
+    order = order_lock(order_id)
+    actor = role_of(order, user)
+    target = State(order.return_state) if order.return_state else State.IN_PROGRESS
+    order_check(order=order, action=action, actor=actor, target=target)
+    _close_request(order)
+    order_move(order=order, action=action, actor=actor, user=user, target=target, payload=payload)
+    return order
+
+
+@transaction.atomic
+def order_decline_cancellation(*, order_id: int, user: User, message: str) -> Order:
+    """The other party says no; the order goes back to where it was."""
+    message = _clean_text(message, field="message")
+    return _answer_request(order_id, user, Action.DECLINE_CANCELLATION, {"message": message})
+
+
+@transaction.atomic
+def order_withdraw_cancellation(*, order_id: int, user: User) -> Order:
+    """The party who asked takes the request back."""
+    return _answer_request(order_id, user, Action.WITHDRAW_CANCELLATION, {})
+
+
+def originals_released(order: Order) -> bool:
+    """Whether the buyer could already take originals (the seller released a delivery early)."""
+    return order.deliveries.filter(released_early_at__isnull=False).exists()
+
+
+@transaction.atomic
+def order_expire_cancellation(*, order_id: int) -> Order:
+    """No answer in time: cancel, unless the buyer holds originals, then support decides."""
+    from handover.disputes.services import dispute_open_for
+
+    order = order_lock(order_id)
+    if order.state == State.CANCELLATION_REQUESTED and originals_released(order):
+        order_check(
+            order=order, action=Action.EXPIRE_CANCELLATION, actor=Actor.TIMER, target=State.DISPUTED
+        )
+        reason = "The cancellation request was not answered in time; originals had been released."
+        dispute = dispute_open_for(order=order, user=None, actor=Actor.TIMER, reason=reason)
+        _close_request(order)
+        order_move(
+            order=order,
+            action=Action.EXPIRE_CANCELLATION,
+            actor=Actor.TIMER,
+            user=None,
+            target=State.DISPUTED,
+            payload={"dispute_id": dispute.pk},
+        )
+        return order
+    order_check(
+        order=order, action=Action.EXPIRE_CANCELLATION, actor=Actor.TIMER, target=State.CANCELLED
+    )
+    money = _settle(order, refund=order.cancellation_refund or 0)
+    _close_request(order)
+    order_move(
+        order=order,
+        action=Action.EXPIRE_CANCELLATION,
+        actor=Actor.TIMER,
+        user=None,
+        target=State.CANCELLED,
+        payload=money,
+    )
+    return order
+
+
+@transaction.atomic
+def order_open_dispute(*, order_id: int, user: User, reason: str) -> Order:
+    """Either party asks support to decide (after completion only the buyer, until clearance)."""
+    from handover.disputes.services import dispute_open_for
+
+    order = order_lock(order_id)
+    reason = _clean_text(reason, field="reason")
+    actor = role_of(order, user)
+    order_check(order=order, action=Action.OPEN_DISPUTE, actor=actor, target=State.DISPUTED)
+    dispute = dispute_open_for(order=order, user=user, actor=actor, reason=reason)
+    _close_request(order)
+    order_move(
+        order=order,
+        action=Action.OPEN_DISPUTE,
+        actor=actor,
+        user=user,
+        target=State.DISPUTED,
+        payload={"reason": reason, "dispute_id": dispute.pk},
+    )
+    return order
+
+
+def decide_money(order: Order, *, refund: int) -> dict[str, Any]:
+    """Settle a disputed order at ``refund``, or raise a settled order's refund to it."""
+    if order.settled_at is None:
+        return _settle(order, refund=refund)
+    if refund < order.refunded:
+        raise InvalidInput(f"The buyer was refunded {order.refunded} already.", code="bad_refund")
+    delta = ledger.ledger_adjust(order=order, refund_before=order.refunded, refund_after=refund)
+    money: dict[str, Any] = {
+        "refund": delta.refund,
+        "seller": -delta.seller,
+        "platform": -delta.platform,
+        "after_settlement": True,
+    }
+    order.refunded = refund
+    if refund == order.total:
+        order.clears_at = None
+    if delta.refund:
+        money["refund_reference"] = get_provider(order.payment_provider).refund(
+            order=order, amount=delta.refund
+        )
+    return money
+
+
+@transaction.atomic
+def order_chargeback(*, order_id: int, user: User | None = None) -> Order:
+    """The payment provider took the buyer's money back; the seller's share is clawed back."""
+    order = order_lock(order_id)
+    if user is not None and not user.is_support:
+        raise NotFound("No such order.")
+    order_check(
+        order=order, action=Action.CHARGEBACK, actor=Actor.PROVIDER, target=State.CHARGED_BACK
+    )
+    amount = order.total - order.refunded
+    shortfall = ledger.ledger_chargeback(order=order, amount=amount)
+    order.clears_at = None
+    order_move(
+        order=order,
+        action=Action.CHARGEBACK,
+        actor=Actor.PROVIDER,
+        user=user,
+        target=State.CHARGED_BACK,
+        payload={"amount": amount, "loss": shortfall},
+    )
+    return order
+
+
+@transaction.atomic
+def order_set_auto_complete(*, order_id: int, user: User, enabled: bool) -> Order:
+    """The buyer turns auto-completion off (or back on) for this order."""
+    order = order_lock(order_id)
+    if role_of(order, user) != Actor.BUYER or order.state in CLOSED:
+        raise TransitionNotAllowed("Only the buyer of an open order sets auto-completion.")
+    if order.auto_complete == enabled:
+        return order
+    order.auto_complete = enabled
+    order.paused_remaining = None
+    if order.state == State.DELIVERED:
+        order.timer_at = timezone.now() + settings.HANDOVER_AUTO_COMPLETE_AFTER if enabled else None
+    order.save(update_fields=["auto_complete", "paused_remaining", "timer_at"])
+    event_append(
+        order=order,
+        type=EventType.AUTO_COMPLETE_CHANGED,
+        actor=user,
+        actor_role=Actor.BUYER,
+        payload={"enabled": enabled},
+    )
+    return order
+
+
+@transaction.atomic
+def order_clear(*, order_id: int) -> int:
+    """Move the seller's earnings on a settled order from pending to available."""
+    order = order_lock(order_id)
+    now = timezone.now()
+    if (
+        order.state not in (State.COMPLETED, State.CANCELLED)
+        or order.cleared_at is not None
+        or order.clears_at is None
+        or order.clears_at > now
+    ):
+        return 0
+    amount = ledger.ledger_clear(order=order)
+    order.cleared_at = now
+    order.save(update_fields=["cleared_at"])
+    event_append(
+        order=order,
+        type=EventType.FUNDS_CLEARED,
+        actor=None,
+        actor_role=Actor.TIMER,
+        payload={"amount": amount},
+    )
+    return amount
+
+
+@transaction.atomic
+def message_post(*, order_id: int, user: User, body: str) -> Message:
+    """Add a chat message to the order; it is never edited or deleted."""
+    order = order_lock(order_id)
+    actor = role_of(order, user)
+    body = _clean_text(body, field="message")
+    message = Message.objects.create(
+        order=order, author=user, author_role=actor, body=body, created_at=timezone.now()
+    )
+    event_append(
+        order=order,
+        type=EventType.MESSAGE_POSTED,
+        actor=user,
+        actor_role=actor,
+        payload={"message_id": message.pk, "body": body},
+    )
+    return message

@@ -1,0 +1,210 @@
+"""Handover settings: everything an operator may change is read from the environment."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+from handover.lib.env import (
+    env_bool,
+    env_choice,
+    env_duration,
+    env_int,
+    env_path,
+    env_percent,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = env_path("HANDOVER_DATA_DIR", BASE_DIR / "var")
+
+DEBUG = env_bool("HANDOVER_DEBUG", False)
+SECRET_KEY_FILE = DATA_DIR / "secret_key"
+
+
+def _secret_key() -> str:
+    """The operator's key, or one made on first start and kept in the data directory."""
+    configured = os.environ.get("HANDOVER_SECRET_KEY")
+    if configured:
+        return configured
+    if SECRET_KEY_FILE.exists():
+        return SECRET_KEY_FILE.read_text().strip()
+    import secrets
+
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    SECRET_KEY_FILE.touch(mode=0o600)
+    SECRET_KEY_FILE.write_text(key)
+    return key
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = [
+    h for h in env_str("HANDOVER_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h
+]
+PUBLIC_URL = env_str("HANDOVER_PUBLIC_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks_db",
+    "handover.accounts",
+    "handover.offers",
+    "handover.orders",
+    "handover.ledger",
+    "handover.payments",
+    "handover.delivery",
+    "handover.evidence",
+    "handover.disputes",
+    "handover.api",
+    "handover.ops",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "handover.api.middleware.IdempotencyMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "handover.urls"
+WSGI_APPLICATION = "handover.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    """PostgreSQL when DATABASE_URL or the PG* variables say so, else SQLite in WAL mode."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        config = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
+    elif os.environ.get("PGDATABASE") or os.environ.get("PGHOST"):
+        config = {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ.get("PGDATABASE", "handover"),
+            "USER": os.environ.get("PGUSER", ""),
+            "PASSWORD": os.environ.get("PGPASSWORD", ""),
+            "HOST": os.environ.get("PGHOST", ""),
+            "PORT": os.environ.get("PGPORT", ""),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    else:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "handover.sqlite3"),
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of
+                # failing with "database is locked" when a reader upgrades to a writer.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                ),
+            },
+            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
+        }
+    if config.get("ENGINE") not in ("django.db.backends.postgresql", "django.db.backends.sqlite3"):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"DATABASE_URL: unsupported engine {config.get('ENGINE')}")
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": str(DATA_DIR / "files"),
+            "directory_permissions_mode": 0o700,
+            "file_permissions_mode": 0o600,
+        },
+    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = (
+    True  # serve app static files without collectstatic in the embedded default
+)
+FILE_UPLOAD_TEMP_DIR = None
+
+TASKS = {
+    "default": {
+        "BACKEND": env_str("HANDOVER_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+MAILERS = {
+    "default": {
+        "BACKEND": env_str(
+            "HANDOVER_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+        )
+    }
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "handover": {"handlers": ["console"], "level": env_str("HANDOVER_LOG_LEVEL", "INFO")}
+    },
+}
+
+# --- Product settings (operator) ---
+HANDOVER_CURRENCY = env_str("HANDOVER_CURRENCY", "EUR")
+HANDOVER_SELLER_FEE_PERCENT = env_percent("HANDOVER_SELLER_FEE_PERCENT", "20")
+HANDOVER_BUYER_FEE_PERCENT = env_percent("HANDOVER_BUYER_FEE_PERCENT", "5.5")
+HANDOVER_AUTO_COMPLETE_AFTER = env_duration("HANDOVER_AUTO_COMPLETE_AFTER", "3d")
+HANDOVER_CANCELLATION_WINDOW = env_duration("HANDOVER_CANCELLATION_WINDOW", "48h")
+HANDOVER_ACCEPTANCE_WINDOW = env_duration("HANDOVER_ACCEPTANCE_WINDOW", "24h")
+HANDOVER_PAYMENT_WINDOW = env_duration("HANDOVER_PAYMENT_WINDOW", "1h")
+HANDOVER_CLEARANCE_PERIOD = env_duration("HANDOVER_CLEARANCE_PERIOD", "14d")
+HANDOVER_SCHEDULER_INTERVAL = env_duration("HANDOVER_SCHEDULER_INTERVAL", "10s")
+HANDOVER_PAYMENT_PROVIDER = env_choice("HANDOVER_PAYMENT_PROVIDER", "test", {"test", "manual"})
+HANDOVER_MAX_UPLOAD_FILES = env_int("HANDOVER_MAX_UPLOAD_FILES", 50, minimum=1)
+HANDOVER_IDEMPOTENCY_TTL = env_duration("HANDOVER_IDEMPOTENCY_TTL", "1d")
+HANDOVER_WEB_WORKERS = env_int("HANDOVER_WEB_WORKERS", 2, minimum=1)
+HANDOVER_WEB_THREADS = env_int("HANDOVER_WEB_THREADS", 8, minimum=1)
