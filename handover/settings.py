@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "ninja",
     "handover.accounts",
     "handover.offers",
     "handover.orders",
@@ -151,10 +152,9 @@ STORAGES = {
 }
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
-WHITENOISE_USE_FINDERS = (
-    True  # serve app static files without collectstatic in the embedded default
-)
-FILE_UPLOAD_TEMP_DIR = None
+# Serve the apps' static files (admin, API docs) without a collectstatic step.
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 TASKS = {
     "default": {

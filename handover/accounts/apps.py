@@ -1,6 +1,14 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class AccountsConfig(AppConfig):
     name = "handover.accounts"
     label = "accounts"
+
+    def ready(self) -> None:
+        from handover.accounts.services import support_group_sync
+
+        post_migrate.connect(
+            lambda **kwargs: support_group_sync(), weak=False, dispatch_uid="handover.support_group"
+        )

@@ -1,6 +1,7 @@
 import secrets
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -10,6 +11,28 @@ from handover.accounts.models import ApiToken, Role, User, token_digest
 from handover.lib.errors import Conflict, InvalidInput, NotAuthenticated
 
 TOKEN_PREFIX = "hov_"
+SUPPORT_GROUP = "support"
+# What support agents may look at in the admin; every change goes through the services.
+SUPPORT_VIEWS = {
+    "accounts": ["user"],
+    "offers": ["offer", "offerterms"],
+    "orders": ["order", "message"],
+    "delivery": ["delivery", "deliveryfile"],
+    "disputes": ["dispute"],
+    "evidence": ["event"],
+    "ledger": ["account", "ledgertransaction", "entry"],
+}
+
+
+def support_group_sync() -> Group:
+    """The support agents' group with view permissions on the record; made after migrations."""
+    group, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)
+    wanted = Permission.objects.filter(
+        codename__in=[f"view_{m}" for models in SUPPORT_VIEWS.values() for m in models],
+        content_type__app_label__in=list(SUPPORT_VIEWS),
+    )
+    group.permissions.set(wanted)
+    return group
 
 
 @transaction.atomic
@@ -36,6 +59,8 @@ def user_create(*, username: str, password: str, email: str = "", role: Role = R
                 is_staff=role != Role.MEMBER,
                 is_superuser=role == Role.OPERATOR,
             )
+            if role == Role.SUPPORT:
+                user.groups.add(support_group_sync())
     except IntegrityError:
         raise Conflict(f"The username {username!r} is taken.", code="username_taken") from None
     return user

@@ -20,7 +20,6 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, no_worker: bool, no_migrate: bool, **options):
         if not no_migrate:
             call_command("migrate", interactive=False, verbosity=0)
-        call_command("collectstatic", interactive=False, verbosity=0)
         handover = [sys.executable, "-m", "handover.cli"]
         worker = None if no_worker else subprocess.Popen([*handover, "worker", "-v", "0"])
         gunicorn = [
