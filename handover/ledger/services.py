@@ -1,5 +1,6 @@
 """Postings to the escrow ledger. Callers hold the order's row lock and an open transaction."""
 
+import logging
 from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
@@ -19,6 +20,8 @@ from handover.ledger.models import (
 from handover.ledger.rules import Shares, shares, shares_delta
 from handover.lib.errors import Conflict, InvalidInput
 from handover.lib.money import CURRENCIES, MAX_AMOUNT
+
+logger = logging.getLogger(__name__)
 
 
 def account_for(
@@ -70,8 +73,12 @@ def _post(
             # in opposite orders (a deadlock on PostgreSQL).
             for account, amount in sorted(legs, key=lambda leg: leg[0].pk):
                 Account.objects.filter(pk=account.pk).update(balance=F("balance") + amount)
-    except IntegrityError as exc:
-        raise Conflict(f"The ledger refused the {kind}: {exc}", code="ledger_refused") from None
+    except IntegrityError:
+        logger.warning("ledger refused a %s posting for order %s", kind, getattr(order, "pk", None))
+        raise Conflict(
+            f"The ledger refused the {kind}: a balance would go negative, or it was posted before.",
+            code="ledger_refused",
+        ) from None
     return txn
 
 

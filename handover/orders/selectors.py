@@ -1,4 +1,4 @@
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from handover.accounts.models import User
@@ -19,7 +19,11 @@ _STARTED_BY = {(Action.PAY, Actor.BUYER)}
 
 
 def orders_visible_to(user: User) -> QuerySet[Order]:
-    base = Order.objects.select_related("buyer", "seller", "terms")
+    from handover.disputes.models import Dispute
+
+    base = Order.objects.select_related("buyer", "seller", "terms").annotate(
+        has_dispute=Exists(Dispute.objects.filter(order=OuterRef("pk")))
+    )
     if user.is_support:
         return base
     return base.filter(Q(buyer=user) | Q(seller=user))
@@ -31,6 +35,11 @@ def viewer_role(order: Order, user: User) -> Actor:
     if user.pk == order.seller_id:
         return Actor.SELLER
     return Actor.SUPPORT
+
+
+def _has_dispute(order: Order) -> bool:
+    annotated = getattr(order, "has_dispute", None)  # set by orders_visible_to: no query
+    return order.disputes.exists() if annotated is None else bool(annotated)
 
 
 def available_actions(order: Order, role: Actor) -> list[str]:
@@ -48,9 +57,7 @@ def available_actions(order: Order, role: Actor) -> list[str]:
         timer_at=order.timer_at,
         clears_at=order.clears_at,
         cleared=order.cleared_at is not None,
-        disputed_before=(
-            state == State.COMPLETED and role == Actor.BUYER and order.disputes.exists()
-        ),
+        disputed_before=state == State.COMPLETED and _has_dispute(order),
     )
     names = []
     for action, rule in TRANSITIONS.items():
