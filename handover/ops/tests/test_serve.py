@@ -1,0 +1,148 @@
+"""End to end: `handover serve` (gunicorn and a worker beside it) over real HTTP; the worker's
+scheduler auto-completes a delivered order when its timer runs out."""
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+HANDOVER = [sys.executable, "-m", "handover.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Http:
+    def __init__(self, base: str, token: str = ""):
+        self.base, self.token = base, token
+
+    def call(self, method: str, path: str, body=None, content_type="application/json"):
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        if data is not None:
+            request.add_header("Content-Type", content_type)
+            request.add_header("Idempotency-Key", secrets.token_hex(8))
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def json(self, method: str, path: str, body=None):
+        status, raw = self.call(method, path, body)
+        assert status < 400, (status, raw)
+        return json.loads(raw)
+
+
+def _multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
+    boundary = secrets.token_hex(12)
+    parts = []
+    for name, value in fields.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        )
+    for name, (filename, content) in files.items():
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        )
+        parts.append(head.encode() + content + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "HANDOVER_DATA_DIR": str(tmp_path),
+        "HANDOVER_AUTO_COMPLETE_AFTER": "2s",
+        "HANDOVER_SCHEDULER_INTERVAL": "1s",
+        "HANDOVER_WEB_WORKERS": "1",
+    }
+    subprocess.run([*HANDOVER, "migrate", "-v", "0"], env=env, check=True)
+    suffix = secrets.token_hex(3)
+    tokens = {}
+    for name in ("seller", "buyer"):
+        username = f"e2e-{name}-{suffix}"
+        subprocess.run(
+            [*HANDOVER, "user", "add", username, "--password", "e2e-pass-4821"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        tokens[name] = subprocess.run(
+            [*HANDOVER, "token", username], env=env, check=True, capture_output=True, text=True
+        ).stdout.strip()
+    server = subprocess.Popen(
+        [*HANDOVER, "serve", "--port", str(port), "--no-migrate"], env=env, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                if Http(base).call("GET", "/api/v1/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        else:
+            pytest.fail("handover serve did not answer within 15 s")
+        yield base, tokens
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+
+
+def test_serve_answers_and_worker_auto_completes_a_delivered_order(served):
+    base, tokens = served
+    assert Http(base).call("GET", "/api/v1/openapi.json")[0] == 200
+    status, page = Http(base).call("GET", "/api/v1/docs")
+    assert status == 200 and b"swagger" in page.lower()
+    seller, buyer = Http(base, tokens["seller"]), Http(base, tokens["buyer"])
+    offer = seller.json(
+        "POST",
+        "/api/v1/offers",
+        {
+            "title": "Banner",
+            "price": 2500,
+            "currency": "EUR",
+            "delivery_days": 2,
+            "revisions": 0,
+            "terms": "Standard terms.",
+            "requirements": [],
+        },
+    )
+    order = buyer.json("POST", "/api/v1/orders", {"offer_id": offer["id"], "answers": []})
+    assert buyer.json("POST", f"/api/v1/orders/{order['id']}/pay")["state"] == "in_progress"
+    body, content_type = _multipart({"message": "Done"}, {"files": ("banner.png", b"x" * 5000)})
+    status, raw = seller.call(
+        "POST", f"/api/v1/orders/{order['id']}/deliveries", body, content_type
+    )
+    assert status == 201, raw
+    deadline = time.monotonic() + 40
+    state = ""
+    while time.monotonic() < deadline:
+        state = buyer.json("GET", f"/api/v1/orders/{order['id']}")["state"]
+        if state == "completed":
+            break
+        time.sleep(0.5)
+    assert state == "completed"
+    events = buyer.json("GET", f"/api/v1/orders/{order['id']}/events")["items"]
+    last = events[-1]
+    assert last["actor_role"] == "timer" and last["payload"]["action"] == "accept"
+    assert seller.json("GET", "/api/v1/balance")["pending"] == 2000
