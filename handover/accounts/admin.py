@@ -13,5 +13,5 @@ class HandoverUserAdmin(UserAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("prefix", "user", "label", "created_at", "last_used_at")
-    readonly_fields = ("digest", "prefix", "created_at", "last_used_at")
+    list_display = ("prefix", "user", "label", "created_at")
+    readonly_fields = ("digest", "prefix", "created_at")

@@ -140,7 +140,6 @@ class Migration(migrations.Migration):
                 ("prefix", models.CharField(max_length=12)),
                 ("label", models.CharField(blank=True, max_length=100)),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("last_used_at", models.DateTimeField(blank=True, null=True)),
                 (
                     "user",
                     models.ForeignKey(
