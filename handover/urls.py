@@ -1,6 +1,7 @@
 from django.contrib import admin
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import path
+from django.views import defaults
 
 from handover.api.api import api
 
@@ -12,3 +13,15 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]
+
+
+def handler404(request, exception):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "not_found", "detail": "No such API route."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "server_error", "detail": "Something broke."}, status=500)
+    return defaults.server_error(request)

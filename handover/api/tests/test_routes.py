@@ -1,0 +1,44 @@
+def test_unknown_api_route_is_json_404(client):
+    r = client.get("/api/v1/nope")
+    assert r.status_code == 404 and r.json()["error"] == "not_found"
+
+
+def test_openapi_schema_lists_every_order_action(client):
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    for action in (
+        "pay",
+        "accept-order",
+        "decline-order",
+        "accept",
+        "request-revision",
+        "request-cancellation",
+        "accept-cancellation",
+        "decline-cancellation",
+        "withdraw-cancellation",
+        "cancel-late",
+        "open-dispute",
+        "release-early",
+    ):
+        assert f"/api/v1/orders/{{order_id}}/{action}" in paths, action
+    for route in (
+        "/api/v1/users",
+        "/api/v1/auth/token",
+        "/api/v1/me",
+        "/api/v1/offers",
+        "/api/v1/orders",
+        "/api/v1/orders/{order_id}/deliveries",
+        "/api/v1/files/{file_id}/original",
+        "/api/v1/orders/{order_id}/messages",
+        "/api/v1/orders/{order_id}/events",
+        "/api/v1/disputes",
+        "/api/v1/disputes/{dispute_id}/decision",
+        "/api/v1/balance",
+        "/api/v1/payouts",
+    ):
+        assert route in paths, route
+
+
+def test_docs_page_loads_its_assets_from_this_server(client):
+    page = client.get("/api/v1/docs").content.decode()
+    assert "cdn" not in page.lower()
+    assert "/static/ninja/swagger-ui-bundle.js" in page
