@@ -4,6 +4,7 @@ scheduler auto-completes a delivered order when its timer runs out."""
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +16,14 @@ from pathlib import Path
 import pytest
 
 HANDOVER = [sys.executable, "-m", "handover.cli"]
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _free_port() -> int:
@@ -103,8 +112,14 @@ def served(tmp_path: Path):
             pytest.fail("handover serve did not answer within 15 s")
         yield base, tokens
     finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=30)
+        server.terminate()  # SIGTERM to `serve` alone: it must stop gunicorn and the worker
+        try:
+            server.wait(timeout=40)
+        finally:
+            leftovers = _group_alive(server.pid)
+            if leftovers:
+                os.killpg(server.pid, signal.SIGKILL)
+        assert not leftovers, "serve left gunicorn or the worker running"
 
 
 def test_serve_answers_and_worker_auto_completes_a_delivered_order(served):
