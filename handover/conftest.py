@@ -32,6 +32,12 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    """The production hasher costs about a second per account here; tests make many."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _data_dir(settings, tmp_path) -> None:
     """Stored files go to a fresh folder per test."""
     settings.STORAGES = {

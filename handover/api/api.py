@@ -1,11 +1,28 @@
+import json
+
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 
 from handover.api.auth import BearerAuth
 from handover.lib.errors import HandoverError
 
+
+class StrictJsonParser(Parser):
+    """JSON bodies whose text can be stored: a lone surrogate such as "\\udfff" parses as
+    JSON but cannot be encoded as UTF-8, so it is refused here (400) instead of in the
+    database (500)."""
+
+    def parse_body(self, request: HttpRequest):
+        data = super().parse_body(request)
+        json.dumps(data, ensure_ascii=False).encode()
+        return data
+
+
 api = NinjaAPI(
+    parser=StrictJsonParser(),
     title="Handover API",
     version="1",
     description="Orders, escrow and protected delivery for freelance digital work.",
@@ -43,6 +60,11 @@ def _auth_error(request, exc):
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
     return _error(request, exc.status_code, "http_error", str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request, exc):
+    return _error(request, 413, "too_large", "The request body is too large.")
 
 
 @api.exception_handler(Http404)

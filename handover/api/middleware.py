@@ -4,6 +4,7 @@ again, the same key with another body gets 422. Without a key the request runs a
 import hashlib
 import json
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -50,7 +51,10 @@ class IdempotencyMiddleware:
             )
         user = request_api_user(request)
         scope = f"user:{user.pk}" if user else "anon"
-        fingerprint = _fingerprint(request)
+        try:
+            fingerprint = _fingerprint(request)
+        except RequestDataTooBig:
+            return _error(413, "too_large", "The request body is too large.")
         with transaction.atomic():
             try:
                 with transaction.atomic():

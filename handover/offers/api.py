@@ -2,9 +2,10 @@ from datetime import datetime
 
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import StrictBool, StrictInt
 
+from handover.api.pagination import Pagination
 from handover.offers.models import Offer
 from handover.offers.services import OfferFields, offer_create, offer_set_active, offer_update
 
@@ -78,7 +79,7 @@ def create_offer(request, payload: OfferIn):
 
 
 @router.get("", response=list[OfferOut], auth=None)
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_offers(request, seller_id: int | None = None):
     offers = _offers().filter(is_active=True)
     return offers.filter(seller_id=seller_id) if seller_id else offers

@@ -12,6 +12,7 @@ from handover.offers.models import Offer, OfferTerms
 MAX_QUESTIONS = 30
 MAX_QUESTION_LENGTH = 1000
 MAX_TERMS_LENGTH = 100_000
+MAX_DESCRIPTION_LENGTH = 20_000
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ def _validate(fields: OfferFields) -> None:
         raise InvalidInput("Delivery days must be from 1 to 365.")
     if not 0 <= fields.revisions <= 100:
         raise InvalidInput("Revisions must be from 0 to 100.")
+    if len(fields.description) > MAX_DESCRIPTION_LENGTH:
+        raise InvalidInput(f"The description may have at most {MAX_DESCRIPTION_LENGTH} characters.")
     if not fields.terms.strip() or len(fields.terms) > MAX_TERMS_LENGTH:
         raise InvalidInput(f"Terms of service must have 1 to {MAX_TERMS_LENGTH} characters.")
     if len(fields.requirements) > MAX_QUESTIONS:

@@ -1,10 +1,10 @@
 from datetime import datetime
 
 from ninja import Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import StrictBool, StrictInt
 
-from handover.api.pagination import PageParams, page
+from handover.api.pagination import PageParams, Pagination, page
 from handover.evidence.models import Event
 from handover.lib.errors import NotFound
 from handover.orders import services
@@ -289,6 +289,6 @@ class EventOut(Schema):
 
 
 @router.get("/{order_id}/events", response=list[EventOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_events(request, order_id: int):
     return Event.objects.filter(order=_visible(request, order_id))

@@ -1,6 +1,7 @@
 """Order operations. Each locks the order row, checks the transition table through
 ``order_move`` and writes state, money and evidence in one database transaction."""
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -82,7 +83,7 @@ def _facts(order: Order, action: Action) -> OrderFacts:
         clears_at=order.clears_at,
         cleared=order.cleared_at is not None,
         disputed_before=(
-            order.disputes.exists()
+            order.disputes.filter(decided_at__isnull=False).exists()
             if action == Action.OPEN_DISPUTE and order.state == State.COMPLETED
             else False
         ),
@@ -104,9 +105,16 @@ def order_move(
     user: User | None,
     target: State,
     payload: dict[str, Any] | None = None,
+    changes: Callable[[Order], None] | None = None,
 ) -> Event:
-    """Apply one transition of the table and record it; the only writer of ``order.state``."""
+    """Apply one transition of the table and record it; the only writer of ``order.state``.
+
+    ``changes`` edits the order's other fields once the move is known to be allowed, so the
+    check always sees the order as it was.
+    """
     order_check(order=order, action=action, actor=actor, target=target)
+    if changes is not None:
+        changes(order)
     now = timezone.now()
     source = State(order.state)
     if source == State.DELIVERED and order.timer_at is not None:
@@ -241,9 +249,10 @@ def order_update_answers(*, order_id: int, user: User, answers: list[str]) -> Or
 
 
 def _capture(order: Order, *, user: User | None, reference: str) -> None:
+    target = State.AWAITING_ACCEPTANCE if order.requires_acceptance else State.IN_PROGRESS
+    order_check(order=order, action=Action.PAY, actor=Actor.PROVIDER, target=target)
     ledger.ledger_capture(order=order)
     now = timezone.now()
-    target = State.AWAITING_ACCEPTANCE if order.requires_acceptance else State.IN_PROGRESS
     order.paid_at = now
     order.payment_reference = reference
     if target == State.IN_PROGRESS:
@@ -388,17 +397,18 @@ def order_request_revision(*, order_id: int, user: User, message: str) -> Order:
     order = order_lock(order_id)
     message = _clean_text(message, field="message")
     actor = role_of(order, user)
-    order_check(
-        order=order, action=Action.REQUEST_REVISION, actor=actor, target=State.REVISION_REQUESTED
-    )
-    order.revisions_used += 1
+
+    def use_revision(order: Order) -> None:
+        order.revisions_used += 1
+
     order_move(
         order=order,
         action=Action.REQUEST_REVISION,
         actor=actor,
         user=user,
         target=State.REVISION_REQUESTED,
-        payload={"message": message, "revisions_left": order.revisions_left},
+        payload={"message": message, "revisions_left": order.revisions_left - 1},
+        changes=use_revision,
     )
     return order
 
@@ -453,10 +463,13 @@ def order_request_cancellation(*, order_id: int, user: User, reason: str, refund
     )
     if error := refund_bounds_error(refund, order.total):
         raise InvalidInput(error[0].upper() + error[1:] + ".", code="bad_refund")
-    order.return_state = order.state
-    order.cancellation_requested_by = actor
-    order.cancellation_reason = reason
-    order.cancellation_refund = refund
+
+    def open_request(order: Order) -> None:
+        order.return_state = order.state
+        order.cancellation_requested_by = actor
+        order.cancellation_reason = reason
+        order.cancellation_refund = refund
+
     order_move(
         order=order,
         action=Action.REQUEST_CANCELLATION,
@@ -464,6 +477,7 @@ def order_request_cancellation(*, order_id: int, user: User, reason: str, refund
         user=user,
         target=State.CANCELLATION_REQUESTED,
         payload={"reason": reason, "refund": refund},
+        changes=open_request,
     )
     return order
 
@@ -483,7 +497,6 @@ def order_accept_cancellation(*, order_id: int, user: User) -> Order:
     order_check(order=order, action=Action.ACCEPT_CANCELLATION, actor=actor, target=State.CANCELLED)
     assert order.cancellation_refund is not None
     money = _settle(order, refund=order.cancellation_refund)
-    _close_request(order)
     order_move(
         order=order,
         action=Action.ACCEPT_CANCELLATION,
@@ -491,6 +504,7 @@ def order_accept_cancellation(*, order_id: int, user: User) -> Order:
         user=user,
         target=State.CANCELLED,
         payload=money,
+        changes=_close_request,
     )
     return order
 
@@ -499,9 +513,15 @@ def _answer_request(order_id: int, user: User, action: Action, payload: dict) ->
     order = order_lock(order_id)
     actor = role_of(order, user)
     target = State(order.return_state) if order.return_state else State.IN_PROGRESS
-    order_check(order=order, action=action, actor=actor, target=target)
-    _close_request(order)
-    order_move(order=order, action=action, actor=actor, user=user, target=target, payload=payload)
+    order_move(
+        order=order,
+        action=action,
+        actor=actor,
+        user=user,
+        target=target,
+        payload=payload,
+        changes=_close_request,
+    )
     return order
 
 
@@ -535,7 +555,6 @@ def order_expire_cancellation(*, order_id: int) -> Order:
         )
         reason = "The cancellation request was not answered in time; originals had been released."
         dispute = dispute_open_for(order=order, user=None, actor=Actor.TIMER, reason=reason)
-        _close_request(order)
         order_move(
             order=order,
             action=Action.EXPIRE_CANCELLATION,
@@ -543,13 +562,13 @@ def order_expire_cancellation(*, order_id: int) -> Order:
             user=None,
             target=State.DISPUTED,
             payload={"dispute_id": dispute.pk},
+            changes=_close_request,
         )
         return order
     order_check(
         order=order, action=Action.EXPIRE_CANCELLATION, actor=Actor.TIMER, target=State.CANCELLED
     )
     money = _settle(order, refund=order.cancellation_refund or 0)
-    _close_request(order)
     order_move(
         order=order,
         action=Action.EXPIRE_CANCELLATION,
@@ -557,6 +576,7 @@ def order_expire_cancellation(*, order_id: int) -> Order:
         user=None,
         target=State.CANCELLED,
         payload=money,
+        changes=_close_request,
     )
     return order
 
@@ -571,7 +591,6 @@ def order_open_dispute(*, order_id: int, user: User, reason: str) -> Order:
     actor = role_of(order, user)
     order_check(order=order, action=Action.OPEN_DISPUTE, actor=actor, target=State.DISPUTED)
     dispute = dispute_open_for(order=order, user=user, actor=actor, reason=reason)
-    _close_request(order)
     order_move(
         order=order,
         action=Action.OPEN_DISPUTE,
@@ -579,6 +598,7 @@ def order_open_dispute(*, order_id: int, user: User, reason: str) -> Order:
         user=user,
         target=State.DISPUTED,
         payload={"reason": reason, "dispute_id": dispute.pk},
+        changes=_close_request,
     )
     return order
 
