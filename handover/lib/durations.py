@@ -4,7 +4,8 @@ import re
 from datetime import timedelta
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-_PATTERN = re.compile(r"^\s*(\d{1,9})\s*([smhd])\s*$")
+_PATTERN = re.compile(r"^\s*([0-9]{1,9})\s*([smhd])\s*$")
+MAX_DURATION = timedelta(days=3650)  # ten years: far past any window, far below overflow
 
 
 def parse_duration(text: str) -> timedelta:
@@ -13,7 +14,10 @@ def parse_duration(text: str) -> timedelta:
     if not match:
         raise ValueError(f"{text!r} is not a duration like 90s, 15m, 48h or 3d")
     amount, unit = match.groups()
-    return timedelta(**{_UNITS[unit]: int(amount)})
+    value = timedelta(**{_UNITS[unit]: int(amount)})
+    if value > MAX_DURATION:
+        raise ValueError(f"{text!r} is longer than ten years")
+    return value
 
 
 def format_duration(delta: timedelta) -> str:

@@ -630,8 +630,8 @@ def decide_money(order: Order, *, refund: int) -> dict[str, Any]:
 def order_chargeback(*, order_id: int, user: User | None = None) -> Order:
     """The payment provider took the buyer's money back; the seller's share is clawed back."""
     order = order_lock(order_id)
-    if user is not None and not user.is_support:
-        raise NotFound("No such order.")
+    if user is not None and role_of(order, user) != Actor.SUPPORT:
+        raise TransitionNotAllowed("Only the payment provider reports a chargeback.")
     order_check(
         order=order, action=Action.CHARGEBACK, actor=Actor.PROVIDER, target=State.CHARGED_BACK
     )
