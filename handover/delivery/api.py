@@ -58,8 +58,7 @@ def create_delivery(
     delivery = order_deliver(
         order_id=order_id, user=request.auth, message=message, files=list(files or [])
     )
-    created = Delivery.objects.prefetch_related("files").get(pk=delivery.pk)
-    return Status(201, _delivery_out(created))
+    return Status(201, _delivery_out(delivery))
 
 
 @router.get("/orders/{order_id}/deliveries", response=list[DeliveryOut])

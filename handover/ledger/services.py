@@ -3,8 +3,8 @@
 import logging
 from collections.abc import Sequence
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import BigIntegerField, Case, F, Sum, Value, When
 from django.utils import timezone
 
 from handover.accounts.models import User
@@ -24,27 +24,43 @@ from handover.lib.money import CURRENCIES, MAX_AMOUNT
 logger = logging.getLogger(__name__)
 
 
+def _account_name(kind: AccountKind, *, owner_id: int | None, order_id: int | None) -> str:
+    if kind == AccountKind.ESCROW:
+        return f"escrow:order:{order_id}"
+    if kind == AccountKind.SELLER_PENDING:
+        return f"seller:{owner_id}:pending"
+    if kind == AccountKind.SELLER_AVAILABLE:
+        return f"seller:{owner_id}:available"
+    return {
+        AccountKind.WORLD: "world",
+        AccountKind.PLATFORM_FEES: "platform:fees",
+        AccountKind.PLATFORM_LOSSES: "platform:losses",
+    }[kind]
+
+
+AccountSpec = tuple[AccountKind, int | None, int | None]  # kind, owner id, order id
+
+
+def accounts_for(currency: str, *specs: AccountSpec) -> list[Account]:
+    """The accounts asked for, in order, created on first use; one query once they exist."""
+    names = [_account_name(k, owner_id=owner, order_id=order) for k, owner, order in specs]
+    found = {a.name: a for a in Account.objects.filter(currency=currency, name__in=names)}
+    missing = [(name, spec) for name, spec in zip(names, specs, strict=True) if name not in found]
+    if missing:
+        # ignore_conflicts: a concurrent first posting may create the same account.
+        Account.objects.bulk_create(
+            [Account(name=n, currency=currency, kind=k, owner_id=o) for n, (k, o, _) in missing],
+            ignore_conflicts=True,
+        )
+        found |= {a.name: a for a in Account.objects.filter(currency=currency, name__in=names)}
+    return [found[name] for name in names]
+
+
 def account_for(
     *, kind: AccountKind, currency: str, owner: User | None = None, order_id: int | None = None
 ) -> Account:
     """The account of that kind, created on first use."""
-    if kind == AccountKind.ESCROW:
-        name = f"escrow:order:{order_id}"
-    elif kind in (AccountKind.SELLER_PENDING, AccountKind.SELLER_AVAILABLE):
-        assert owner is not None
-        name = (
-            f"seller:{owner.pk}:{'pending' if kind == AccountKind.SELLER_PENDING else 'available'}"
-        )
-    else:
-        name = {
-            AccountKind.WORLD: "world",
-            AccountKind.PLATFORM_FEES: "platform:fees",
-            AccountKind.PLATFORM_LOSSES: "platform:losses",
-        }[kind]
-    account, _ = Account.objects.get_or_create(
-        name=name, currency=currency, defaults={"kind": kind, "owner": owner}
-    )
-    return account
+    return accounts_for(currency, (kind, owner.pk if owner else None, order_id))[0]
 
 
 def _post(
@@ -55,24 +71,24 @@ def _post(
     order=None,
     memo: str = "",
 ) -> LedgerTransaction | None:
-    """Write one balanced transaction; refuse it whole if any guarded balance would go negative."""
+    """Write one balanced transaction; refuse it whole if any guarded balance would go negative.
+
+    Runs inside the caller's transaction: when the database refuses a balance or a second
+    once-per-order posting, the caller's atomic block rolls every write of the move back.
+    """
     legs = [(account, amount) for account, amount in legs if amount]
     if sum(amount for _, amount in legs) != 0:
         raise AssertionError(f"unbalanced {kind} transaction: {legs}")
     if not legs:
         return None
     try:
-        with transaction.atomic():
-            txn = LedgerTransaction.objects.create(
-                kind=kind, order=order, currency=currency, created_at=timezone.now(), memo=memo
-            )
-            Entry.objects.bulk_create(
-                Entry(transaction=txn, account=account, amount=amount) for account, amount in legs
-            )
-            # Update balances in account-id order so two postings never wait on each other
-            # in opposite orders (a deadlock on PostgreSQL).
-            for account, amount in sorted(legs, key=lambda leg: leg[0].pk):
-                Account.objects.filter(pk=account.pk).update(balance=F("balance") + amount)
+        txn = LedgerTransaction.objects.create(
+            kind=kind, order=order, currency=currency, created_at=timezone.now(), memo=memo
+        )
+        Entry.objects.bulk_create(
+            Entry(transaction=txn, account=account, amount=amount) for account, amount in legs
+        )
+        _apply_balances(legs)
     except IntegrityError:
         logger.warning("ledger refused a %s posting for order %s", kind, getattr(order, "pk", None))
         raise Conflict(
@@ -82,17 +98,33 @@ def _post(
     return txn
 
 
-def _seller_accounts(order) -> tuple[Account, Account]:
-    return (
-        account_for(kind=AccountKind.SELLER_PENDING, currency=order.currency, owner=order.seller),
-        account_for(kind=AccountKind.SELLER_AVAILABLE, currency=order.currency, owner=order.seller),
+def _apply_balances(legs: Sequence[tuple[Account, int]]) -> None:
+    ids = sorted({account.pk for account, _ in legs})
+    if connection.features.has_select_for_update:
+        # Lock the rows in id order first: two postings then never wait on each other in
+        # opposite orders (a deadlock on PostgreSQL). SQLite already serialises writers.
+        list(Account.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+    delta = Case(
+        *(When(pk=account.pk, then=Value(amount)) for account, amount in legs),
+        output_field=BigIntegerField(),
     )
+    Account.objects.filter(pk__in=ids).update(balance=F("balance") + delta)
+
+
+def _seller_accounts(order) -> tuple[Account, Account]:
+    pending, available = accounts_for(
+        order.currency,
+        (AccountKind.SELLER_PENDING, order.seller_id, None),
+        (AccountKind.SELLER_AVAILABLE, order.seller_id, None),
+    )
+    return pending, available
 
 
 def ledger_capture(*, order) -> LedgerTransaction | None:
     """Money the buyer paid enters the order's escrow."""
-    world = account_for(kind=AccountKind.WORLD, currency=order.currency)
-    escrow = account_for(kind=AccountKind.ESCROW, currency=order.currency, order_id=order.pk)
+    world, escrow = accounts_for(
+        order.currency, (AccountKind.WORLD, None, None), (AccountKind.ESCROW, None, order.pk)
+    )
     return _post(
         kind=TransactionKind.CAPTURE,
         currency=order.currency,
@@ -109,10 +141,13 @@ def order_shares(order, refund: int) -> Shares:
 def ledger_settle(*, order, refund: int) -> Shares:
     """Empty the escrow: ``refund`` back to the buyer, the rest to the seller and the platform."""
     split = order_shares(order, refund)
-    world = account_for(kind=AccountKind.WORLD, currency=order.currency)
-    escrow = account_for(kind=AccountKind.ESCROW, currency=order.currency, order_id=order.pk)
-    pending, _ = _seller_accounts(order)
-    fees = account_for(kind=AccountKind.PLATFORM_FEES, currency=order.currency)
+    world, escrow, pending, fees = accounts_for(
+        order.currency,
+        (AccountKind.WORLD, None, None),
+        (AccountKind.ESCROW, None, order.pk),
+        (AccountKind.SELLER_PENDING, order.seller_id, None),
+        (AccountKind.PLATFORM_FEES, None, None),
+    )
     _post(
         kind=TransactionKind.SETTLEMENT,
         currency=order.currency,
@@ -131,9 +166,12 @@ def ledger_settle(*, order, refund: int) -> Shares:
 def ledger_adjust(*, order, refund_before: int, refund_after: int) -> Shares:
     """Raise a settled, uncleared order's refund: take the difference back from the shares."""
     delta = shares_delta(order_shares(order, refund_before), order_shares(order, refund_after))
-    world = account_for(kind=AccountKind.WORLD, currency=order.currency)
-    pending, _ = _seller_accounts(order)
-    fees = account_for(kind=AccountKind.PLATFORM_FEES, currency=order.currency)
+    world, pending, fees = accounts_for(
+        order.currency,
+        (AccountKind.WORLD, None, None),
+        (AccountKind.SELLER_PENDING, order.seller_id, None),
+        (AccountKind.PLATFORM_FEES, None, None),
+    )
     _post(
         kind=TransactionKind.ADJUSTMENT,
         currency=order.currency,
@@ -172,13 +210,18 @@ def ledger_chargeback(*, order, amount: int) -> int:
 
     Returns the shortfall booked to platform losses.
     """
-    pending, available = _seller_accounts(order)
-    fees = account_for(kind=AccountKind.PLATFORM_FEES, currency=order.currency)
-    world = account_for(kind=AccountKind.WORLD, currency=order.currency)
-    losses = account_for(kind=AccountKind.PLATFORM_LOSSES, currency=order.currency)
+    pending, available, fees, world, losses = accounts_for(
+        order.currency,
+        (AccountKind.SELLER_PENDING, order.seller_id, None),
+        (AccountKind.SELLER_AVAILABLE, order.seller_id, None),
+        (AccountKind.PLATFORM_FEES, None, None),
+        (AccountKind.WORLD, None, None),
+        (AccountKind.PLATFORM_LOSSES, None, None),
+    )
     from_pending = _order_balance(order, pending)
     earned_available = _order_balance(order, available)
-    available.refresh_from_db(fields=["balance"])
+    # Locked so that a payout running now cannot spend what is clawed back here.
+    available = Account.objects.select_for_update().get(pk=available.pk)
     from_available = max(0, min(earned_available, available.balance))
     from_fees = _order_balance(order, fees)
     shortfall = amount - from_pending - from_available - from_fees

@@ -111,7 +111,7 @@ def create_order(request, payload: OrderIn):
     order = services.order_place(
         buyer=request.auth, offer_id=payload.offer_id, answers=payload.answers
     )
-    return Status(201, _answer(request, order.pk))
+    return Status(201, order_out(order, request))
 
 
 class OrderPage(Schema):
@@ -135,19 +135,21 @@ def list_orders(
 
 @router.get("/{order_id}", response=OrderOut)
 def get_order(request, order_id: int):
-    return _answer(request, order_id)
+    return order_out(_visible(request, order_id), request)
 
 
 @router.put("/{order_id}/answers", response=OrderOut)
 def update_answers(request, order_id: int, payload: AnswersIn):
-    services.order_update_answers(order_id=order_id, user=request.auth, answers=payload.answers)
-    return _answer(request, order_id)
+    order = services.order_update_answers(
+        order_id=order_id, user=request.auth, answers=payload.answers
+    )
+    return order_out(order, request)
 
 
 @router.post("/{order_id}/pay", response=OrderOut)
 def pay(request, order_id: int):
     result = services.order_pay(order_id=order_id, user=request.auth)
-    return _answer(request, order_id, payment_instructions=result["instructions"])
+    return order_out(result["order"], request, payment_instructions=result["instructions"])
 
 
 class ReferenceIn(Schema):
@@ -156,18 +158,17 @@ class ReferenceIn(Schema):
 
 @router.post("/{order_id}/confirm-payment", response=OrderOut)
 def confirm_payment(request, order_id: int, payload: ReferenceIn):
-    services.order_confirm_payment(
+    order = services.order_confirm_payment(
         order_id=order_id, user=request.auth, reference=payload.reference
     )
-    return _answer(request, order_id)
+    return order_out(order, request)
 
 
 def _simple(path: str, service, summary: str):
     """A POST action that takes no body and returns the order."""
 
     def view(request, order_id: int):
-        service(order_id=order_id, user=request.auth)
-        return _answer(request, order_id)
+        return order_out(service(order_id=order_id, user=request.auth), request)
 
     view.__name__ = path.replace("-", "_")
     router.post(f"/{{order_id}}/{path}", response=OrderOut, summary=summary)(view)
@@ -190,16 +191,18 @@ class MessageIn(Schema):
 
 @router.post("/{order_id}/request-revision", response=OrderOut)
 def request_revision(request, order_id: int, payload: MessageIn):
-    services.order_request_revision(order_id=order_id, user=request.auth, message=payload.message)
-    return _answer(request, order_id)
+    order = services.order_request_revision(
+        order_id=order_id, user=request.auth, message=payload.message
+    )
+    return order_out(order, request)
 
 
 @router.post("/{order_id}/decline-cancellation", response=OrderOut)
 def decline_cancellation(request, order_id: int, payload: MessageIn):
-    services.order_decline_cancellation(
+    order = services.order_decline_cancellation(
         order_id=order_id, user=request.auth, message=payload.message
     )
-    return _answer(request, order_id)
+    return order_out(order, request)
 
 
 class CancellationIn(Schema):
@@ -209,10 +212,10 @@ class CancellationIn(Schema):
 
 @router.post("/{order_id}/request-cancellation", response=OrderOut)
 def request_cancellation(request, order_id: int, payload: CancellationIn):
-    services.order_request_cancellation(
+    order = services.order_request_cancellation(
         order_id=order_id, user=request.auth, reason=payload.reason, refund=payload.refund
     )
-    return _answer(request, order_id)
+    return order_out(order, request)
 
 
 class ReasonIn(Schema):
@@ -221,8 +224,8 @@ class ReasonIn(Schema):
 
 @router.post("/{order_id}/open-dispute", response=OrderOut)
 def open_dispute(request, order_id: int, payload: ReasonIn):
-    services.order_open_dispute(order_id=order_id, user=request.auth, reason=payload.reason)
-    return _answer(request, order_id)
+    order = services.order_open_dispute(order_id=order_id, user=request.auth, reason=payload.reason)
+    return order_out(order, request)
 
 
 class AutoCompleteIn(Schema):
@@ -231,8 +234,10 @@ class AutoCompleteIn(Schema):
 
 @router.post("/{order_id}/auto-complete", response=OrderOut)
 def set_auto_complete(request, order_id: int, payload: AutoCompleteIn):
-    services.order_set_auto_complete(order_id=order_id, user=request.auth, enabled=payload.enabled)
-    return _answer(request, order_id)
+    order = services.order_set_auto_complete(
+        order_id=order_id, user=request.auth, enabled=payload.enabled
+    )
+    return order_out(order, request)
 
 
 class BodyIn(Schema):

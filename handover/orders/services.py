@@ -50,7 +50,12 @@ def order_lock(order_id: int) -> Order:
     The lock serialises every move on one order: two conflicting requests (accept against
     request-cancellation, say) run one after the other, and the second sees the new state.
     """
-    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("buyer", "seller", "terms")
+        .filter(pk=order_id)
+        .first()
+    )
     if order is None:
         raise NotFound("No such order.")
     return order
@@ -176,7 +181,7 @@ def _requirements(questions: list[str], answers: list[str]) -> list[dict[str, st
 @transaction.atomic
 def order_place(*, buyer: User, offer_id: int, answers: list[str]) -> Order:
     """Place an order on an offer at its current price and terms version."""
-    offer = Offer.objects.filter(pk=offer_id, is_active=True).first()
+    offer = Offer.objects.select_related("seller").filter(pk=offer_id, is_active=True).first()
     if offer is None:
         raise NotFound("No such offer.")
     if offer.seller_id == buyer.pk:
@@ -194,7 +199,7 @@ def order_place(*, buyer: User, offer_id: int, answers: list[str]) -> Order:
         terms=terms,
         terms_sha256=terms.sha256,
         buyer=buyer,
-        seller_id=offer.seller_id,
+        seller=offer.seller,
         currency=offer.currency,
         price=amounts.price,
         buyer_fee=amounts.buyer_fee,

@@ -459,7 +459,7 @@ def test_chargeback_after_clearance_claws_back_and_books_the_shortfall_to_losses
     assert balances(order_id, seller)["available"] == SELLER_SHARE
     if paid_out:
         ok(seller_api.post("/payouts", {"amount": paid_out}), 201)
-    refused(buyer_api.act(order_id, "chargeback"), 404, "not_found")
+    refused(buyer_api.act(order_id, "chargeback"), 409, "transition_not_allowed")
 
     order = ok(support_api.act(order_id, "chargeback"))
 
