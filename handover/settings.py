@@ -116,7 +116,7 @@ def _database() -> dict:
     else:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "handover.lib.sqlite",
             "NAME": str(DATA_DIR / "handover.sqlite3"),
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of

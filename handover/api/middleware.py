@@ -1,5 +1,10 @@
 """Idempotency-Key for every POST under /api/: the same key and body get the stored answer
-again, the same key with another body gets 422. Without a key the request runs as usual."""
+again, the same key with another body gets 422, the same key while the first request runs gets
+409. Without a key the request runs as usual.
+
+A key is claimed before the request runs and its answer stored after, each in a short
+transaction of its own. If the process dies in between, the claim stays unanswered and a retry
+gets 409 rather than running the request a second time."""
 
 import hashlib
 import json
@@ -55,35 +60,43 @@ class IdempotencyMiddleware:
             fingerprint = _fingerprint(request)
         except RequestDataTooBig:
             return _error(413, "too_large", "The request body is too large.")
+        try:
+            with transaction.atomic():
+                # Claim the key in a transaction of its own, so the request itself runs in the
+                # services' short transactions and not under one long write lock.
+                record = IdempotencyRecord.objects.create(
+                    scope=scope,
+                    key=key,
+                    fingerprint=fingerprint,
+                    status=0,
+                    content_type="",
+                    body=b"",
+                )
+        except IntegrityError:
+            return self._replay(scope, key, fingerprint)
+        response = self.get_response(request)
+        # In a transaction, so that on SQLite the write queues for the writer lock.
         with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    # Holds the key until this request commits: a concurrent retry waits
-                    # on the unique index, then finds the stored answer.
-                    record = IdempotencyRecord.objects.create(
-                        scope=scope,
-                        key=key,
-                        fingerprint=fingerprint,
-                        status=0,
-                        content_type="",
-                        body=b"",
-                    )
-            except IntegrityError:
-                return self._replay(scope, key, fingerprint)
-            response = self.get_response(request)
-            if response.status_code >= 500 or response.streaming:
-                transaction.set_rollback(True)
+            if response.streaming:
+                record.delete()
                 return response
-            record.status = response.status_code
-            record.content_type = response.get("Content-Type", "")
-            record.body = response.content
-            record.save(update_fields=["status", "content_type", "body"])
-            return response
+            # Every answer is kept, a failure too: a retry must never run a request twice.
+            IdempotencyRecord.objects.filter(pk=record.pk).update(
+                status=response.status_code,
+                content_type=response.get("Content-Type", ""),
+                body=response.content,
+            )
+        return response
 
     def _replay(self, scope: str, key: str, fingerprint: str) -> HttpResponse:
         record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
         if record is None or record.status == 0:
-            return _error(409, "idempotency_in_progress", "A request with this key is running.")
+            return _error(
+                409,
+                "idempotency_in_progress",
+                "A request with this key is still running, or stopped before it answered: look "
+                "at the order before retrying with a new key.",
+            )
         if record.fingerprint != fingerprint:
             return _error(
                 422, "idempotency_key_reused", "This Idempotency-Key was used for another request."
