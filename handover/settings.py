@@ -42,7 +42,6 @@ SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = [
     h for h in env_str("HANDOVER_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h
 ]
-PUBLIC_URL = env_str("HANDOVER_PUBLIC_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -10,6 +10,7 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name_plural = "deliveries"
 
     def __str__(self) -> str:
         return f"Delivery {self.pk} of order {self.order_id}"
