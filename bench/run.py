@@ -53,10 +53,20 @@ def main() -> None:
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--http", action="store_true", help="also measure over HTTP")
     parser.add_argument("--clients", type=int, default=4, help="client threads for --http (4)")
-    parser.add_argument("--child", choices=["inproc", "http"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--procs", type=int, default=os.cpu_count() or 2, help="processes for the parallel mode"
+    )
+    parser.add_argument(
+        "--parallel-s", type=float, default=15, help="seconds each parallel measure runs (15)"
+    )
+    parser.add_argument("--child", choices=["inproc", "parallel", "http"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        measure = measure_inproc if args.child == "inproc" else measure_http
+        measure = {
+            "inproc": measure_inproc,
+            "parallel": measure_parallel,
+            "http": measure_http,
+        }[args.child]
         print(json.dumps(measure(args)))
         return
     pg_url = os.environ.get("HANDOVER_BENCH_PG_URL", "")
@@ -65,7 +75,7 @@ def main() -> None:
         print("PostgreSQL skipped: HANDOVER_BENCH_PG_URL is not set (./run bench sets it).")
         databases.remove("postgresql")
     started, load_before = time.perf_counter(), os.getloadavg()[0]
-    modes = ["inproc", "http"] if args.http else ["inproc"]
+    modes = ["inproc", "parallel", "http"] if args.http else ["inproc", "parallel"]
     results = {(mode, db): run_child(mode, db, args, pg_url) for mode in modes for db in databases}
     report(results, args, time.perf_counter() - started, (load_before, os.getloadavg()[0]))
 
@@ -84,7 +94,8 @@ def run_child(mode: str, db: str, args: argparse.Namespace, pg_url: str) -> dict
             env["DATABASE_URL"] = with_database(pg_url, dbname)
         command = [sys.executable, __file__, "--child", mode, "--clients", str(args.clients)]
         command += ["--lifecycles", str(args.lifecycles), "--warmup", str(args.warmup)]
-        command += ["--budget", str(args.budget)]
+        command += ["--budget", str(args.budget), "--procs", str(args.procs)]
+        command += ["--parallel-s", str(args.parallel_s)]
         print(f"measuring {db} ({mode}) ...", file=sys.stderr, flush=True)
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         if done.returncode:
@@ -226,11 +237,8 @@ def repeat(work, send: Send, ids: dict[str, str], count: int, budget_s: float):
 # --- in-process: django.test.Client, one thread ---
 
 
-def measure_inproc(args: argparse.Namespace) -> dict:
-    ids = setup_django()
-    from django.db import connection
+def _inproc_sender() -> Send:
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     client = Client(SERVER_NAME="127.0.0.1")  # an allowed host
 
@@ -252,6 +260,15 @@ def measure_inproc(args: argparse.Namespace) -> dict:
                 )
         return response.status_code, response.json()
 
+    return send
+
+
+def measure_inproc(args: argparse.Namespace) -> dict:
+    ids = setup_django()
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    send = _inproc_sender()
     for _ in range(args.warmup):
         lifecycle(send, ids)
         baseline(send, ids)
@@ -269,6 +286,55 @@ def measure_inproc(args: argparse.Namespace) -> dict:
         queries_per_lifecycle=len(queries),
     )
     return out
+
+
+# --- in-process on every core: N processes, each a django.test.Client, one database ---
+
+
+def measure_parallel(args: argparse.Namespace) -> dict:
+    """Lifecycles from ``--procs`` processes at once, then GET /me sets from as many."""
+    import multiprocessing
+
+    ids = setup_django()
+    from django.db import connections
+
+    connections.close_all()  # each forked process opens its own connection
+    context = multiprocessing.get_context("fork")
+    out: dict = {"procs": args.procs, "engine": ids["engine"]}
+    out["server_version"] = ids["server_version"]
+    for work, name in ((lifecycle, "lifecycle"), (baseline, "baseline")):
+        queue = context.Queue()
+        start_at = time.time() + 5  # after every process has warmed up
+        processes = [
+            context.Process(target=_parallel_worker, args=(work, ids, queue, start_at, args))
+            for _ in range(args.procs)
+        ]
+        for process in processes:
+            process.start()
+        results = [queue.get() for _ in processes]
+        for process in processes:
+            process.join()
+        runs = [run for result in results for run in result]
+        out[f"{name}s" if name == "lifecycle" else "baseline_sets"] = len(runs)
+        out[f"{name}_s"] = args.parallel_s
+        if name == "lifecycle":
+            out["accept_ms"] = [run["accept"] * 1000 for run in runs]
+            out["step_ms"] = {s: statistics.median(r[s] for r in runs) * 1000 for s in STEPS}
+        else:
+            out["me_ms"] = [call * 1000 for calls in runs for call in calls]
+    return out
+
+
+def _parallel_worker(work, ids: dict[str, str], queue, start_at: float, args) -> None:
+    send = _inproc_sender()
+    for _ in range(5):
+        work(send, ids)
+    while time.time() < start_at:
+        time.sleep(0.005)
+    runs = []
+    while time.time() < start_at + args.parallel_s:
+        runs.append(work(send, ids))
+    queue.put(runs)
 
 
 # --- over HTTP: `handover serve` on loopback, several client threads ---
@@ -453,11 +519,11 @@ def report(results: dict, args: argparse.Namespace, wall_s: float, load: tuple) 
     print(f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs")
     print(f"load average before {load[0]:.2f}, after {load[1]:.2f}")
     for (mode, db), r in results.items():
-        how = (
-            "django.test.Client, 1 thread"
-            if mode == "inproc"
-            else (f"HTTP, {r['clients']} client threads, gunicorn {r['server']} threads")
-        )
+        how = {
+            "inproc": "django.test.Client, 1 process",
+            "parallel": f"django.test.Client in {r.get('procs')} processes at once",
+            "http": f"HTTP, {r.get('clients')} client threads, gunicorn {r.get('server')} threads",
+        }[mode]
         print(f"{mode} {db}: {r['server_version']}; {how}")
     print()
     print("| measure | " + " | ".join(f"{db} {mode}" for mode, db in results) + " |")
