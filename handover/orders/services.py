@@ -50,15 +50,14 @@ def order_lock(order_id: int) -> Order:
     The lock serialises every move on one order: two conflicting requests (accept against
     request-cancellation, say) run one after the other, and the second sees the new state.
     """
-    order = (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("buyer", "seller", "terms")
-        .filter(pk=order_id)
-        .first()
-    )
-    if order is None:
-        raise NotFound("No such order.")
-    return order
+    try:
+        return (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("buyer", "seller", "terms")
+            .get(pk=order_id)
+        )
+    except Order.DoesNotExist:
+        raise NotFound("No such order.") from None
 
 
 def role_of(order: Order, user: User | None) -> Actor:
