@@ -42,11 +42,10 @@ def _has_dispute(order: Order) -> bool:
     return order.disputes.exists() if annotated is None else bool(annotated)
 
 
-def available_actions(order: Order, role: Actor) -> list[str]:
-    """The API actions ``role`` may take on ``order`` now, as URL slugs."""
-    state = State(order.state)
-    facts = OrderFacts(
-        state=state,
+def order_facts(order: Order, *, disputed_before: bool = False) -> OrderFacts:
+    """What the transition rules need to know about ``order``, as it is now."""
+    return OrderFacts(
+        state=State(order.state),
         now=timezone.now(),
         due_at=order.due_at,
         deliveries=int(order.last_delivered_at is not None),
@@ -57,8 +56,14 @@ def available_actions(order: Order, role: Actor) -> list[str]:
         timer_at=order.timer_at,
         clears_at=order.clears_at,
         cleared=order.cleared_at is not None,
-        disputed_before=state == State.COMPLETED and _has_dispute(order),
+        disputed_before=disputed_before,
     )
+
+
+def available_actions(order: Order, role: Actor) -> list[str]:
+    """The API actions ``role`` may take on ``order`` now, as URL slugs."""
+    state = State(order.state)
+    facts = order_facts(order, disputed_before=state == State.COMPLETED and _has_dispute(order))
     names = []
     for action, rule in TRANSITIONS.items():
         acting = Actor.PROVIDER if (action, role) in _STARTED_BY else role

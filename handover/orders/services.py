@@ -29,6 +29,7 @@ from handover.orders.rules import (
     refusal,
     timer_for,
 )
+from handover.orders.selectors import order_facts
 from handover.payments.providers import get_provider
 
 MAX_ANSWER_LENGTH = 5000
@@ -74,24 +75,12 @@ def role_of(order: Order, user: User | None) -> Actor:
 
 def _facts(order: Order, action: Action) -> OrderFacts:
     # Only the queries the guard of this action needs, so a move costs the same every time.
-    return OrderFacts(
-        state=State(order.state),
-        now=timezone.now(),
-        due_at=order.due_at,
-        deliveries=int(order.last_delivered_at is not None),
-        revisions_left=order.revisions_left,
-        cancellation_requested_by=(
-            Actor(order.cancellation_requested_by) if order.cancellation_requested_by else None
-        ),
-        timer_at=order.timer_at,
-        clears_at=order.clears_at,
-        cleared=order.cleared_at is not None,
-        disputed_before=(
-            order.disputes.filter(decided_at__isnull=False).exists()
-            if action == Action.OPEN_DISPUTE and order.state == State.COMPLETED
-            else False
-        ),
+    disputed_before = (
+        action == Action.OPEN_DISPUTE
+        and order.state == State.COMPLETED
+        and order.disputes.filter(decided_at__isnull=False).exists()
     )
+    return order_facts(order, disputed_before=disputed_before)
 
 
 def order_check(*, order: Order, action: Action, actor: Actor, target: State) -> None:
@@ -359,40 +348,57 @@ def _settle(order: Order, *, refund: int) -> dict[str, Any]:
     return money
 
 
+def _settle_and_move(
+    order: Order,
+    *,
+    action: Action,
+    actor: Actor,
+    user: User | None,
+    target: State,
+    refund: int,
+    changes: Callable[[Order], None] | None = None,
+) -> Order:
+    """A move that empties the escrow: checked first, so a refused one posts nothing."""
+    order_check(order=order, action=action, actor=actor, target=target)
+    money = _settle(order, refund=refund)
+    order_move(
+        order=order,
+        action=action,
+        actor=actor,
+        user=user,
+        target=target,
+        payload=money,
+        changes=changes,
+    )
+    return order
+
+
 @transaction.atomic
 def order_decline_order(*, order_id: int, user: User | None) -> Order:
     """The seller (or the acceptance timer) turns the order down; the buyer gets it all back."""
     order = order_lock(order_id)
-    actor = _actor(order, user)
-    order_check(order=order, action=Action.DECLINE_ORDER, actor=actor, target=State.CANCELLED)
-    money = _settle(order, refund=order.total)
-    order_move(
-        order=order,
+    return _settle_and_move(
+        order,
         action=Action.DECLINE_ORDER,
-        actor=actor,
+        actor=_actor(order, user),
         user=user,
         target=State.CANCELLED,
-        payload=money,
+        refund=order.total,
     )
-    return order
 
 
 @transaction.atomic
 def order_accept(*, order_id: int, user: User | None) -> Order:
     """The buyer accepts the delivery (or auto-complete runs out): money and originals go."""
     order = order_lock(order_id)
-    actor = _actor(order, user)
-    order_check(order=order, action=Action.ACCEPT, actor=actor, target=State.COMPLETED)
-    money = _settle(order, refund=0)
-    order_move(
-        order=order,
+    return _settle_and_move(
+        order,
         action=Action.ACCEPT,
-        actor=actor,
+        actor=_actor(order, user),
         user=user,
         target=State.COMPLETED,
-        payload=money,
+        refund=0,
     )
-    return order
 
 
 @transaction.atomic
@@ -439,18 +445,14 @@ def order_grant_revision(*, order_id: int, user: User) -> Order:
 def order_cancel_late(*, order_id: int, user: User) -> Order:
     """The buyer cancels an order not delivered in time, with a full refund."""
     order = order_lock(order_id)
-    actor = role_of(order, user)
-    order_check(order=order, action=Action.CANCEL_LATE, actor=actor, target=State.CANCELLED)
-    money = _settle(order, refund=order.total)
-    order_move(
-        order=order,
+    return _settle_and_move(
+        order,
         action=Action.CANCEL_LATE,
-        actor=actor,
+        actor=role_of(order, user),
         user=user,
         target=State.CANCELLED,
-        payload=money,
+        refund=order.total,
     )
-    return order
 
 
 @transaction.atomic
@@ -497,20 +499,16 @@ def _close_request(order: Order) -> None:
 def order_accept_cancellation(*, order_id: int, user: User) -> Order:
     """The other party agrees: cancelled, refunded as proposed."""
     order = order_lock(order_id)
-    actor = role_of(order, user)
-    order_check(order=order, action=Action.ACCEPT_CANCELLATION, actor=actor, target=State.CANCELLED)
-    assert order.cancellation_refund is not None
-    money = _settle(order, refund=order.cancellation_refund)
-    order_move(
-        order=order,
+    # The refund is read only once the move is allowed: outside a request it is empty.
+    return _settle_and_move(
+        order,
         action=Action.ACCEPT_CANCELLATION,
-        actor=actor,
+        actor=role_of(order, user),
         user=user,
         target=State.CANCELLED,
-        payload=money,
+        refund=order.cancellation_refund or 0,
         changes=_close_request,
     )
-    return order
 
 
 def _answer_request(order_id: int, user: User, action: Action, payload: dict) -> Order:
@@ -569,20 +567,15 @@ def order_expire_cancellation(*, order_id: int) -> Order:
             changes=_close_request,
         )
         return order
-    order_check(
-        order=order, action=Action.EXPIRE_CANCELLATION, actor=Actor.TIMER, target=State.CANCELLED
-    )
-    money = _settle(order, refund=order.cancellation_refund or 0)
-    order_move(
-        order=order,
+    return _settle_and_move(
+        order,
         action=Action.EXPIRE_CANCELLATION,
         actor=Actor.TIMER,
         user=None,
         target=State.CANCELLED,
-        payload=money,
+        refund=order.cancellation_refund or 0,
         changes=_close_request,
     )
-    return order
 
 
 @transaction.atomic
