@@ -56,6 +56,8 @@ def dispute_decide(
         raise InvalidInput("The outcome is release, refund or split.", code="bad_outcome") from None
     rationale = _clean_text(rationale, field="rationale", limit=MAX_RATIONALE)
     order = order_lock(dispute.order_id)
+    if user.pk in (order.buyer_id, order.seller_id):
+        raise PermissionDenied("A dispute on your own order is decided by another agent.")
     # Re-read under the order's lock: a concurrent decision may have closed it.
     dispute = Dispute.objects.select_for_update().get(pk=dispute_id)
     if dispute.decided_at is not None:
