@@ -47,7 +47,8 @@ class ManualProvider:
     name = "manual"
 
     def start(self, *, order) -> PaymentStart:
-        reference = f"HOV-{order.pk}-{secrets.token_hex(3).upper()}"
+        # Asking again shows the same transfer details, so a buyer never pays two references.
+        reference = order.payment_reference or f"HOV-{order.pk}-{secrets.token_hex(3).upper()}"
         return PaymentStart(
             reference=reference,
             captured=False,
