@@ -14,11 +14,6 @@ from handover.conftest import PASSWORD, db_snapshot
 STRONG = "Zx9-long-passphrase"
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def anon(db) -> Client:
     return Client()

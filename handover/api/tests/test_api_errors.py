@@ -32,11 +32,6 @@ VALID_OFFER: dict[str, Any] = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def assert_error(response, status: int | None = None, error: str | None = None) -> dict:
     """A 4xx (or exactly ``status``) in the API's error shape."""
     assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])

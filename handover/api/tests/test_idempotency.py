@@ -24,11 +24,6 @@ from handover.orders.tests.test_scenarios import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def assert_replayed(first, second) -> None:
     assert second.status_code == first.status_code
     assert second.content == first.content

@@ -19,11 +19,6 @@ from handover.orders.models import Order
 MORE = 29
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def make_order(offer, buyer, seller, state: str) -> Order:
     """An order brought to ``state`` through the services."""
     order = services.order_place(buyer=buyer, offer_id=offer.pk, answers=["ACME", "blue"])

@@ -19,11 +19,6 @@ from handover.orders.tests.test_scenarios import (
 from handover.orders.timers import timers_run_due
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def completed(buyer_api, seller_api, offer) -> int:
     order_id = paid_order(buyer_api, offer)
     deliver(seller_api, order_id)

@@ -17,6 +17,7 @@ from handover.ops.scheduler import sweep_enqueue_if_idle
 from handover.orders.models import Order
 from handover.orders.tasks import timers_sweep
 from handover.orders.tests.test_scenarios import (
+    NOTHING_HELD,
     PLATFORM_SHARE,
     SELLER_SHARE,
     TOTAL,
@@ -32,11 +33,6 @@ from handover.orders.timers import timers_run_due
 
 SECOND = timedelta(seconds=1)
 NOTHING = {"fired": 0, "cleared": 0}
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -222,14 +218,7 @@ def test_unanswered_order_is_declined_with_a_full_refund_when_the_acceptance_win
     assert state(order_id) == "cancelled"
     event = assert_timer_moved(order_id, "decline_order", "awaiting_acceptance", "cancelled")
     assert event.payload["refund"] == TOTAL
-    assert balances(order_id, seller) == {
-        "world": 0,
-        "escrow": 0,
-        "pending": 0,
-        "available": 0,
-        "fees": 0,
-        "losses": 0,
-    }
+    assert balances(order_id, seller) == NOTHING_HELD
 
 
 def test_unpaid_order_is_abandoned_when_the_payment_window_ends(offer, buyer_api, settings, clock):
