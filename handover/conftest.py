@@ -39,14 +39,21 @@ def _fast_passwords(settings) -> None:
 
 @pytest.fixture(autouse=True)
 def _data_dir(settings, tmp_path) -> None:
-    """Stored files go to a fresh folder per test."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
+    """Stored files go to a fresh folder (or, with HANDOVER_STORAGE=s3, a fresh prefix of
+    the test bucket) per test, and scratch files to a fresh folder."""
+    settings.HANDOVER_TMP_DIR = tmp_path / "tmp"
+    settings.HANDOVER_TMP_DIR.mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(settings.HANDOVER_TMP_DIR)
+    default = settings.STORAGES["default"]
+    if settings.HANDOVER_STORAGE == "s3":
+        options = {**default["OPTIONS"], "location": f"test-{uuid.uuid4().hex}"}
+        default = {"BACKEND": default["BACKEND"], "OPTIONS": options}
+    else:
+        default = {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": str(tmp_path / "files")},
-        },
-    }
+        }
+    settings.STORAGES = {**settings.STORAGES, "default": default}
 
 
 class Api:
@@ -65,8 +72,10 @@ class Api:
             headers["Idempotency-Key"] = key
         return headers
 
-    def get(self, path: str, **params: Any):
-        return self.client.get(f"/api/v1{path}", params, headers=self._headers(None))
+    def get(self, path: str, *, headers: dict[str, str] | None = None, **params: Any):
+        return self.client.get(
+            f"/api/v1{path}", params, headers={**self._headers(None), **(headers or {})}
+        )
 
     def post(self, path: str, body: Any = None, *, key: str | None = "", **kwargs: Any):
         key = uuid.uuid4().hex if key == "" else key
@@ -165,7 +174,7 @@ def offer(seller) -> Offer:
 
 def db_snapshot() -> dict[str, Any]:
     """Every row that matters for 'nothing changed', table by table."""
-    from handover.delivery.models import Delivery, DeliveryFile
+    from handover.delivery.models import Delivery, DeliveryFile, PreviewPart
     from handover.disputes.models import Dispute
     from handover.evidence.models import Event
     from handover.ledger.models import Account, Entry, LedgerTransaction
@@ -182,6 +191,7 @@ def db_snapshot() -> dict[str, Any]:
             Message,
             Delivery,
             DeliveryFile,
+            PreviewPart,
             Dispute,
         )
     }

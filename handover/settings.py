@@ -12,6 +12,7 @@ from handover.lib.env import (
     env_int,
     env_path,
     env_percent,
+    env_size,
     env_str,
 )
 
@@ -71,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "handover.delivery.uploads.UploadMiddleware",
     "handover.api.middleware.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -138,17 +140,57 @@ def _database() -> dict:
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-STORAGES = {
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+HANDOVER_STORAGE = env_choice("HANDOVER_STORAGE", "local", {"local", "s3"})
+# Presigned S3 links for downloads live this long at most (seconds).
+HANDOVER_S3_URL_LIFETIME = min(env_int("HANDOVER_S3_URL_LIFETIME", 300, minimum=1), 300)
+
+
+def _file_storage() -> dict:
+    """Delivered files and previews: local files under the data directory, or an S3 bucket."""
+    if HANDOVER_STORAGE == "local":
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {
+                "location": str(DATA_DIR / "files"),
+                "directory_permissions_mode": 0o700,
+                "file_permissions_mode": 0o600,
+            },
+        }
+    from django.core.exceptions import ImproperlyConfigured
+
+    required = ("HANDOVER_S3_BUCKET", "HANDOVER_S3_ACCESS_KEY", "HANDOVER_S3_SECRET_KEY")
+    missing = [name for name in required if not os.environ.get(name)]
+    if missing:
+        raise ImproperlyConfigured("HANDOVER_STORAGE=s3 needs " + ", ".join(missing))
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "location": str(DATA_DIR / "files"),
-            "directory_permissions_mode": 0o700,
-            "file_permissions_mode": 0o600,
+            "bucket_name": env_str("HANDOVER_S3_BUCKET", ""),
+            "endpoint_url": env_str("HANDOVER_S3_ENDPOINT", "") or None,
+            "region_name": env_str("HANDOVER_S3_REGION", "") or None,
+            "access_key": env_str("HANDOVER_S3_ACCESS_KEY", ""),
+            "secret_key": env_str("HANDOVER_S3_SECRET_KEY", ""),
+            "location": env_str("HANDOVER_S3_PREFIX", ""),
+            "addressing_style": env_choice("HANDOVER_S3_ADDRESSING", "path", {"path", "virtual"}),
+            "signature_version": "s3v4",
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": HANDOVER_S3_URL_LIFETIME,
+            "file_overwrite": False,
         },
-    },
+    }
+
+
+STORAGES = {
+    "default": _file_storage(),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Uploads stream straight to storage (handover.delivery.uploads); nothing else takes files.
+FILE_UPLOAD_HANDLERS = ["handover.delivery.uploads.NoFilesHandler"]
+# Our own scratch files (an S3 original fetched for its preview, previews being made).
+HANDOVER_TMP_DIR = DATA_DIR / "tmp"
+HANDOVER_TMP_DIR.mkdir(parents=True, exist_ok=True)
+FILE_UPLOAD_TEMP_DIR = str(HANDOVER_TMP_DIR)
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 # Serve the apps' static files (admin, API docs) without a collectstatic step.
@@ -205,6 +247,14 @@ HANDOVER_CLEARANCE_PERIOD = env_duration("HANDOVER_CLEARANCE_PERIOD", "14d")
 HANDOVER_SCHEDULER_INTERVAL = env_duration("HANDOVER_SCHEDULER_INTERVAL", "10s")
 HANDOVER_PAYMENT_PROVIDER = env_choice("HANDOVER_PAYMENT_PROVIDER", "test", {"test", "manual"})
 HANDOVER_MAX_UPLOAD_FILES = env_int("HANDOVER_MAX_UPLOAD_FILES", 50, minimum=1)
+HANDOVER_MAX_FILE_SIZE = env_size("HANDOVER_MAX_FILE_SIZE", "5G")
+HANDOVER_MAX_DELIVERY_SIZE = env_size("HANDOVER_MAX_DELIVERY_SIZE", "20G")
+# Behind nginx: the internal location that maps to the data directory's files/ folder, e.g.
+# /_handover_files/; empty serves the bytes from the app (local storage only).
+HANDOVER_ACCEL_REDIRECT = env_str("HANDOVER_ACCEL_REDIRECT", "")
+HANDOVER_PREVIEW_TIMEOUT = env_duration("HANDOVER_PREVIEW_TIMEOUT", "120s")
+HANDOVER_PREVIEW_MEMORY = env_size("HANDOVER_PREVIEW_MEMORY", "1G")
+HANDOVER_MAX_IMAGE_PIXELS = env_int("HANDOVER_MAX_IMAGE_PIXELS", 100_000_000, minimum=1)
 HANDOVER_IDEMPOTENCY_TTL = env_duration("HANDOVER_IDEMPOTENCY_TTL", "1d")
 HANDOVER_WEB_WORKERS = env_int("HANDOVER_WEB_WORKERS", 2, minimum=1)
 HANDOVER_WEB_THREADS = env_int("HANDOVER_WEB_THREADS", 8, minimum=1)

@@ -1,23 +1,62 @@
+from typing import Any, cast
+
+from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.utils.http import content_disposition_header
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import StrictInt
 
-from handover.delivery.models import Delivery
-from handover.delivery.services import delivery_release_early, order_deliver, original_access
-from handover.lib.errors import PermissionDenied
+from handover.delivery.models import Delivery, DeliveryFile
+from handover.delivery.selectors import file_for
+from handover.delivery.services import (
+    Visit,
+    delivery_release_early,
+    file_served_record,
+    order_deliver,
+    original_access,
+    preview_part_for,
+)
+from handover.delivery.uploads import UploadSession
+from handover.lib.ranges import Disposition, SentRange, accel_redirect, serve_file
 from handover.orders.api import OrderOut, _answer, _visible
 
 router = Router()
 
+# Bytes a party uploaded must never run as a page of ours: no sniffing, no scripts, no frames.
+ORIGINAL_CSP = "default-src 'none'; sandbox"
+# A text preview is HTML we made (Pygments, inline styles): it may style itself, no more.
+PREVIEW_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; media-src 'self'; sandbox"
+)
+
+
+class PreviewPartOut(Schema):
+    index: int
+    content_type: str
+    size: int
+    sha256: str
+    url: str
+
+
+class PreviewOut(Schema):
+    state: str
+    reason: str
+    info: dict[str, Any]
+    parts: list[PreviewPartOut]
+
 
 class FileOut(Schema):
     id: int
+    delivery_id: int
     name: str
     size: int
     sha256: str
+    kind: str
     content_type: str
+    preview: PreviewOut
+    original_url: str
 
 
 class DeliveryOut(Schema):
@@ -29,6 +68,34 @@ class DeliveryOut(Schema):
     files: list[FileOut]
 
 
+def _file_out(file: DeliveryFile) -> dict:
+    return {
+        "id": file.pk,
+        "delivery_id": file.delivery_id,
+        "name": file.name,
+        "size": file.size,
+        "sha256": file.sha256,
+        "kind": file.kind,
+        "content_type": file.content_type,
+        "preview": {
+            "state": file.preview_state,
+            "reason": file.preview_reason,
+            "info": file.preview_info,
+            "parts": [
+                {
+                    "index": p.index,
+                    "content_type": p.content_type,
+                    "size": p.size,
+                    "sha256": p.sha256,
+                    "url": f"/api/v1/files/{file.pk}/preview?part={p.index}",
+                }
+                for p in file.preview_parts.all()
+            ],
+        },
+        "original_url": f"/api/v1/files/{file.pk}/original",
+    }
+
+
 def _delivery_out(delivery: Delivery) -> dict:
     return {
         "id": delivery.pk,
@@ -38,16 +105,7 @@ def _delivery_out(delivery: Delivery) -> dict:
         "released_early_at": (
             delivery.released_early_at.isoformat() if delivery.released_early_at else None
         ),
-        "files": [
-            {
-                "id": f.pk,
-                "name": f.name,
-                "size": f.size,
-                "sha256": f.sha256,
-                "content_type": f.content_type,
-            }
-            for f in delivery.files.all()
-        ],
+        "files": [_file_out(f) for f in delivery.files.all()],
     }
 
 
@@ -58,13 +116,17 @@ def create_delivery(
     delivery = order_deliver(
         order_id=order_id, user=request.auth, message=message, files=list(files or [])
     )
+    session: UploadSession | None = getattr(request, "upload_session", None)
+    if session is not None:
+        session.claimed.update(f.storage_key for f in delivery.files.all())
+    delivery = Delivery.objects.prefetch_related("files__preview_parts").get(pk=delivery.pk)
     return Status(201, _delivery_out(delivery))
 
 
 @router.get("/orders/{order_id}/deliveries", response=list[DeliveryOut])
 def list_deliveries(request, order_id: int):
     order = _visible(request, order_id)
-    return [_delivery_out(d) for d in order.deliveries.prefetch_related("files")]
+    return [_delivery_out(d) for d in order.deliveries.prefetch_related("files__preview_parts")]
 
 
 class ReleaseIn(Schema):
@@ -77,21 +139,104 @@ def release_early(request, order_id: int, payload: ReleaseIn):
     return _answer(request, order_id)
 
 
-@router.get("/files/{file_id}/original")
-def download_original(request, file_id: int):
-    access = original_access(
-        file_id=file_id,
-        user=request.auth,
+@router.get("/files/{file_id}", response=FileOut)
+def file_detail(request, file_id: int):
+    file, _actor = file_for(file_id=file_id, user=request.auth)
+    return _file_out(file)
+
+
+def _visit(request: HttpRequest) -> Visit:
+    return Visit(
+        user=request.auth,  # type: ignore[attr-defined]
         address=request.META.get("REMOTE_ADDR", ""),
         user_agent=request.headers.get("User-Agent", ""),
     )
-    if not access.allowed:
-        raise PermissionDenied(access.reason, code="originals_locked")
-    response = FileResponse(
-        default_storage.open(access.file.storage_key, "rb"),
-        as_attachment=True,
-        filename=access.file.name,
+
+
+@router.api_operation(["GET", "HEAD"], "/files/{file_id}/original")
+def download_original(request, file_id: int):
+    visit = _visit(request)
+    file = original_access(file_id=file_id, visit=visit)
+    response, sent = _bytes_response(
+        request,
+        key=file.storage_key,
+        size=file.size,
+        sha256=file.sha256,
+        content_type=file.content_type,
+        name=file.name,
+        disposition="attachment",
+        csp=ORIGINAL_CSP,
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    file_served_record(file=file, visit=visit, sent=sent)
     return response
+
+
+@router.api_operation(["GET", "HEAD"], "/files/{file_id}/preview")
+def preview(request, file_id: int, part: int = 0):
+    visit = _visit(request)
+    file, preview_part = preview_part_for(file_id=file_id, user=visit.user, index=part)
+    response, sent = _bytes_response(
+        request,
+        key=preview_part.storage_key,
+        size=preview_part.size,
+        sha256=preview_part.sha256,
+        content_type=preview_part.content_type,
+        name=f"preview-{preview_part.index + 1}-{file.name}{_suffix(preview_part.storage_key)}",
+        disposition="inline",
+        csp=PREVIEW_CSP,
+    )
+    file_served_record(file=file, visit=visit, sent=sent, part=preview_part)
+    return response
+
+
+def _suffix(key: str) -> str:
+    tail = key.rsplit("/", 1)[-1]
+    return "." + tail.rsplit(".", 1)[-1] if "." in tail else ""
+
+
+def _bytes_response(
+    request: HttpRequest,
+    *,
+    key: str,
+    size: int,
+    sha256: str,
+    content_type: str,
+    name: str,
+    disposition: Disposition,
+    csp: str,
+) -> tuple[HttpResponseBase, SentRange]:
+    """The bytes of a stored file, by the fastest way the deployment has: a short-lived S3
+    link, nginx (X-Accel-Redirect), or the app itself with Range and ETag."""
+    etag = f'"{sha256}"'
+    requested = request.headers.get("Range", "")
+    if getattr(default_storage, "bucket", None) is not None:
+        header = content_disposition_header(disposition == "attachment", name) or disposition
+        url = cast(Any, default_storage).url(
+            key,
+            parameters={"ResponseContentDisposition": header, "ResponseContentType": content_type},
+            expire=settings.HANDOVER_S3_URL_LIFETIME,
+        )
+        response: HttpResponseBase = HttpResponseRedirect(url)
+        response["Cache-Control"] = "private, no-store"
+        return response, SentRange(status=302, bytes=0, range=requested)
+    if settings.HANDOVER_ACCEL_REDIRECT:
+        accel = accel_redirect(
+            settings.HANDOVER_ACCEL_REDIRECT.rstrip("/") + "/" + key,
+            size=size,
+            etag=etag,
+            content_type=content_type,
+            filename=name,
+            disposition=disposition,
+        )
+        accel["Content-Security-Policy"] = csp
+        return accel, SentRange(status=accel.status_code, bytes=size, range=requested)
+    return serve_file(
+        request,
+        opener=lambda: default_storage.open(key, "rb"),
+        size=size,
+        etag=etag,
+        content_type=content_type,
+        filename=name,
+        disposition=disposition,
+        extra_headers={"Content-Security-Policy": csp},
+    )

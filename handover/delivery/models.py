@@ -1,5 +1,7 @@
 from django.db import models
 
+from handover.delivery.kinds import Kind
+
 
 class Delivery(models.Model):
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="deliveries")
@@ -16,19 +18,51 @@ class Delivery(models.Model):
         return f"Delivery {self.pk} of order {self.order_id}"
 
 
+class PreviewState(models.TextChoices):
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+    NONE = "none"  # a kind shown only as name, size, type and hash
+
+
 class DeliveryFile(models.Model):
     delivery = models.ForeignKey(Delivery, on_delete=models.PROTECT, related_name="files")
     storage_key = models.CharField(max_length=200, unique=True)
     name = models.CharField(max_length=255, help_text="The uploaded name, for display only.")
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
+    # Decided from the bytes, never from the name or the type the uploader declared.
+    kind = models.CharField(max_length=16, choices=[(k.value, k.value) for k in Kind])
     content_type = models.CharField(max_length=100)
+    preview_state = models.CharField(max_length=16, choices=PreviewState.choices)
+    preview_reason = models.CharField(max_length=300, blank=True)
+    preview_info = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["id"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class PreviewPart(models.Model):
+    """One file of a preview: the watermarked image, a PDF page, a snippet, a clip."""
+
+    file = models.ForeignKey(DeliveryFile, on_delete=models.PROTECT, related_name="preview_parts")
+    index = models.PositiveSmallIntegerField()
+    storage_key = models.CharField(max_length=200, unique=True)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["file", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["file", "index"], name="preview_part_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_id}/{self.index}"
 
 
 class DownloadRefusal(models.TextChoices):

@@ -1,6 +1,11 @@
 import hashlib
+import logging
+import shutil
+import tempfile
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -9,99 +14,83 @@ from django.db import transaction
 from django.utils import timezone
 
 from handover.accounts.models import User
-from handover.delivery.models import Delivery, DeliveryFile
+from handover.delivery import previews
+from handover.delivery.kinds import Kind
+from handover.delivery.models import Delivery, DeliveryFile, PreviewPart, PreviewState
+from handover.delivery.previews import Limits, Part, PreviewError
+from handover.delivery.selectors import delivery_precheck, file_for
+from handover.delivery.storage import local_copy, scratch_dir, store_file
+from handover.delivery.uploads import IngestedFile, UploadSession, files_ingest
 from handover.evidence.models import EventType
 from handover.evidence.services import event_append
-from handover.lib.errors import InvalidInput, NotFound, TransitionNotAllowed
+from handover.lib.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TransitionNotAllowed,
+)
+from handover.lib.ranges import SentRange
 from handover.orders.models import Order
 from handover.orders.rules import CLOSED, Action, Actor, State
 from handover.orders.services import _clean_text, order_check, order_lock, order_move, role_of
 
-MAX_NAME = 255
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    key: str
-    name: str
-    size: int
-    sha256: str
-    content_type: str
-
-
-def display_name(raw: str) -> str:
-    """The uploaded name made safe to show: no path, no control or bidi characters."""
-    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(
-        ch
-        for ch in name
-        if ch.isprintable() and ch not in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-    )
-    name = name.strip().lstrip(".") or "file"
-    return name[:MAX_NAME]
-
-
-def _store(order: Order, upload: UploadedFile) -> StoredFile:
-    digest = hashlib.sha256()
-    size = 0
-    for chunk in upload.chunks():
-        digest.update(chunk)
-        size += len(chunk)
-    upload.seek(0)
-    key = default_storage.save(f"originals/{order.pk}/{uuid.uuid4().hex}", upload)
-    return StoredFile(
-        key=key,
-        name=display_name(upload.name or ""),
-        size=size,
-        sha256=digest.hexdigest(),
-        content_type="application/octet-stream",
-    )
+logger = logging.getLogger(__name__)
+WORKER = "worker"  # the role on events the worker writes of its own accord
+PREVIEWED = {Kind.IMAGE, Kind.PDF, Kind.AUDIO, Kind.VIDEO, Kind.TEXT, Kind.ARCHIVE}
 
 
 def order_deliver(
-    *, order_id: int, user: User, message: str, files: list[UploadedFile]
+    *, order_id: int, user: User, message: str, files: Sequence[UploadedFile]
 ) -> Delivery:
-    """The seller delivers a message and files; the order moves to ``delivered``."""
-    stored: list[StoredFile] = []
+    """The seller delivers a message and files; the order moves to ``delivered``.
+
+    Files come in already stored (``IngestedFile``, streamed by the upload handler) or as
+    ordinary uploaded files, which take the same way into storage first. Their previews are
+    made by the worker once the delivery is committed."""
+    delivery_precheck(order_id=order_id, user=user)
+    if not files:
+        raise InvalidInput("A delivery needs at least one file.", code="no_files")
+    session = UploadSession(order_id=order_id)
     try:
+        stored = files_ingest(session, list(files))
         with transaction.atomic():
             order = order_lock(order_id)
             actor = role_of(order, user)
             order_check(order=order, action=Action.DELIVER, actor=actor, target=State.DELIVERED)
             message = _clean_text(message, field="message", required=False)
-            if not files:
-                raise InvalidInput("A delivery needs at least one file.", code="no_files")
-            if len(files) > settings.HANDOVER_MAX_UPLOAD_FILES:
-                raise InvalidInput(
-                    f"At most {settings.HANDOVER_MAX_UPLOAD_FILES} files a delivery."
-                )
-            for upload in files:
-                stored.append(_store(order, upload))
-            return _record_delivery(order, user, actor, message, stored)
-    except BaseException:
-        for item in stored:
-            default_storage.delete(item.key)
-        raise
+            delivery = _record_delivery(order, user, actor, message, stored)
+        # Rows point at these objects now. (Were an outer transaction to roll back, they
+        # would stay as orphans: better than rows pointing at nothing.)
+        session.claimed.update(f.key for f in stored)
+        return delivery
+    finally:
+        session.discard_unclaimed(default_storage.delete)
 
 
 def _record_delivery(
-    order: Order, user: User, actor: Actor, message: str, stored: list[StoredFile]
+    order: Order, user: User, actor: Actor, message: str, stored: list[IngestedFile]
 ) -> Delivery:
     now = timezone.now()
     delivery = Delivery.objects.create(order=order, message=message, created_at=now)
-    DeliveryFile.objects.bulk_create(
+    rows = DeliveryFile.objects.bulk_create(
         DeliveryFile(
             delivery=delivery,
             storage_key=s.key,
             name=s.name,
             size=s.size,
             sha256=s.sha256,
-            content_type=s.content_type,
+            kind=s.kind,
+            content_type=s.content_type or "application/octet-stream",
+            preview_state=PreviewState.PENDING if s.kind in PREVIEWED else PreviewState.NONE,
         )
         for s in stored
     )
     order.last_delivered_at = now
-    files = [{"name": s.name, "size": s.size, "sha256": s.sha256} for s in stored]
+    files = [
+        {"name": s.name, "size": s.size, "sha256": s.sha256, "kind": s.kind, "type": s.content_type}
+        for s in stored
+    ]
     order_move(
         order=order,
         action=Action.DELIVER,
@@ -110,7 +99,16 @@ def _record_delivery(
         target=State.DELIVERED,
         payload={"delivery_id": delivery.pk, "message": message, "files": files},
     )
+    for row in rows:
+        if row.preview_state == PreviewState.PENDING:
+            _preview_enqueue_on_commit(row.pk)
     return delivery
+
+
+def _preview_enqueue_on_commit(file_id: int) -> None:
+    from handover.delivery.tasks import preview_make_task
+
+    transaction.on_commit(lambda: preview_make_task.enqueue(file_id))
 
 
 @transaction.atomic
@@ -135,13 +133,6 @@ def delivery_release_early(*, order_id: int, user: User, delivery_id: int) -> De
     return delivery
 
 
-@dataclass(frozen=True)
-class OriginalAccess:
-    file: DeliveryFile
-    allowed: bool
-    reason: str = ""
-
-
 def buyer_may_take_originals(order: Order, delivery: Delivery) -> bool:
     """Completion releases originals; a refund or chargeback takes them back."""
     if order.state in (State.CANCELLED, State.CHARGED_BACK):
@@ -153,27 +144,193 @@ def buyer_may_take_originals(order: Order, delivery: Delivery) -> bool:
     return delivery.released_early_at is not None
 
 
+@dataclass(frozen=True)
+class Visit:
+    """Who asked for a file's bytes, from where, for the record."""
+
+    user: User
+    address: str
+    user_agent: str
+
+
+def original_access(*, file_id: int, visit: Visit) -> DeliveryFile:
+    """The file whose original ``visit.user`` may download; a refusal is recorded and raised.
+    The download itself is recorded by ``file_served_record`` once the answer is known."""
+    file, actor = file_for(file_id=file_id, user=visit.user)
+    if actor != Actor.BUYER or buyer_may_take_originals(file.delivery.order, file.delivery):
+        return file
+    with transaction.atomic():  # committed before the refusal is raised
+        event_append(
+            order=file.delivery.order,
+            type=EventType.ORIGINAL_REFUSED,
+            actor=visit.user,
+            actor_role=actor,
+            payload={
+                "file_id": file.pk,
+                "sha256": file.sha256,
+                **_visit_payload(visit),
+                "bytes": 0,
+            },
+        )
+    raise PermissionDenied(
+        "Originals are released when the order completes.", code="originals_locked"
+    )
+
+
+def preview_part_for(*, file_id: int, user: User, index: int) -> tuple[DeliveryFile, PreviewPart]:
+    """A part of a file's preview, for the order's parties and support only."""
+    file, _actor = file_for(file_id=file_id, user=user)
+    if file.preview_state == PreviewState.PENDING:
+        raise Conflict("The preview is being made; try again shortly.", code="preview_pending")
+    if file.preview_state == PreviewState.FAILED:
+        raise Conflict(f"No preview: {file.preview_reason}", code="preview_failed")
+    part = PreviewPart.objects.filter(file=file, index=index).first()
+    if part is None:
+        raise NotFound("This file has no such preview part.", code="no_preview")
+    return file, part
+
+
 @transaction.atomic
-def original_access(*, file_id: int, user: User, address: str, user_agent: str) -> OriginalAccess:
-    """Decide whether ``user`` may download this original, and record the attempt either way."""
-    file = DeliveryFile.objects.select_related("delivery__order").filter(pk=file_id).first()
-    if file is None:
-        raise NotFound("No such file.")
+def file_served_record(
+    *, file: DeliveryFile, visit: Visit, sent: SentRange, part: PreviewPart | None = None
+) -> None:
+    """Every preview view and original download goes on the order's record."""
     order = file.delivery.order
-    actor = role_of(order, user)
-    allowed = actor != Actor.BUYER or buyer_may_take_originals(order, file.delivery)
-    reason = "" if allowed else "Originals are released when the order completes."
+    payload = {
+        "file_id": file.pk,
+        "sha256": part.sha256 if part else file.sha256,
+        **_visit_payload(visit),
+        "status": sent.status,
+        "bytes": sent.bytes,
+        "range": sent.range,
+    }
+    if part is not None:
+        payload["part"] = part.index
     event_append(
         order=order,
-        type=EventType.ORIGINAL_DOWNLOADED if allowed else EventType.ORIGINAL_REFUSED,
-        actor=user,
-        actor_role=actor,
+        type=EventType.PREVIEW_VIEWED if part else EventType.ORIGINAL_DOWNLOADED,
+        actor=visit.user,
+        actor_role=role_of(order, visit.user),
+        payload=payload,
+    )
+
+
+def _visit_payload(visit: Visit) -> dict[str, str]:
+    return {"address": visit.address, "user_agent": visit.user_agent[:300]}
+
+
+def preview_make(*, file_id: int) -> None:
+    """Make a file's preview (the worker's task): the kind's module reads the original and
+    writes the parts, which are stored, then recorded with the file's new state."""
+    file = DeliveryFile.objects.select_related("delivery__order__buyer").get(pk=file_id)
+    if file.preview_state != PreviewState.PENDING:
+        return
+    order = file.delivery.order
+    label = f"PREVIEW · order {order.pk} · {order.buyer.username}"
+    stored: list[str] = []
+    out_dir = Path(tempfile.mkdtemp(dir=scratch_dir(), prefix="preview-"))
+    try:
+        with local_copy(file.storage_key) as src:
+            result = previews.make(
+                Kind(file.kind), src, out_dir, label=label, name=file.name, limits=preview_limits()
+            )
+        parts = [_part_store(file, index, part, stored) for index, part in enumerate(result.parts)]
+        if not _preview_record(file_id, parts, result.info):
+            _delete_all(stored)
+    except PreviewError as error:
+        _delete_all(stored)
+        _preview_record_failure(file_id, str(error))
+    except Exception:
+        _delete_all(stored)
+        logger.exception("preview of file %s failed", file_id)
+        _preview_record_failure(file_id, "The preview could not be made (an internal error).")
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def preview_limits() -> Limits:
+    return Limits(
+        max_pixels=settings.HANDOVER_MAX_IMAGE_PIXELS,
+        timeout_s=settings.HANDOVER_PREVIEW_TIMEOUT.total_seconds(),
+        memory_bytes=settings.HANDOVER_PREVIEW_MEMORY,
+    )
+
+
+def _part_store(file: DeliveryFile, index: int, part: Part, stored: list[str]) -> PreviewPart:
+    digest = hashlib.sha256()
+    with part.path.open("rb") as source:
+        while chunk := source.read(1024 * 1024):
+            digest.update(chunk)
+    key = f"previews/{file.delivery.order_id}/{uuid.uuid4().hex}{part.path.suffix}"
+    store_file(key, part.path)
+    stored.append(key)
+    return PreviewPart(
+        file=file,
+        index=index,
+        storage_key=key,
+        content_type=part.content_type,
+        size=part.path.stat().st_size,
+        sha256=digest.hexdigest(),
+    )
+
+
+@transaction.atomic
+def _preview_record(file_id: int, parts: list[PreviewPart], info: dict) -> bool:
+    # The lock makes a second worker on the same file find it no longer pending.
+    file = (
+        DeliveryFile.objects.select_for_update().select_related("delivery__order").get(pk=file_id)
+    )
+    if file.preview_state != PreviewState.PENDING:
+        return False
+    file.preview_state = PreviewState.READY
+    file.preview_info = info
+    file.save(update_fields=["preview_state", "preview_info"])
+    PreviewPart.objects.bulk_create(parts)
+    event_append(
+        order=file.delivery.order,
+        type=EventType.PREVIEW_MADE,
+        actor=None,
+        actor_role=WORKER,
         payload={
             "file_id": file.pk,
-            "sha256": file.sha256,
-            "address": address,
-            "user_agent": user_agent[:300],
-            "bytes": file.size if allowed else 0,
+            "parts": [
+                {"index": p.index, "sha256": p.sha256, "size": p.size, "type": p.content_type}
+                for p in parts
+            ],
         },
     )
-    return OriginalAccess(file=file, allowed=allowed, reason=reason)
+    return True
+
+
+@transaction.atomic
+def _preview_record_failure(file_id: int, reason: str) -> None:
+    file = (
+        DeliveryFile.objects.select_for_update().select_related("delivery__order").get(pk=file_id)
+    )
+    if file.preview_state != PreviewState.PENDING:
+        return
+    file.preview_state = PreviewState.FAILED
+    file.preview_reason = _sentence(reason)
+    file.save(update_fields=["preview_state", "preview_reason"])
+    event_append(
+        order=file.delivery.order,
+        type=EventType.PREVIEW_FAILED,
+        actor=None,
+        actor_role=WORKER,
+        payload={"file_id": file.pk, "reason": file.preview_reason},
+    )
+
+
+def _sentence(reason: str) -> str:
+    """Decoders word their reasons as fragments ("took longer than 120 s"); people read a
+    sentence: "The preview took longer than 120 s." """
+    reason = " ".join(reason.split())[:290] or "The preview could not be made"
+    if not reason[0].isupper():
+        reason = "The preview " + reason if reason.startswith(("took", "needed")) else reason
+        reason = reason[0].upper() + reason[1:]
+    return reason if reason.endswith((".", "!", "?")) else reason + "."
+
+
+def _delete_all(keys: list[str]) -> None:
+    for key in keys:
+        default_storage.delete(key)

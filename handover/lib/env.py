@@ -68,6 +68,19 @@ def env_percent(name: str, default: str) -> Decimal:
     return value
 
 
+_SIZE_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def env_size(name: str, default: str) -> int:
+    """A size in bytes, written like 1048576, 512K, 100M, 5G (binary units)."""
+    raw = os.environ.get(name, default)
+    text = raw.strip().upper().removesuffix("B").removesuffix("I")
+    number, unit = (text[:-1], text[-1]) if text[-1:] in _SIZE_UNITS else (text, "")
+    if not number.isdigit() or int(number) == 0:
+        raise _fail(name, raw, "a size above zero like 1048576, 512K, 100M or 5G")
+    return int(number) * _SIZE_UNITS[unit]
+
+
 def env_choice(name: str, default: str, choices: set[str]) -> str:
     raw = os.environ.get(name, default)
     if raw not in choices:

@@ -1,0 +1,363 @@
+"""Delivery uploads stream straight to storage: each chunk of the request body is hashed,
+sniffed, counted against the limits and written under a generated key as it arrives, so an
+upload is never held whole in memory, never spooled to a temp file and never read twice.
+
+``UploadMiddleware`` parses multipart API requests itself, before anything else reads the
+body, so that every refusal (too large, refused kind, bad name) becomes a clear JSON error and
+every object an unfinished or refused request wrote is deleted when the request ends. A
+delivery's service claims the objects it recorded; whatever is unclaimed is removed."""
+
+import hashlib
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import BadRequest
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
+
+from handover.api.auth import request_api_user
+from handover.delivery.kinds import Kind, Refused
+from handover.delivery.sniff import Sniffer
+from handover.delivery.storage import Writer, writer_open
+from handover.lib.errors import HandoverError, InvalidInput, NotAuthenticated
+
+DELIVERY_PATH = re.compile(r"^/api/v1/orders/(?P<order_id>[0-9]{1,18})/deliveries/?$")
+CHUNK = 1024 * 1024
+MAX_NAME = 255
+# Control characters and the bidi controls that make "invoice\u202efdp.exe" read as a PDF.
+_BAD_NAME = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+
+
+class UploadRefused(HandoverError):
+    """Raised while the body streams in; the middleware answers with it."""
+
+
+class FileTooLarge(UploadRefused):
+    status = 413
+    code = "file_too_large"
+
+
+class DeliveryTooLarge(UploadRefused):
+    status = 413
+    code = "delivery_too_large"
+
+
+class KindRefused(UploadRefused):
+    status = 415
+    code = "unsupported_type"
+
+
+class IngestedFile(UploadedFile):
+    """An uploaded file already in storage: what the service records, never its bytes."""
+
+    def __init__(self, *, key: str, name: str, size: int, sha256: str, kind: Kind, mime: str):
+        super().__init__(file=None, name=name, content_type=mime, size=size)
+        self.name: str = name
+        self.size: int = size
+        self.key = key
+        self.sha256 = sha256
+        self.kind = kind
+
+    def open(self, *args, **kwargs):  # pragma: no cover - nothing should read it back
+        raise ValueError("An ingested file is in storage; read it through its key.")
+
+    def close(self) -> None:
+        pass  # nothing is open: the bytes are in storage
+
+
+@dataclass
+class UploadSession:
+    """The objects one request wrote; those not claimed are deleted when it ends."""
+
+    order_id: int
+    written: list[str] = field(default_factory=list)
+    claimed: set[str] = field(default_factory=set)
+    total: int = 0
+    files: int = 0
+
+    def discard_unclaimed(self, delete: Callable[[str], None]) -> None:
+        for key in self.written:
+            if key not in self.claimed:
+                delete(key)
+        self.written = [k for k in self.written if k in self.claimed]
+
+
+def file_name_check(name: str) -> str:
+    """The uploaded name as display text; a name that could mislead a reader is refused."""
+    name_characters_check(name)
+    name = name.strip()
+    if not name.strip("."):
+        raise InvalidInput("A file needs a name.", code="bad_file_name")
+    return name
+
+
+def name_characters_check(name: str) -> None:
+    if _BAD_NAME.search(name):
+        raise InvalidInput(
+            "File names may not contain control or text-direction characters.",
+            code="bad_file_name",
+        )
+    if len(name) > MAX_NAME:
+        raise InvalidInput(
+            f"File names may be at most {MAX_NAME} characters long.", code="bad_file_name"
+        )
+
+
+class FilesNotAccepted(InvalidInput, BadRequest):
+    """A BadRequest too, so that outside the API Django answers 400 rather than 500."""
+
+
+class StrictNameParser(MultiPartParser):
+    """Django quietly drops unprintable characters from file names; a name that carries
+    them was made to mislead, so it is refused instead."""
+
+    def sanitize_file_name(self, file_name):
+        # A part named "" or ".." is dropped by Django, as before: the delivery has no file.
+        name_characters_check(file_name.replace("\\", "/").rsplit("/", 1)[-1])
+        return super().sanitize_file_name(file_name)
+
+
+def _parse_strictly(request: HttpRequest):
+    def parse_file_upload(META, post_data):
+        return StrictNameParser(META, post_data, request.upload_handlers, request.encoding).parse()
+
+    return parse_file_upload
+
+
+class NoFilesHandler(FileUploadHandler):
+    """The default for every request: only a delivery takes files."""
+
+    def new_file(self, *args, **kwargs):
+        raise FilesNotAccepted("This request takes no files.", code="files_not_accepted")
+
+    def receive_data_chunk(self, raw_data, start):  # pragma: no cover - new_file refuses
+        return None
+
+    def file_complete(self, file_size):  # pragma: no cover
+        return None
+
+
+class FileIngest:
+    """One file on its way into storage: counted, sniffed, hashed and written chunk by chunk."""
+
+    def __init__(self, session: UploadSession, name: str):
+        self.session = session
+        self.session.files += 1
+        if self.session.files > settings.HANDOVER_MAX_UPLOAD_FILES:
+            raise InvalidInput(f"At most {settings.HANDOVER_MAX_UPLOAD_FILES} files a delivery.")
+        self.name = file_name_check(name)
+        self.key = f"originals/{session.order_id}/{uuid.uuid4().hex}"
+        self.digest = hashlib.sha256()
+        self.sniffer = Sniffer()
+        self.size = 0
+        session.written.append(self.key)
+        self.writer: Writer | None = writer_open(self.key)
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        self.session.total += len(chunk)
+        if self.size > settings.HANDOVER_MAX_FILE_SIZE:
+            raise FileTooLarge(_limit_text("A file", settings.HANDOVER_MAX_FILE_SIZE))
+        if self.session.total > settings.HANDOVER_MAX_DELIVERY_SIZE:
+            raise DeliveryTooLarge(_limit_text("A delivery", settings.HANDOVER_MAX_DELIVERY_SIZE))
+        try:
+            self.sniffer.feed(chunk)
+        except Refused as refused:
+            raise _refusal(refused) from None
+        self.digest.update(chunk)
+        assert self.writer is not None
+        self.writer.write(chunk)
+
+    def finish(self) -> IngestedFile:
+        try:
+            sniffed = self.sniffer.finish()
+        except Refused as refused:
+            raise _refusal(refused) from None
+        assert self.writer is not None
+        self.writer.commit()
+        self.writer = None
+        return IngestedFile(
+            key=self.key,
+            name=self.name,
+            size=self.size,
+            sha256=self.digest.hexdigest(),
+            kind=sniffed.kind,
+            mime=sniffed.mime,
+        )
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.abort()
+            self.writer = None
+
+
+def files_ingest(session: UploadSession, uploads: list[UploadedFile]) -> list[IngestedFile]:
+    """Files that are already in hand (the demo, the CLI, tests) take the same way in as an
+    upload; the caller discards the session's unclaimed objects afterwards."""
+    ingested = []
+    for upload in uploads:
+        if isinstance(upload, IngestedFile):
+            ingested.append(upload)
+            continue
+        ingest = FileIngest(session, upload.name or "")
+        try:
+            for chunk in upload.chunks(CHUNK):
+                ingest.write(chunk)
+            ingested.append(ingest.finish())
+        except BaseException:
+            ingest.abort()
+            raise
+    return ingested
+
+
+class DeliveryUploadHandler(FileUploadHandler):
+    chunk_size = CHUNK
+
+    def __init__(self, request: HttpRequest, session: UploadSession):
+        super().__init__(request)
+        self.session = session
+        self.ingest: FileIngest | None = None
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        # The form's own fields take a little room beside the files.
+        if content_length > settings.HANDOVER_MAX_DELIVERY_SIZE + 1024 * 1024:
+            raise DeliveryTooLarge(_limit_text("A delivery", settings.HANDOVER_MAX_DELIVERY_SIZE))
+        return None
+
+    def new_file(self, field_name, file_name, *args, **kwargs):
+        super().new_file(field_name, file_name, *args, **kwargs)
+        if field_name != "files":
+            raise InvalidInput("Send the files in the field 'files'.", code="files_field")
+        self.ingest = FileIngest(self.session, file_name)
+
+    def receive_data_chunk(self, raw_data, start):
+        assert self.ingest is not None
+        self.ingest.write(raw_data)
+        return None
+
+    def file_complete(self, file_size):
+        assert self.ingest is not None
+        ingested = self.ingest.finish()
+        self.ingest = None
+        return ingested
+
+    def upload_interrupted(self):
+        self.abort()
+
+    def abort(self) -> None:
+        if self.ingest is not None:
+            self.ingest.abort()
+            self.ingest = None
+
+
+class RetryUploadHandler(DeliveryUploadHandler):
+    """A retry with an Idempotency-Key already used: count the files, store nothing."""
+
+    def new_file(self, field_name, file_name, *args, **kwargs):
+        FileUploadHandler.new_file(self, field_name, file_name, *args, **kwargs)
+        self.size = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        self.size += len(raw_data)
+        return None
+
+    def file_complete(self, file_size):
+        return IngestedFile(
+            key="",
+            name=file_name_check(self.file_name or ""),
+            size=self.size,
+            sha256="",
+            kind=Kind.OTHER,
+            mime="",
+        )
+
+
+def _is_retry(request: HttpRequest, user_id: int) -> bool:
+    from handover.api.models import IdempotencyRecord
+
+    key = request.headers.get("Idempotency-Key")
+    return bool(key) and IdempotencyRecord.objects.filter(scope=f"user:{user_id}", key=key).exists()
+
+
+def _limit_text(what: str, limit: int) -> str:
+    return f"{what} may be at most {_human_size(limit)}."
+
+
+def _refusal(refused: Refused) -> UploadRefused:
+    if refused.code == "empty_file":
+        return UploadRefused(refused.detail, code="empty_file")
+    return KindRefused(refused.detail, code=refused.code)
+
+
+def _human_size(size: int) -> str:
+    for unit, factor in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
+
+
+def _error(error: HandoverError) -> JsonResponse:
+    return JsonResponse({"error": error.code, "detail": error.detail}, status=error.status)
+
+
+class UploadMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method != "POST" or request.content_type != "multipart/form-data":
+            return self.get_response(request)
+        match = DELIVERY_PATH.match(request.path)
+        if match is None:
+            if request.path.startswith("/api/"):
+                try:
+                    request.POST  # noqa: B018 - parse now, so a refusal is answered here
+                except (HandoverError, MultiPartParserError) as error:
+                    return _parse_error(error)
+            return self.get_response(request)
+        return self._delivery(request, int(match["order_id"]))
+
+    def _delivery(self, request: HttpRequest, order_id: int) -> HttpResponse:
+        from handover.delivery.selectors import delivery_precheck
+
+        session = UploadSession(order_id=order_id)
+        try:
+            user = request_api_user(request)
+            if user is None:
+                raise NotAuthenticated("Send a valid API token.")
+            if _is_retry(request, user.pk):
+                # The stored answer is replayed; the body is read only for its fingerprint.
+                handler: DeliveryUploadHandler = RetryUploadHandler(request, session)
+            else:
+                # Refuse before reading a byte of the body when the caller may not deliver.
+                delivery_precheck(order_id=order_id, user=user)
+                handler = DeliveryUploadHandler(request, session)
+        except HandoverError as error:
+            return _error(error)
+        request.upload_handlers = [handler]
+        request.parse_file_upload = _parse_strictly(request)  # type: ignore[method-assign]
+        request.upload_session = session  # type: ignore[attr-defined]
+        try:
+            try:
+                request.FILES  # noqa: B018
+            except (HandoverError, MultiPartParserError) as error:
+                handler.abort()
+                return _parse_error(error)
+            except BaseException:
+                handler.abort()
+                raise
+            return self.get_response(request)
+        finally:
+            session.discard_unclaimed(default_storage.delete)
+
+
+def _parse_error(error: Exception) -> JsonResponse:
+    if isinstance(error, HandoverError):
+        return _error(error)
+    return _error(InvalidInput(f"The form could not be read: {error}", code="bad_multipart"))
