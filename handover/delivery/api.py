@@ -1,3 +1,4 @@
+import json
 from typing import Any, cast
 
 from django.conf import settings
@@ -8,9 +9,10 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import StrictInt
 
-from handover.delivery.models import Delivery, DeliveryFile
+from handover.delivery.models import ChecklistItem, Delivery, DeliveryFile
 from handover.delivery.selectors import file_for
 from handover.delivery.services import (
+    Tick,
     Visit,
     delivery_release_early,
     file_served_record,
@@ -19,6 +21,7 @@ from handover.delivery.services import (
     preview_part_for,
 )
 from handover.delivery.uploads import UploadSession
+from handover.lib.errors import InvalidInput
 from handover.lib.ranges import Disposition, SentRange, accel_redirect, serve_file
 from handover.orders.api import OrderOut, _answer, _visible
 
@@ -59,6 +62,12 @@ class FileOut(Schema):
     original_url: str
 
 
+class TickOut(Schema):
+    requirement: int
+    question: str
+    note: str
+
+
 class DeliveryOut(Schema):
     id: int
     order_id: int
@@ -66,6 +75,7 @@ class DeliveryOut(Schema):
     created_at: str
     released_early_at: str | None
     files: list[FileOut]
+    checklist: list[TickOut]
 
 
 def _file_out(file: DeliveryFile) -> dict:
@@ -106,27 +116,124 @@ def _delivery_out(delivery: Delivery) -> dict:
             delivery.released_early_at.isoformat() if delivery.released_early_at else None
         ),
         "files": [_file_out(f) for f in delivery.files.all()],
+        "checklist": [
+            {
+                "requirement": item.requirement,
+                "question": _question(delivery.order.requirements, item.requirement),
+                "note": item.note,
+            }
+            for item in delivery.checklist.all()
+        ],
     }
+
+
+def _question(requirements: list[dict], index: int) -> str:
+    return requirements[index].get("question", "") if index < len(requirements) else ""
+
+
+def _ticks(raw: str) -> list[Tick]:
+    """The checklist form field: JSON like [{"requirement": 0, "note": "see logo.svg"}]."""
+    if not raw.strip():
+        return []
+    try:
+        items = json.loads(raw)
+        if not isinstance(items, list):
+            raise ValueError
+        return [_tick(item) for item in items]
+    except (ValueError, TypeError, KeyError):
+        raise InvalidInput(
+            'The checklist is a JSON list like [{"requirement": 0, "note": "..."}].',
+            code="bad_checklist",
+        ) from None
+
+
+def _tick(item: Any) -> Tick:
+    requirement, note = item["requirement"], item.get("note", "")
+    if (
+        type(requirement) is not int
+        or not isinstance(note, str)
+        or set(item) - {"requirement", "note"}
+    ):
+        raise ValueError
+    return Tick(requirement=requirement, note=note)
 
 
 @router.post("/orders/{order_id}/deliveries", response={201: DeliveryOut})
 def create_delivery(
-    request, order_id: int, message: Form[str] = "", files: File[list[UploadedFile] | None] = None
+    request,
+    order_id: int,
+    message: Form[str] = "",
+    checklist: Form[str] = "",
+    files: File[list[UploadedFile] | None] = None,
 ):
     delivery = order_deliver(
-        order_id=order_id, user=request.auth, message=message, files=list(files or [])
+        order_id=order_id,
+        user=request.auth,
+        message=message,
+        files=list(files or []),
+        checklist=_ticks(checklist),
     )
     session: UploadSession | None = getattr(request, "upload_session", None)
     if session is not None:
         session.claimed.update(f.storage_key for f in delivery.files.all())
-    delivery = Delivery.objects.prefetch_related("files__preview_parts").get(pk=delivery.pk)
+    delivery = (
+        Delivery.objects.select_related("order")
+        .prefetch_related("files__preview_parts", "checklist")
+        .get(pk=delivery.pk)
+    )
     return Status(201, _delivery_out(delivery))
 
 
 @router.get("/orders/{order_id}/deliveries", response=list[DeliveryOut])
 def list_deliveries(request, order_id: int):
     order = _visible(request, order_id)
-    return [_delivery_out(d) for d in order.deliveries.prefetch_related("files__preview_parts")]
+    deliveries = order.deliveries.select_related("order").prefetch_related(
+        "files__preview_parts", "checklist"
+    )
+    return [_delivery_out(d) for d in deliveries]
+
+
+class DeliveredFileOut(Schema):
+    id: int
+    name: str
+    kind: str
+    delivery_id: int
+    note: str
+
+
+class RequirementOut(Schema):
+    requirement: int
+    question: str
+    answer: str
+    delivered: list[DeliveredFileOut]
+
+
+@router.get("/orders/{order_id}/checklist", response=list[RequirementOut])
+def checklist(request, order_id: int):
+    """Each requirement item beside the delivered files the seller said answer it."""
+    order = _visible(request, order_id)
+    items = ChecklistItem.objects.filter(delivery__order=order).prefetch_related("delivery__files")
+    by_requirement: dict[int, list[dict]] = {}
+    for item in items:
+        by_requirement.setdefault(item.requirement, []).extend(
+            {
+                "id": f.pk,
+                "name": f.name,
+                "kind": f.kind,
+                "delivery_id": item.delivery_id,
+                "note": item.note,
+            }
+            for f in item.delivery.files.all()
+        )
+    return [
+        {
+            "requirement": index,
+            "question": requirement.get("question", ""),
+            "answer": requirement.get("answer", ""),
+            "delivered": by_requirement.get(index, []),
+        }
+        for index, requirement in enumerate(order.requirements)
+    ]
 
 
 class ReleaseIn(Schema):

@@ -18,6 +18,23 @@ class Delivery(models.Model):
         return f"Delivery {self.pk} of order {self.order_id}"
 
 
+class ChecklistItem(models.Model):
+    """The seller's word that a delivery answers one of the order's requirement items."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.PROTECT, related_name="checklist")
+    requirement = models.PositiveSmallIntegerField(help_text="Index into the order's requirements.")
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["delivery", "requirement"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "requirement"], name="checklist_item_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id}: requirement {self.requirement}"
+
+
 class PreviewState(models.TextChoices):
     PENDING = "pending"
     READY = "ready"

@@ -16,7 +16,13 @@ from django.utils import timezone
 from handover.accounts.models import User
 from handover.delivery import previews
 from handover.delivery.kinds import Kind
-from handover.delivery.models import Delivery, DeliveryFile, PreviewPart, PreviewState
+from handover.delivery.models import (
+    ChecklistItem,
+    Delivery,
+    DeliveryFile,
+    PreviewPart,
+    PreviewState,
+)
 from handover.delivery.previews import Limits, Part, PreviewError
 from handover.delivery.selectors import delivery_precheck, file_for
 from handover.delivery.storage import local_copy, scratch_dir, store_file
@@ -40,10 +46,24 @@ WORKER = "worker"  # the role on events the worker writes of its own accord
 PREVIEWED = {Kind.IMAGE, Kind.PDF, Kind.AUDIO, Kind.VIDEO, Kind.TEXT, Kind.ARCHIVE}
 
 
+@dataclass(frozen=True)
+class Tick:
+    """One checklist line: the requirement (its index on the order) this delivery answers."""
+
+    requirement: int
+    note: str = ""
+
+
 def order_deliver(
-    *, order_id: int, user: User, message: str, files: Sequence[UploadedFile]
+    *,
+    order_id: int,
+    user: User,
+    message: str,
+    files: Sequence[UploadedFile],
+    checklist: Sequence[Tick] = (),
 ) -> Delivery:
-    """The seller delivers a message and files; the order moves to ``delivered``.
+    """The seller delivers a message and files, ticking the requirement items they answer;
+    the order moves to ``delivered``.
 
     Files come in already stored (``IngestedFile``, streamed by the upload handler) or as
     ordinary uploaded files, which take the same way into storage first. Their previews are
@@ -59,7 +79,8 @@ def order_deliver(
             actor = role_of(order, user)
             order_check(order=order, action=Action.DELIVER, actor=actor, target=State.DELIVERED)
             message = _clean_text(message, field="message", required=False)
-            delivery = _record_delivery(order, user, actor, message, stored)
+            ticks = _checklist_clean(order, checklist)
+            delivery = _record_delivery(order, user, actor, message, stored, ticks)
         # Rows point at these objects now. (Were an outer transaction to roll back, they
         # would stay as orphans: better than rows pointing at nothing.)
         session.claimed.update(f.key for f in stored)
@@ -68,11 +89,38 @@ def order_deliver(
         session.discard_unclaimed(default_storage.delete)
 
 
+def _checklist_clean(order: Order, checklist: Sequence[Tick]) -> list[Tick]:
+    count = len(order.requirements)
+    seen: set[int] = set()
+    for tick in checklist:
+        if not 0 <= tick.requirement < count:
+            raise InvalidInput(
+                f"This order has {count} requirement items, numbered from 0; "
+                f"there is no item {tick.requirement}.",
+                code="bad_checklist",
+            )
+        if tick.requirement in seen:
+            raise InvalidInput(
+                f"Requirement item {tick.requirement} is ticked twice.", code="bad_checklist"
+            )
+        seen.add(tick.requirement)
+        _clean_text(tick.note, field="checklist note", limit=2000, required=False)
+    return sorted(checklist, key=lambda t: t.requirement)
+
+
 def _record_delivery(
-    order: Order, user: User, actor: Actor, message: str, stored: list[IngestedFile]
+    order: Order,
+    user: User,
+    actor: Actor,
+    message: str,
+    stored: list[IngestedFile],
+    ticks: list[Tick],
 ) -> Delivery:
     now = timezone.now()
     delivery = Delivery.objects.create(order=order, message=message, created_at=now)
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(delivery=delivery, requirement=t.requirement, note=t.note) for t in ticks
+    )
     rows = DeliveryFile.objects.bulk_create(
         DeliveryFile(
             delivery=delivery,
@@ -97,7 +145,12 @@ def _record_delivery(
         actor=actor,
         user=user,
         target=State.DELIVERED,
-        payload={"delivery_id": delivery.pk, "message": message, "files": files},
+        payload={
+            "delivery_id": delivery.pk,
+            "message": message,
+            "files": files,
+            "checklist": [{"requirement": t.requirement, "note": t.note} for t in ticks],
+        },
     )
     for row in rows:
         if row.preview_state == PreviewState.PENDING:

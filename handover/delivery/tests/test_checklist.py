@@ -1,0 +1,98 @@
+"""The seller ticks which requirement items a delivery answers; the buyer sees it, support
+sees each requirement beside the files delivered for it."""
+
+import json
+
+import pytest
+
+from handover.conftest import db_snapshot
+from handover.delivery.tests.conftest import png_bytes, text_bytes, upload
+from handover.evidence.models import Event, EventType
+from handover.orders.tests.test_scenarios import ok
+
+pytestmark = pytest.mark.storage
+
+
+def deliver(api, order_id, checklist, *files, **kwargs):
+    return api.post(
+        f"/orders/{order_id}/deliveries",
+        data={
+            "message": "Logo and palette",
+            "checklist": json.dumps(checklist) if not isinstance(checklist, str) else checklist,
+            "files": list(files) or [upload(png_bytes(), "logo.png")],
+        },
+        **kwargs,
+    )
+
+
+def test_the_checklist_goes_with_the_delivery_and_onto_the_record(seller_api, buyer_api, order_id):
+    delivery = ok(
+        deliver(
+            seller_api, order_id, [{"requirement": 1, "note": "navy and gold"}, {"requirement": 0}]
+        ),
+        201,
+    )
+    assert delivery["checklist"] == [
+        {"requirement": 0, "question": "Company name?", "note": ""},
+        {"requirement": 1, "question": "Colours?", "note": "navy and gold"},
+    ]
+    [seen] = ok(buyer_api.get(f"/orders/{order_id}/deliveries"))
+    assert seen["checklist"] == delivery["checklist"]
+    event = Event.objects.get(type=EventType.ORDER_TRANSITION, payload__action="deliver")
+    assert event.payload["checklist"] == [
+        {"requirement": 0, "note": ""},
+        {"requirement": 1, "note": "navy and gold"},
+    ]
+
+
+def test_support_sees_each_requirement_beside_the_files_delivered_for_it(
+    seller_api, buyer_api, support_api, order_id
+):
+    first = ok(deliver(seller_api, order_id, [{"requirement": 0, "note": "the name set"}]), 201)
+    ok(buyer_api.act(order_id, "request-revision", {"message": "Colours too"}))
+    second = ok(
+        deliver(seller_api, order_id, [{"requirement": 1}], upload(text_bytes(5), "palette.txt")),
+        201,
+    )
+    rows = ok(support_api.get(f"/orders/{order_id}/checklist"))
+    assert [r["question"] for r in rows] == ["Company name?", "Colours?"]
+    assert rows[0]["answer"]  # the buyer's answer, beside what was delivered for it
+    assert rows[0]["delivered"] == [
+        {
+            "id": first["files"][0]["id"],
+            "name": "logo.png",
+            "kind": "image",
+            "delivery_id": first["id"],
+            "note": "the name set",
+        }
+    ]
+    assert [d["name"] for d in rows[1]["delivered"]] == ["palette.txt"]
+    assert rows[1]["delivered"][0]["delivery_id"] == second["id"]
+
+
+@pytest.mark.parametrize(
+    "checklist",
+    [
+        [{"requirement": 2}],
+        [{"requirement": -1}],
+        [{"requirement": 0}, {"requirement": 0}],
+        [{"requirement": True}],
+        [{"requirement": "0"}],
+        [{"requirement": 0, "note": 5}],
+        [{"requirement": 0, "extra": 1}],
+        [{"note": "no item"}],
+        {"requirement": 0},
+        "not json",
+        [{"requirement": 0, "note": "x" * 2001}],
+    ],
+    ids=str,
+)
+def test_a_bad_checklist_is_refused_and_leaves_nothing_behind(
+    seller_api, order_id, checklist, nothing_left_behind
+):
+    before = db_snapshot()
+    response = deliver(seller_api, order_id, checklist)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] in ("bad_checklist", "invalid")
+    assert db_snapshot() == before
+    nothing_left_behind()
