@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "handover.delivery",
     "handover.evidence",
     "handover.disputes",
+    "handover.trust",
+    "handover.notifications",
     "handover.api",
     "handover.ops",
 ]

@@ -81,9 +81,12 @@ def _mount() -> None:
     from handover.accounts.api import router as accounts
     from handover.delivery.api import router as delivery
     from handover.disputes.api import router as disputes
+    from handover.evidence.api import router as evidence
     from handover.ledger.api import router as ledger
+    from handover.notifications.api import router as notifications
     from handover.offers.api import router as offers
     from handover.orders.api import router as orders
+    from handover.trust.api import router as trust
 
     api.add_router("", accounts, tags=["accounts"])
     api.add_router("/offers", offers, tags=["offers"])
@@ -91,6 +94,9 @@ def _mount() -> None:
     api.add_router("", delivery, tags=["delivery"])
     api.add_router("/disputes", disputes, tags=["disputes"])
     api.add_router("", ledger, tags=["ledger"])
+    api.add_router("", evidence, tags=["evidence"])
+    api.add_router("", trust, tags=["trust"])
+    api.add_router("", notifications, tags=["notifications"])
 
 
 _mount()
