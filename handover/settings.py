@@ -254,6 +254,10 @@ HANDOVER_MAX_DELIVERY_SIZE = env_size("HANDOVER_MAX_DELIVERY_SIZE", "20G")
 # Behind nginx: the internal location that maps to the data directory's files/ folder, e.g.
 # /_handover_files/; empty serves the bytes from the app (local storage only).
 HANDOVER_ACCEL_REDIRECT = env_str("HANDOVER_ACCEL_REDIRECT", "")
+# The deployment's Ed25519 key for tree heads and receipts; made on first use.
+HANDOVER_EVIDENCE_KEY_FILE = env_path("HANDOVER_EVIDENCE_KEY_FILE", DATA_DIR / "keys" / "evidence.pem")
+# The worker signs a tree head this often while new events arrive.
+HANDOVER_TREE_HEAD_INTERVAL = env_duration("HANDOVER_TREE_HEAD_INTERVAL", "60s")
 HANDOVER_PREVIEW_TIMEOUT = env_duration("HANDOVER_PREVIEW_TIMEOUT", "120s")
 HANDOVER_PREVIEW_MEMORY = env_size("HANDOVER_PREVIEW_MEMORY", "1G")
 HANDOVER_MAX_IMAGE_PIXELS = env_int("HANDOVER_MAX_IMAGE_PIXELS", 100_000_000, minimum=1)

@@ -214,7 +214,7 @@ def original_access(*, file_id: int, visit: Visit) -> DeliveryFile:
         return file
     with transaction.atomic():  # committed before the refusal is raised
         event_append(
-            order=file.delivery.order,
+            order=order_lock(file.delivery.order_id),  # the order's chain takes one at a time
             type=EventType.ORIGINAL_REFUSED,
             actor=visit.user,
             actor_role=actor,
@@ -248,7 +248,7 @@ def file_served_record(
     *, file: DeliveryFile, visit: Visit, sent: SentRange, part: PreviewPart | None = None
 ) -> None:
     """Every preview view and original download goes on the order's record."""
-    order = file.delivery.order
+    order = order_lock(file.delivery.order_id)  # the order's chain takes one event at a time
     payload = {
         "file_id": file.pk,
         "sha256": part.sha256 if part else file.sha256,
@@ -329,7 +329,9 @@ def _part_store(file: DeliveryFile, index: int, part: Part, stored: list[str]) -
 
 @transaction.atomic
 def _preview_record(file_id: int, parts: list[PreviewPart], info: dict) -> bool:
-    # The lock makes a second worker on the same file find it no longer pending.
+    # The order's lock (its chain takes one event at a time), then the file's: a second
+    # worker on the same file finds it no longer pending.
+    _lock_order_of(file_id)
     file = (
         DeliveryFile.objects.select_for_update().select_related("delivery__order").get(pk=file_id)
     )
@@ -357,6 +359,7 @@ def _preview_record(file_id: int, parts: list[PreviewPart], info: dict) -> bool:
 
 @transaction.atomic
 def _preview_record_failure(file_id: int, reason: str) -> None:
+    _lock_order_of(file_id)
     file = (
         DeliveryFile.objects.select_for_update().select_related("delivery__order").get(pk=file_id)
     )
@@ -372,6 +375,10 @@ def _preview_record_failure(file_id: int, reason: str) -> None:
         actor_role=WORKER,
         payload={"file_id": file.pk, "reason": file.preview_reason},
     )
+
+
+def _lock_order_of(file_id: int) -> None:
+    order_lock(DeliveryFile.objects.values_list("delivery__order_id", flat=True).get(pk=file_id))
 
 
 def _sentence(reason: str) -> str:

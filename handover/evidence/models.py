@@ -39,6 +39,12 @@ class Event(models.Model):
     actor_role = models.CharField(max_length=16)
     created_at = models.DateTimeField(db_index=True)
     payload = models.JSONField(default=dict)
+    # What is hashed: the canonical JSON of the fields above and prev_hash (see
+    # evidence.chain). The columns are queryable copies; the body is the record.
+    body = models.TextField()
+    # The order's previous event's hash ("" for its first, and for events of no order).
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, db_index=True)
 
     class Meta:
         ordering = ["id"]
@@ -54,3 +60,35 @@ class Event(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("events are append-only")
+
+
+class LogEntry(models.Model):
+    """An event's place in the deployment-wide Merkle log (RFC 9162). The worker appends
+    events in the order it finds them committed; ``seq`` is the leaf index."""
+
+    seq = models.BigIntegerField(primary_key=True)
+    event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="log_entry")
+    leaf_hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"leaf {self.seq}: event {self.event_id}"
+
+
+class TreeHead(models.Model):
+    """A signed statement of the log's size and root at a time."""
+
+    size = models.BigIntegerField(unique=True)
+    root = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["size"]
+        get_latest_by = "size"
+
+    def __str__(self) -> str:
+        return f"tree head {self.size} {self.root[:12]}"

@@ -1,5 +1,6 @@
-"""The scheduler loop beside the worker: it enqueues a timer sweep at a fixed interval,
-unless one is still waiting, so a slow sweep never piles up copies of itself."""
+"""The scheduler loop beside the worker: at a fixed interval it enqueues each periodic task
+(the timer sweep, the evidence log's step) unless one is still waiting, so a slow task never
+piles up copies of itself."""
 
 import logging
 import threading
@@ -8,23 +9,30 @@ from django.conf import settings
 from django.db import close_old_connections
 from django_tasks_db.models import DBTaskResult
 
+from handover.evidence.tasks import evidence_log
 from handover.orders.tasks import timers_sweep
 
 logger = logging.getLogger(__name__)
+PERIODIC = (timers_sweep, evidence_log)
 
 
-def sweep_enqueue_if_idle() -> bool:
-    """Enqueue one timer sweep unless one is already queued or running."""
+def enqueue_if_idle(periodic) -> bool:
+    """Enqueue the task unless one is already queued or running."""
     from django.tasks import TaskResultStatus
 
     waiting = DBTaskResult.objects.filter(
-        task_path=timers_sweep.module_path,
+        task_path=periodic.module_path,
         status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
     ).exists()
     if waiting:
         return False
-    timers_sweep.enqueue()
+    periodic.enqueue()
     return True
+
+
+def sweep_enqueue_if_idle() -> bool:
+    """Enqueue one timer sweep unless one is already queued or running."""
+    return enqueue_if_idle(timers_sweep)
 
 
 def scheduler_loop(stop: threading.Event, interval: float | None = None) -> None:
@@ -32,7 +40,8 @@ def scheduler_loop(stop: threading.Event, interval: float | None = None) -> None
     while not stop.is_set():
         try:
             close_old_connections()
-            sweep_enqueue_if_idle()
+            for periodic in PERIODIC:
+                enqueue_if_idle(periodic)
         except Exception:  # keep scheduling; the next tick retries
             logger.exception("scheduler tick failed")
         finally:

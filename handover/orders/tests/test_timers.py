@@ -291,12 +291,13 @@ def test_the_worker_runs_an_enqueued_sweep_and_the_scheduler_never_queues_two(
 
     assert sweep_enqueue_if_idle() is True
     assert sweep_enqueue_if_idle() is False  # one is waiting already
-    assert DBTaskResult.objects.count() == 1
+    sweeps = DBTaskResult.objects.filter(task_path=timers_sweep.module_path)
+    assert sweeps.count() == 1
     call_command(
         "db_worker", batch=True, queue_name="*", reload=False, startup_delay=False, verbosity=0
     )
 
-    result = DBTaskResult.objects.get()
+    result = sweeps.get()
     assert result.status == TaskResultStatus.SUCCESSFUL
     assert result.return_value is not None and result.return_value["fired"] == 1
     assert state(order_id) == "completed"
@@ -306,5 +307,5 @@ def test_the_worker_runs_an_enqueued_sweep_and_the_scheduler_never_queues_two(
     call_command(
         "db_worker", batch=True, queue_name="*", reload=False, startup_delay=False, verbosity=0
     )
-    assert DBTaskResult.objects.filter(status=TaskResultStatus.SUCCESSFUL).count() == 3
+    assert sweeps.filter(status=TaskResultStatus.SUCCESSFUL).count() == 3
     assert Event.objects.filter(order_id=order_id, type="order.transition").count() == 3

@@ -1,0 +1,58 @@
+"""The bytes that are hashed and signed, in one place, for the writer and the verifier alike.
+Nothing here needs Django or a database: ``handover verify`` uses it offline."""
+
+import hashlib
+from typing import Any
+
+from handover.lib.canonical import canonical_json
+
+EVENT_VERSION = 1
+TREE_HEAD_CONTEXT = "handover/tree-head/1"
+RECEIPT_CONTEXT = "handover/delivery-receipt/1"
+
+
+def event_body(
+    *,
+    order_id: int | None,
+    type: str,
+    actor_id: int | None,
+    actor_role: str,
+    created_at: str,
+    payload: dict[str, Any],
+    prev_hash: str,
+) -> bytes:
+    """An event as canonical JSON: what its hash covers and what the Merkle leaf holds."""
+    return canonical_json(
+        {
+            "v": EVENT_VERSION,
+            "order": order_id,
+            "type": type,
+            "actor": actor_id,
+            "role": actor_role,
+            "at": created_at,
+            "payload": payload,
+            "prev": prev_hash,
+        }
+    )
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def tree_head_message(*, size: int, root: str, signed_at: str, key_id: str) -> bytes:
+    """What the deployment key signs for a tree head."""
+    return canonical_json(
+        {
+            "context": TREE_HEAD_CONTEXT,
+            "size": size,
+            "root": root,
+            "signed_at": signed_at,
+            "key_id": key_id,
+        }
+    )
+
+
+def receipt_message(receipt: dict[str, Any]) -> bytes:
+    """What the deployment key signs for a delivery receipt (the receipt has its context)."""
+    return canonical_json({**receipt, "context": RECEIPT_CONTEXT})

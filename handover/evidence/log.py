@@ -1,0 +1,114 @@
+"""The deployment-wide Merkle log (RFC 9162): the worker gives committed events their leaf
+index, and signs a tree head (size, root, time) with the deployment key at least every
+``HANDOVER_TREE_HEAD_INTERVAL`` while new events arrive."""
+
+import threading
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from handover.evidence import keys
+from handover.evidence.chain import tree_head_message
+from handover.evidence.merkle import MerkleTree, leaf_hash
+from handover.evidence.models import Event, LogEntry, TreeHead
+
+# One number for PostgreSQL's advisory lock: one sequencer at a time, across workers.
+_SEQUENCER_LOCK = 0x48414E44  # "HAND"
+_BATCH = 5000
+
+
+def log_sequence(limit: int = 100_000) -> int:
+    """Give every committed event without a leaf its leaf index, oldest first."""
+    done = 0
+    while done < limit:
+        added = _sequence_batch(min(_BATCH, limit - done))
+        if not added:
+            break
+        done += added
+    return done
+
+
+@transaction.atomic
+def _sequence_batch(size: int) -> int:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEQUENCER_LOCK])
+    start = LogEntry.objects.aggregate(top=Max("seq"))["top"]
+    start = -1 if start is None else start
+    pending = list(
+        Event.objects.filter(log_entry__isnull=True).order_by("id").values_list("id", "body")[:size]
+    )
+    LogEntry.objects.bulk_create(
+        LogEntry(seq=start + 1 + n, event_id=event_id, leaf_hash=leaf_hash(body.encode()))
+        for n, (event_id, body) in enumerate(pending)
+    )
+    return len(pending)
+
+
+class _Tree:
+    """The worker's copy of the tree, extended with new leaves instead of rebuilt."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.tree = MerkleTree()
+
+    def up_to_date(self) -> MerkleTree:
+        with self.lock:
+            new = LogEntry.objects.filter(seq__gte=self.tree.size).order_by("seq")
+            for seq, leaf in new.values_list("seq", "leaf_hash").iterator(chunk_size=10_000):
+                if seq != self.tree.size:  # a gap would mean rows went missing: start over
+                    self.tree = MerkleTree(_all_leaves())
+                    break
+                self.tree.append(bytes(leaf))
+            return self.tree
+
+
+def _all_leaves() -> list[bytes]:
+    return [bytes(h) for h in LogEntry.objects.order_by("seq").values_list("leaf_hash", flat=True)]
+
+
+_tree = _Tree()
+
+
+def tree_head_sign(now: datetime | None = None, *, force: bool = False) -> TreeHead | None:
+    """Sign the log's current size and root when it grew and the last head is old enough."""
+    now = now or timezone.now()
+    last = TreeHead.objects.order_by("-size").first()
+    tree = _tree.up_to_date()
+    if tree.size == 0 or (last is not None and last.size >= tree.size):
+        return None
+    recent = last is not None and now - last.signed_at < settings.HANDOVER_TREE_HEAD_INTERVAL
+    if recent and not force:
+        return None
+    size, root = tree.size, tree.root().hex()
+    signed_at = now.isoformat()
+    key_id = keys.key_id(keys.public_raw())
+    message = tree_head_message(size=size, root=root, signed_at=signed_at, key_id=key_id)
+    head, _created = TreeHead.objects.get_or_create(
+        size=size,
+        defaults={
+            "root": root,
+            "signed_at": now,
+            "key_id": key_id,
+            "signature": keys.sign(message),
+        },
+    )
+    return head
+
+
+def log_step(now: datetime | None = None) -> dict[str, int]:
+    """What the worker does each tick: sequence new events, sign a head when due."""
+    sequenced = log_sequence()
+    head = tree_head_sign(now)
+    return {"sequenced": sequenced, "tree_head": head.size if head else 0}
+
+
+def tree_for(size: int) -> MerkleTree:
+    """The tree of the first ``size`` leaves, for proofs against a signed head."""
+    tree = _tree.up_to_date()
+    if tree.size >= size:
+        return tree
+    raise ValueError(f"the log has {tree.size} leaves, fewer than {size}")
