@@ -233,7 +233,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
-        "handover": {"handlers": ["console"], "level": env_str("HANDOVER_LOG_LEVEL", "INFO")}
+        "handover": {"handlers": ["console"], "level": env_str("HANDOVER_LOG_LEVEL", "INFO")},
+        # A 500's traceback goes to the console whatever DEBUG says; operators need it.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
 
