@@ -371,9 +371,11 @@ class _TextCheck:
         self._decoder = codecs.getincrementaldecoder(encoding)()
         self._utf8 = encoding == "utf-8"
 
-    def decode(self, chunk: bytes, *, final: bool = False) -> str:
+    def decode(self, chunk: bytes, *, final: bool = False, keep: bool = True) -> str:
         if self._utf8 and b"\0" in chunk:
             raise Refused(NOT_TEXT)
+        if not keep and self._utf8 and chunk.isascii() and not self._decoder.getstate()[0]:
+            return ""  # ASCII is UTF-8: nothing to decode (isascii runs at memory speed)
         try:
             text = self._decoder.decode(chunk, final)
         except UnicodeDecodeError:
@@ -407,7 +409,7 @@ class Sniffer:
             if self._result is None:
                 chunk = self._fill_head(chunk)
             if self._text is not None and chunk:
-                self._text.decode(chunk)
+                self._text.decode(chunk, keep=False)
         except Refused as refused:
             self._refused = refused
             raise

@@ -11,6 +11,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -27,6 +28,8 @@ from handover.delivery.sniff import Sniffer
 from handover.delivery.storage import Writer, writer_open
 from handover.lib.errors import HandoverError, InvalidInput, NotAuthenticated
 
+# Shared by the uploads of a process; each upload keeps one chunk in flight at a time.
+_HASHERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="upload-sha256")
 DELIVERY_PATH = re.compile(r"^/api/v1/orders/(?P<order_id>[0-9]{1,18})/deliveries/?$")
 CHUNK = 1024 * 1024
 MAX_NAME = 255
@@ -156,6 +159,7 @@ class FileIngest:
         self.digest = hashlib.sha256()
         self.sniffer = Sniffer()
         self.size = 0
+        self.hashing: Future | None = None
         session.written.append(self.key)
         self.writer: Writer | None = writer_open(self.key)
 
@@ -170,15 +174,25 @@ class FileIngest:
             self.sniffer.feed(chunk)
         except Refused as refused:
             raise _refusal(refused) from None
-        self.digest.update(chunk)
+        # SHA-256 is the largest cost of an upload. hashlib lets go of the GIL for large
+        # buffers, so the chunk is hashed on another core while this thread writes it and
+        # the parser reads the next one; chunks are still hashed in order, one at a time.
+        self._hashed()
+        self.hashing = _HASHERS.submit(self.digest.update, chunk)
         assert self.writer is not None
         self.writer.write(chunk)
+
+    def _hashed(self) -> None:
+        if self.hashing is not None:
+            self.hashing.result()
+            self.hashing = None
 
     def finish(self) -> IngestedFile:
         try:
             sniffed = self.sniffer.finish()
         except Refused as refused:
             raise _refusal(refused) from None
+        self._hashed()
         assert self.writer is not None
         self.writer.commit()
         self.writer = None
@@ -192,6 +206,9 @@ class FileIngest:
         )
 
     def abort(self) -> None:
+        if self.hashing is not None:
+            self.hashing.cancel()
+            self.hashing = None
         if self.writer is not None:
             self.writer.abort()
             self.writer = None

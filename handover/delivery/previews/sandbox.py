@@ -32,6 +32,7 @@ import selectors
 import signal
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -56,7 +57,14 @@ def run_limited[T](
     read_fd, write_fd = os.pipe()  # not inherited by anything the child may exec
     parent_pid = os.getpid()
     try:
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # Python warns when a process with threads forks (the worker's scheduler, the
+            # upload hashers in tests). The child never takes a lock another thread could
+            # hold: it runs already-loaded decoders, pickles its answer and _exits.
+            warnings.filterwarnings(
+                "ignore", "This process .* is multi-threaded", DeprecationWarning
+            )
+            pid = os.fork()
     except OSError:
         os.close(read_fd)
         os.close(write_fd)

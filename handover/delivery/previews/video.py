@@ -21,7 +21,7 @@ from handover.delivery.previews.watermark import watermark_png
 VIDEO_FORMATS = "mov,matroska,avi,mpeg,mpegts,flv,asf,ogg,mxf"
 
 CRF = "28"
-MAX_FPS = 30
+MAX_FPS = 25  # a preview needs no more; fewer frames to scale, mark and encode
 MAX_ASPECT = 4  # a panorama is fitted into 4:1, so its width stays bounded too
 # Two cores are shared by all workers: two decoder and two encoder threads keep both busy
 # without x264 starting a pool sized for a bigger machine.
@@ -122,7 +122,7 @@ def _filters(stream: Stream, width: int, height: int) -> str:
 
 
 def _outputs(mono: bool) -> list[str]:
-    video = ["-c:v", "libx264", "-preset", "veryfast", "-crf", CRF, "-threads", THREADS]
+    video = ["-c:v", "libx264", "-preset", "superfast", "-crf", CRF, "-threads", THREADS]
     audio = ["-c:a", "aac", "-b:a", "64k", "-ac", "1" if mono else "2"]
     # Tags of the original (names, places, devices) stay out of the preview.
     container = ["-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart"]
