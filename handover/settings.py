@@ -257,7 +257,9 @@ HANDOVER_MAX_DELIVERY_SIZE = env_size("HANDOVER_MAX_DELIVERY_SIZE", "20G")
 # /_handover_files/; empty serves the bytes from the app (local storage only).
 HANDOVER_ACCEL_REDIRECT = env_str("HANDOVER_ACCEL_REDIRECT", "")
 # The deployment's Ed25519 key for tree heads and receipts; made on first use.
-HANDOVER_EVIDENCE_KEY_FILE = env_path("HANDOVER_EVIDENCE_KEY_FILE", DATA_DIR / "keys" / "evidence.pem")
+HANDOVER_EVIDENCE_KEY_FILE = env_path(
+    "HANDOVER_EVIDENCE_KEY_FILE", DATA_DIR / "keys" / "evidence.pem"
+)
 # The worker signs a tree head this often while new events arrive.
 HANDOVER_TREE_HEAD_INTERVAL = env_duration("HANDOVER_TREE_HEAD_INTERVAL", "60s")
 HANDOVER_PREVIEW_TIMEOUT = env_duration("HANDOVER_PREVIEW_TIMEOUT", "120s")
