@@ -1,3 +1,230 @@
-from ninja import Router
+from datetime import datetime
+
+from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema, Status
+from pydantic import StrictInt
+
+from handover.accounts.models import User
+from handover.api.pagination import PageParams, page
+from handover.lib.errors import NotFound, PermissionDenied
+from handover.trust.models import Report, Review
+from handover.trust.selectors import order_reviews_for, user_record, visible_reviews
+from handover.trust.services import report_create, report_handle, review_submit
 
 router = Router()
+
+MAX_ID = 2**63 - 1
+
+
+# --- reviews ---------------------------------------------------------------------------------
+
+
+class ReviewIn(Schema):
+    rating: StrictInt
+    text: str = ""
+
+
+class ReviewOut(Schema):
+    id: int
+    order_id: int
+    author_id: int
+    author: str
+    author_role: str
+    subject_id: int
+    subject: str
+    rating: int
+    text: str
+    created_at: datetime
+    salt: str = Field(description="with the rest, hashes to the sha256 of the review's event")
+    sha256: str
+
+
+class OrderReviewsOut(Schema):
+    reviews: list[ReviewOut]
+    hidden: list[str] = Field(description="roles whose review is in but not yet visible to you")
+    window_ends_at: datetime | None = Field(
+        description="reviews close, and all become visible, at this time"
+    )
+
+
+class ReviewPage(Schema):
+    items: list[ReviewOut]
+    count: int
+
+
+def _review_out(review: Review) -> dict:
+    return {
+        "id": review.pk,
+        "order_id": review.order_id,
+        "author_id": review.author_id,
+        "author": review.author.username,
+        "author_role": review.author_role,
+        "subject_id": review.subject_id,
+        "subject": review.subject.username,
+        "rating": review.rating,
+        "text": review.text,
+        "created_at": review.created_at,
+        "salt": review.salt,
+        "sha256": review.sha256,
+    }
+
+
+@router.post("/orders/{order_id}/review", response={201: ReviewOut})
+def submit_review(request, order_id: int, payload: ReviewIn):
+    """Review the other party of an ended order (once; hidden from them until both are in)."""
+    review = review_submit(
+        order_id=order_id, user=request.auth, rating=payload.rating, text=payload.text
+    )
+    return Status(201, _review_out(review))
+
+
+@router.get("/orders/{order_id}/reviews", response=OrderReviewsOut)
+def list_order_reviews(request, order_id: int):
+    """The order's reviews you may read: your own, the other's once visible; support all."""
+    shown, hidden, window_ends_at = order_reviews_for(
+        order_id=order_id, user=request.auth, now=timezone.now()
+    )
+    return {
+        "reviews": [_review_out(review) for review in shown],
+        "hidden": hidden,
+        "window_ends_at": window_ends_at,
+    }
+
+
+def _user(user_id: int) -> User:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+@router.get("/users/{user_id}/reviews", response=ReviewPage)
+def list_user_reviews(request, user_id: int, params: Query[PageParams]):
+    """Visible reviews of a user, newest first."""
+    reviews = visible_reviews(timezone.now()).filter(subject=_user(user_id))
+    reviews = reviews.select_related("author", "subject").order_by("-id")
+    return page(reviews, params, _review_out)
+
+
+# --- the record ------------------------------------------------------------------------------
+
+
+class CancellationsOut(Schema):
+    total: int
+    by_buyer: int
+    by_seller: int
+    by_timer: int
+    by_support: int
+    agreed: int
+    after_release: int
+    by_buyer_after_release: int
+
+
+class RoleRecordOut(Schema):
+    completed: int
+    charged_back: int
+    cancellations: CancellationsOut
+    disputes_opened: int
+    disputes_won: int
+    disputes_lost: int
+    disputes_split: int
+    review_count: int
+    review_average: float | None
+
+
+class RecordOut(Schema):
+    user_id: int
+    username: str
+    orders_completed: int
+    as_buyer: RoleRecordOut
+    as_seller: RoleRecordOut
+    reports_received: int
+    reporters: int
+    review_count: int
+    review_average: float | None
+
+
+@router.get("/users/{user_id}/record", response=RecordOut)
+def get_record(request, user_id: int):
+    """A user's record as a buyer and as a seller: what strangers judge each other by."""
+    return user_record(_user(user_id)).as_dict()
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+class ReportIn(Schema):
+    reason: str
+    text: str = ""
+    order_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
+
+
+class ReportOut(Schema):
+    id: int
+    reporter_id: int
+    reporter: str
+    subject_id: int
+    subject: str
+    order_id: int | None
+    reason: str
+    text: str
+    created_at: datetime
+    handled_at: datetime | None
+    handled_by_id: int | None
+
+
+class ReportPage(Schema):
+    items: list[ReportOut]
+    count: int
+
+
+def _report_out(report: Report) -> dict:
+    return {
+        "id": report.pk,
+        "reporter_id": report.reporter_id,
+        "reporter": report.reporter.username,
+        "subject_id": report.subject_id,
+        "subject": report.subject.username,
+        "order_id": report.order_id,
+        "reason": report.reason,
+        "text": report.text,
+        "created_at": report.created_at,
+        "handled_at": report.handled_at,
+        "handled_by_id": report.handled_by_id,
+    }
+
+
+@router.post("/users/{user_id}/reports", response={201: ReportOut})
+def file_report(request, user_id: int, payload: ReportIn):
+    """Report a user to support, about an order you share with them or in general."""
+    report = report_create(
+        reporter=request.auth,
+        subject_id=user_id,
+        order_id=payload.order_id,
+        reason=payload.reason,
+        text=payload.text,
+    )
+    return Status(201, _report_out(report))
+
+
+def _require_support(request) -> None:
+    if not request.auth.is_support:
+        raise PermissionDenied("Reports are read by support agents.")
+
+
+@router.get("/reports", response=ReportPage)
+def list_reports(request, params: Query[PageParams]):
+    """The report queue (support only): open reports first, oldest first."""
+    _require_support(request)
+    handled = ExpressionWrapper(Q(handled_at__isnull=False), output_field=BooleanField())
+    reports = Report.objects.select_related("reporter", "subject")
+    return page(reports.order_by(handled, "created_at", "id"), params, _report_out)
+
+
+@router.post("/reports/{report_id}/handled", response=ReportOut)
+def handle_report(request, report_id: int):
+    """Mark a report as dealt with (support only)."""
+    _require_support(request)
+    report_handle(report_id=report_id, user=request.auth)
+    return _report_out(Report.objects.select_related("reporter", "subject").get(pk=report_id))

@@ -1,0 +1,126 @@
+from django.conf import settings
+from django.db import models
+
+from handover.trust.rules import MAX_RATING, MIN_RATING, review_sha256
+
+
+class PartyRole(models.TextChoices):
+    BUYER = "buyer"
+    SELLER = "seller"
+
+
+class ReportReason(models.TextChoices):
+    OFF_PLATFORM_PAYMENT = "off_platform_payment"  # asked to pay or be paid outside escrow
+    ABUSIVE = "abusive"
+    FRAUD = "fraud"
+    SPAM = "spam"
+    OTHER = "other"
+
+
+class Review(models.Model):
+    """One party's review of the other after an order; written once, never edited.
+
+    ``salt`` makes the hash in the order's ``review.submitted`` event a commitment: the other
+    party sees the hash at once but cannot guess the rating from it (five ratings, an empty
+    text) until the review becomes visible, salt included, and anyone can check it.
+    """
+
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="reviews")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews_written"
+    )
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews_received"
+    )
+    author_role = models.CharField(max_length=8, choices=PartyRole.choices)
+    rating = models.PositiveSmallIntegerField()
+    text = models.TextField(blank=True)
+    salt = models.CharField(max_length=32)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["subject", "id"])]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "author"], name="one_review_per_order_author"),
+            models.CheckConstraint(
+                condition=models.Q(rating__gte=MIN_RATING, rating__lte=MAX_RATING),
+                name="review_rating_in_range",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(author=models.F("subject")), name="review_not_of_self"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(author_role__in=PartyRole.values), name="review_author_role"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review {self.pk} on order {self.order_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise RuntimeError("reviews are never edited")
+        super().save(*args, **kwargs)
+
+    @property
+    def sha256(self) -> str:
+        """The commitment its order's ``review.submitted`` event carries."""
+        return review_sha256(
+            order_id=self.order_id,
+            author_id=self.author_id,
+            subject_id=self.subject_id,
+            author_role=self.author_role,
+            rating=self.rating,
+            text=self.text,
+            salt=self.salt,
+        )
+
+
+class Report(models.Model):
+    """A user reporting another to support, about an order of theirs or in general."""
+
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reports_filed"
+    )
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reports_received"
+    )
+    order = models.ForeignKey(
+        "orders.Order",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reports",
+    )
+    reason = models.CharField(max_length=24, choices=ReportReason.choices)
+    text = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["subject"]),
+            models.Index(fields=["reporter", "subject", "handled_at"]),
+            models.Index(fields=["handled_at", "created_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(reporter=models.F("subject")), name="report_not_of_self"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reason__in=ReportReason.values), name="report_reason_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(handled_at__isnull=True, handled_by__isnull=True)
+                | models.Q(handled_at__isnull=False, handled_by__isnull=False),
+                name="report_handled_with_agent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Report {self.pk} on user {self.subject_id}"
