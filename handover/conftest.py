@@ -175,10 +175,11 @@ def offer(seller) -> Offer:
 def db_snapshot() -> dict[str, Any]:
     """Every row that matters for 'nothing changed', table by table."""
     from handover.delivery.models import Delivery, DeliveryFile, PreviewPart
-    from handover.disputes.models import Dispute
+    from handover.disputes.models import Dispute, SupportNote
     from handover.evidence.models import Event
     from handover.ledger.models import Account, Entry, LedgerTransaction
     from handover.orders.models import Message
+    from handover.trust.models import Report, Review
 
     return {
         model.__name__: sorted(model.objects.values_list(), key=str)
@@ -193,6 +194,9 @@ def db_snapshot() -> dict[str, Any]:
             DeliveryFile,
             PreviewPart,
             Dispute,
+            SupportNote,
+            Review,
+            Report,
         )
     }
 

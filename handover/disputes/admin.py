@@ -1,15 +1,9 @@
 from django.contrib import admin
 
-from handover.disputes.models import Dispute
+from handover.disputes.models import Dispute, SupportNote
 
 
-@admin.register(Dispute)
-class DisputeAdmin(admin.ModelAdmin):
-    """Read-only: decisions go through the API so that money and evidence move together."""
-
-    list_display = ("id", "order", "opened_by_role", "opened_at", "outcome", "decided_at")
-    list_filter = ("outcome",)
-
+class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
@@ -18,3 +12,18 @@ class DisputeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdmin):
+    """Read-only: decisions go through the API so that money and evidence move together."""
+
+    list_display = ("id", "order", "opened_by_role", "opened_at", "outcome", "decided_at")
+    list_filter = ("outcome",)
+
+
+@admin.register(SupportNote)
+class SupportNoteAdmin(ReadOnlyAdmin):
+    """Read-only: notes go through the API so that each one leaves its hash on the record."""
+
+    list_display = ("id", "dispute", "author", "created_at")

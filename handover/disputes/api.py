@@ -1,24 +1,48 @@
 from datetime import datetime
+from typing import Any
 
-from ninja import Query, Router, Schema
+from django.utils import timezone
+from ninja import Query, Router, Schema, Status
 from pydantic import StrictInt
 
-from handover.api.pagination import PageParams, page
+from handover.api.pagination import PageParams
+from handover.disputes.flags import Flag
 from handover.disputes.models import Dispute
-from handover.disputes.services import dispute_decide
-from handover.lib.errors import PermissionDenied
+from handover.disputes.selectors import (
+    dispute_flags,
+    dispute_timeline,
+    dispute_visible,
+    disputes_with_orders,
+    response_target,
+)
+from handover.disputes.services import dispute_decide, support_note_add
+from handover.lib.errors import NotFound, PermissionDenied
+from handover.orders.rules import Actor
 
 router = Router()
+
+
+class FlagOut(Schema):
+    code: str
+    reason: str
 
 
 class DisputeOut(Schema):
     id: int
     order_id: int
     order_state: str
+    buyer_id: int
+    buyer: str
+    seller_id: int
+    seller: str
     opened_by_role: str
     reason: str
     opened_at: datetime
     age_seconds: int
+    target_seconds: int
+    due_at: datetime
+    overdue: bool
+    flags: list[FlagOut]
     total: int
     currency: str
     decided_at: datetime | None
@@ -38,17 +62,55 @@ class DecisionIn(Schema):
     rationale: str
 
 
-def _out(dispute: Dispute, now: datetime) -> dict:
+class NoteIn(Schema):
+    text: str
+
+
+class NoteOut(Schema):
+    id: int
+    dispute_id: int
+    author: str
+    text: str
+    created_at: datetime
+
+
+class TimelineItemOut(Schema):
+    at: datetime
+    kind: str
+    actor: str | None
+    role: str
+    summary: str
+    data: dict[str, Any]
+
+
+class TimelineOut(Schema):
+    dispute_id: int
+    order_id: int
+    items: list[TimelineItemOut]
+
+
+def _out(dispute: Dispute, now: datetime, flags: list[Flag]) -> dict:
+    order = dispute.order
+    target = response_target()
+    due_at = dispute.opened_at + target
     return {
         "id": dispute.pk,
         "order_id": dispute.order_id,
-        "order_state": dispute.order.state,
+        "order_state": order.state,
+        "buyer_id": order.buyer_id,
+        "buyer": order.buyer.username,
+        "seller_id": order.seller_id,
+        "seller": order.seller.username,
         "opened_by_role": dispute.opened_by_role,
         "reason": dispute.reason,
         "opened_at": dispute.opened_at,
         "age_seconds": int((now - dispute.opened_at).total_seconds()),
-        "total": dispute.order.total,
-        "currency": dispute.order.currency,
+        "target_seconds": int(target.total_seconds()),
+        "due_at": due_at,
+        "overdue": dispute.decided_at is None and now > due_at,
+        "flags": [{"code": f.code, "reason": f.reason} for f in flags],
+        "total": order.total,
+        "currency": order.currency,
         "decided_at": dispute.decided_at,
         "outcome": dispute.outcome,
         "refund": dispute.refund,
@@ -61,32 +123,57 @@ def _require_support(request) -> None:
         raise PermissionDenied("The dispute desk is for support agents.")
 
 
+def _one(dispute_id: int) -> dict:
+    dispute = disputes_with_orders().filter(pk=dispute_id).first()
+    if dispute is None:
+        raise NotFound("No such dispute.")
+    now = timezone.now()
+    return _out(dispute, now, dispute_flags([dispute], now=now)[dispute.pk])
+
+
 @router.get("", response=DisputePage)
 def list_disputes(request, params: Query[PageParams], decided: bool = False):
-    """The dispute queue, oldest first (support only)."""
-    from django.utils import timezone
-
+    """The dispute queue, oldest first, with the response target and flags (support only)."""
     _require_support(request)
-    disputes = Dispute.objects.select_related("order").filter(decided_at__isnull=not decided)
+    queue = disputes_with_orders().filter(decided_at__isnull=not decided)
+    disputes = list(queue[params.offset : params.offset + params.limit])
     now = timezone.now()
-    return page(disputes.order_by("opened_at", "id"), params, lambda d: _out(d, now))
+    flags = dispute_flags(disputes, now=now)
+    return {"items": [_out(d, now, flags[d.pk]) for d in disputes], "count": queue.count()}
 
 
 @router.get("/{dispute_id}", response=DisputeOut)
 def get_dispute(request, dispute_id: int):
-    from django.shortcuts import get_object_or_404
-    from django.utils import timezone
-
     _require_support(request)
-    return _out(
-        get_object_or_404(Dispute.objects.select_related("order"), pk=dispute_id), timezone.now()
+    return _one(dispute_id)
+
+
+@router.get("/{dispute_id}/timeline", response=TimelineOut)
+def timeline(request, dispute_id: int):
+    """Everything that happened on the order in time order; support's notes for support only."""
+    dispute, role = dispute_visible(dispute_id=dispute_id, user=request.auth)
+    items = dispute_timeline(dispute, with_notes=role == Actor.SUPPORT)
+    return {"dispute_id": dispute.pk, "order_id": dispute.order_id, "items": items}
+
+
+@router.post("/{dispute_id}/notes", response={201: NoteOut})
+def add_note(request, dispute_id: int, payload: NoteIn):
+    """An internal note on the dispute (support only; the parties never see it)."""
+    note = support_note_add(dispute_id=dispute_id, user=request.auth, text=payload.text)
+    return Status(
+        201,
+        {
+            "id": note.pk,
+            "dispute_id": note.dispute_id,
+            "author": request.auth.username,
+            "text": note.text,
+            "created_at": note.created_at,
+        },
     )
 
 
 @router.post("/{dispute_id}/decision", response=DisputeOut)
 def decide(request, dispute_id: int, payload: DecisionIn):
-    from django.utils import timezone
-
     _require_support(request)
     dispute_decide(
         dispute_id=dispute_id,
@@ -95,4 +182,4 @@ def decide(request, dispute_id: int, payload: DecisionIn):
         refund=payload.refund,
         rationale=payload.rationale,
     )
-    return _out(Dispute.objects.select_related("order").get(pk=dispute_id), timezone.now())
+    return _one(dispute_id)

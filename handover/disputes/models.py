@@ -38,3 +38,26 @@ class Dispute(models.Model):
 
     def __str__(self) -> str:
         return f"Dispute {self.pk} on order {self.order_id}"
+
+
+class SupportNote(models.Model):
+    """Support's internal note on a dispute; never edited or deleted, never shown to the parties."""
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Note {self.pk} on dispute {self.dispute_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise RuntimeError("support notes are never edited")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("support notes are never deleted")

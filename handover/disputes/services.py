@@ -2,13 +2,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from handover.accounts.models import User
-from handover.disputes.models import Dispute, Outcome
+from handover.disputes.models import Dispute, Outcome, SupportNote
+from handover.evidence.models import EventType
+from handover.evidence.services import event_append
+from handover.lib.canonical import json_sha256
 from handover.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from handover.orders.models import Order
 from handover.orders.rules import Action, Actor, State
 from handover.orders.services import _clean_text, decide_money, order_lock, order_move
 
 MAX_RATIONALE = 20_000
+MAX_NOTE = 20_000
 
 
 def dispute_open_for(*, order: Order, user: User | None, actor: Actor, reason: str) -> Dispute:
@@ -54,9 +58,13 @@ def dispute_decide(
         decision = Outcome(outcome)
     except ValueError:
         raise InvalidInput("The outcome is release, refund or split.", code="bad_outcome") from None
+    if not rationale.strip():
+        raise InvalidInput(
+            "A decision needs a rationale: both parties are told why.", code="rationale_required"
+        )
     rationale = _clean_text(rationale, field="rationale", limit=MAX_RATIONALE)
     order = order_lock(dispute.order_id)
-    if user.pk in (order.buyer_id, order.seller_id):
+    if _is_party(order, user):
         raise PermissionDenied("A dispute on your own order is decided by another agent.")
     # Re-read under the order's lock: a concurrent decision may have closed it.
     dispute = Dispute.objects.select_for_update().get(pk=dispute_id)
@@ -77,11 +85,44 @@ def dispute_decide(
         actor=Actor.SUPPORT,
         user=user,
         target=target,
+        # The parties are told from this event: the outcome, the money and the why.
         payload={
             "dispute_id": dispute.pk,
             "outcome": decision.value,
             "rationale": rationale,
+            "refunded": amount,
+            "total": order.total,
             **money,
         },
     )
     return dispute
+
+
+def _is_party(order: Order, user: User) -> bool:
+    return user.pk in (order.buyer_id, order.seller_id)
+
+
+@transaction.atomic
+def support_note_add(*, dispute_id: int, user: User, text: str) -> SupportNote:
+    """Support adds an internal note to a dispute; the parties never see its text."""
+    dispute = Dispute.objects.select_related("order").filter(pk=dispute_id).first()
+    if dispute is None or not (user.is_support or _is_party(dispute.order, user)):
+        raise NotFound("No such dispute.")
+    if _is_party(dispute.order, user):
+        raise PermissionDenied("Notes are for support; parties write in the order's chat.")
+    text = _clean_text(text, field="note", limit=MAX_NOTE)
+    # Under the order's lock, so the note's event takes its place in the order's record
+    # between the moves around it, as every other event of the order does.
+    order = order_lock(dispute.order_id)
+    note = SupportNote.objects.create(
+        dispute=dispute, author=user, text=text, created_at=timezone.now()
+    )
+    event_append(
+        order=order,
+        type=EventType.SUPPORT_NOTE,
+        actor=user,
+        actor_role=Actor.SUPPORT,
+        # The parties read the order's events: the note's hash goes on the record, not its text.
+        payload={"dispute_id": dispute.pk, "note_id": note.pk, "text_sha256": json_sha256(text)},
+    )
+    return note

@@ -8,6 +8,7 @@ APPEND_ONLY = (
     "ledger_entry",
     "ledger_ledgertransaction",
     "orders_message",
+    "disputes_supportnote",
 )
 MESSAGE = "append-only: rows of {table} are never updated or deleted"
 
@@ -47,17 +48,17 @@ def postgres_drop(table: str) -> list[str]:
     return [f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}"]
 
 
-def create_all(schema_editor) -> None:
+def create_all(schema_editor, tables=APPEND_ONLY) -> None:
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
         schema_editor.execute(POSTGRES_FUNCTION, params=None)  # its % is plpgsql's, not ours
-    for table in APPEND_ONLY:
+    for table in tables:
         for sql in sqlite_create(table) if vendor == "sqlite" else postgres_create(table):
             schema_editor.execute(sql)
 
 
-def drop_all(schema_editor) -> None:
+def drop_all(schema_editor, tables=APPEND_ONLY) -> None:
     vendor = schema_editor.connection.vendor
-    for table in APPEND_ONLY:
+    for table in tables:
         for sql in sqlite_drop(table) if vendor == "sqlite" else postgres_drop(table):
             schema_editor.execute(sql)

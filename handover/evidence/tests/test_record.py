@@ -14,7 +14,7 @@ from handover.evidence.merkle import leaf_hash, verify_inclusion
 from handover.evidence.models import Event, LogEntry, TreeHead
 from handover.evidence.triggers import APPEND_ONLY
 from handover.ledger.models import Entry
-from handover.orders.tests.test_scenarios import delivered_order, ok
+from handover.orders.tests.test_scenarios import delivered_order, ok, open_dispute
 
 
 def test_each_orders_events_form_a_hash_chain(offer, buyer_api, seller_api):
@@ -89,9 +89,13 @@ def test_the_public_key_is_published(db):
 
 @pytest.mark.parametrize("table", APPEND_ONLY)
 @pytest.mark.parametrize("statement", ["UPDATE {table} SET {pk} = {pk}", "DELETE FROM {table}"])
-def test_the_database_refuses_to_change_the_record(table, statement, offer, buyer_api, seller_api):
+def test_the_database_refuses_to_change_the_record(
+    table, statement, offer, buyer_api, seller_api, support_api
+):
     order_id, _ = delivered_order(buyer_api, seller_api, offer)
     ok(buyer_api.post(f"/orders/{order_id}/messages", {"body": "hi"}), 201)
+    dispute_id = open_dispute(buyer_api, order_id)
+    ok(support_api.post(f"/disputes/{dispute_id}/notes", {"text": "Looked at it."}), 201)
     log_sequence()
     tree_head_sign(force=True)
     with connection.cursor() as cursor:
