@@ -5,23 +5,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('delivery', '0003_previews'),
+        ("delivery", "0003_previews"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChecklistItem',
+            name="ChecklistItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('requirement', models.PositiveSmallIntegerField(help_text="Index into the order's requirements.")),
-                ('note', models.TextField(blank=True)),
-                ('delivery', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='checklist', to='delivery.delivery')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "requirement",
+                    models.PositiveSmallIntegerField(
+                        help_text="Index into the order's requirements."
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                (
+                    "delivery",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="checklist",
+                        to="delivery.delivery",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['delivery', 'requirement'],
-                'constraints': [models.UniqueConstraint(fields=('delivery', 'requirement'), name='checklist_item_once')],
+                "ordering": ["delivery", "requirement"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("delivery", "requirement"), name="checklist_item_once"
+                    )
+                ],
             },
         ),
     ]

@@ -4,15 +4,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evidence', '0001_initial'),
+        ("evidence", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='event',
-            name='type',
-            field=models.CharField(choices=[('order.placed', 'Order Placed'), ('order.answers_updated', 'Answers Updated'), ('payment.started', 'Payment Started'), ('order.transition', 'Order Transition'), ('message.posted', 'Message Posted'), ('delivery.created', 'Delivery Created'), ('delivery.released_early', 'Delivery Released Early'), ('file.original_downloaded', 'Original Downloaded'), ('file.original_refused', 'Original Refused'), ('file.preview_made', 'Preview Made'), ('file.preview_failed', 'Preview Failed'), ('file.preview_viewed', 'Preview Viewed'), ('order.auto_complete_changed', 'Auto Complete Changed'), ('order.revision_granted', 'Revision Granted'), ('ledger.cleared', 'Funds Cleared'), ('ledger.payout', 'Payout Made'), ('offer.created', 'Offer Created'), ('offer.terms_versioned', 'Offer Terms Versioned')], max_length=48),
+            model_name="event",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("order.placed", "Order Placed"),
+                    ("order.answers_updated", "Answers Updated"),
+                    ("payment.started", "Payment Started"),
+                    ("order.transition", "Order Transition"),
+                    ("message.posted", "Message Posted"),
+                    ("delivery.created", "Delivery Created"),
+                    ("delivery.released_early", "Delivery Released Early"),
+                    ("file.original_downloaded", "Original Downloaded"),
+                    ("file.original_refused", "Original Refused"),
+                    ("file.preview_made", "Preview Made"),
+                    ("file.preview_failed", "Preview Failed"),
+                    ("file.preview_viewed", "Preview Viewed"),
+                    ("order.auto_complete_changed", "Auto Complete Changed"),
+                    ("order.revision_granted", "Revision Granted"),
+                    ("ledger.cleared", "Funds Cleared"),
+                    ("ledger.payout", "Payout Made"),
+                    ("offer.created", "Offer Created"),
+                    ("offer.terms_versioned", "Offer Terms Versioned"),
+                ],
+                max_length=48,
+            ),
         ),
     ]
