@@ -224,9 +224,16 @@ MAILERS = {
     "default": {
         "BACKEND": env_str(
             "HANDOVER_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
-        )
+        ),
     }
 }
+if MAILERS["default"]["BACKEND"].endswith("smtp.EmailBackend"):
+    # Django's SMTP sender waits forever by default; the worker must not.
+    MAILERS["default"]["OPTIONS"] = {"timeout": 10}  # type: ignore[assignment]
+DEFAULT_FROM_EMAIL = env_str("HANDOVER_EMAIL_FROM", "Handover <handover@localhost>")
+# Webhooks go only to public addresses unless this is on (else any user could make the
+# server call its own network, the cloud metadata address among it).
+HANDOVER_WEBHOOK_ALLOW_PRIVATE = env_bool("HANDOVER_WEBHOOK_ALLOW_PRIVATE", False)
 
 LOGGING = {
     "version": 1,

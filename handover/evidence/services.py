@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from handover.evidence.chain import body_hash, event_body
 from handover.evidence.models import Event, EventType
+from handover.notifications.services import notifications_for_event
 
 # Plain SQL for the INSERT: every move writes an event under the order's lock (on SQLite,
 # under the one writer lock), and the ORM took longer to build it than the database to run
@@ -68,4 +69,6 @@ def event_append(
         )
         (event.pk,) = cursor.fetchone()
     event._state.adding, event._state.db = False, connection.alias
+    # In the same transaction: a notification is written with the change or not at all.
+    notifications_for_event(event)
     return event

@@ -1,3 +1,107 @@
-from ninja import Router
+from datetime import datetime
+
+from django.db.models import F
+from ninja import Query, Router, Schema, Status
+
+from handover.api.pagination import PageParams, page
+from handover.notifications.models import Channel, Outbox, Webhook
+from handover.notifications.services import webhook_create, webhook_deactivate
 
 router = Router()
+
+
+class WebhookIn(Schema):
+    url: str
+    events: list[str] = []
+
+
+class WebhookOut(Schema):
+    id: int
+    url: str
+    events: list[str]
+    active: bool
+    created_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str
+
+
+class WebhookPage(Schema):
+    items: list[WebhookOut]
+    count: int
+
+
+class NotificationOut(Schema):
+    id: int
+    event_id: int
+    order_id: int | None
+    subject: str
+    body: str
+    state: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class NotificationPage(Schema):
+    items: list[NotificationOut]
+    count: int
+
+
+def _webhook_out(webhook: Webhook) -> dict:
+    return {
+        "id": webhook.pk,
+        "url": webhook.url,
+        "events": webhook.events,
+        "active": webhook.active,
+        "created_at": webhook.created_at,
+    }
+
+
+@router.post("/webhooks", response={201: WebhookCreated})
+def create_webhook(request, payload: WebhookIn):
+    """Register an endpoint for the events of the orders you buy or sell (``events``: the
+    types to send; empty sends all). The answer holds the webhook's secret, shown only here.
+
+    Each event is POSTed as JSON (``id``, ``type``, ``order_id``, ``actor_id``,
+    ``actor_role``, ``created_at``, ``payload``) with the headers ``Handover-Event`` (the
+    type), ``Handover-Delivery`` (the same on every retry of one delivery: deliveries are at
+    least once, so drop one you have seen) and ``Handover-Signature: t=<unix time>,v1=<hex>``,
+    where hex is the HMAC-SHA256, keyed with the secret, of ``<t>.`` followed by the raw body.
+    Check it in constant time and refuse a ``t`` more than five minutes off. Any 2xx answer
+    within 10 s counts; anything else (redirects too) is retried after 30 s, 2 min, 10 min,
+    1 h, 6 h, 12 h and 24 h, then dropped."""
+    webhook = webhook_create(owner=request.auth, url=payload.url, events=payload.events)
+    return Status(201, {**_webhook_out(webhook), "secret": webhook.secret})
+
+
+@router.get("/webhooks", response=WebhookPage)
+def list_webhooks(request, params: Query[PageParams]):
+    return page(Webhook.objects.filter(owner=request.auth), params, _webhook_out)
+
+
+@router.delete("/webhooks/{webhook_id}", response=WebhookOut)
+def delete_webhook(request, webhook_id: int):
+    """Deactivate a webhook; nothing more is sent to it."""
+    return _webhook_out(webhook_deactivate(owner=request.auth, webhook_id=webhook_id))
+
+
+def _notification_out(row: Outbox) -> dict:
+    return {
+        "id": row.pk,
+        "event_id": row.event_id,
+        "order_id": row.event_order_id,  # type: ignore[attr-defined]
+        "subject": row.subject,
+        "body": row.body,
+        "state": row.state,
+        "created_at": row.created_at,
+        "sent_at": row.sent_at,
+    }
+
+
+@router.get("/notifications", response=NotificationPage)
+def list_notifications(request, params: Query[PageParams]):
+    """The e-mails sent (or being sent) to you, newest first."""
+    rows = Outbox.objects.filter(recipient=request.auth, channel=Channel.EMAIL)
+    rows = rows.annotate(event_order_id=F("event__order_id")).order_by("-id")
+    return page(rows, params, _notification_out)

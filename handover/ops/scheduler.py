@@ -4,25 +4,36 @@ piles up copies of itself."""
 
 import logging
 import threading
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from handover.evidence.tasks import evidence_log
+from handover.notifications.tasks import outbox_send_enqueue_if_due
 from handover.orders.tasks import timers_sweep
 
 logger = logging.getLogger(__name__)
 PERIODIC = (timers_sweep, evidence_log)
 
 
+# A task marked running for longer than this belonged to a worker that was killed (the queue
+# never finishes it), and no longer holds the next one back.
+STALE_RUNNING = timedelta(minutes=15)
+
+
 def enqueue_if_idle(periodic) -> bool:
     """Enqueue the task unless one is already queued or running."""
     from django.tasks import TaskResultStatus
 
-    waiting = DBTaskResult.objects.filter(
-        task_path=periodic.module_path,
-        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
+    mine = DBTaskResult.objects.filter(task_path=periodic.module_path)
+    waiting = (
+        mine.filter(status=TaskResultStatus.READY)
+        | mine.filter(
+            status=TaskResultStatus.RUNNING, started_at__gt=timezone.now() - STALE_RUNNING
+        )
     ).exists()
     if waiting:
         return False
@@ -42,6 +53,7 @@ def scheduler_loop(stop: threading.Event, interval: float | None = None) -> None
             close_old_connections()
             for periodic in PERIODIC:
                 enqueue_if_idle(periodic)
+            outbox_send_enqueue_if_due()
         except Exception:  # keep scheduling; the next tick retries
             logger.exception("scheduler tick failed")
         finally:

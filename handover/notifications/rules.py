@@ -1,0 +1,334 @@
+"""Who hears about which event, what the e-mail says, when a failed send is tried again, and
+how a webhook delivery is signed. Pure functions: no database, no network."""
+
+import hashlib
+import hmac
+import ipaddress
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+from handover.evidence.models import EventType
+from handover.lib.money import format_amount
+from handover.orders.rules import Action, Actor
+
+
+class Party(StrEnum):
+    BUYER = "buyer"
+    SELLER = "seller"
+    SUPPORT = "support"
+
+
+# --- retries -----------------------------------------------------------------------------------
+
+# The wait after each failed attempt; the attempt after the last wait is the last one.
+BACKOFF: tuple[timedelta, ...] = (
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(hours=1),
+    timedelta(hours=6),
+    timedelta(hours=12),
+    timedelta(hours=24),
+)
+MAX_ATTEMPTS = len(BACKOFF) + 1
+# A claimed message is due again after this unless its attempt finishes first: a worker killed
+# mid-send leaves it pending, and another worker sends it then. Far longer than one batch of
+# sends can take (see services.CHUNK and services.BUDGET), so no live send is taken over.
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+def retry_delay(attempts: int) -> timedelta | None:
+    """How long to wait after the ``attempts``-th failed attempt; None when it was the last."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    return BACKOFF[max(attempts, 1) - 1]
+
+
+# --- who hears about what ----------------------------------------------------------------------
+
+NOBODY: frozenset[Party] = frozenset()
+Who = Callable[[str], frozenset[Party]]
+
+
+def _to(*parties: Party) -> Who:
+    return lambda actor_role: frozenset(parties)
+
+
+def _other_party(actor_role: str) -> frozenset[Party]:
+    """The party who did not act; both when support or a timer acted."""
+    if actor_role == Actor.BUYER:
+        return frozenset({Party.SELLER})
+    if actor_role == Actor.SELLER:
+        return frozenset({Party.BUYER})
+    return frozenset({Party.BUYER, Party.SELLER})
+
+
+def _timer_also_tells(party: Party, always: Party) -> Who:
+    return lambda actor_role: frozenset({always, party} if actor_role == Actor.TIMER else {always})
+
+
+def _unless_acting(party: Party) -> Who:
+    return lambda actor_role: NOBODY if actor_role == party else frozenset({party})
+
+
+@dataclass(frozen=True)
+class Notice:
+    who: Who
+    subject: str  # formatted with the order's number as {n}
+
+
+TRANSITION_NOTICES: dict[Action, Notice] = {
+    Action.PAY: Notice(_to(Party.SELLER), "Order #{n} is paid"),
+    Action.ABANDON: Notice(
+        _unless_acting(Party.BUYER), "Order #{n} was cancelled: it was not paid in time"
+    ),
+    Action.ACCEPT_ORDER: Notice(_to(Party.BUYER), "The seller accepted order #{n}"),
+    Action.DECLINE_ORDER: Notice(
+        _timer_also_tells(Party.SELLER, always=Party.BUYER),
+        "Order #{n} was declined; the payment is refunded",
+    ),
+    Action.DELIVER: Notice(_to(Party.BUYER), "Order #{n} was delivered"),
+    Action.ACCEPT: Notice(
+        _timer_also_tells(Party.BUYER, always=Party.SELLER), "Order #{n} is completed"
+    ),
+    Action.REQUEST_REVISION: Notice(_to(Party.SELLER), "A revision was requested on order #{n}"),
+    Action.CANCEL_LATE: Notice(_to(Party.SELLER), "Order #{n} was cancelled for late delivery"),
+    Action.REQUEST_CANCELLATION: Notice(_other_party, "Cancellation requested on order #{n}"),
+    Action.ACCEPT_CANCELLATION: Notice(_other_party, "Order #{n} was cancelled by agreement"),
+    Action.DECLINE_CANCELLATION: Notice(
+        _other_party, "The cancellation request on order #{n} was declined"
+    ),
+    Action.WITHDRAW_CANCELLATION: Notice(
+        _other_party, "The cancellation request on order #{n} was withdrawn"
+    ),
+    Action.EXPIRE_CANCELLATION: Notice(
+        _to(Party.BUYER, Party.SELLER), "The cancellation request on order #{n} ran out"
+    ),
+    Action.OPEN_DISPUTE: Notice(_other_party, "A dispute was opened on order #{n}"),
+    Action.DECIDE: Notice(
+        _to(Party.BUYER, Party.SELLER), "Support decided the dispute on order #{n}"
+    ),
+    Action.CHARGEBACK: Notice(_to(Party.SELLER), "A chargeback was reported on order #{n}"),
+}
+
+# Events other than transitions. Downloads, refusals and preview views are on the record but
+# mail nobody: a buyer's every click would become a seller's e-mail.
+EVENT_NOTICES: dict[str, Notice] = {
+    EventType.MESSAGE_POSTED: Notice(_other_party, "New message on order #{n}"),
+    EventType.DELIVERY_RELEASED_EARLY: Notice(
+        _to(Party.BUYER), "Originals of order #{n} are released to you"
+    ),
+    EventType.PREVIEW_FAILED: Notice(
+        _to(Party.SELLER), "A preview could not be made on order #{n}"
+    ),
+    EventType.REVISION_GRANTED: Notice(
+        _to(Party.BUYER), "The seller granted another revision on order #{n}"
+    ),
+    EventType.AUTO_COMPLETE_CHANGED: Notice(
+        _to(Party.SELLER), "The buyer changed auto-completion of order #{n}"
+    ),
+    EventType.FUNDS_CLEARED: Notice(_to(Party.SELLER), "Earnings from order #{n} are available"),
+    EventType.REVIEW_SUBMITTED: Notice(_other_party, "A review was submitted on order #{n}"),
+    EventType.REPORT_FILED: Notice(_to(Party.SUPPORT), "A report was filed"),
+}
+
+
+# Events that mail nobody, named so that a new event type is a decision, not an omission.
+SILENT = frozenset(
+    {
+        EventType.ORDER_PLACED,  # the seller hears once it is paid
+        EventType.ANSWERS_UPDATED,
+        EventType.PAYMENT_STARTED,
+        EventType.DELIVERY_CREATED,  # delivering is the order.transition "deliver"
+        EventType.ORIGINAL_DOWNLOADED,
+        EventType.ORIGINAL_REFUSED,
+        EventType.PREVIEW_MADE,
+        EventType.PREVIEW_VIEWED,
+        EventType.SUPPORT_NOTE,  # support's own record
+        EventType.PAYOUT_MADE,  # the seller asked for it
+        EventType.OFFER_CREATED,
+        EventType.OFFER_TERMS_VERSIONED,
+    }
+)
+
+
+def notice_for(event_type: str, payload: Mapping[str, Any]) -> Notice | None:
+    if event_type == EventType.ORDER_TRANSITION:
+        try:
+            return TRANSITION_NOTICES.get(Action(str(payload.get("action"))))
+        except ValueError:
+            return None
+    return EVENT_NOTICES.get(event_type)
+
+
+def recipients(event_type: str, payload: Mapping[str, Any], actor_role: str) -> frozenset[Party]:
+    """The parties an event is e-mailed to (the acting user is left out by the caller)."""
+    notice = notice_for(event_type, payload)
+    if notice is None:
+        return NOBODY
+    parties = notice.who(actor_role)
+    if event_type == EventType.ORDER_TRANSITION and payload.get("to") == "disputed":
+        parties |= {Party.SUPPORT}  # a dispute waits in support's queue
+    return parties
+
+
+# --- what the e-mail says ----------------------------------------------------------------------
+
+MAX_QUOTE = 2000  # characters of a message, reason or rationale quoted in an e-mail
+MAX_SUBJECT = 200
+
+
+@dataclass(frozen=True)
+class Email:
+    subject: str
+    body: str
+
+
+def email_for(
+    event_type: str, payload: Mapping[str, Any], *, order_id: int | None, currency: str
+) -> Email | None:
+    """The e-mail about an event, the same for every recipient; None if it mails nobody."""
+    notice = notice_for(event_type, payload)
+    if notice is None:
+        return None
+    subject = notice.subject.format(n=order_id)[:MAX_SUBJECT]
+    lines = _details(event_type, payload, currency)
+    if order_id is not None:
+        lines.append(f"Order #{order_id}: GET /api/v1/orders/{order_id}")
+    return Email(subject=subject, body="\n\n".join([subject + ".", *lines]) + "\n")
+
+
+def _quote(label: str, text: Any) -> str:
+    text = str(text or "")
+    if len(text) > MAX_QUOTE:
+        text = text[:MAX_QUOTE] + " [...]"
+    return f"{label}:\n{text}"
+
+
+def _details(event_type: str, payload: Mapping[str, Any], currency: str) -> list[str]:
+    if event_type == EventType.ORDER_TRANSITION:
+        return _transition_details(payload, currency)
+    if event_type == EventType.MESSAGE_POSTED:
+        return [_quote("Message", payload.get("body"))]
+    if event_type == EventType.PREVIEW_FAILED:
+        return [str(payload.get("reason", ""))]
+    if event_type == EventType.AUTO_COMPLETE_CHANGED:
+        on = payload.get("enabled")
+        return ["Auto-completion is now " + ("on." if on else "off: only the buyer completes.")]
+    if event_type == EventType.FUNDS_CLEARED and "amount" in payload:
+        return [f"{format_amount(payload['amount'], currency)} moved to your available balance."]
+    return []
+
+
+def _transition_details(payload: Mapping[str, Any], currency: str) -> list[str]:
+    action, target = payload.get("action"), payload.get("to")
+    lines: list[str] = []
+    if action == Action.PAY:
+        lines.append(
+            "The buyer's payment is held in escrow. "
+            + (
+                "Accept or decline the order."
+                if target == "awaiting_acceptance"
+                else "The work can start."
+            )
+        )
+    elif action == Action.DELIVER:
+        lines.append(
+            "Review the delivery and its previews, then accept it or ask for a revision. "
+            "The originals are yours once you accept."
+        )
+    elif action == Action.ACCEPT:
+        lines.append("The originals are released to the buyer; the seller's earnings are pending.")
+    elif action == Action.EXPIRE_CANCELLATION:
+        lines.append(
+            "Support will decide, as originals had been released."
+            if target == "disputed"
+            else "The order is cancelled as proposed."
+        )
+    elif action == Action.DECIDE:
+        lines.append(f"Outcome: {payload.get('outcome', '')}")
+    for key, label in (("reason", "Reason"), ("message", "Message"), ("rationale", "Rationale")):
+        if payload.get(key):
+            lines.append(_quote(label, payload[key]))
+    if action == Action.REQUEST_CANCELLATION and "refund" in payload:
+        lines.append(f"Proposed refund: {format_amount(payload['refund'], currency)}")
+    elif isinstance(payload.get("refund"), int) and payload["refund"]:
+        lines.append(f"Refunded to the buyer: {format_amount(payload['refund'], currency)}")
+    return lines
+
+
+# --- webhooks ----------------------------------------------------------------------------------
+
+# Never sent to a party's endpoint: internal notes, and reports (which name who reported).
+WEBHOOK_WITHHELD = frozenset({EventType.SUPPORT_NOTE, EventType.REPORT_FILED})
+WEBHOOK_EVENT_TYPES = frozenset(EventType) - WEBHOOK_WITHHELD
+MAX_URL = 2000
+
+
+def webhook_wants(subscribed: list[str], event_type: str) -> bool:
+    """Whether a webhook subscribed to ``subscribed`` (empty: everything) gets this event."""
+    if event_type in WEBHOOK_WITHHELD:
+        return False
+    return not subscribed or event_type in subscribed
+
+
+def webhook_url_error(url: str) -> str | None:
+    """Why ``url`` cannot be a webhook's address, or None."""
+    if len(url) > MAX_URL or not url.isprintable() or any(c.isspace() for c in url):
+        return f"Give an http or https URL of at most {MAX_URL} characters, without spaces."
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError:
+        return "This URL cannot be parsed."
+    if parts.scheme not in ("http", "https"):
+        return "Only http and https URLs can receive webhooks."
+    if parts.username is not None or parts.password is not None:
+        return "Put no credentials in the URL; check the Handover-Signature header instead."
+    if not parts.hostname:
+        return "The URL needs a host name."
+    if parts.fragment:
+        return "The URL may not have a #fragment."
+    return None
+
+
+def address_allowed(address: str, *, allow_private: bool) -> bool:
+    """Whether a webhook may be sent to this IP address: public ones only, unless the operator
+    allows private ones. Otherwise any user could make the server call its own network
+    (databases, admin ports, cloud metadata at 169.254.169.254)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_multicast or ip.is_unspecified:
+        return False
+    return allow_private or ip.is_global
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``Handover-Signature`` header: ``t=<unix time>,v1=<hex HMAC-SHA256>`` of
+    ``"<t>.<body>"`` keyed with the webhook's secret (Stripe's scheme)."""
+    signed = f"{timestamp}.".encode() + body
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def signature_valid(
+    header: str, *, secret: str, body: bytes, now: int, tolerance: int = 300
+) -> bool:
+    """What a receiver checks: a v1 signature of this body, made within ``tolerance`` seconds."""
+    fields: dict[str, list[str]] = {}
+    for item in header.split(","):
+        key, _, value = item.strip().partition("=")
+        fields.setdefault(key, []).append(value)
+    try:
+        timestamp = int(fields.get("t", [""])[0])
+    except ValueError:
+        return False
+    if abs(now - timestamp) > tolerance:
+        return False
+    expected = signature(secret, timestamp, body).rpartition("v1=")[2]
+    return any(hmac.compare_digest(expected, given) for given in fields.get("v1", []))

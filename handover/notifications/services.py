@@ -1,0 +1,397 @@
+"""Notifications through an outbox: ``notifications_for_event`` writes one row per e-mail and
+webhook call in the transaction of the event; ``outbox_send_due`` (run by the worker) sends
+them afterwards and retries with backoff. Delivery is at least once: a worker killed after a
+send but before marking it sends it again, so webhook receivers dedupe on Handover-Delivery."""
+
+import contextlib
+import http.client
+import ipaddress
+import json
+import logging
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMessage, mailers
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from handover.accounts.models import Role, User
+from handover.evidence.models import Event
+from handover.lib.errors import InvalidInput, NotFound
+from handover.notifications import rules
+from handover.notifications.models import Channel, Outbox, OutboxState, Webhook
+from handover.notifications.rules import Party
+from handover.orders.models import Order
+
+logger = logging.getLogger(__name__)
+
+MAX_WEBHOOKS = 10  # active ones per user: every event of their orders is one call per webhook
+TIMEOUT = 10.0  # seconds for a whole webhook call: connect, send, answer
+CHUNK = 10  # rows claimed at once; the lease (rules.CLAIM_LEASE) covers a chunk's worst case
+BUDGET = timedelta(seconds=60)  # no new chunk after this, so timers behind us are not held up
+USER_AGENT = "Handover-Webhooks/1"
+
+
+# --- writing the outbox, in the event's transaction -------------------------------------------
+
+
+# Plain SQL for the webhook lookup and the INSERT, as in event_append: this runs in every
+# event's transaction, under the order's lock (on SQLite, the one writer lock), and the ORM
+# took twenty times longer to build the lookup than the database to run it.
+_HOOKS = (
+    f"SELECT id, events FROM {Webhook._meta.db_table} WHERE owner_id IN (%s, %s) AND active = %s"
+)
+_FIELDS = [f for f in Outbox._meta.concrete_fields if not f.primary_key]
+_DEFAULTS = {f.attname: f.get_default() for f in _FIELDS}
+_INSERT = (
+    f"INSERT INTO {Outbox._meta.db_table} ({', '.join(str(f.column) for f in _FIELDS)}) VALUES "
+)
+_ROW = f"({', '.join(['%s'] * len(_FIELDS))})"
+
+
+def notifications_for_event(event: Event) -> None:
+    """Queue the e-mails and webhook calls ``event`` causes, in the transaction that wrote it.
+
+    Called by ``event_append`` for every event, so it stays cheap: one query for the parties'
+    webhooks (none for an event of no order), one more only when support is told, and one
+    INSERT for all the rows."""
+    order = event.order if event.order_id is not None else None
+    rows = [*_emails(event, order), *_webhook_calls(event, order)]
+    if not rows:
+        return
+    values = [
+        f.get_db_prep_save(row.get(f.attname, _DEFAULTS[f.attname]), connection)
+        for row in rows
+        for f in _FIELDS
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT + ", ".join([_ROW] * len(rows)), values)
+
+
+def _outbox_row(event: Event, **values: Any) -> dict[str, Any]:
+    return {
+        "event_id": event.pk,
+        "state": OutboxState.PENDING.value,
+        "next_attempt_at": event.created_at,
+        "created_at": event.created_at,
+        **values,
+    }
+
+
+def _emails(event: Event, order: Order | None) -> Iterator[dict[str, Any]]:
+    parties = rules.recipients(event.type, event.payload, event.actor_role)
+    if not parties:
+        return
+    currency = order.currency if order is not None else settings.HANDOVER_CURRENCY
+    email = rules.email_for(event.type, event.payload, order_id=event.order_id, currency=currency)
+    if email is None:
+        return
+    user_ids = _party_ids(parties, order) - {event.actor_id}
+    for user_id in sorted(user_ids):
+        yield _outbox_row(
+            event,
+            channel=Channel.EMAIL.value,
+            recipient_id=user_id,
+            subject=email.subject,
+            body=email.body,
+        )
+
+
+def _party_ids(parties: frozenset[Party], order: Order | None) -> set[int]:
+    ids: set[int] = set()
+    if order is not None:
+        if Party.BUYER in parties:
+            ids.add(order.buyer_id)
+        if Party.SELLER in parties:
+            ids.add(order.seller_id)
+    if Party.SUPPORT in parties:
+        agents = User.objects.filter(role__in=[Role.SUPPORT, Role.OPERATOR], is_active=True)
+        ids.update(agents.values_list("pk", flat=True))
+    return ids
+
+
+def _webhook_calls(event: Event, order: Order | None) -> Iterator[dict[str, Any]]:
+    if order is None or event.type in rules.WEBHOOK_WITHHELD:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_HOOKS, [order.buyer_id, order.seller_id, True])
+        hooks = cursor.fetchall()
+    payload = None
+    for webhook_id, subscribed in hooks:
+        if isinstance(subscribed, str):  # SQLite's JSON is text
+            subscribed = json.loads(subscribed)
+        if not rules.webhook_wants(subscribed, event.type):
+            continue
+        payload = payload or event_json(event)
+        yield _outbox_row(
+            event, channel=Channel.WEBHOOK.value, webhook_id=webhook_id, payload=payload
+        )
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """An event as a webhook receives it: what ``GET /orders/{id}/events`` shows, and the order."""
+    return {
+        "id": event.pk,
+        "type": str(event.type),
+        "order_id": event.order_id,
+        "actor_id": event.actor_id,
+        "actor_role": event.actor_role,
+        "created_at": event.created_at.isoformat(),
+        "payload": event.payload,
+    }
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+
+def _allow_private() -> bool:
+    return bool(getattr(settings, "HANDOVER_WEBHOOK_ALLOW_PRIVATE", False))
+
+
+@transaction.atomic
+def webhook_create(*, owner: User, url: str, events: list[str]) -> Webhook:
+    """Register an endpoint for the owner's orders' events; its secret is shown once."""
+    url = url.strip()
+    if error := rules.webhook_url_error(url):
+        raise InvalidInput(error, code="bad_url")
+    host = urlsplit(url).hostname or ""
+    if _is_ip(host) and not rules.address_allowed(host, allow_private=_allow_private()):
+        raise InvalidInput("Webhooks go to public addresses only.", code="bad_url")
+    unknown = sorted(set(events) - rules.WEBHOOK_EVENT_TYPES)
+    if unknown:
+        raise InvalidInput(f"Unknown event types: {', '.join(unknown)}.", code="bad_events")
+    # The lock keeps two concurrent requests from both passing the count below.
+    User.objects.select_for_update().filter(pk=owner.pk).first()
+    if Webhook.objects.filter(owner=owner, active=True).count() >= MAX_WEBHOOKS:
+        raise InvalidInput(f"At most {MAX_WEBHOOKS} webhooks per user.", code="too_many_webhooks")
+    return Webhook.objects.create(
+        owner=owner,
+        url=url,
+        secret="whsec_" + secrets.token_hex(24),
+        events=sorted(set(events)),
+        created_at=timezone.now(),
+    )
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+@transaction.atomic
+def webhook_deactivate(*, owner: User, webhook_id: int) -> Webhook:
+    """Stop a webhook; calls already queued for it are dropped when their turn comes."""
+    webhook = Webhook.objects.select_for_update().filter(pk=webhook_id, owner=owner).first()
+    if webhook is None:
+        raise NotFound("No such webhook of yours.")
+    if webhook.active:
+        webhook.active = False
+        webhook.save(update_fields=["active"])
+    return webhook
+
+
+# --- sending, by the worker --------------------------------------------------------------------
+
+
+class Undeliverable(Exception):
+    """Sending cannot succeed however often it is tried: the message goes straight to dead."""
+
+
+def outbox_due_exists(now: datetime | None = None) -> bool:
+    return Outbox.objects.filter(
+        state=OutboxState.PENDING, next_attempt_at__lte=now or timezone.now()
+    ).exists()
+
+
+def outbox_send_due(*, now: datetime | None = None, limit: int = 100) -> dict[str, int]:
+    """Send what is due, a chunk at a time: each chunk is claimed in a short transaction, sent
+    outside it, and each row then marked sent, given its next attempt, or dead."""
+    counts = {"sent": 0, "retried": 0, "dead": 0}
+    deadline = time.monotonic() + BUDGET.total_seconds()
+    done = 0
+    while done < limit and time.monotonic() < deadline:
+        claimed = _claim(now or timezone.now(), min(CHUNK, limit - done))
+        if not claimed:
+            break
+        for row in claimed:
+            counts[_attempt(row, now)] += 1
+        done += len(claimed)
+    return counts
+
+
+@transaction.atomic
+def _claim(now: datetime, count: int) -> list[Outbox]:
+    # Each claim counts as an attempt and pushes the row's next attempt past the lease: a
+    # worker killed mid-send leaves the row pending, due again once the lease runs out. The
+    # lock (PostgreSQL; skip_locked lets a second worker take other rows instead of waiting)
+    # or SQLite's single write lock keeps two workers from claiming the same row.
+    rows = list(
+        Outbox.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("recipient", "webhook")
+        .filter(state=OutboxState.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")[:count]
+    )
+    if rows:
+        Outbox.objects.filter(pk__in=[row.pk for row in rows]).update(
+            attempts=F("attempts") + 1, next_attempt_at=now + rules.CLAIM_LEASE
+        )
+        for row in rows:
+            row.attempts += 1
+    return rows
+
+
+def _attempt(row: Outbox, now: datetime | None) -> str:
+    try:
+        if row.channel == Channel.EMAIL:
+            _email_send(row)
+        else:
+            _webhook_send(row)
+    except Undeliverable as exc:
+        return _finish(row, now, error=str(exc), dead=True)
+    except Exception as exc:  # whatever the mail server or the endpoint did: try again later
+        logger.info("outbox %s: attempt %s failed: %s", row.pk, row.attempts, exc)
+        return _finish(row, now, error=f"{type(exc).__name__}: {exc}")
+    return _finish(row, now)
+
+
+def _finish(row: Outbox, now: datetime | None, *, error: str = "", dead: bool = False) -> str:
+    now = now or timezone.now()
+    delay = rules.retry_delay(row.attempts)
+    if not error:
+        changes: dict[str, Any] = {"state": OutboxState.SENT, "sent_at": now, "last_error": ""}
+        outcome = "sent"
+    elif dead or delay is None:
+        changes = {"state": OutboxState.DEAD, "last_error": error[:500]}
+        outcome = "dead"
+    else:
+        changes = {"next_attempt_at": now + delay, "last_error": error[:500]}
+        outcome = "retried"
+    Outbox.objects.filter(pk=row.pk).update(**changes)
+    return outcome
+
+
+def _email_send(row: Outbox) -> None:
+    user = row.recipient
+    if user is None or not user.is_active or not user.email:
+        raise Undeliverable("The recipient has no e-mail address (or no active account).")
+    message = EmailMessage(
+        subject=row.subject,
+        body=row.body,
+        to=[user.email],
+        headers={"Handover-Delivery": str(row.pk)},
+    )
+    mailers.default.send_messages([message])
+
+
+def _webhook_send(row: Outbox) -> None:
+    webhook = row.webhook
+    if webhook is None or not webhook.active:
+        raise Undeliverable("The webhook was removed.")
+    body = json.dumps(row.payload, separators=(",", ":"), sort_keys=True).encode()
+    webhook_post(
+        url=webhook.url,
+        body=body,
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "Handover-Event": str(row.payload.get("type", "")),
+            "Handover-Delivery": str(row.pk),
+            "Handover-Signature": rules.signature(webhook.secret, int(time.time()), body),
+        },
+        timeout=TIMEOUT,
+    )
+
+
+class WebhookFailed(Exception):
+    pass
+
+
+def webhook_post(
+    *, url: str, body: bytes, headers: dict[str, str], timeout: float = TIMEOUT
+) -> None:
+    """POST ``body`` to ``url``; returns on a 2xx answer, raises otherwise. Redirects are not
+    followed, and the whole call is cut off after ``timeout`` seconds."""
+    parts = urlsplit(url)
+    client = _pinned_client(parts.scheme, parts.hostname or "", parts.port, timeout)
+    # The socket timeout bounds each read, not the call: an endpoint that answers a byte every
+    # few seconds would hold the worker; the watchdog shuts the socket down at the deadline.
+    cut = threading.Event()
+    watchdog = threading.Timer(timeout, _cut, args=(client, cut))
+    watchdog.start()
+    try:
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        client.request("POST", target, body=body, headers=headers)
+        response = client.getresponse()
+        excerpt = response.read(200).decode(errors="replace")
+    finally:
+        watchdog.cancel()
+        client.close()
+    if cut.is_set():  # what was read may be any part of an answer
+        raise WebhookFailed(f"no complete answer within {timeout:g} s")
+    if 200 <= response.status < 300:
+        return
+    note = "; redirects are not followed" if 300 <= response.status < 400 else ""
+    raise WebhookFailed(f"the endpoint answered {response.status}{note}: {excerpt!r}")
+
+
+def _pinned_client(
+    scheme: str, host: str, port: int | None, timeout: float
+) -> http.client.HTTPConnection:
+    """An HTTP(S) client for ``host`` that connects to the addresses checked here, not to a
+    second lookup of the name that could answer otherwise (DNS rebinding). TLS still checks
+    the certificate against the name."""
+    port = port or (443 if scheme == "https" else 80)
+    addresses = _public_addresses(host, port)
+    client_class = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    client = client_class(host, port, timeout=timeout)
+    client._create_connection = (  # type: ignore[attr-defined]
+        lambda _, timeout, source_address: _connect(addresses, port, timeout, source_address)
+    )
+    return client
+
+
+def _connect(
+    addresses: list[str], port: int, timeout: float, source_address: tuple[str, int] | None
+) -> socket.socket:
+    """The first of ``addresses`` that accepts, as socket.create_connection tries a name's."""
+    error: OSError | None = None
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout, source_address)
+        except OSError as exc:
+            error = exc
+    assert error is not None
+    raise error
+
+
+def _cut(client: http.client.HTTPConnection, cut: threading.Event) -> None:
+    cut.set()
+    sock = client.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _public_addresses(host: str, port: int) -> list[str]:
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise WebhookFailed(f"cannot resolve {host}: {exc}") from exc
+    addresses = [str(info[4][0]) for info in found]
+    allow_private = _allow_private()
+    if not addresses or not all(
+        rules.address_allowed(a, allow_private=allow_private) for a in addresses
+    ):
+        raise WebhookFailed(f"{host} resolves to an address webhooks may not reach")
+    return list(dict.fromkeys(addresses))
