@@ -136,8 +136,15 @@ def _record_delivery(
     )
     order.last_delivered_at = now
     files = [
-        {"name": s.name, "size": s.size, "sha256": s.sha256, "kind": s.kind, "type": s.content_type}
-        for s in stored
+        {
+            "id": row.pk,
+            "name": s.name,
+            "size": s.size,
+            "sha256": s.sha256,
+            "kind": s.kind,
+            "type": s.content_type,
+        }
+        for row, s in zip(rows, stored, strict=True)
     ]
     order_move(
         order=order,

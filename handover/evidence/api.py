@@ -1,8 +1,10 @@
 import base64
 
+from django.http import FileResponse
 from ninja import Router, Schema
 
 from handover.evidence import keys
+from handover.evidence.bundle import bundle_build, receipt_for
 from handover.evidence.models import TreeHead
 from handover.lib.errors import NotFound
 
@@ -49,3 +51,44 @@ def latest_tree_head(request):
         "key_id": head.key_id,
         "signature": head.signature,
     }
+
+
+@router.get("/orders/{order_id}/evidence")
+def evidence_bundle(request, order_id: int):
+    """The order's evidence bundle (a zip; see ``evidence.bundle``), for its parties and
+    support. ``handover verify`` checks it offline."""
+    path = bundle_build(order_id=order_id, user=request.auth)
+    source = path.open("rb")
+    # Unlinked while open: the response still reads it, and nothing is left in scratch
+    # space however the download ends.
+    path.unlink()
+    return FileResponse(
+        source,
+        as_attachment=True,
+        filename=f"order-{order_id}-evidence.zip",
+        content_type="application/zip",
+    )
+
+
+class ReceiptFileOut(Schema):
+    name: str
+    size: int
+    sha256: str
+    kind: str
+
+
+class ReceiptOut(Schema):
+    order_id: int
+    delivery_id: int
+    created_at: str
+    message: str
+    files: list[ReceiptFileOut]
+    event_hash: str
+    signature: str  # Ed25519 over chain.receipt_message(the receipt without "signature")
+
+
+@router.get("/orders/{order_id}/deliveries/{delivery_id}/receipt", response=ReceiptOut)
+def delivery_receipt(request, order_id: int, delivery_id: int):
+    """A delivery's receipt signed by the deployment key: what was delivered, when, and the
+    hash of the delivery's event in the order's record."""
+    return receipt_for(order_id=order_id, delivery_id=delivery_id, user=request.auth)

@@ -57,6 +57,8 @@ class _Tree:
 
     def up_to_date(self) -> MerkleTree:
         with self.lock:
+            if self.tree.size and not self._still_matches():
+                self.tree = MerkleTree()  # the database went back (a restore): rebuild
             new = LogEntry.objects.filter(seq__gte=self.tree.size).order_by("seq")
             for seq, leaf in new.values_list("seq", "leaf_hash").iterator(chunk_size=10_000):
                 if seq != self.tree.size:  # a gap would mean rows went missing: start over
@@ -64,6 +66,11 @@ class _Tree:
                     break
                 self.tree.append(bytes(leaf))
             return self.tree
+
+    def _still_matches(self) -> bool:
+        last = self.tree.size - 1
+        stored = LogEntry.objects.filter(seq=last).values_list("leaf_hash", flat=True).first()
+        return stored is not None and bytes(stored) == self.tree.leaf(last)
 
 
 def _all_leaves() -> list[bytes]:

@@ -135,6 +135,10 @@ class MerkleTree:
     def size(self) -> int:
         return len(self._levels[0])
 
+    def leaf(self, index: int) -> bytes:
+        """The leaf hash at ``index``."""
+        return self._levels[0][index]
+
     def append(self, leaf_hash: bytes) -> int:
         """Add one leaf hash; returns its index."""
         self.extend((leaf_hash,))

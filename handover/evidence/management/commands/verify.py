@@ -1,0 +1,160 @@
+import time
+from collections.abc import Iterator
+from typing import TextIO
+
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+
+from handover.evidence.verify import (
+    EventRow,
+    HeadRow,
+    LeafRow,
+    Reason,
+    Report,
+    key_id,
+    parse_key,
+    report_lines,
+    verify_bundle,
+    verify_log,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Check an order's evidence bundle offline (no database): `verify BUNDLE [--key KEY]`. "
+        "Or check the deployment's whole record in the database: `verify --log`."
+    )
+    # A bundle is checked on any machine: no system checks, and nothing here opens the
+    # database unless --log asks for it.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("bundle", nargs="?", help="the evidence bundle (a zip)")
+        parser.add_argument(
+            "--key",
+            help="the deployment's key id (16 hex digits) or base64 public key, as published "
+            "at /api/v1/evidence/key; the bundle must carry that key",
+        )
+        parser.add_argument(
+            "--log",
+            action="store_true",
+            help="check every order's chain, every leaf, and every signed tree head",
+        )
+
+    def handle(self, *args, bundle: str | None, key: str | None, log: bool, **options):
+        if log == (bundle is not None):
+            raise CommandError("Give a bundle to check, or --log (not both).")
+        try:
+            expected, expected_id = parse_key(key) if key else (None, None)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        if log:
+            report = _log_report(expected, expected_id, self.stderr)
+        else:
+            report = verify_bundle(bundle, expected, expected_key_id=expected_id)
+        for line in report_lines(report, every=options["verbosity"] >= 2):
+            self.stdout.write(line)
+        if not report.ok:
+            raise CommandError(
+                f"the {'log' if log else 'bundle'} does not verify ({report.failures[0].reason})",
+                returncode=1,
+            )
+
+
+def _log_report(expected: bytes | None, expected_id: str | None, err: OutputWrapper) -> Report:
+    from handover.evidence import keys
+    from handover.evidence.models import Event, LogEntry, TreeHead
+
+    deployment = keys.public_raw()
+    public_key = expected or deployment
+    total = Event.objects.count() + LogEntry.objects.count()
+    bar = Progress(err, total)
+    heads = [
+        HeadRow(h.size, h.root, h.signed_at.isoformat(), h.key_id, h.signature)
+        for h in TreeHead.objects.order_by("size")
+    ]
+    report = verify_log(
+        events=_event_rows(Event),
+        leaves=_leaf_rows(LogEntry),
+        heads=heads,
+        public_key=public_key,
+        progress=bar.tick,
+    )
+    bar.finish()
+    if expected_id is not None and key_id(deployment) != expected_id:
+        report.fail(
+            Reason.PUBLIC_KEY_MISMATCH,
+            f"The deployment's key {key_id(deployment)} is not the expected key {expected_id}.",
+        )
+    report.heads = len(heads)
+    return report
+
+
+def _event_rows(model) -> Iterator[EventRow]:
+    # Grouped by order, each order's events in id order: one chain at a time, flat memory.
+    rows = model.objects.order_by("order_id", "id").values_list(
+        "id",
+        "order_id",
+        "type",
+        "actor_id",
+        "actor_role",
+        "created_at",
+        "payload",
+        "body",
+        "prev_hash",
+        "hash",
+    )
+    for row in rows.iterator(chunk_size=2000):
+        pk, order_id, type, actor_id, role, created_at, payload, body, prev, digest = row
+        yield EventRow(
+            pk, order_id, type, actor_id, role, created_at.isoformat(), payload, body, prev, digest
+        )
+
+
+def _leaf_rows(model) -> Iterator[LeafRow]:
+    rows = model.objects.order_by("seq").values_list("seq", "event_id", "leaf_hash", "event__body")
+    for seq, event_id, leaf, body in rows.iterator(chunk_size=2000):
+        yield LeafRow(seq, event_id, bytes(leaf), body)
+
+
+class Progress:
+    """A progress bar on a terminal (redrawn in place), a line per tenth elsewhere."""
+
+    WIDTH = 30
+
+    def __init__(self, out: OutputWrapper | TextIO, total: int):
+        self.out = out
+        self.total = max(total, 1)
+        self.done = 0
+        self.tty = bool(getattr(out, "isatty", lambda: False)())
+        self.shown = 0  # the last tenth (on a terminal, thousandth) shown
+        self.drawn_at = 0.0
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.tty:
+            step = self.done * 1000 // self.total
+            now = time.monotonic()
+            if step != self.shown and (now - self.drawn_at > 0.1 or self.done >= self.total):
+                self.shown, self.drawn_at = step, now
+                self._write(f"\r{self._bar()}")
+        elif (tenth := self.done * 10 // self.total) != self.shown:
+            self.shown = tenth
+            self._write(f"verified {tenth * 10}% ({self.done}/{self.total})\n")
+
+    def finish(self) -> None:
+        if self.tty:
+            self._write(f"\r{self._bar()}\n")
+
+    def _bar(self) -> str:
+        filled = self.done * self.WIDTH // self.total
+        percent = self.done * 100 // self.total
+        return (
+            f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {percent:3d}% {self.done}/{self.total}"
+        )
+
+    def _write(self, text: str) -> None:
+        if isinstance(self.out, OutputWrapper):
+            self.out.write(text, ending="")
+        else:
+            self.out.write(text)
+        self.out.flush()
