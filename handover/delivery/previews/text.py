@@ -49,10 +49,14 @@ def make(src: Path, out_dir: Path, *, label: str, name: str, limits: Limits) -> 
 
 
 def _make(src: Path, out_dir: Path, *, label: str, name: str, limits: Limits) -> Result:
-    head = read_head(src, max_lines=limits.text_lines, max_bytes=HEAD_BYTES)
     lines, size = count_lines(src)
-    # The head ends inside a character only if it was cut: then the partial character is dropped.
-    text = codecs.getincrementaldecoder("utf-8-sig")("replace").decode(head, len(head) == size)
+    if _is_utf16(src):
+        head, text = _utf16_head(src, max_lines=limits.text_lines)
+        lines = _utf16_lines(src)
+    else:
+        head = read_head(src, max_lines=limits.text_lines, max_bytes=HEAD_BYTES)
+        # The head ends inside a character only if it was cut: the partial one is dropped.
+        text = codecs.getincrementaldecoder("utf-8-sig")("replace").decode(head, len(head) == size)
     shown = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
     lexer = pick_lexer(name, text[:GUESS_CHARS])
     page = out_dir / "head.html"
@@ -67,9 +71,34 @@ def _make(src: Path, out_dir: Path, *, label: str, name: str, limits: Limits) ->
             "bytes": size,
             "lines_shown": shown,
             "language": lexer.name,
-            "truncated": len(head) < size,
+            "truncated": len(head) < size or shown < lines,
         },
     )
+
+
+def _is_utf16(src: Path) -> bool:
+    with src.open("rb") as f:
+        return f.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _utf16_head(src: Path, *, max_lines: int) -> tuple[bytes, str]:
+    """The first lines of a UTF-16 file (the upload check accepts it only with a BOM)."""
+    with src.open("rb") as f:
+        head = f.read(HEAD_BYTES * 2)
+    decoded = codecs.getincrementaldecoder("utf-16")("replace").decode(head)
+    kept = decoded.splitlines(keepends=True)[:max_lines]
+    return head, "".join(kept)
+
+
+def _utf16_lines(src: Path) -> int:
+    decoder = codecs.getincrementaldecoder("utf-16")("replace")
+    lines, last = 0, "\n"
+    with src.open("rb") as f:
+        while chunk := f.read(1024 * 1024):
+            text = decoder.decode(chunk)
+            lines += text.count("\n")
+            last = text[-1:] or last
+    return lines + (last != "\n")
 
 
 def read_head(src: Path, *, max_lines: int, max_bytes: int) -> bytes:

@@ -131,3 +131,16 @@ def test_a_cut_inside_a_character_does_not_show_a_broken_one(tmp_path):
 
     assert "é" * 32_767 in page
     assert "\ufffd" not in page
+
+
+def test_utf16_text_is_shown_decoded(tmp_path):
+    src = tmp_path / "notes.txt"
+    src.write_bytes("".join(f"Zeile {n}: Grüße\n" for n in range(1, 101)).encode("utf-16"))
+    out = tmp_path / "out"
+    out.mkdir()
+    result = make(src, out, label="PREVIEW", name="notes.txt", limits=Limits())
+    page = (out / "head.html").read_text()
+    assert "Zeile 40: Grüße" in page and "Zeile 41" not in page
+    assert result.info["lines"] == 100
+    assert result.info["lines_shown"] == 40
+    assert result.info["truncated"] is True
