@@ -5,16 +5,18 @@ from ninja.pagination import paginate
 from pydantic import StrictBool, StrictInt
 
 from handover.api.pagination import PageParams, Pagination, page
-from handover.evidence.models import Event
+from handover.evidence.models import Event, EventType
 from handover.lib.errors import NotFound
 from handover.orders import services
 from handover.orders.models import Message, Order
+from handover.orders.rules import Actor, State
 from handover.orders.selectors import (
     available_actions,
     orders_visible_to,
     timer_action,
     viewer_role,
 )
+from handover.trust.selectors import user_record
 
 router = Router()
 
@@ -70,10 +72,15 @@ class OrderOut(Schema):
     role: str
     actions: list[str]
     payment_instructions: str = ""
+    # For the seller of an order awaiting acceptance: who is asking (see trust.selectors).
+    buyer_record: dict | None = None
 
 
-def order_out(order: Order, request, **extra) -> dict:
+def order_out(order: Order, request, *, with_record: bool = False, **extra) -> dict:
     role = viewer_role(order, request.auth)
+    if with_record and role == Actor.SELLER and order.state == State.AWAITING_ACCEPTANCE:
+        # A few queries for this one order; lists leave it out and stay constant.
+        extra["buyer_record"] = user_record(order.buyer).as_dict()
     cancellation = None
     if order.cancellation_requested_by:
         cancellation = {
@@ -103,7 +110,7 @@ def _visible(request, order_id: int) -> Order:
 
 
 def _answer(request, order_id: int, **extra) -> dict:
-    return order_out(_visible(request, order_id), request, **extra)
+    return order_out(_visible(request, order_id), request, with_record=True, **extra)
 
 
 @router.post("", response={201: OrderOut})
@@ -135,7 +142,7 @@ def list_orders(
 
 @router.get("/{order_id}", response=OrderOut)
 def get_order(request, order_id: int):
-    return order_out(_visible(request, order_id), request)
+    return order_out(_visible(request, order_id), request, with_record=True)
 
 
 @router.put("/{order_id}/answers", response=OrderOut)
@@ -296,4 +303,10 @@ class EventOut(Schema):
 @router.get("/{order_id}/events", response=list[EventOut])
 @paginate(Pagination)
 def list_events(request, order_id: int):
-    return Event.objects.filter(order=_visible(request, order_id))
+    order = _visible(request, order_id)
+    events = Event.objects.filter(order=order)
+    if not request.auth.is_support:
+        # Support's notes and reports stay with support (their events hold only hashes; the
+        # evidence bundle keeps them, as the chain needs every link).
+        events = events.exclude(type__in=[EventType.SUPPORT_NOTE, EventType.REPORT_FILED])
+    return events
