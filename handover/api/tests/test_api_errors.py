@@ -112,7 +112,10 @@ BAD_OFFER_FIELDS: dict[str, st.SearchStrategy] = {
     "title": st.one_of(BLANK, NUL_TEXT, too_long(200), not_a_string),
     "description": st.one_of(NUL_TEXT, not_a_string),
     "price": st.one_of(
-        st.integers(max_value=0), st.integers(min_value=MAX_AMOUNT + 1), huge_ints, not_an_int
+        st.integers(max_value=0),
+        st.integers(min_value=MAX_AMOUNT + 1),
+        huge_ints.filter(lambda n: not 1 <= n <= MAX_AMOUNT),  # 2**31 is a fine price
+        not_an_int,
     ),
     "currency": st.one_of(
         st.text(max_size=5).filter(lambda c: c not in CURRENCIES), st.just("eur"), not_a_string
