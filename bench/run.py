@@ -5,8 +5,9 @@
     .venv/bin/python bench/run.py  SQLite only, unless HANDOVER_BENCH_PG_URL is set
 
 A lifecycle is four API calls by a buyer and a seller: place an order, pay it (the test provider
-captures at once), deliver one 1 KiB file (multipart), accept. Every POST carries an
-Idempotency-Key, as a well-behaved client's does.
+captures at once), deliver one 1 KiB text file (multipart), accept. Every POST carries an
+Idempotency-Key, as a well-behaved client's does. (Text, because delivery accepts only files
+whose bytes it recognises; a text file also gets a preview, which the worker makes later.)
 
 The headline figures are in-process: ``django.test.Client`` drives the whole WSGI handler,
 middleware, django-ninja, the services and the database, without a socket or gunicorn, in one
@@ -192,7 +193,7 @@ def lifecycle(send: Send, ids: dict[str, str]) -> dict[str, float]:
     )
     order_id = order["id"]
     call("pay", f"/orders/{order_id}/pay", "buyer", 200)
-    files = {"files": ("work.bin", os.urandom(1024))}
+    files = {"files": ("work.txt", os.urandom(512).hex().encode())}  # 1 KiB of UTF-8 text
     form = {"message": "Done."}
     call("deliver", f"/orders/{order_id}/deliveries", "seller", 201, form=form, files=files)
     call("accept", f"/orders/{order_id}/accept", "buyer", 200)
