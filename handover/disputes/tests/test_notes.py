@@ -48,7 +48,10 @@ def test_support_adds_a_note_and_the_record_keeps_only_its_hash(
         "note_id": stored.pk,
         "text_sha256": json_sha256(text),
     }
-    events = buyer_api.get(f"/orders/{stored.dispute.order_id}/events").content.decode()
+    # The parties do not see that support wrote a note; support sees it, as a hash only.
+    path = f"/orders/{stored.dispute.order_id}/events"
+    assert "support.note" not in buyer_api.get(path).content.decode()
+    events = support_api.get(path).content.decode()
     assert "support.note" in events and "examples" not in events
 
 
