@@ -26,6 +26,11 @@ MAX_KEY = 200
 _TABLE = IdempotencyRecord._meta.db_table
 
 
+def idempotency_scope(user) -> str:
+    """Whose keys a key is among: each user's own, or the anonymous ones."""
+    return f"user:{user.pk}" if user else "anon"
+
+
 def _error(status: int, code: str, detail: str) -> JsonResponse:
     return JsonResponse({"error": code, "detail": detail}, status=status)
 
@@ -96,7 +101,7 @@ class IdempotencyMiddleware:
                 400, "bad_idempotency_key", f"Use a key of 1 to {MAX_KEY} printable characters."
             )
         user = request_api_user(request)
-        scope = f"user:{user.pk}" if user else "anon"
+        scope = idempotency_scope(user)
         try:
             fingerprint = _fingerprint(request)
         except RequestDataTooBig:

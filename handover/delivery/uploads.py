@@ -295,11 +295,13 @@ class RetryUploadHandler(DeliveryUploadHandler):
         )
 
 
-def _is_retry(request: HttpRequest, user_id: int) -> bool:
+def _is_retry(request: HttpRequest, user) -> bool:
+    from handover.api.middleware import idempotency_scope
     from handover.api.models import IdempotencyRecord
 
     key = request.headers.get("Idempotency-Key")
-    return bool(key) and IdempotencyRecord.objects.filter(scope=f"user:{user_id}", key=key).exists()
+    scope = idempotency_scope(user)
+    return bool(key) and IdempotencyRecord.objects.filter(scope=scope, key=key).exists()
 
 
 def _limit_text(what: str, limit: int) -> str:
@@ -348,7 +350,7 @@ class UploadMiddleware:
             user = request_api_user(request)
             if user is None:
                 raise NotAuthenticated("Send a valid API token.")
-            if _is_retry(request, user.pk):
+            if _is_retry(request, user):
                 # The stored answer is replayed; the body is read only for its fingerprint.
                 handler: DeliveryUploadHandler = RetryUploadHandler(request, session)
             else:
