@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(config, items):
     from django.conf import settings
 
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
-    skip = pytest.mark.skip(reason="needs PostgreSQL (row locks between connections)")
+    skip = pytest.mark.skip(reason="needs PostgreSQL")
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip)

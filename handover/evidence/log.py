@@ -2,7 +2,9 @@
 index, and signs a tree head (size, root, time) with the deployment key at least every
 ``HANDOVER_TREE_HEAD_INTERVAL`` while new events arrive."""
 
+import itertools
 import threading
+import time
 from datetime import datetime
 
 from django.conf import settings
@@ -18,28 +20,60 @@ from handover.evidence.models import Event, LogEntry, TreeHead
 # One number for PostgreSQL's advisory lock: one sequencer at a time, across workers.
 _SEQUENCER_LOCK = 0x48414E44  # "HAND"
 _BATCH = 5000
+# Where to look for events without a leaf. SQLite commits one writer at a time and never reuses
+# an id, so every event above the highest sequenced one is new and nothing below can appear
+# later. PostgreSQL hands out ids before commit: a transaction that took a lower id may commit
+# after a higher one was sequenced. The sequencer looks that far below the highest sequenced
+# id on every tick, and scans the whole table once per process and every _SWEEP_EVERY seconds
+# for a transaction that stayed open longer than that.
+_PG_WINDOW = 10_000
+_SWEEP_EVERY = 600.0
+
+
+class _Sweep:
+    def __init__(self) -> None:
+        self.last: float | None = None
+
+    def due(self) -> bool:
+        return self.last is None or time.monotonic() - self.last >= _SWEEP_EVERY
+
+    def done(self) -> None:
+        self.last = time.monotonic()
+
+
+_sweep = _Sweep()
 
 
 def log_sequence(limit: int = 100_000) -> int:
     """Give every committed event without a leaf its leaf index, oldest first."""
+    sweep = connection.vendor == "postgresql" and _sweep.due()
     done = 0
     while done < limit:
-        added = _sequence_batch(min(_BATCH, limit - done))
+        added = _sequence_batch(min(_BATCH, limit - done), sweep=sweep)
         if not added:
+            if sweep:
+                _sweep.done()
             break
         done += added
     return done
 
 
 @transaction.atomic
-def _sequence_batch(size: int) -> int:
+def _sequence_batch(size: int, *, sweep: bool = False) -> int:
+    """Sequence up to ``size`` events; the scan starts at the highest sequenced event (less
+    PostgreSQL's window, or from the first event when sweeping), never at the table's start."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEQUENCER_LOCK])
-    start = LogEntry.objects.aggregate(top=Max("seq"))["top"]
-    start = -1 if start is None else start
+    top = LogEntry.objects.aggregate(seq=Max("seq"), event=Max("event_id"))
+    start = -1 if top["seq"] is None else top["seq"]
+    floor = top["event"] or 0
+    if connection.vendor == "postgresql":
+        floor = 0 if sweep else max(floor - _PG_WINDOW, 0)
     pending = list(
-        Event.objects.filter(log_entry__isnull=True).order_by("id").values_list("id", "body")[:size]
+        Event.objects.filter(id__gt=floor, log_entry__isnull=True)
+        .order_by("id")
+        .values_list("id", "body")[:size]
     )
     LogEntry.objects.bulk_create(
         LogEntry(seq=start + 1 + n, event_id=event_id, leaf_hash=leaf_hash(body.encode()))
@@ -60,11 +94,13 @@ class _Tree:
             if self.tree.size and not self._still_matches():
                 self.tree = MerkleTree()  # the database went back (a restore): rebuild
             new = LogEntry.objects.filter(seq__gte=self.tree.size).order_by("seq")
-            for seq, leaf in new.values_list("seq", "leaf_hash").iterator(chunk_size=10_000):
-                if seq != self.tree.size:  # a gap would mean rows went missing: start over
+            rows = new.values_list("seq", "leaf_hash").iterator(chunk_size=10_000)
+            while batch := list(itertools.islice(rows, 10_000)):
+                if batch[-1][0] != self.tree.size + len(batch) - 1:
+                    # a gap would mean rows went missing: start over from every stored leaf
                     self.tree = MerkleTree(_all_leaves())
                     break
-                self.tree.append(bytes(leaf))
+                self.tree.extend(bytes(leaf) for _seq, leaf in batch)
             return self.tree
 
     def _still_matches(self) -> bool:
