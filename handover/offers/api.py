@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Any
 
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
@@ -8,8 +9,11 @@ from pydantic import StrictBool, StrictInt
 from handover.api.pagination import Pagination
 from handover.offers.models import Offer
 from handover.offers.services import OfferFields, offer_create, offer_set_active, offer_update
+from handover.trust.rules import RiskThreshold
 
 router = Router()
+
+THRESHOLD_DEFAULTS = RiskThreshold().as_dict()
 
 
 class OfferIn(Schema):
@@ -22,6 +26,15 @@ class OfferIn(Schema):
     terms: str
     requirements: list[str] = []
     requires_acceptance: StrictBool = False
+    risk_threshold: dict[str, Any] | None = Field(
+        None,
+        description=(
+            "Orders from buyers whose record crosses this wait for your acceptance. Fields "
+            "(whole numbers; missing ones take the default): "
+            + ", ".join(f"{name} ({default})" for name, default in THRESHOLD_DEFAULTS.items())
+            + ". Null: no check."
+        ),
+    )
 
 
 class OfferOut(Schema):
@@ -36,6 +49,7 @@ class OfferOut(Schema):
     revisions: int
     requirements: list[str]
     requires_acceptance: bool
+    risk_threshold: dict[str, int] | None
     is_active: bool
     terms: str
     terms_version: int

@@ -20,6 +20,11 @@ class Offer(models.Model):
     revisions = models.PositiveIntegerField()
     requirements = models.JSONField(default=list, help_text="Questions the buyer answers.")
     requires_acceptance = models.BooleanField(default=False)
+    risk_threshold = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="When set, orders from buyers whose record crosses it wait for acceptance.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,4 +1,6 @@
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
@@ -8,6 +10,7 @@ from handover.evidence.services import event_append
 from handover.lib.errors import InvalidInput, NotFound
 from handover.lib.money import CURRENCIES, MAX_AMOUNT
 from handover.offers.models import Offer, OfferTerms
+from handover.trust.rules import RiskThreshold
 
 MAX_QUESTIONS = 30
 MAX_QUESTION_LENGTH = 1000
@@ -26,6 +29,16 @@ class OfferFields:
     terms: str
     requirements: list[str]
     requires_acceptance: bool = False
+    # Orders from buyers whose record crosses this wait for the seller's acceptance (see
+    # trust.rules.RiskThreshold; missing fields take their defaults). None: no check.
+    risk_threshold: Mapping[str, Any] | None = None
+
+
+def _threshold(fields: OfferFields) -> dict[str, int] | None:
+    """The threshold as stored: validated, every field spelled out."""
+    if fields.risk_threshold is None:
+        return None
+    return RiskThreshold.from_dict(fields.risk_threshold).as_dict()
 
 
 def _validate(fields: OfferFields) -> None:
@@ -57,6 +70,7 @@ def _validate(fields: OfferFields) -> None:
 def offer_create(*, seller: User, fields: OfferFields) -> Offer:
     """Publish an offer with version 1 of its terms."""
     _validate(fields)
+    threshold = _threshold(fields)
     offer = Offer.objects.create(
         seller=seller,
         title=fields.title.strip(),
@@ -67,6 +81,7 @@ def offer_create(*, seller: User, fields: OfferFields) -> Offer:
         revisions=fields.revisions,
         requirements=list(fields.requirements),
         requires_acceptance=fields.requires_acceptance,
+        risk_threshold=threshold,
     )
     terms = OfferTerms.objects.create(offer=offer, version=1, text=fields.terms)
     event_append(
@@ -82,6 +97,7 @@ def offer_create(*, seller: User, fields: OfferFields) -> Offer:
 def offer_update(*, offer_id: int, seller: User, fields: OfferFields) -> Offer:
     """Change an offer; changed terms become a new version, placed orders keep theirs."""
     _validate(fields)
+    threshold = _threshold(fields)
     offer = Offer.objects.select_for_update().filter(pk=offer_id, seller=seller).first()
     if offer is None:
         raise NotFound("No such offer of yours.")
@@ -96,6 +112,7 @@ def offer_update(*, offer_id: int, seller: User, fields: OfferFields) -> Offer:
     ):
         setattr(offer, name, getattr(fields, name))
     offer.title = fields.title.strip()
+    offer.risk_threshold = threshold
     offer.save()
     current = offer.current_terms
     if current.text != fields.terms:

@@ -32,6 +32,8 @@ from handover.orders.rules import (
 )
 from handover.orders.selectors import offer_to_order, order_facts, order_for_update
 from handover.payments.providers import get_provider
+from handover.trust.rules import RiskThreshold, record_risks
+from handover.trust.selectors import user_record
 
 MAX_ANSWER_LENGTH = 5000
 MAX_TEXT_LENGTH = 10_000
@@ -211,6 +213,7 @@ def order_place(*, buyer: User, offer_id: int, answers: list[str]) -> Order:
     if offer.seller_id == buyer.pk:
         raise InvalidInput("You cannot order your own offer.", code="own_offer")
     requirements = _requirements(offer.requirements, answers)
+    risks = _buyer_risks(buyer, offer.risk_threshold)
     amounts = pricing(
         price=offer.price,
         buyer_fee_percent=settings.HANDOVER_BUYER_FEE_PERCENT,
@@ -231,7 +234,7 @@ def order_place(*, buyer: User, offer_id: int, answers: list[str]) -> Order:
         requirements=requirements,
         delivery_days=offer.delivery_days,
         revisions_included=offer.revisions,
-        requires_acceptance=offer.requires_acceptance,
+        requires_acceptance=offer.requires_acceptance or bool(risks),
         payment_provider=get_provider().name,
         created_at=now,
         timer_at=timer_for(State.PENDING_PAYMENT, now=now, windows=_windows(), auto_complete=True),
@@ -251,9 +254,19 @@ def order_place(*, buyer: User, offer_id: int, answers: list[str]) -> Order:
             "seller_fee": order.seller_fee,
             "total": order.total,
             "currency": order.currency,
+            "requires_acceptance": order.requires_acceptance,
+            # Why the buyer's record made this order wait for the seller (offer's threshold).
+            **({"risks": risks} if offer.risk_threshold is not None else {}),
         },
     )
     return order
+
+
+def _buyer_risks(buyer: User, threshold: dict[str, int] | None) -> list[str]:
+    """Where the buyer's record crosses the offer's threshold; none when it has no threshold."""
+    if threshold is None:
+        return []
+    return record_risks(user_record(buyer), RiskThreshold.from_dict(threshold))
 
 
 @transaction.atomic
