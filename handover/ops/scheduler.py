@@ -4,6 +4,7 @@ piles up copies of itself."""
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,12 +12,17 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from handover.delivery.tasks import storage_sweep_task
 from handover.evidence.tasks import evidence_log
 from handover.notifications.tasks import outbox_send_enqueue_if_due
 from handover.orders.tasks import timers_sweep
 
 logger = logging.getLogger(__name__)
 PERIODIC = (timers_sweep, evidence_log)
+# Enqueued at most this often (the first tick of a scheduler does): listing every stored file
+# is not work for every tick.
+HOURLY = (storage_sweep_task,)
+HOUR = 3600.0
 
 
 # A task marked running for longer than this belonged to a worker that was killed (the queue
@@ -46,14 +52,26 @@ def sweep_enqueue_if_idle() -> bool:
     return enqueue_if_idle(timers_sweep)
 
 
+def scheduler_tick(hourly_at: float | None = None) -> float | None:
+    """Enqueue what is due; ``hourly_at`` is when the hourly tasks were last enqueued (None:
+    never), and the answer is the same after this tick."""
+    for periodic in PERIODIC:
+        enqueue_if_idle(periodic)
+    if hourly_at is None or time.monotonic() - hourly_at >= HOUR:
+        hourly_at = time.monotonic()
+        for periodic in HOURLY:
+            enqueue_if_idle(periodic)
+    outbox_send_enqueue_if_due()
+    return hourly_at
+
+
 def scheduler_loop(stop: threading.Event, interval: float | None = None) -> None:
     interval = interval or settings.HANDOVER_SCHEDULER_INTERVAL.total_seconds()
+    hourly_at: float | None = None
     while not stop.is_set():
         try:
             close_old_connections()
-            for periodic in PERIODIC:
-                enqueue_if_idle(periodic)
-            outbox_send_enqueue_if_due()
+            hourly_at = scheduler_tick(hourly_at)
         except Exception:  # keep scheduling; the next tick retries
             logger.exception("scheduler tick failed")
         finally:
