@@ -1,3 +1,4 @@
+import functools
 import secrets
 
 from django.contrib.auth import authenticate
@@ -9,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from handover.accounts.models import ApiToken, Role, User, token_digest
 from handover.lib.errors import Conflict, InvalidInput, NotAuthenticated
+from handover.lib.rows import columns, row_first, table
 
 TOKEN_PREFIX = "hov_"
 SUPPORT_GROUP = "support"
@@ -86,9 +88,15 @@ def token_user(raw: str) -> User | None:
     """The active user a bearer token belongs to, if any."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(digest=token_digest(raw), user__is_active=True)
-        .first()
+    found = row_first(User, _token_user_sql(), [token_digest(raw)])
+    return found[0] if found else None
+
+
+@functools.cache
+def _token_user_sql() -> str:
+    # Every API call asks this; plain SQL skips the ORM's compiling, a third of the lookup.
+    return (
+        f"SELECT {columns(User, 'u')} FROM {table(ApiToken)} t"
+        f" JOIN {table(User)} u ON u.id = t.user_id"
+        f" WHERE t.digest = %s AND u.is_active"
     )
-    return token.user if token else None

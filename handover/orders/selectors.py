@@ -2,11 +2,11 @@ import functools
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, Expression, Model, OuterRef, Q, QuerySet
-from django.db.models.sql import Query
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from handover.accounts.models import User
+from handover.lib.rows import columns, partial, pk_in_range, row_first, table
 from handover.offers.models import Offer, OfferTerms
 from handover.orders.models import Order
 from handover.orders.rules import (
@@ -105,45 +105,37 @@ def timer_action(order: Order) -> str | None:
 
 def order_for_update(order_id: int) -> Order | None:
     """The order, its row locked (on PostgreSQL) until the transaction ends, or None."""
-    found = _first(Order, _order_sql(connection.features.has_select_for_update), order_id)
+    found = _by_pk(Order, _order_sql(connection.features.has_select_for_update), order_id)
     if found is None:
         return None
     order, (buyer, seller, terms_version) = found
-    order.buyer = _partial(User, id=order.buyer_id, username=buyer)
-    order.seller = _partial(User, id=order.seller_id, username=seller)
-    order.terms = _partial(OfferTerms, id=order.terms_id, version=terms_version)
+    order.buyer = partial(User, id=order.buyer_id, username=buyer)
+    order.seller = partial(User, id=order.seller_id, username=seller)
+    order.terms = partial(OfferTerms, id=order.terms_id, version=terms_version)
     return order
 
 
 def offer_to_order(offer_id: int) -> tuple[Offer, OfferTerms] | None:
     """The active offer with its seller's name, and its current terms; or None."""
-    found = _first(Offer, _offer_sql(), offer_id, True)
+    found = _by_pk(Offer, _offer_sql(), offer_id, True)
     if found is None:
         return None
     offer, (seller, terms_id, terms_version, terms_sha256) = found
-    offer.seller = _partial(User, id=offer.seller_id, username=seller)
-    terms = _partial(
+    offer.seller = partial(User, id=offer.seller_id, username=seller)
+    terms = partial(
         OfferTerms, id=terms_id, offer_id=offer.pk, version=terms_version, sha256=terms_sha256
     )
     return offer, terms
 
 
-def _columns(model: type[Model], alias: str) -> str:
-    return ", ".join(f"{alias}.{_qn(str(f.column))}" for f in model._meta.concrete_fields)
-
-
-def _qn(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
 @functools.cache
 def _order_sql(for_update: bool) -> str:
     return (
-        f"SELECT {_columns(Order, 'o')}, b.username, s.username, t.version"
-        f" FROM {_qn(Order._meta.db_table)} o"
-        f" JOIN {_qn(User._meta.db_table)} b ON b.id = o.buyer_id"
-        f" JOIN {_qn(User._meta.db_table)} s ON s.id = o.seller_id"
-        f" JOIN {_qn(OfferTerms._meta.db_table)} t ON t.id = o.terms_id"
+        f"SELECT {columns(Order, 'o')}, b.username, s.username, t.version"
+        f" FROM {table(Order)} o"
+        f" JOIN {table(User)} b ON b.id = o.buyer_id"
+        f" JOIN {table(User)} s ON s.id = o.seller_id"
+        f" JOIN {table(OfferTerms)} t ON t.id = o.terms_id"
         # Only the order's row, as select_for_update(of=("self",)) locks.
         " WHERE o.id = %s" + (" FOR UPDATE OF o" if for_update else "")
     )
@@ -152,45 +144,15 @@ def _order_sql(for_update: bool) -> str:
 @functools.cache
 def _offer_sql() -> str:
     return (
-        f"SELECT {_columns(Offer, 'o')}, u.username, t.id, t.version, t.sha256"
-        f" FROM {_qn(Offer._meta.db_table)} o"
-        f" JOIN {_qn(User._meta.db_table)} u ON u.id = o.seller_id"
-        f" JOIN {_qn(OfferTerms._meta.db_table)} t ON t.offer_id = o.id"
+        f"SELECT {columns(Offer, 'o')}, u.username, t.id, t.version, t.sha256"
+        f" FROM {table(Offer)} o"
+        f" JOIN {table(User)} u ON u.id = o.seller_id"
+        f" JOIN {table(OfferTerms)} t ON t.offer_id = o.id"
         " WHERE o.id = %s AND o.is_active = %s ORDER BY t.version DESC LIMIT 1"
     )
 
 
-def _first[M: Model](
+def _by_pk[M: Model](
     model: type[M], sql: str, pk: int, *params: Any
 ) -> tuple[M, tuple[Any, ...]] | None:
-    """The first row of a SELECT by primary key that starts with every column of ``model``:
-    the instance, and the row's other values. As with the ORM, a key out of the column's
-    range finds nothing (rather than overflowing in the driver)."""
-    low, high = connection.ops.integer_field_range(model._meta.pk.get_internal_type())
-    if not low <= pk <= high:
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [pk, *params])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    names, converters = _converters(model)
-    values = list(row[: len(names)])
-    for index, (functions, expression) in converters.items():
-        for convert in functions:
-            values[index] = convert(values[index], expression, connection)
-    return model.from_db(connection.alias, names, values), tuple(row[len(names) :])
-
-
-@functools.cache
-def _converters(model: type[Model]) -> tuple[list[str], dict[int, tuple[list, Any]]]:
-    """The model's fields, and the converters the ORM applies to their columns' values."""
-    fields = model._meta.concrete_fields
-    compiler = connection.ops.compiler("SQLCompiler")(Query(model), connection, connection.alias)
-    columns: list[Expression] = [field.get_col(model._meta.db_table) for field in fields]
-    return [field.attname for field in fields], compiler.get_converters(columns)
-
-
-def _partial[M: Model](model: type[M], **values: Any) -> M:
-    """A row of ``model`` with only these fields read; the others load on first use."""
-    return model.from_db(connection.alias, list(values), list(values.values()))
+    return row_first(model, sql, [pk, *params]) if pk_in_range(model, pk) else None
