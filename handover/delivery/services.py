@@ -68,7 +68,9 @@ def order_deliver(
     Files come in already stored (``IngestedFile``, streamed by the upload handler) or as
     ordinary uploaded files, which take the same way into storage first. Their previews are
     made by the worker once the delivery is committed."""
-    delivery_precheck(order_id=order_id, user=user)
+    if not files or not all(isinstance(f, IngestedFile) for f in files):
+        # Streamed files passed this check before their first byte was read.
+        delivery_precheck(order_id=order_id, user=user)
     if not files:
         raise InvalidInput("A delivery needs at least one file.", code="no_files")
     session = UploadSession(order_id=order_id)
