@@ -78,9 +78,7 @@ def test_the_sequencer_looks_only_above_what_it_sequenced(offer, buyer_api, sell
 
 
 @pytest.mark.postgres
-def test_a_late_commit_below_the_top_still_gets_its_leaf(
-    offer, buyer_api, seller_api, monkeypatch
-):
+def test_a_late_commit_below_the_top_still_gets_its_leaf(offer, buyer_api, seller_api, monkeypatch):
     from handover.evidence import log
 
     delivered_order(buyer_api, seller_api, offer)

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('offers', '0001_initial'),
+        ("offers", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='offer',
-            name='risk_threshold',
-            field=models.JSONField(blank=True, help_text='When set, orders from buyers whose record crosses it wait for acceptance.', null=True),
+            model_name="offer",
+            name="risk_threshold",
+            field=models.JSONField(
+                blank=True,
+                help_text="When set, orders from buyers whose record crosses it wait for acceptance.",
+                null=True,
+            ),
         ),
     ]
