@@ -1,9 +1,11 @@
 """Handover settings: everything an operator may change is read from the environment."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 
 from handover.lib.env import (
     env_bool,
@@ -53,6 +55,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks_db",
     "ninja",
+    "django_htmx",
+    "axes",
     "handover.accounts",
     "handover.offers",
     "handover.orders",
@@ -65,10 +69,12 @@ INSTALLED_APPS = [
     "handover.notifications",
     "handover.api",
     "handover.ops",
+    "handover.web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -78,7 +84,23 @@ MIDDLEWARE = [
     "handover.api.middleware.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Every page loads only our own files: no inline script or style, nothing from elsewhere.
+# A response that sets its own policy (delivered files, previews) keeps it.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 ROOT_URLCONF = "handover.urls"
 WSGI_APPLICATION = "handover.wsgi.application"
@@ -210,6 +232,21 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Web sign-in: django-axes locks a username at one address out after repeated failures.
+AUTHENTICATION_BACKENDS = [
+    "handover.web.auth.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# By name and address together, so that nobody can lock a stranger out from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/accounts/locked_out.html"
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:offers"
+LOGOUT_REDIRECT_URL = "web:offers"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -238,8 +275,14 @@ HANDOVER_WEBHOOK_ALLOW_PRIVATE = env_bool("HANDOVER_WEBHOOK_ALLOW_PRIVATE", Fals
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"axes_requestless": {"()": "handover.web.logfilters.SkipRequestlessAxesRecords"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "axes_console": {"class": "logging.StreamHandler", "filters": ["axes_requestless"]},
+    },
     "loggers": {
+        # Lockouts are warnings; every attempt (INFO) would drown them.
+        "axes": {"handlers": ["axes_console"], "level": "WARNING", "propagate": False},
         "handover": {"handlers": ["console"], "level": env_str("HANDOVER_LOG_LEVEL", "INFO")},
         # A 500's traceback goes to the console whatever DEBUG says; operators need it.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},

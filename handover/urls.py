@@ -1,6 +1,6 @@
 from django.contrib import admin
-from django.http import HttpResponseRedirect, JsonResponse
-from django.urls import path
+from django.http import JsonResponse
+from django.urls import include, path
 from django.views import defaults
 
 from handover.api.api import api
@@ -9,9 +9,9 @@ admin.site.site_header = "Handover administration"
 admin.site.site_title = "Handover"
 
 urlpatterns = [
-    path("", lambda request: HttpResponseRedirect("/api/v1/docs")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("", include("handover.web.urls")),
 ]
 
 
