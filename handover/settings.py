@@ -243,6 +243,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "web/accounts/locked_out.html"
+# The API's token exchange is throttled too, and answers its lockout in JSON.
+AXES_LOCKOUT_CALLABLE = "handover.accounts.lockout.lockout_response"
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:offers"
 LOGOUT_REDIRECT_URL = "web:offers"

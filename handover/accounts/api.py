@@ -36,7 +36,10 @@ def create_user(request, payload: UserIn):
 
 @router.post("/auth/token", auth=None, response=TokenOut)
 def create_token(request, payload: CredentialsIn):
-    return {"token": token_for_credentials(username=payload.username, password=payload.password)}
+    token = token_for_credentials(
+        username=payload.username, password=payload.password, request=request
+    )
+    return {"token": token}
 
 
 @router.get("/me", response=UserOut)

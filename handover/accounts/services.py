@@ -4,9 +4,11 @@ import secrets
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 
 from handover.accounts.models import ApiToken, Role, User, token_digest
 from handover.lib.errors import Conflict, InvalidInput, NotAuthenticated
@@ -76,12 +78,19 @@ def token_create(*, user: User, label: str = "") -> str:
     return raw
 
 
-def token_for_credentials(*, username: str, password: str) -> str:
-    """Exchange a username and password for a new token."""
-    user = authenticate(username=username, password=password)
+def token_for_credentials(
+    *, username: str, password: str, request: HttpRequest | None = None
+) -> str:
+    """Exchange a username and password for a new token. With the request, this is a sign-in
+    like the web's: failures count towards django-axes' lockout, a success clears the count
+    and sets the last login (``user_logged_in``, as ``django.contrib.auth.login`` sends)."""
+    user = authenticate(request, username=username, password=password)
     if user is None or not user.is_active:
         raise NotAuthenticated("Wrong username or password.", code="bad_credentials")
-    return token_create(user=user, label="api login")
+    raw = token_create(user=user, label="api login")
+    if request is not None:
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
+    return raw
 
 
 def token_user(raw: str) -> User | None:

@@ -7,8 +7,9 @@ from django.http import HttpRequest
 class LoginThrottleBackend(AxesStandaloneBackend):
     """django-axes' lockout for the sign-in pages (the web's and the admin's).
 
-    Django's ``authenticate`` gets a request from those pages only; the API's token exchange
-    calls it without one, where axes would raise. That exchange is left to the API.
+    Sign-ins from the network (the pages and the API's token exchange) pass their request.
+    Callers without one (management commands, the test client's ``login``) are not
+    reachable from outside and go straight to the model backend; axes would raise.
     """
 
     def authenticate(
