@@ -47,6 +47,16 @@ def _fingerprint(request: HttpRequest) -> str:
     return digest.hexdigest()
 
 
+def idempotency_key_taken(scope: str, key: str) -> bool:
+    """Whether a request already claimed this key."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {_TABLE} WHERE scope = %s AND {connection.ops.quote_name('key')} = %s",
+            [scope, key],
+        )
+        return cursor.fetchone() is not None
+
+
 def _claim(scope: str, key: str, fingerprint: str) -> int | None:
     """Insert an unanswered record for the key; its id, or None when the key is taken."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())

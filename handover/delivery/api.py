@@ -1,4 +1,5 @@
 import json
+from collections.abc import Iterable
 from typing import Any, cast
 
 from django.conf import settings
@@ -9,7 +10,7 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import StrictInt
 
-from handover.delivery.models import ChecklistItem, Delivery, DeliveryFile
+from handover.delivery.models import ChecklistItem, Delivery, DeliveryFile, PreviewPart
 from handover.delivery.selectors import file_for
 from handover.delivery.services import (
     Tick,
@@ -78,7 +79,7 @@ class DeliveryOut(Schema):
     checklist: list[TickOut]
 
 
-def _file_out(file: DeliveryFile) -> dict:
+def _file_out(file: DeliveryFile, parts: Iterable[PreviewPart] | None = None) -> dict:
     return {
         "id": file.pk,
         "delivery_id": file.delivery_id,
@@ -99,14 +100,21 @@ def _file_out(file: DeliveryFile) -> dict:
                     "sha256": p.sha256,
                     "url": f"/api/v1/files/{file.pk}/preview?part={p.index}",
                 }
-                for p in file.preview_parts.all()
+                for p in (file.preview_parts.all() if parts is None else parts)
             ],
         },
         "original_url": f"/api/v1/files/{file.pk}/original",
     }
 
 
-def _delivery_out(delivery: Delivery) -> dict:
+def _delivery_out(
+    delivery: Delivery,
+    *,
+    files: list[dict] | None = None,
+    checklist: Iterable[ChecklistItem] | None = None,
+) -> dict:
+    """A delivery as the API shows it; ``files`` (already shown) and ``checklist`` when the
+    caller has them, else read through the delivery's (prefetched) relations."""
     return {
         "id": delivery.pk,
         "order_id": delivery.order_id,
@@ -115,14 +123,14 @@ def _delivery_out(delivery: Delivery) -> dict:
         "released_early_at": (
             delivery.released_early_at.isoformat() if delivery.released_early_at else None
         ),
-        "files": [_file_out(f) for f in delivery.files.all()],
+        "files": [_file_out(f) for f in delivery.files.all()] if files is None else files,
         "checklist": [
             {
                 "requirement": item.requirement,
                 "question": _question(delivery.order.requirements, item.requirement),
                 "note": item.note,
             }
-            for item in delivery.checklist.all()
+            for item in (delivery.checklist.all() if checklist is None else checklist)
         ],
     }
 
@@ -175,13 +183,16 @@ def create_delivery(
     )
     session: UploadSession | None = getattr(request, "upload_session", None)
     if session is not None:
-        session.claimed.update(f.storage_key for f in delivery.files.all())
-    delivery = (
-        Delivery.objects.select_related("order")
-        .prefetch_related("files__preview_parts", "checklist")
-        .get(pk=delivery.pk)
+        session.claimed.update(f.storage_key for f in delivery.made_files)
+    # Answered from the rows just written: new files have no preview parts yet.
+    return Status(
+        201,
+        _delivery_out(
+            delivery,
+            files=[_file_out(f, parts=[]) for f in delivery.made_files],
+            checklist=delivery.made_checklist,
+        ),
     )
-    return Status(201, _delivery_out(delivery))
 
 
 @router.get("/orders/{order_id}/deliveries", response=list[DeliveryOut])

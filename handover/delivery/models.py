@@ -9,6 +9,10 @@ class Delivery(models.Model):
     created_at = models.DateTimeField()
     # Set when the seller releases this delivery's originals before completion.
     released_early_at = models.DateTimeField(null=True, blank=True)
+    # Not columns: the rows ``order_deliver`` wrote with this delivery, so that its answer
+    # is made without reading them back.
+    made_files: list["DeliveryFile"]
+    made_checklist: list["ChecklistItem"]
 
     class Meta:
         ordering = ["id"]

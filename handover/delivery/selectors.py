@@ -1,15 +1,15 @@
 from handover.accounts.models import User
 from handover.delivery.models import DeliveryFile
 from handover.lib.errors import NotFound
-from handover.orders.models import Order
 from handover.orders.rules import Action, Actor, State
+from handover.orders.selectors import order_read
 from handover.orders.services import order_check, role_of
 
 
 def delivery_precheck(*, order_id: int, user: User) -> None:
     """Raise what ``order_deliver`` would, before the upload's bytes are read. The service
     checks again under the order's lock: this only spares storing a refused upload."""
-    order = Order.objects.filter(pk=order_id).first()
+    order = order_read(order_id)
     if order is None:
         raise NotFound("No such order.")
     actor = role_of(order, user)

@@ -120,10 +120,10 @@ def _record_delivery(
 ) -> Delivery:
     now = timezone.now()
     delivery = Delivery.objects.create(order=order, message=message, created_at=now)
-    ChecklistItem.objects.bulk_create(
+    delivery.made_checklist = ChecklistItem.objects.bulk_create(
         ChecklistItem(delivery=delivery, requirement=t.requirement, note=t.note) for t in ticks
     )
-    rows = DeliveryFile.objects.bulk_create(
+    delivery.made_files = rows = DeliveryFile.objects.bulk_create(
         DeliveryFile(
             delivery=delivery,
             storage_key=s.key,

@@ -296,12 +296,10 @@ class RetryUploadHandler(DeliveryUploadHandler):
 
 
 def _is_retry(request: HttpRequest, user) -> bool:
-    from handover.api.middleware import idempotency_scope
-    from handover.api.models import IdempotencyRecord
+    from handover.api.middleware import idempotency_key_taken, idempotency_scope
 
     key = request.headers.get("Idempotency-Key")
-    scope = idempotency_scope(user)
-    return bool(key) and IdempotencyRecord.objects.filter(scope=scope, key=key).exists()
+    return key is not None and idempotency_key_taken(idempotency_scope(user), key)
 
 
 def _limit_text(what: str, limit: int) -> str:

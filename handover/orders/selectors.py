@@ -105,7 +105,17 @@ def timer_action(order: Order) -> str | None:
 
 def order_for_update(order_id: int) -> Order | None:
     """The order, its row locked (on PostgreSQL) until the transaction ends, or None."""
-    found = _by_pk(Order, _order_sql(connection.features.has_select_for_update), order_id)
+    return _order_read(order_id, for_update=connection.features.has_select_for_update)
+
+
+def order_read(order_id: int) -> Order | None:
+    """The order as ``order_for_update`` reads it, without a lock: for checks made before
+    the locked read that decides."""
+    return _order_read(order_id, for_update=False)
+
+
+def _order_read(order_id: int, *, for_update: bool) -> Order | None:
+    found = _by_pk(Order, _order_sql(for_update), order_id)
     if found is None:
         return None
     order, (buyer, seller, terms_version) = found
