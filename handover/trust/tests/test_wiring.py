@@ -47,6 +47,13 @@ def test_parties_do_not_see_support_notes_among_the_events(
 # --- an offer's risk threshold -----------------------------------------------------------------
 
 NEWCOMERS_WAIT = {"min_completed": 1}
+OFFER = {
+    "title": "Photo retouch",
+    "price": 5000,
+    "currency": "EUR",
+    "delivery_days": 2,
+    "terms": "T.",
+}
 
 
 def placed_event(order_id: int) -> dict[str, Any]:
@@ -78,14 +85,7 @@ def test_a_buyer_whose_record_crosses_the_offers_threshold_waits_for_acceptance(
 
 
 def test_the_threshold_is_stored_with_every_field_and_can_be_changed_or_dropped(seller_api):
-    body = {
-        "title": "Photo retouch",
-        "price": 5000,
-        "currency": "EUR",
-        "delivery_days": 2,
-        "terms": "Terms.",
-        "risk_threshold": {"max_disputes_lost": 0},
-    }
+    body = {**OFFER, "risk_threshold": {"max_disputes_lost": 0}}
     created = ok(seller_api.post("/offers", body), 201)
     expected = {**RiskThreshold().as_dict(), "max_disputes_lost": 0}
     assert created["risk_threshold"] == expected
@@ -134,14 +134,7 @@ def _bad(threshold: object) -> bool:
 def test_a_bad_threshold_is_refused_and_leaves_nothing_behind(seller_api, offer, threshold):
     assume(not isinstance(threshold, dict) or _bad(threshold))
     before = offer_rows()
-    body = {
-        "title": "Photo retouch",
-        "price": 5000,
-        "currency": "EUR",
-        "delivery_days": 2,
-        "terms": "Terms.",
-        "risk_threshold": threshold,
-    }
+    body = {**OFFER, "risk_threshold": threshold}
     created = seller_api.post("/offers", body)
     updated = seller_api.put(f"/offers/{offer.pk}", {**body, "terms": "Other terms."})
     for answer in (created, updated):
