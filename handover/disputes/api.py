@@ -6,14 +6,12 @@ from ninja import Query, Router, Schema, Status
 from pydantic import StrictInt
 
 from handover.api.pagination import PageParams
-from handover.disputes.flags import Flag
-from handover.disputes.models import Dispute
 from handover.disputes.selectors import (
     dispute_flags,
+    dispute_summary,
     dispute_timeline,
     dispute_visible,
     disputes_with_orders,
-    response_target,
 )
 from handover.disputes.services import dispute_decide, support_note_add
 from handover.lib.errors import NotFound, PermissionDenied
@@ -89,35 +87,6 @@ class TimelineOut(Schema):
     items: list[TimelineItemOut]
 
 
-def _out(dispute: Dispute, now: datetime, flags: list[Flag]) -> dict:
-    order = dispute.order
-    target = response_target()
-    due_at = dispute.opened_at + target
-    return {
-        "id": dispute.pk,
-        "order_id": dispute.order_id,
-        "order_state": order.state,
-        "buyer_id": order.buyer_id,
-        "buyer": order.buyer.username,
-        "seller_id": order.seller_id,
-        "seller": order.seller.username,
-        "opened_by_role": dispute.opened_by_role,
-        "reason": dispute.reason,
-        "opened_at": dispute.opened_at,
-        "age_seconds": int((now - dispute.opened_at).total_seconds()),
-        "target_seconds": int(target.total_seconds()),
-        "due_at": due_at,
-        "overdue": dispute.decided_at is None and now > due_at,
-        "flags": [{"code": f.code, "reason": f.reason} for f in flags],
-        "total": order.total,
-        "currency": order.currency,
-        "decided_at": dispute.decided_at,
-        "outcome": dispute.outcome,
-        "refund": dispute.refund,
-        "rationale": dispute.rationale,
-    }
-
-
 def _require_support(request) -> None:
     if not request.auth.is_support:
         raise PermissionDenied("The dispute desk is for support agents.")
@@ -128,7 +97,7 @@ def _one(dispute_id: int) -> dict:
     if dispute is None:
         raise NotFound("No such dispute.")
     now = timezone.now()
-    return _out(dispute, now, dispute_flags([dispute], now=now)[dispute.pk])
+    return dispute_summary(dispute, now, dispute_flags([dispute], now=now)[dispute.pk])
 
 
 @router.get("", response=DisputePage)
@@ -139,7 +108,10 @@ def list_disputes(request, params: Query[PageParams], decided: bool = False):
     disputes = list(queue[params.offset : params.offset + params.limit])
     now = timezone.now()
     flags = dispute_flags(disputes, now=now)
-    return {"items": [_out(d, now, flags[d.pk]) for d in disputes], "count": queue.count()}
+    return {
+        "items": [dispute_summary(d, now, flags[d.pk]) for d in disputes],
+        "count": queue.count(),
+    }
 
 
 @router.get("/{dispute_id}", response=DisputeOut)

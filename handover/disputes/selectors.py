@@ -282,3 +282,34 @@ def _note_items(dispute: Dispute) -> list[TimelineItem]:
         )
         for pk, dispute_id, username, text, created_at in rows
     ]
+
+
+def dispute_summary(dispute: Dispute, now: datetime, flags: list[Flag]) -> dict[str, Any]:
+    """A dispute as the queue shows it (the API's and the support pages'): who, why, how old
+    against the response target, its flags, and the decision once made."""
+    order = dispute.order
+    target = response_target()
+    due_at = dispute.opened_at + target
+    return {
+        "id": dispute.pk,
+        "order_id": dispute.order_id,
+        "order_state": order.state,
+        "buyer_id": order.buyer_id,
+        "buyer": order.buyer.username,
+        "seller_id": order.seller_id,
+        "seller": order.seller.username,
+        "opened_by_role": dispute.opened_by_role,
+        "reason": dispute.reason,
+        "opened_at": dispute.opened_at,
+        "age_seconds": int((now - dispute.opened_at).total_seconds()),
+        "target_seconds": int(target.total_seconds()),
+        "due_at": due_at,
+        "overdue": dispute.decided_at is None and now > due_at,
+        "flags": [{"code": f.code, "reason": f.reason} for f in flags],
+        "total": order.total,
+        "currency": order.currency,
+        "decided_at": dispute.decided_at,
+        "outcome": dispute.outcome,
+        "refund": dispute.refund,
+        "rationale": dispute.rationale,
+    }

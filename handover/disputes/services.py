@@ -27,7 +27,9 @@ def dispute_open_for(*, order: Order, user: User | None, actor: Actor, reason: s
     )
 
 
-def _refund_for(order: Order, outcome: Outcome, refund: int | None) -> int:
+def decision_refund(order: Order, outcome: Outcome, refund: int | None) -> int:
+    """What the buyer gets back in all under this decision; InvalidInput for a refund that
+    does not fit the outcome (so a form can show the service's own refusal)."""
     if outcome == Outcome.RELEASE:
         if refund not in (None, 0):
             raise InvalidInput("A release refunds nothing; use split.", code="bad_refund")
@@ -70,7 +72,7 @@ def dispute_decide(
     dispute = Dispute.objects.select_for_update().get(pk=dispute_id)
     if dispute.decided_at is not None:
         raise Conflict("This dispute is decided already.", code="already_decided")
-    amount = _refund_for(order, decision, refund)
+    amount = decision_refund(order, decision, refund)
     target = State.CANCELLED if amount == order.total else State.COMPLETED
     money = decide_money(order, refund=amount)
     dispute.decided_at = timezone.now()

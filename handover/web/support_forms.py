@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from handover.disputes.models import Outcome
-from handover.disputes.services import MAX_NOTE, MAX_RATIONALE, _refund_for
+from handover.disputes.services import MAX_NOTE, MAX_RATIONALE, decision_refund
 from handover.ledger.rules import Shares, shares_delta
 from handover.ledger.services import order_shares
 from handover.lib.errors import InvalidInput
@@ -51,7 +51,7 @@ class DecisionMoney:
 def decision_money(order: Order, outcome: str, refund: int | None) -> DecisionMoney:
     """What ``dispute_decide`` would do with the money; raises its InvalidInput for a refund
     it refuses. The same arithmetic as ``orders.services.decide_money``, without posting."""
-    amount = _refund_for(order, Outcome(outcome), refund)
+    amount = decision_refund(order, Outcome(outcome), refund)
     if order.settled_at is None:
         moves = order_shares(order, amount)
     else:

@@ -22,10 +22,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from handover.delivery.models import Delivery, DeliveryFile
-from handover.disputes.api import _out as dispute_out
 from handover.disputes.models import Dispute
 from handover.disputes.selectors import (
     dispute_flags,
+    dispute_summary,
     dispute_timeline,
     dispute_visible,
     disputes_with_orders,
@@ -93,7 +93,7 @@ def dispute_queue(request: WebRequest) -> HttpResponse:
     disputes = list(page.object_list)
     now = timezone.now()
     flags = dispute_flags(disputes, now=now)
-    rows = [_queue_row(d, dispute_out(d, now, flags[d.pk]), now) for d in disputes]
+    rows = [_queue_row(d, dispute_summary(d, now, flags[d.pk]), now) for d in disputes]
     context = {
         "rows": rows,
         "page": page,
@@ -166,7 +166,7 @@ def _dispute_page(
 ) -> HttpResponse:
     now = timezone.now()
     order = dispute.order
-    out = dispute_out(dispute, now, dispute_flags([dispute], now=now)[dispute.pk])
+    out = dispute_summary(dispute, now, dispute_flags([dispute], now=now)[dispute.pk])
     # Support's notes only to support: an agent who is a party here reads it as a party.
     items = dispute_timeline(dispute, with_notes=role == Actor.SUPPORT)
     # As the API's GET /orders/{id}/deliveries reads them.
