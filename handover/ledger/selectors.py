@@ -1,7 +1,7 @@
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from handover.accounts.models import User
-from handover.ledger.models import Account, AccountKind
+from handover.ledger.models import Account, AccountKind, Entry
 
 
 def balances_for(*, user: User) -> dict[str, dict[str, int]]:
@@ -13,3 +13,15 @@ def balances_for(*, user: User) -> dict[str, dict[str, int]]:
         entry = result.setdefault(currency, {"pending": 0, "available": 0})
         entry["pending" if kind == AccountKind.SELLER_PENDING else "available"] = balance
     return result
+
+
+def seller_movements(*, user: User) -> QuerySet[Entry]:
+    """The entries of the user's own seller accounts, newest first."""
+    return (
+        Entry.objects.filter(
+            account__owner=user,
+            account__kind__in=(AccountKind.SELLER_PENDING, AccountKind.SELLER_AVAILABLE),
+        )
+        .select_related("transaction", "account")
+        .order_by("-transaction__created_at", "-id")
+    )

@@ -7,14 +7,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from handover.accounts.models import User
 from handover.ledger.models import AccountKind, Entry, TransactionKind
-from handover.ledger.selectors import balances_for
+from handover.ledger.selectors import balances_for, seller_movements
 from handover.ledger.services import payout_request
 from handover.lib.errors import Conflict, HandoverError, InvalidInput
 from handover.web.amounts import amount_text
@@ -49,18 +48,6 @@ def _balances(user: User) -> list[Balance]:
     return [Balance(currency, **amounts) for currency, amounts in sorted(lines.items())]
 
 
-def movements_of(user: User) -> QuerySet[Entry]:
-    """The entries of the user's own seller accounts, newest first."""
-    return (
-        Entry.objects.filter(
-            account__owner=user,
-            account__kind__in=(AccountKind.SELLER_PENDING, AccountKind.SELLER_AVAILABLE),
-        )
-        .select_related("transaction", "account")
-        .order_by("-transaction__created_at", "-id")
-    )
-
-
 @dataclass(frozen=True)
 class Movement:
     entry: Entry
@@ -80,7 +67,7 @@ def _movement(entry: Entry) -> Movement:
 @login_required
 @require_GET
 def balance_page(request: WebRequest) -> HttpResponse:
-    page = Paginator(movements_of(request.user), MOVEMENTS_PER_PAGE).get_page(
+    page = Paginator(seller_movements(user=request.user), MOVEMENTS_PER_PAGE).get_page(
         request.GET.get("page")
     )
     context = {
