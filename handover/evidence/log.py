@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from handover.evidence import keys
 from handover.evidence.chain import tree_head_message
-from handover.evidence.merkle import MerkleTree, leaf_hash
+from handover.evidence.merkle import MerkleTree, leaf_hashes
 from handover.evidence.models import Event, LogEntry, TreeHead
 
 # One number for PostgreSQL's advisory lock: one sequencer at a time, across workers.
@@ -75,9 +75,10 @@ def _sequence_batch(size: int, *, sweep: bool = False) -> int:
         .order_by("id")
         .values_list("id", "body")[:size]
     )
+    hashes = leaf_hashes(body.encode() for _id, body in pending)
     LogEntry.objects.bulk_create(
-        LogEntry(seq=start + 1 + n, event_id=event_id, leaf_hash=leaf_hash(body.encode()))
-        for n, (event_id, body) in enumerate(pending)
+        LogEntry(seq=start + 1 + n, event_id=event_id, leaf_hash=hashed)
+        for n, ((event_id, _body), hashed) in enumerate(zip(pending, hashes, strict=True))
     )
     return len(pending)
 

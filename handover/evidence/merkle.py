@@ -7,17 +7,28 @@ verifiers never raise for arguments of the right types, they answer False.
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 # Bound once: every node costs one call, and the lookup would be a visible share of it.
 _sha256 = hashlib.sha256
+# The hash objects' digest, for map(): the loops over many hashes run in C, not in bytecode.
+_digest = type(hashlib.sha256()).digest
+# SHA-256 having read 0x01, copied for each node of a path: cheaper than a new hash of the
+# concatenation, on a path of twenty nodes.
+_NODE_PREFIX = hashlib.sha256(b"\x01")
 
 
 def leaf_hash(data: bytes) -> bytes:
     """SHA-256(0x00 || data): the hash of one log entry."""
     return _sha256(b"\x00" + data).digest()
+
+
+def leaf_hashes(entries: Iterable[bytes]) -> list[bytes]:
+    """``leaf_hash`` of each entry, in order."""
+    return list(map(_digest, map(_sha256, map(b"\x00".__add__, entries))))
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
@@ -55,26 +66,34 @@ def verify_inclusion(
     leaf_hash: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
 ) -> bool:
     """Whether proof shows leaf_hash at index in the tree of size leaves with root (2.1.3.2)."""
-    if not 0 <= index < size or not _are_hashes(leaf_hash, root, *proof):
+    if not 0 <= index < size:
         return False
-    sha = _sha256
-    fn, sn = index, size - 1
-    r = leaf_hash
-    for p in proof:
-        if sn == 0:
+    # The RFC's loop over fn and sn, unrolled as transparency-dev/merkle does it: below the
+    # level where index and size - 1 part ("inner"), the path holds one sibling per level, on
+    # the side LSB(fn) gives; above it the leaf's node is the last of its level, and the path
+    # holds one left sibling per set bit of index. The RFC fails a path of any other length
+    # (sn reaches 0 too early, or is not 0 at the end), so that is checked first.
+    inner = (index ^ (size - 1)).bit_length()
+    if len(proof) != inner + (index >> inner).bit_count():
+        return False
+    if len(leaf_hash) != HASH_SIZE or len(root) != HASH_SIZE:
+        return False
+    start = _NODE_PREFIX.copy
+    node = leaf_hash
+    sides = index | -1 << inner  # a set bit: the sibling is on the left (ones above inner)
+    for sibling in proof:
+        if len(sibling) != HASH_SIZE:
             return False
-        if fn & 1 or fn == sn:
-            r = sha(b"\x01" + p + r).digest()
-            if not fn & 1:
-                # "until LSB(fn) is set or fn is 0": fn == sn > 0 here, so shift its zeros out.
-                zeros = (fn & -fn).bit_length() - 1
-                fn >>= zeros
-                sn >>= zeros
+        pair = start()
+        if sides & 1:
+            pair.update(sibling)
+            pair.update(node)
         else:
-            r = sha(b"\x01" + r + p).digest()
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and r == root
+            pair.update(node)
+            pair.update(sibling)
+        node = pair.digest()
+        sides >>= 1
+    return node == root
 
 
 def verify_consistency(
@@ -85,7 +104,7 @@ def verify_consistency(
     As in the RFC, 0 < old_size: an empty tree head proves nothing and is refused. Equal sizes
     are consistent with an empty proof and equal roots (PROOF(n, D_n) is empty by 2.1.4.1).
     """
-    if not 0 < old_size <= new_size or not _are_hashes(old_root, new_root, *proof):
+    if not 0 < old_size <= new_size or not _all_hashes((old_root, new_root, *proof)):
         return False
     if old_size == new_size:
         return not proof and old_root == new_root
@@ -170,23 +189,31 @@ class MerkleTree:
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         """PATH(index, D[0:size]) (section 2.1.3.1); size defaults to the current size."""
-        size = self.size if size is None else size
-        if not 0 <= index < size <= self.size:
-            raise ValueError(f"no leaf {index} in a tree of {size} in a log of {self.size}")
-        # Bottom up through the stored levels. At each height the nodes of the tree of size
-        # leaves are 0..last, the last one incomplete unless size reaches its end; the sibling of
-        # the node on the leaf's way up is stored, or is that incomplete last node, or is absent
-        # (the node is carried up unchanged and adds nothing to the path).
-        levels, path = self._levels, []
-        height, last = 0, size - 1
-        while last:
+        levels = self._levels
+        leaves = len(levels[0])
+        if size is None:
+            size = leaves
+        if not 0 <= index < size <= leaves:
+            raise ValueError(f"no leaf {index} in a tree of {size} in a log of {leaves}")
+        # In the shape verify_inclusion reads: below the level where index and size - 1 part,
+        # the sibling at every level, each a stored complete subtree but perhaps the topmost,
+        # which may be the tree's incomplete last node (hashed on demand); above that level, the
+        # stored left sibling wherever the leaf's node is a right child.
+        inner = (index ^ (size - 1)).bit_length()
+        path = [levels[height][(index >> height) ^ 1] for height in range(inner - 1)]
+        if inner:
+            height = inner - 1
             sibling = (index >> height) ^ 1
-            if sibling < last or (sibling == last and (last + 1) << height <= size):
+            if (sibling + 1) << height <= size:
                 path.append(levels[height][sibling])
-            elif sibling == last:
+            else:
                 path.append(self._subtree(sibling << height, size))
-            height += 1
-            last >>= 1
+        if index >> inner:
+            path += [
+                levels[height][(index >> height) ^ 1]
+                for height in range(inner, size.bit_length())
+                if (index >> height) & 1
+            ]
         return path
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
@@ -223,15 +250,16 @@ class MerkleTree:
             return self._levels[height][start >> height]
         cached = self._incomplete.get((start, end))
         if cached is None:
+            levels, sha = self._levels, _sha256
             blocks = []
             position = start
             while position < end:
                 height = (end - position).bit_length() - 1
-                blocks.append(self._levels[height][position >> height])
+                blocks.append(levels[height][position >> height])
                 position += 1 << height
             cached = blocks.pop()
             while blocks:
-                cached = node_hash(blocks.pop(), cached)
+                cached = sha(b"\x01" + blocks.pop() + cached).digest()
             if len(self._incomplete) >= self._CACHE_LIMIT:
                 self._incomplete.clear()
             self._incomplete[start, end] = cached
@@ -250,10 +278,8 @@ def _root(leaf_hashes: Sequence[bytes]) -> bytes:
 def _parents(level: Sequence[bytes]) -> list[bytes]:
     # Level by level, an odd last node carried up unchanged: the same tree as the RFC's split at
     # the largest power of two below n (the tests check it against the recursive definition).
-    sha = _sha256
-    parents = [
-        sha(b"\x01" + a + b).digest() for a, b in zip(level[0::2], level[1::2], strict=False)
-    ]
+    pairs = map(b"".join, zip(repeat(b"\x01"), level[0::2], level[1::2]))
+    parents = list(map(_digest, map(_sha256, pairs)))
     if len(level) & 1:
         parents.append(level[-1])
     return parents
@@ -265,9 +291,9 @@ def _split(n: int) -> int:
 
 
 def _check_hashes(hashes: Iterable[bytes]) -> None:
-    if not set(map(len, hashes)) <= {HASH_SIZE}:
+    if not _all_hashes(hashes):
         raise ValueError(f"leaf hashes are {HASH_SIZE} bytes")
 
 
-def _are_hashes(*values: bytes) -> bool:
-    return all(len(value) == HASH_SIZE for value in values)
+def _all_hashes(values: Iterable[bytes]) -> bool:
+    return set(map(len, values)) <= {HASH_SIZE}
