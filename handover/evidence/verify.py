@@ -21,17 +21,26 @@ import json
 import re
 import sys
 import zipfile
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import IO, Any
+from itertools import islice
+from json.encoder import encode_basestring
+from operator import attrgetter
+from typing import IO, Any, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from handover.evidence.chain import body_hash, receipt_message, tree_head_message
-from handover.evidence.merkle import MerkleTree, leaf_hash, verify_consistency, verify_inclusion
+from handover.evidence.chain import EVENT_VERSION, body_hash, receipt_message, tree_head_message
+from handover.evidence.merkle import (
+    MerkleTree,
+    leaf_hash,
+    leaf_hashes,
+    verify_consistency,
+    verify_inclusion,
+)
 from handover.lib.canonical import canonical_json, json_sha256
 
 FORMAT = 1
@@ -697,7 +706,7 @@ def _check_manifest(
 # --- the whole log -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventRow:
     """An event as its row holds it: the body and the columns that copy it."""
 
@@ -707,13 +716,13 @@ class EventRow:
     actor_id: int | None
     actor_role: str
     created_at: str  # ISO 8601
-    payload: Any
+    payload: Any  # the column's JSON value as decoded: objects have string keys, as in JSON
     body: str
     prev_hash: str
     hash: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LeafRow:
     seq: int
     event_id: int
@@ -721,13 +730,18 @@ class LeafRow:
     body: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HeadRow:
     size: int
     root: str
     signed_at: str
     key_id: str
     signature: str
+
+
+# Rows are read this many at a time: a chunk's bodies are hashed in one loop in C (map), and the
+# loop over its rows in Python only links, compares and ticks.
+_CHUNK = 4096
 
 
 def verify_log(
@@ -741,86 +755,213 @@ def verify_log(
     """Check the deployment's whole record: every order's chain from the bodies (``events``
     grouped by order, each order's in id order), every leaf against its event's body
     (``leaves`` by seq), and every signed head (by size) against the leaves' root, its
-    signature and its consistency with the head before it."""
+    signature and its consistency with the head before it. ``progress`` is called once per
+    event and once per leaf."""
     report = Report(key_id=key_id(public_key))
     tick = progress or (lambda: None)
     _check_chains(events, report, tick)
-    tree = MerkleTree()
-    pending = sorted(heads, key=lambda h: h.size)
-    previous: HeadRow | None = None
-    for leaf in leaves:
-        if leaf.seq != tree.size:
-            report.fail(
-                Reason.LOG_GAP,
-                f"Leaf {leaf.seq} (event {leaf.event_id}) comes where leaf {tree.size} should.",
-            )
-            return report
-        if leaf.leaf_hash != leaf_hash(leaf.body.encode()):
-            report.fail(
-                Reason.LEAF_HASH_MISMATCH,
-                f"Leaf {leaf.seq}: its hash is not the hash of event {leaf.event_id}'s body.",
-            )
-        tree.append(leaf.leaf_hash)
-        while pending and pending[0].size == tree.size:
-            previous = _check_head(pending.pop(0), previous, tree, public_key, report)
-        tick()
-    for head in pending:
-        report.fail(
-            Reason.TREE_ROOT_MISMATCH,
-            f"The tree head of size {head.size} is larger than the log ({tree.size} leaves).",
-        )
-    report.tree_size = tree.size
+    _check_leaves(leaves, heads, public_key, report, tick)
     return report
 
 
 def _check_chains(events: Iterable[EventRow], report: Report, tick: Callable[[], None]) -> None:
     order: int | None = None
     previous = ""
-    for row in events:
-        if row.order_id is None or row.order_id != order:
-            order, previous = row.order_id, ""
-        report.events += 1
-        name = f"event {row.id}" + (f" of order {row.order_id}" if row.order_id else "")
-        if body_hash(row.body.encode()) != row.hash:
-            report.fail(Reason.EVENT_HASH_MISMATCH, f"{name}: its body does not hash to its hash.")
-        try:
-            body = json.loads(row.body)
-        except ValueError:
-            report.fail(Reason.MALFORMED, f"{name}: its body is not JSON.")
-            body = {}
-        if not isinstance(body, dict):
-            body = {}
-        if body.get("order") != row.order_id:
-            report.fail(
-                Reason.ORDER_MISMATCH,
-                f"{name}: its body says order {body.get('order')}.",
-            )
-        if body.get("prev") != previous:
-            reason = Reason.CHAIN_START if previous == "" else Reason.CHAIN_BROKEN
-            report.fail(
-                reason,
-                f"{name}: its previous hash is {body.get('prev')!r}, the order's event before "
-                f"it has {previous!r}.",
-            )
-        if changed := _changed_columns(row, body):
-            report.fail(
-                Reason.EVENT_COLUMN_MISMATCH,
-                f"{name}: its {', '.join(changed)} column differs from its body.",
-            )
-        previous = row.hash
-        tick()
+    # Whether previous is empty or a hash this check computed, so a hex digest: JSON needs no
+    # escaping in it, and the expected body can take it as it is.
+    hex_previous = True
+    rows = iter(events)
+    while chunk := list(islice(rows, _CHUNK)):
+        report.events += len(chunk)
+        digests = list(map(_hexdigest, map(hashlib.sha256, map(str.encode, map(_body, chunk)))))
+        for row, digest in zip(chunk, digests, strict=True):
+            if row.order_id is None or row.order_id != order:
+                order, previous, hex_previous = row.order_id, "", True
+            hashed = digest == row.hash
+            # Every check at once, for an event as the writer makes it: its body hashes to its
+            # hash, it follows the event before it, and it is byte for byte the body its columns
+            # make (so its order, previous hash and columns match). Else each check on its own.
+            if not (
+                hashed
+                and hex_previous
+                and row.prev_hash == previous
+                and _expected_body(row) == row.body
+            ):
+                _check_event(row, hashed, previous, report)
+            previous, hex_previous = row.hash, hashed
+            tick()
+
+
+def _check_event(row: EventRow, hashed: bool, previous: str, report: Report) -> None:
+    name = f"event {row.id}" + (f" of order {row.order_id}" if row.order_id else "")
+    if not hashed:
+        report.fail(Reason.EVENT_HASH_MISMATCH, f"{name}: its body does not hash to its hash.")
+    try:
+        body = json.loads(row.body)
+    except ValueError:
+        report.fail(Reason.MALFORMED, f"{name}: its body is not JSON.")
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    if body.get("order") != row.order_id:
+        report.fail(
+            Reason.ORDER_MISMATCH,
+            f"{name}: its body says order {body.get('order')}.",
+        )
+    if body.get("prev") != previous:
+        reason = Reason.CHAIN_START if previous == "" else Reason.CHAIN_BROKEN
+        report.fail(
+            reason,
+            f"{name}: its previous hash is {body.get('prev')!r}, the order's event before "
+            f"it has {previous!r}.",
+        )
+    if changed := _changed_columns(row, body):
+        report.fail(
+            Reason.EVENT_COLUMN_MISMATCH,
+            f"{name}: its {', '.join(changed)} column differs from its body.",
+        )
 
 
 def _changed_columns(row: EventRow, body: dict[str, Any]) -> list[str]:
-    columns = {
-        "type": (row.type, body.get("type")),
-        "actor": (row.actor_id, body.get("actor")),
-        "actor_role": (row.actor_role, body.get("role")),
-        "created_at": (row.created_at, body.get("at")),
-        "payload": (canonical_json(row.payload), canonical_json(body.get("payload"))),
-        "prev_hash": (row.prev_hash, body.get("prev")),
+    payload = canonical_json(row.payload) == canonical_json(body.get("payload"))
+    same = {
+        "type": _same(row.type, body.get("type")),
+        "actor": _same(row.actor_id, body.get("actor")),
+        "actor_role": _same(row.actor_role, body.get("role")),
+        "created_at": _same(row.created_at, body.get("at")),
+        "payload": payload,
+        "prev_hash": _same(row.prev_hash, body.get("prev")),
     }
-    return [name for name, (column, in_body) in columns.items() if column != in_body]
+    return [name for name, equal in same.items() if not equal]
+
+
+def _same(column: object, in_body: object) -> bool:
+    # Exact, as the bytes are: 1, 1.0 and true are equal in Python, not in a body.
+    return type(column) is type(in_body) and column == in_body
+
+
+def _json_encoder() -> Callable[[Any, int], Sequence[str]]:
+    """``canonical_json`` as text chunks, with the encoder made once: ``json.dumps`` makes one
+    for every call, most of what a small payload costs. It is the C encoder ``json.dumps``
+    uses, with the same arguments, checked against ``canonical_json`` once here; where there
+    is none, ``canonical_json`` itself."""
+
+    def plain(value: Any, _level: int) -> Sequence[str]:
+        return (canonical_json(value).decode(),)
+
+    settings = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        encode = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+            None,  # no cycle check: a row's payload was decoded from JSON, it has no cycles
+            settings.default,
+            encode_basestring,
+            None,  # no indent
+            settings.key_separator,
+            settings.item_separator,
+            settings.sort_keys,
+            settings.skipkeys,
+            settings.allow_nan,
+        )
+        sample = {"b": [1, 2.5, -0.0, True, None, '\u00e9\n"\\'], "a": {"z": {}, "y": []}}
+        if "".join(encode(sample, 0)) != canonical_json(sample).decode():
+            return plain
+    except (AttributeError, TypeError):  # no C accelerator, or one that takes other arguments
+        return plain
+    return cast(Callable[[Any, int], Sequence[str]], encode)
+
+
+_json_chunks = _json_encoder()
+_body = attrgetter("body")
+_hexdigest = type(hashlib.sha256()).hexdigest
+# The end of a body after its previous hash, by (role, type): the few pairs recur in every order.
+_TAILS: dict[tuple[str, str], str] = {}
+
+
+def _expected_body(row: EventRow) -> str | None:
+    """The body ``chain.event_body`` makes of the row's columns, as text; None for a row whose
+    columns no body could hold as they are (then the caller looks at each column). The row's
+    prev_hash goes in as it is: the caller has made sure it is a hex digest or empty."""
+    actor, order = row.actor_id, row.order_id
+    if not (type(actor) is int or actor is None) or not (type(order) is int or order is None):
+        return None
+    try:
+        return (
+            f'{{"actor":{"null" if actor is None else actor},'
+            f'"at":{encode_basestring(row.created_at)},'
+            f'"order":{"null" if order is None else order},'
+            f'"payload":{"".join(_json_chunks(row.payload, 0))},'
+            f'"prev":"{row.prev_hash}"'
+            f"{_TAILS.get((row.actor_role, row.type)) or _tail(row.actor_role, row.type)}"
+        )
+    except (TypeError, ValueError, RecursionError):  # not JSON: the field by field check says so
+        return None
+
+
+def _tail(role: str, type: str) -> str:
+    tail = (
+        f',"role":{encode_basestring(role)},"type":{encode_basestring(type)},"v":{EVENT_VERSION}}}'
+    )
+    if len(_TAILS) < 1024:
+        _TAILS[role, type] = tail
+    return tail
+
+
+def _check_leaves(
+    leaves: Iterable[LeafRow],
+    heads: Iterable[HeadRow],
+    public_key: bytes,
+    report: Report,
+    tick: Callable[[], None],
+) -> None:
+    tree = MerkleTree()
+    pending = deque(sorted(heads, key=lambda h: h.size))
+    previous: HeadRow | None = None
+    rows = iter(leaves)
+    while chunk := list(islice(rows, _CHUNK)):
+        first = tree.size
+        seqs = list(map(_seq, chunk))
+        in_order = chunk
+        if seqs != list(range(first, first + len(chunk))):
+            in_order = chunk[: next(n for n, seq in enumerate(seqs) if seq != first + n)]
+        stored = list(map(_leaf_hash, in_order))
+        computed = leaf_hashes(map(str.encode, map(_body, in_order)))
+        # Through the chunk in runs, each ending where a signed head's tree ends.
+        start = 0
+        while start < len(in_order):
+            end = len(in_order)
+            if pending and first + start < pending[0].size < first + end:
+                end = pending[0].size - first
+            if computed[start:end] != stored[start:end]:
+                for leaf, digest in zip(in_order[start:end], computed[start:end], strict=True):
+                    if leaf.leaf_hash != digest:
+                        report.fail(
+                            Reason.LEAF_HASH_MISMATCH,
+                            f"Leaf {leaf.seq}: its hash is not the hash of event "
+                            f"{leaf.event_id}'s body.",
+                        )
+            tree.extend(stored[start:end])
+            while pending and pending[0].size == tree.size:
+                previous = _check_head(pending.popleft(), previous, tree, public_key, report)
+            for _ in range(end - start):
+                tick()
+            start = end
+        if len(in_order) < len(chunk):
+            leaf = chunk[len(in_order)]
+            report.fail(
+                Reason.LOG_GAP,
+                f"Leaf {leaf.seq} (event {leaf.event_id}) comes where leaf {tree.size} should.",
+            )
+            return
+    for head in pending:
+        report.fail(
+            Reason.TREE_ROOT_MISMATCH,
+            f"The tree head of size {head.size} is larger than the log ({tree.size} leaves).",
+        )
+    report.tree_size = tree.size
+
+
+_seq = attrgetter("seq")
+_leaf_hash = attrgetter("leaf_hash")
 
 
 def _check_head(
