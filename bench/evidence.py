@@ -22,7 +22,9 @@ not the code's cost) and take medians over rounds.
    ``chain``/``merkle`` functions (body hash and link, leaf hash, root, signature). Floor: one
    ``hashlib.sha256(body).digest()`` per event over the same bytes, run before and after every
    case; a case's ratio is against those two runs. The split times each step of
-   ``verify_log`` on its own over the same rows.
+   ``verify_log`` on its own over the same rows, as it runs them (a chunk of rows at a time;
+   an event whose body is byte for byte the one its columns make passes at once), and, for
+   information, the field-by-field check an event that is not so gets, over every event.
 2. proof: ``MerkleTree.inclusion_proof`` + ``merkle.verify_inclusion`` for 10,000 random leaves
    of the N-leaf tree; floor: the same number of plain SHA-256 node hashes (65 bytes each) that
    verifying those proofs needs. Cases alternate on every chunk of 250 proofs.
@@ -55,6 +57,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from operator import attrgetter
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -426,49 +429,50 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
         if not result.ok:
             raise RuntimeError(verify.report_lines(result))
 
+    chunks = [range(at, min(at + verify._CHUNK, n)) for at in range(0, n, verify._CHUNK)]
+
     def part_body_hashes() -> None:
-        for row in log.events:
-            if body_hash(row.body.encode()) != row.hash:
+        # As verify._check_chains hashes them: a chunk at a time, in C (map), hex compared.
+        hexdigest, body, recorded = verify._hexdigest, attrgetter("body"), attrgetter("hash")
+        for span in chunks:
+            rows = log.events[span.start : span.stop]
+            hashed = list(map(hexdigest, map(sha256, map(str.encode, map(body, rows)))))
+            if hashed != list(map(recorded, rows)):
                 raise RuntimeError
 
-    def part_parse_links() -> None:
-        loads = json.loads
+    def part_expected() -> None:
+        expected = verify._expected_body
+        for row in log.events:
+            if expected(row) != row.body:
+                raise RuntimeError
+
+    def alt_fields() -> None:
+        """Every event checked field by field (verify._check_event: json.loads, the order, the
+        link, verify._changed_columns), as an event that leaves the fast path is checked."""
+        result = verify.Report()
+        check = verify._check_event
         order: object = object()
         previous = ""
         for row in log.events:
             if row.order_id != order:
                 order, previous = row.order_id, ""
-            body = loads(row.body)
-            if not isinstance(body, dict) or body.get("order") != row.order_id:
-                raise RuntimeError
-            if body.get("prev") != previous:
-                raise RuntimeError
+            check(row, True, previous, result)
             previous = row.hash
-
-    def part_columns() -> float:
-        # verify._changed_columns only: the bodies are parsed in chunks outside the clock.
-        total, chunk = 0.0, 20_000
-        changed = verify._changed_columns
-        for at in range(0, n, chunk):
-            rows = log.events[at : at + chunk]
-            bodies = [json.loads(row.body) for row in rows]
-            start = time.process_time()
-            for row, body in zip(rows, bodies, strict=True):
-                if changed(row, body):
-                    raise RuntimeError
-            total += time.process_time() - start
-        return total
+        if not result.ok:
+            raise RuntimeError(verify.report_lines(result))
 
     def part_leaf_hashes() -> None:
-        leaf_hash = merkle.leaf_hash
-        for leaf in log.leaves:
-            if leaf_hash(leaf.body.encode()) != leaf.leaf_hash:
+        # As verify_log hashes them: merkle.leaf_hashes over a chunk at a time.
+        body, stored = attrgetter("body"), attrgetter("leaf_hash")
+        for span in chunks:
+            leaves = log.leaves[span.start : span.stop]
+            if merkle.leaf_hashes(map(str.encode, map(body, leaves))) != list(map(stored, leaves)):
                 raise RuntimeError
 
-    def part_tree_append() -> None:
+    def part_tree_chunks() -> None:
         tree = merkle.MerkleTree()
-        for leaf in log.leaves:
-            tree.append(leaf.leaf_hash)
+        for span in chunks:
+            tree.extend(log.leaf_hashes[span.start : span.stop])
         if tree.root().hex() != log.head.root:
             raise RuntimeError
 
@@ -517,10 +521,10 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
         "leafpass": pass_leaves,
         "progress": part_progress,
         "body": part_body_hashes,
-        "links": part_parse_links,
-        "columns": part_columns,
+        "expected": part_expected,
+        "fields": alt_fields,
         "leaves": part_leaf_hashes,
-        "append": part_tree_append,
+        "chunks": part_tree_chunks,
         "bulk": part_tree_bulk,
         "signature": part_signature,
         "rebuild": alt_rebuild,
@@ -558,20 +562,19 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
     row("verify.verify_log, as `handover verify --log`", "verify_log", target=True)
     row("the steps alone: chain/merkle functions, tree in bulk", "steps", target=True)
     row("split: event pass (verify._check_chains)", "events")
-    row("- body hashes (chain.body_hash, hex compare)", "body")
-    row("- json.loads of each body, order and prev link", "links")
-    row("- verify._changed_columns (2x canonical_json)", "columns")
-    derived("- the rest (per-event name string, report, loop)", ("events",),
-            ("body", "links", "columns"))  # fmt: skip
+    row("- body hashes (chunks, C loop: encode, sha256, hexdigest)", "body")
+    row("- verify._expected_body (body from the columns, compared)", "expected")
+    derived("- the rest (chain links, loop)", ("events",), ("body", "expected"))
     row("split: leaf pass (verify_log with no events)", "leafpass")
-    row("- leaf hashes (merkle.leaf_hash)", "leaves")
-    row("- tree leaf by leaf (MerkleTree.append)", "append")
+    row("- leaf hashes (merkle.leaf_hashes, chunks)", "leaves")
+    row("- tree a chunk at a time (MerkleTree.extend)", "chunks")
     row("- root + Ed25519 signature check", "signature")
     row("split: Progress.tick, 2 per event", "progress")
     derived("info: the hashing alone (body + leaf hashes, tree in bulk)",
             ("body", "leaves", "bulk"))  # fmt: skip
     row("info: tree in bulk (merkle.root over the leaf list)", "bulk")
     row("info: event pass rebuilding bodies (chain.event_body, compare)", "rebuild")
+    row("info: every event field by field (verify._check_event)", "fields")
     ratios = t.ratio["verify_log"]
     report.notes.append(
         f"verify: CPU seconds of this process, medians of {plan.verify_rounds} rounds; each "
