@@ -10,6 +10,7 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import StrictInt
 
+from handover.accounts.models import User
 from handover.delivery.models import ChecklistItem, Delivery, DeliveryFile, PreviewPart
 from handover.delivery.selectors import file_for
 from handover.delivery.services import (
@@ -263,17 +264,18 @@ def file_detail(request, file_id: int):
     return _file_out(file)
 
 
-def _visit(request: HttpRequest) -> Visit:
+def _visit(request: HttpRequest, user: User) -> Visit:
     return Visit(
-        user=request.auth,  # type: ignore[attr-defined]
+        user=user,
         address=request.META.get("REMOTE_ADDR", ""),
         user_agent=request.headers.get("User-Agent", ""),
     )
 
 
-@router.api_operation(["GET", "HEAD"], "/files/{file_id}/original")
-def download_original(request, file_id: int):
-    visit = _visit(request)
+def original_served(request: HttpRequest, *, file_id: int, user: User) -> HttpResponseBase:
+    """An original's bytes for ``user`` (a bearer token's or the page's session's), under
+    ``original_access``'s rule, and the download on the order's record."""
+    visit = _visit(request, user)
     file = original_access(file_id=file_id, visit=visit)
     response, sent = _bytes_response(
         request,
@@ -289,9 +291,11 @@ def download_original(request, file_id: int):
     return response
 
 
-@router.api_operation(["GET", "HEAD"], "/files/{file_id}/preview")
-def preview(request, file_id: int, part: int = 0):
-    visit = _visit(request)
+def preview_served(
+    request: HttpRequest, *, file_id: int, user: User, part: int
+) -> HttpResponseBase:
+    """One part of a file's preview for ``user``, and the view on the order's record."""
+    visit = _visit(request, user)
     file, preview_part = preview_part_for(file_id=file_id, user=visit.user, index=part)
     response, sent = _bytes_response(
         request,
@@ -305,6 +309,16 @@ def preview(request, file_id: int, part: int = 0):
     )
     file_served_record(file=file, visit=visit, sent=sent, part=preview_part)
     return response
+
+
+@router.api_operation(["GET", "HEAD"], "/files/{file_id}/original")
+def download_original(request, file_id: int):
+    return original_served(request, file_id=file_id, user=request.auth)
+
+
+@router.api_operation(["GET", "HEAD"], "/files/{file_id}/preview")
+def preview(request, file_id: int, part: int = 0):
+    return preview_served(request, file_id=file_id, user=request.auth, part=part)
 
 
 def _suffix(key: str) -> str:

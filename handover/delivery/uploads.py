@@ -5,7 +5,12 @@ upload is never held whole in memory, never spooled to a temp file and never rea
 ``UploadMiddleware`` parses multipart API requests itself, before anything else reads the
 body, so that every refusal (too large, refused kind, bad name) becomes a clear JSON error and
 every object an unfinished or refused request wrote is deleted when the request ends. A
-delivery's service claims the objects it recorded; whatever is unclaimed is removed."""
+delivery's service claims the objects it recorded; whatever is unclaimed is removed.
+
+The delivery page posts to ``/orders/{id}/deliver/`` with the session's user. That body is
+streamed the same way, but it runs before ``CsrfViewMiddleware.process_view``, so the CSRF
+check is made in the stream: when the first file begins, against the fields read so far (the
+form sends its token first) or the X-CSRFToken header. A request that fails it stores nothing."""
 
 import hashlib
 import re
@@ -13,14 +18,18 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import BadRequest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.datastructures import MultiValueDict
 
 from handover.api.auth import request_api_user
 from handover.delivery.kinds import Kind, Refused
@@ -31,6 +40,7 @@ from handover.lib.errors import HandoverError, InvalidInput, NotAuthenticated
 # Shared by the uploads of a process; each upload keeps one chunk in flight at a time.
 _HASHERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="upload-sha256")
 DELIVERY_PATH = re.compile(r"^/api/v1/orders/(?P<order_id>[0-9]{1,18})/deliveries/?$")
+WEB_DELIVERY_PATH = re.compile(r"^/orders/(?P<order_id>[0-9]{1,18})/deliver/$")
 CHUNK = 1024 * 1024
 MAX_NAME = 255
 # Control characters and the bidi controls that make "invoice\u202efdp.exe" read as a PDF.
@@ -128,7 +138,11 @@ class StrictNameParser(MultiPartParser):
 
 def _parse_strictly(request: HttpRequest):
     def parse_file_upload(META, post_data):
-        return StrictNameParser(META, post_data, request.upload_handlers, request.encoding).parse()
+        parser = StrictNameParser(META, post_data, request.upload_handlers, request.encoding)
+        for handler in request.upload_handlers:
+            if isinstance(handler, WebDeliveryUploadHandler):
+                handler.parser = parser
+        return parser.parse()
 
     return parse_file_upload
 
@@ -295,6 +309,58 @@ class RetryUploadHandler(DeliveryUploadHandler):
         )
 
 
+class CsrfRefused(Exception):
+    """The page's upload failed Django's CSRF check; ``response`` is Django's 403."""
+
+    def __init__(self, response: HttpResponse):
+        super().__init__("CSRF check failed")
+        self.response = response
+
+
+class WebDeliveryUploadHandler(DeliveryUploadHandler):
+    """The delivery page's upload: before the first byte of the first file is stored, the
+    request passes Django's own CSRF check and the check ``order_deliver`` makes."""
+
+    def __init__(self, request: HttpRequest, session: UploadSession, *, user):
+        super().__init__(request, session)
+        self.user = user
+        self.parser: MultiPartParser | None = None
+        self.checked = False
+
+    def fields_read(self) -> QueryDict:
+        """The form's fields parsed so far (those sent before the files)."""
+        fields = getattr(self.parser, "_post", None)
+        return fields.copy() if fields is not None else QueryDict(mutable=True)
+
+    def new_file(self, field_name, file_name, *args, **kwargs):
+        if not self.checked:
+            self._csrf_check()
+            from handover.delivery.selectors import delivery_precheck
+
+            delivery_precheck(order_id=self.session.order_id, user=self.user)
+            self.checked = True
+        super().new_file(field_name, file_name, *args, **kwargs)
+
+    def _csrf_check(self) -> None:
+        request: Any = self.request
+        # CsrfViewMiddleware reads the token from request.POST, which is being parsed: it is
+        # shown the fields read so far (the token among them) for the length of the check.
+        request._post = self.fields_read()
+        try:
+            refusal = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(
+                request, _no_view, (), {}
+            )
+        finally:
+            del request._post
+        if refusal is not None:
+            raise CsrfRefused(refusal)
+
+
+def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
+    """Stands for the page's view in the CSRF check: like it, not exempt."""
+    raise NotImplementedError
+
+
 def _is_retry(request: HttpRequest, user) -> bool:
     from handover.api.middleware import idempotency_key_taken, idempotency_scope
 
@@ -332,6 +398,9 @@ class UploadMiddleware:
             return self.get_response(request)
         match = DELIVERY_PATH.match(request.path)
         if match is None:
+            web = WEB_DELIVERY_PATH.match(request.path)
+            if web is not None:
+                return self._web_delivery(request, int(web["order_id"]))
             if request.path.startswith("/api/"):
                 try:
                     request.POST  # noqa: B018 - parse now, so a refusal is answered here
@@ -366,6 +435,41 @@ class UploadMiddleware:
             except (HandoverError, MultiPartParserError) as error:
                 handler.abort()
                 return _parse_error(error)
+            except BaseException:
+                handler.abort()
+                raise
+            return self.get_response(request)
+        finally:
+            session.discard_unclaimed(default_storage.delete)
+
+    def _web_delivery(self, request: HttpRequest, order_id: int) -> HttpResponse:
+        """The delivery page's upload. A refusal while streaming is left for the view to show
+        beside the form (``request.upload_error``), with the fields sent before the files."""
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())  # not a byte read
+        session = UploadSession(order_id=order_id)
+        handler = WebDeliveryUploadHandler(request, session, user=user)
+        request.upload_handlers = [handler]
+        request.parse_file_upload = _parse_strictly(request)  # type: ignore[method-assign]
+        request.upload_session = session  # type: ignore[attr-defined]
+        try:
+            try:
+                request.FILES  # noqa: B018
+            except CsrfRefused as refused:
+                handler.abort()
+                return refused.response
+            except (HandoverError, MultiPartParserError) as error:
+                handler.abort()
+                request.upload_error = (  # type: ignore[attr-defined]
+                    error
+                    if isinstance(error, HandoverError)
+                    else InvalidInput(f"The form could not be read: {error}", code="bad_multipart")
+                )
+                # The file being read when it was refused, to name it beside the error.
+                request.upload_error_file = handler.file_name or ""  # type: ignore[attr-defined]
+                request._post = handler.fields_read()  # type: ignore[attr-defined]
+                request._files = MultiValueDict()  # type: ignore[attr-defined]
             except BaseException:
                 handler.abort()
                 raise

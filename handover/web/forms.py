@@ -1,8 +1,21 @@
+from typing import Any
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, UserCreationForm
 
 from handover.accounts.models import User
+from handover.delivery.services import Tick
+from handover.lib.money import CURRENCIES, format_amount
+from handover.offers.services import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_QUESTION_LENGTH,
+    MAX_QUESTIONS,
+    MAX_TERMS_LENGTH,
+    OfferFields,
+)
+from handover.orders.models import Order
 from handover.orders.services import MAX_ANSWER_LENGTH, MAX_TEXT_LENGTH
+from handover.web.amounts import amount_parse
 
 
 class PlainLabels:
@@ -68,3 +81,172 @@ class AutoCompleteForm(PlainLabels, forms.Form):
     enabled = forms.TypedChoiceField(
         choices=[("on", "on"), ("off", "off")], coerce=lambda value: value == "on"
     )
+
+
+class OfferForm(PlainLabels, forms.Form):
+    """An offer as its seller writes it; the price in major units, kept exact."""
+
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(
+        max_length=MAX_DESCRIPTION_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="What the buyer gets, and how you work.",
+    )
+    price = forms.CharField(max_length=32, help_text="For example 120 or 120.50.")
+    currency = forms.ChoiceField(choices=[(code, code) for code in sorted(CURRENCIES)])
+    delivery_days = forms.IntegerField(label="Delivery time in days", min_value=1, max_value=365)
+    revisions = forms.IntegerField(label="Revisions included", min_value=0, max_value=100)
+    terms = forms.CharField(
+        label="Terms of service",
+        max_length=MAX_TERMS_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="Each order keeps the version it was placed under; a change makes a new one.",
+    )
+    requirements = forms.CharField(
+        label="Requirement questions",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="One question a line; the buyer answers each when ordering.",
+    )
+    requires_acceptance = forms.BooleanField(
+        label="I accept each order before it starts",
+        required=False,
+        help_text="Paid orders wait for you to accept or decline them (declining refunds all).",
+    )
+
+    def clean_requirements(self) -> list[str]:
+        questions = [line.strip() for line in self.cleaned_data["requirements"].splitlines()]
+        questions = [question for question in questions if question]
+        if len(questions) > MAX_QUESTIONS:
+            raise forms.ValidationError(f"At most {MAX_QUESTIONS} questions.")
+        if any(len(question) > MAX_QUESTION_LENGTH for question in questions):
+            raise forms.ValidationError(
+                f"A question may have at most {MAX_QUESTION_LENGTH} characters."
+            )
+        return questions
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if "price" in data and "currency" in data:
+            try:
+                data["price"] = amount_parse(data["price"], data["currency"])
+            except ValueError as error:
+                self.add_error("price", str(error))
+            else:
+                if data["price"] <= 0:
+                    self.add_error("price", "The price must be more than zero.")
+        return data
+
+    def offer_fields(self, *, risk_threshold: dict[str, int] | None = None) -> OfferFields:
+        data = self.cleaned_data
+        return OfferFields(
+            title=data["title"],
+            description=data["description"],
+            price=data["price"],
+            currency=data["currency"],
+            delivery_days=data["delivery_days"],
+            revisions=data["revisions"],
+            terms=data["terms"],
+            requirements=data["requirements"],
+            requires_acceptance=data["requires_acceptance"],
+            risk_threshold=risk_threshold,
+        )
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field; each is already in storage (the upload streamed it)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)] if data else []
+
+
+class DeliveryForm(PlainLabels, forms.Form):
+    """A delivery: a message, the requirement items it answers (each with a note), files."""
+
+    message = forms.CharField(
+        label="Message to the buyer",
+        max_length=MAX_TEXT_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(self, *args, requirements: list[dict[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.requirements = requirements
+        for index, item in enumerate(requirements):
+            self.fields[f"tick_{index}"] = forms.BooleanField(
+                label=item.get("question", ""), required=False
+            )
+            self.fields[f"note_{index}"] = forms.CharField(
+                label="Note", max_length=2000, required=False
+            )
+        # Last, so that the browser sends every other field (the CSRF token first) before
+        # the files: the upload is checked against them before a byte is stored.
+        self.fields["files"] = MultipleFileField(
+            label="Files", required=False, help_text="Choose or drop one or more files."
+        )
+
+    def checklist_rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "question": item.get("question", ""),
+                "answer": item.get("answer", ""),
+                "tick": self[f"tick_{index}"],
+                "note": self[f"note_{index}"],
+            }
+            for index, item in enumerate(self.requirements)
+        ]
+
+    def ticks(self) -> list[Tick]:
+        data = self.cleaned_data
+        return [
+            Tick(requirement=index, note=data[f"note_{index}"])
+            for index in range(len(self.requirements))
+            if data[f"tick_{index}"]
+        ]
+
+
+class CancellationForm(PlainLabels, forms.Form):
+    """Ask to cancel: why, and what the buyer gets back (major units, kept exact)."""
+
+    reason = _text("Why cancel?", limit=MAX_TEXT_LENGTH, rows=4)
+    refund = forms.CharField(label="Refund to the buyer", max_length=32)
+
+    def __init__(self, *args, order: Order, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order = order
+        total = format_amount(order.total, order.currency)
+        self.fields["refund"].help_text = (
+            f"From 0 to the order's total of {total}. The buyer gets this back; the seller "
+            "is paid the rest, less fees in proportion."
+        )
+
+    def clean_refund(self) -> int:
+        try:
+            refund = amount_parse(self.cleaned_data["refund"], self.order.currency)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+        if refund > self.order.total:
+            total = format_amount(self.order.total, self.order.currency)
+            raise forms.ValidationError(f"The refund can be at most the total of {total}.")
+        return refund
+
+
+class AnswerForm(PlainLabels, forms.Form):
+    message = _text("Your answer", limit=MAX_TEXT_LENGTH, rows=4)
+
+
+class DisputeForm(PlainLabels, forms.Form):
+    reason = _text("What went wrong?", limit=MAX_TEXT_LENGTH, rows=5)

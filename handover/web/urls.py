@@ -1,31 +1,60 @@
-from django.urls import path
+from django.urls import include, path
 
-from handover.web.views import accounts, offers, orders
+from handover.web.views import accounts, deliveries, offers, orders, requests, seller
 
 app_name = "web"
 
+
+def _order(action: str, view, name: str):
+    return path(f"orders/<int:order_id>/{action}/", view, name=name)
+
+
 urlpatterns = [
     path("", offers.offer_list, name="offers"),
+    path("offers/mine/", offers.my_offer_list, name="my_offers"),
+    path("offers/new/", offers.offer_new, name="offer_new"),
     path("offers/<int:offer_id>/", offers.offer_detail, name="offer"),
+    path("offers/<int:offer_id>/edit/", offers.offer_edit, name="offer_edit"),
+    path("offers/<int:offer_id>/active/", offers.offer_active, name="offer_active"),
     path("offers/<int:offer_id>/order/", offers.order_new, name="order_new"),
     path("orders/", orders.order_list, name="orders"),
+    path("sales/", orders.sale_list, name="sales"),
     path("orders/<int:order_id>/", orders.order_detail, name="order"),
-    path("orders/<int:order_id>/pay/", orders.order_pay, name="order_pay"),
-    path("orders/<int:order_id>/abandon/", orders.order_abandon, name="order_abandon"),
-    path("orders/<int:order_id>/accept/", orders.order_accept, name="order_accept"),
+    _order("pay", orders.order_pay, "order_pay"),
+    _order("abandon", orders.order_abandon, "order_abandon"),
+    _order("accept", orders.order_accept, "order_accept"),
+    _order("request-revision", orders.order_request_revision, "order_request_revision"),
+    _order("auto-complete", orders.order_auto_complete, "order_auto_complete"),
+    _order("messages", orders.message_post, "order_message"),
+    _order("accept-order", seller.order_accept_order, "order_accept_order"),
+    _order("decline-order", seller.order_decline_order, "order_decline_order"),
+    # The upload middleware streams this path's files (delivery.uploads.WEB_DELIVERY_PATH).
+    _order("deliver", deliveries.order_deliver_page, "order_deliver"),
     path(
-        "orders/<int:order_id>/request-revision/",
-        orders.order_request_revision,
-        name="order_request_revision",
+        "orders/<int:order_id>/deliveries/<int:delivery_id>/release/",
+        seller.delivery_release,
+        name="delivery_release",
     ),
-    path(
-        "orders/<int:order_id>/auto-complete/",
-        orders.order_auto_complete,
-        name="order_auto_complete",
+    _order(
+        "request-cancellation", requests.order_request_cancellation, "order_request_cancellation"
     ),
-    path("orders/<int:order_id>/messages/", orders.message_post, name="order_message"),
+    _order("accept-cancellation", requests.order_accept_cancellation, "order_accept_cancellation"),
+    _order(
+        "decline-cancellation", requests.order_decline_cancellation, "order_decline_cancellation"
+    ),
+    _order(
+        "withdraw-cancellation",
+        requests.order_withdraw_cancellation,
+        "order_withdraw_cancellation",
+    ),
+    _order("cancel-late", requests.order_cancel_late, "order_cancel_late"),
+    _order("open-dispute", requests.order_open_dispute, "order_open_dispute"),
+    path("files/<int:file_id>/preview/", deliveries.file_preview, name="file_preview"),
+    path("files/<int:file_id>/original/", deliveries.file_original, name="file_original"),
     path("signup/", accounts.signup, name="signup"),
     path("login/", accounts.login_view, name="login"),
     path("logout/", accounts.logout_view, name="logout"),
     path("account/password/", accounts.password_change_view, name="password_change"),
+    # The support desk's and the balance's pages.
+    path("", include("handover.web.support_urls")),
 ]

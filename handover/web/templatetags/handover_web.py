@@ -28,3 +28,14 @@ def preview_label(preview_state: str) -> str:
 def duration(left: timedelta) -> str:
     """A duration as people say it: ``{{ left|duration }}`` gives 2 days 4 hours."""
     return countdown(left)
+
+
+@register.filter
+def seconds(value: float | int | None) -> str:
+    """A length in seconds as a clock reads it: ``{{ 95.4|seconds }}`` gives 1:35."""
+    if value is None:
+        return ""
+    total = int(value)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -21,7 +21,27 @@ INLINE = [
 @pytest.fixture
 def pages(buyer, seller, support, offer):
     order = order_in_state(State.DELIVERED, buyer=buyer, seller=seller, support=support)
+    working = order_in_state(State.IN_PROGRESS, buyer=buyer, seller=seller, support=support)
+    waiting = order_in_state(State.AWAITING_ACCEPTANCE, buyer=buyer, seller=seller, support=support)
+    requested = order_in_state(
+        State.CANCELLATION_REQUESTED, buyer=buyer, seller=seller, support=support
+    )
+    delivery = order.deliveries.get()
     return {
+        seller: [
+            "/sales/",
+            "/offers/mine/",
+            "/offers/new/",
+            f"/offers/{offer.pk}/",
+            f"/offers/{offer.pk}/edit/",
+            f"/orders/{waiting.pk}/",
+            f"/orders/{waiting.pk}/decline-order/",
+            f"/orders/{working.pk}/deliver/",
+            f"/orders/{order.pk}/",
+            f"/orders/{order.pk}/deliveries/{delivery.pk}/release/",
+            f"/orders/{requested.pk}/accept-cancellation/",
+            f"/orders/{requested.pk}/decline-cancellation/",
+        ],
         None: ["/", f"/offers/{offer.pk}/", "/login/", "/signup/", "/no-such-page/"],
         buyer: [
             f"/offers/{offer.pk}/order/",
@@ -29,6 +49,9 @@ def pages(buyer, seller, support, offer):
             f"/orders/{order.pk}/",
             f"/orders/{order.pk}/accept/",
             f"/orders/{order.pk}/request-revision/",
+            f"/orders/{order.pk}/request-cancellation/",
+            f"/orders/{order.pk}/open-dispute/",
+            f"/orders/{requested.pk}/",
             "/account/password/",
         ],
     }
@@ -39,6 +62,8 @@ def test_every_page_has_the_policy_and_nothing_inline(client, pages):
     for user, paths in pages.items():
         if user is not None:
             client.force_login(user)
+        else:
+            client.logout()
         for path in paths:
             response = client.get(path)
             assert response.status_code in (200, 404), path

@@ -4,13 +4,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from handover.ledger.rules import pricing
 from handover.lib.errors import HandoverError, NotFound
 from handover.offers.models import Offer
+from handover.offers.services import offer_create, offer_set_active, offer_update
 from handover.orders.services import order_place
-from handover.web.forms import OrderForm
+from handover.web.amounts import amount_text
+from handover.web.forms import OfferForm, OrderForm
 from handover.web.http import WebRequest
 
 OFFERS_PER_PAGE = 20
@@ -67,3 +69,95 @@ def order_new(request: WebRequest, offer_id: int) -> HttpResponse:
     }
     status = 422 if form.errors else 200
     return render(request, "web/offers/order_form.html", context, status=status)
+
+
+@login_required
+@require_GET
+def my_offer_list(request: WebRequest) -> HttpResponse:
+    """The viewer's offers, open and closed."""
+    offers = Paginator(_offers().filter(seller=request.user), OFFERS_PER_PAGE)
+    page = offers.get_page(request.GET.get("page"))
+    return render(request, "web/offers/mine.html", {"offers": page})
+
+
+def _offer_form_page(
+    request: WebRequest, form: OfferForm, offer: Offer | None = None
+) -> HttpResponse:
+    context = {"form": form, "offer": offer, "terms": offer.current_terms if offer else None}
+    status = 422 if form.errors else 200
+    return render(request, "web/offers/edit.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def offer_new(request: WebRequest) -> HttpResponse:
+    data = request.POST if request.method == "POST" else None
+    form = OfferForm(data, initial={"currency": settings.HANDOVER_CURRENCY, "revisions": 1})
+    if request.method == "POST" and form.is_valid():
+        try:
+            offer = offer_create(seller=request.user, fields=form.offer_fields())
+        except HandoverError as error:
+            form.add_error(None, error.detail)
+        else:
+            messages.success(request, "Your offer is published.")
+            return redirect("web:offer", offer.pk)
+    return _offer_form_page(request, form)
+
+
+def _own_offer(request: WebRequest, offer_id: int) -> Offer:
+    return get_object_or_404(_offers(), pk=offer_id, seller=request.user)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def offer_edit(request: WebRequest, offer_id: int) -> HttpResponse:
+    """Change an offer; changed terms become a new version (``offer_update``)."""
+    offer = _own_offer(request, offer_id)
+    terms = offer.current_terms
+    initial = {
+        "title": offer.title,
+        "description": offer.description,
+        "price": amount_text(offer.price, offer.currency),
+        "currency": offer.currency,
+        "delivery_days": offer.delivery_days,
+        "revisions": offer.revisions,
+        "terms": terms.text,
+        "requirements": "\n".join(offer.requirements),
+        "requires_acceptance": offer.requires_acceptance,
+    }
+    form = OfferForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        # The risk threshold is set through the API; the page keeps it as it is.
+        fields = form.offer_fields(risk_threshold=offer.risk_threshold)
+        try:
+            offer_update(offer_id=offer.pk, seller=request.user, fields=fields)
+        except NotFound:
+            raise Http404("No such offer.") from None
+        except HandoverError as error:
+            form.add_error(None, error.detail)
+        else:
+            version = offer.current_terms.version
+            if version != terms.version:
+                messages.success(
+                    request,
+                    f"Saved. The terms are now version {version}; "
+                    f"orders placed before keep version {terms.version}.",
+                )
+            else:
+                messages.success(request, "Saved.")
+            return redirect("web:offer", offer.pk)
+    return _offer_form_page(request, form, offer)
+
+
+@login_required
+@require_POST
+def offer_active(request: WebRequest, offer_id: int) -> HttpResponse:
+    """Close an offer to new orders, or open it again; placed orders go on."""
+    offer = _own_offer(request, offer_id)
+    active = request.POST.get("active") == "on"
+    offer_set_active(offer_id=offer.pk, seller=request.user, active=active)
+    if active:
+        messages.success(request, "The offer is open to new orders.")
+    else:
+        messages.success(request, "The offer is closed to new orders; placed orders go on.")
+    return redirect("web:offer", offer.pk)

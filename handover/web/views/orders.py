@@ -1,7 +1,6 @@
 """The order pages. Each view finds the order as the API does (``orders_visible_to``: a
 stranger gets 404), calls the one service the matching API endpoint calls, and renders."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,9 +8,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.http import HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -21,33 +19,23 @@ from handover.lib.errors import HandoverError, InvalidInput
 from handover.orders import services
 from handover.orders.models import Order
 from handover.orders.rules import CLOSED, Actor, State
-from handover.orders.selectors import available_actions, orders_visible_to, viewer_role
+from handover.orders.selectors import orders_visible_to, viewer_role
+from handover.trust.selectors import user_record
 from handover.web.display import order_timers
 from handover.web.forms import AutoCompleteForm, MessageForm, RevisionForm
 from handover.web.http import WebRequest
+from handover.web.views.base import act, back, confirm, order_actions, visible_order
 
 ORDERS_PER_PAGE = 20
-# The actions these pages offer so far (API slugs); the others come with later pages.
-WEB_ACTIONS = frozenset({"pay", "abandon", "accept", "request-revision", "auto-complete"})
-
-
-def _visible_order(request: WebRequest, order_id: int) -> Order:
-    order = orders_visible_to(request.user).select_related("offer").filter(pk=order_id).first()
-    if order is None:
-        raise Http404("No such order.")
-    return order
-
-
-def _actions(request: WebRequest, order: Order) -> set[str]:
-    """What the viewer may do now, from the transition table (as the API's ``actions``)."""
-    actions = set(available_actions(order, viewer_role(order, request.user))) & WEB_ACTIONS
-    if order.paid_at is None:
-        actions.discard("auto-complete")  # allowed, but nothing to say before payment
-    return actions
-
-
-def _back(order: Order, anchor: str = "") -> HttpResponse:
-    return redirect(reverse("web:order", args=[order.pk]) + anchor)
+ANSWERS = frozenset(
+    {
+        "accept-order",
+        "decline-order",
+        "accept-cancellation",
+        "decline-cancellation",
+        "withdraw-cancellation",
+    }
+)
 
 
 @login_required
@@ -56,33 +44,69 @@ def order_list(request: WebRequest) -> HttpResponse:
     """The orders the viewer bought, newest first."""
     orders = orders_visible_to(request.user).filter(buyer=request.user).select_related("offer")
     page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "web/orders/list.html", {"orders": page})
+    return render(request, "web/orders/list.html", {"orders": page, "selling": False})
+
+
+@login_required
+@require_GET
+def sale_list(request: WebRequest) -> HttpResponse:
+    """The orders placed with the viewer as seller, newest first."""
+    orders = orders_visible_to(request.user).filter(seller=request.user).select_related("offer")
+    page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "web/orders/list.html", {"orders": page, "selling": True})
 
 
 @dataclass(frozen=True)
 class DeliveryRow:
     delivery: Delivery
     originals_released: bool  # to the buyer (the seller and support always have them)
+    may_release_early: bool  # the seller may still release this delivery's originals early
+    answered: list[tuple[str, str]]  # the requirement questions it answers, with the notes
+
+
+def _delivery_rows(order: Order, role: Actor) -> list[DeliveryRow]:
+    deliveries = order.deliveries.prefetch_related("files__preview_parts", "checklist")
+    questions = [item.get("question", "") for item in order.requirements]
+    return [
+        DeliveryRow(
+            delivery,
+            buyer_may_take_originals(order, delivery),
+            role == Actor.SELLER and order.state not in CLOSED and not delivery.released_early_at,
+            [
+                (
+                    questions[item.requirement] if item.requirement < len(questions) else "",
+                    item.note,
+                )
+                for item in delivery.checklist.all()
+            ],
+        )
+        for delivery in deliveries
+    ]
 
 
 def _order_page(
     request: WebRequest, order: Order, *, message_form: MessageForm | None = None, status: int = 200
 ) -> HttpResponse:
     role = viewer_role(order, request.user)
-    deliveries = [
-        DeliveryRow(delivery, buyer_may_take_originals(order, delivery))
-        for delivery in order.deliveries.prefetch_related("files")
-    ]
+    deliveries = _delivery_rows(order, role)
+    record = None
+    if role == Actor.SELLER and order.state == State.AWAITING_ACCEPTANCE:
+        record = user_record(order.buyer)  # what the API shows as buyer_record
+    actions = order_actions(request, order)
     context = {
         "order": order,
         "role": role,
-        "actions": _actions(request, order),
+        "actions": actions,
+        # Those not offered beside the buyer's record or the cancellation request.
+        "panel_actions": actions - ANSWERS,
         "timers": order_timers(order, timezone.now()),
         "auto_complete_after": settings.HANDOVER_AUTO_COMPLETE_AFTER,
         "deliveries": deliveries,
+        "buyer_record": record,
         "originals_locked": role == Actor.BUYER
         and order.state not in CLOSED
         and any(not row.originals_released for row in deliveries),
+        "requested_by_viewer": order.cancellation_requested_by == role,
         **_chat_context(order, message_form),
     }
     return render(request, "web/orders/detail.html", context, status=status)
@@ -99,39 +123,18 @@ def _chat_context(order: Order, form: MessageForm | None) -> dict[str, Any]:
 @login_required
 @require_GET
 def order_detail(request: WebRequest, order_id: int) -> HttpResponse:
-    return _order_page(request, _visible_order(request, order_id))
-
-
-def _act(
-    request: WebRequest, order: Order, service: Callable[..., Any], done: str, **params: Any
-) -> HttpResponse:
-    """Run one order service; a refusal (the order moved on, say) becomes a message."""
-    try:
-        service(order_id=order.pk, user=request.user, **params)
-    except HandoverError as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, done)
-    return _back(order)
-
-
-def _confirm(request: WebRequest, order: Order, action: str, template: str) -> HttpResponse:
-    """The page that asks before an irreversible action."""
-    if action not in _actions(request, order):
-        messages.error(request, "That is not possible on this order now.")
-        return _back(order)
-    return render(request, template, {"order": order})
+    return _order_page(request, visible_order(request, order_id))
 
 
 @login_required
 @require_POST
 def order_pay(request: WebRequest, order_id: int) -> HttpResponse:
-    order = _visible_order(request, order_id)
+    order = visible_order(request, order_id)
     try:
         result = services.order_pay(order_id=order.pk, user=request.user)
     except HandoverError as error:
         messages.error(request, error.detail)
-        return _back(order)
+        return back(order)
     paid: Order = result["order"]
     if result["instructions"]:
         messages.info(request, result["instructions"])
@@ -139,35 +142,35 @@ def order_pay(request: WebRequest, order_id: int) -> HttpResponse:
         messages.success(request, "Paid. Your money is held in escrow until the seller accepts.")
     else:
         messages.success(request, "Paid. Your money is held in escrow; the seller has started.")
-    return _back(order)
+    return back(order)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def order_abandon(request: WebRequest, order_id: int) -> HttpResponse:
-    order = _visible_order(request, order_id)
+    order = visible_order(request, order_id)
     if request.method == "POST":
-        return _act(request, order, services.order_abandon, "The unpaid order is cancelled.")
-    return _confirm(request, order, "abandon", "web/orders/confirm_abandon.html")
+        return act(request, order, services.order_abandon, "The unpaid order is cancelled.")
+    return confirm(request, order, "abandon", "web/orders/confirm_abandon.html")
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def order_accept(request: WebRequest, order_id: int) -> HttpResponse:
-    order = _visible_order(request, order_id)
+    order = visible_order(request, order_id)
     if request.method == "POST":
         done = "You accepted the delivery: the originals are yours and the seller is paid."
-        return _act(request, order, services.order_accept, done)
-    return _confirm(request, order, "accept", "web/orders/confirm_accept.html")
+        return act(request, order, services.order_accept, done)
+    return confirm(request, order, "accept", "web/orders/confirm_accept.html")
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def order_request_revision(request: WebRequest, order_id: int) -> HttpResponse:
-    order = _visible_order(request, order_id)
-    if "request-revision" not in _actions(request, order):
+    order = visible_order(request, order_id)
+    if "request-revision" not in order_actions(request, order):
         messages.error(request, "A revision cannot be requested on this order now.")
-        return _back(order)
+        return back(order)
     form = RevisionForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -178,10 +181,10 @@ def order_request_revision(request: WebRequest, order_id: int) -> HttpResponse:
             form.add_error("message", error.detail)
         except HandoverError as error:
             messages.error(request, error.detail)
-            return _back(order)
+            return back(order)
         else:
             messages.success(request, "Revision requested. The seller will deliver again.")
-            return _back(order)
+            return back(order)
     status = 422 if form.errors else 200
     context = {"order": order, "form": form}
     return render(request, "web/orders/request_revision.html", context, status=status)
@@ -190,20 +193,20 @@ def order_request_revision(request: WebRequest, order_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def order_auto_complete(request: WebRequest, order_id: int) -> HttpResponse:
-    order = _visible_order(request, order_id)
+    order = visible_order(request, order_id)
     form = AutoCompleteForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose whether auto-complete is on or off.")
-        return _back(order)
+        return back(order)
     enabled = form.cleaned_data["enabled"]
     done = "Auto-complete is on." if enabled else "Auto-complete is off for this order."
-    return _act(request, order, services.order_set_auto_complete, done, enabled=enabled)
+    return act(request, order, services.order_set_auto_complete, done, enabled=enabled)
 
 
 @login_required
 @require_POST
 def message_post(request: WebRequest, order_id: int) -> HttpResponse:
-    order = _visible_order(request, order_id)
+    order = visible_order(request, order_id)
     form = MessageForm(request.POST)
     if form.is_valid():
         try:
@@ -215,7 +218,7 @@ def message_post(request: WebRequest, order_id: int) -> HttpResponse:
         else:
             if request.htmx:
                 return render(request, "web/orders/_chat.html", _chat_context(order, None))
-            return _back(order, "#chat")
+            return back(order, "#chat")
     if request.htmx:
         return render(request, "web/orders/_chat.html", _chat_context(order, form), status=422)
     return _order_page(request, order, message_form=form, status=422)
