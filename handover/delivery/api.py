@@ -12,7 +12,7 @@ from pydantic import StrictInt
 
 from handover.accounts.models import User
 from handover.delivery.models import ChecklistItem, Delivery, DeliveryFile, PreviewPart
-from handover.delivery.selectors import file_for
+from handover.delivery.selectors import file_for, requirements_delivered
 from handover.delivery.services import (
     Tick,
     Visit,
@@ -224,27 +224,24 @@ class RequirementOut(Schema):
 def checklist(request, order_id: int):
     """Each requirement item beside the delivered files the seller said answer it."""
     order = _visible(request, order_id)
-    items = ChecklistItem.objects.filter(delivery__order=order).prefetch_related("delivery__files")
-    by_requirement: dict[int, list[dict]] = {}
-    for item in items:
-        by_requirement.setdefault(item.requirement, []).extend(
-            {
-                "id": f.pk,
-                "name": f.name,
-                "kind": f.kind,
-                "delivery_id": item.delivery_id,
-                "note": item.note,
-            }
-            for f in item.delivery.files.all()
-        )
+    deliveries = order.deliveries.prefetch_related("files", "checklist")
     return [
         {
-            "requirement": index,
-            "question": requirement.get("question", ""),
-            "answer": requirement.get("answer", ""),
-            "delivered": by_requirement.get(index, []),
+            "requirement": row.index,
+            "question": row.question,
+            "answer": row.answer,
+            "delivered": [
+                {
+                    "id": t.file.pk,
+                    "name": t.file.name,
+                    "kind": t.file.kind,
+                    "delivery_id": t.delivery.pk,
+                    "note": t.note,
+                }
+                for t in row.delivered
+            ],
         }
-        for index, requirement in enumerate(order.requirements)
+        for row in requirements_delivered(order, deliveries)
     ]
 
 

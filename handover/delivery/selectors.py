@@ -1,6 +1,11 @@
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from handover.accounts.models import User
-from handover.delivery.models import DeliveryFile
+from handover.delivery.models import Delivery, DeliveryFile
 from handover.lib.errors import NotFound
+from handover.orders.models import Order
 from handover.orders.rules import Action, Actor, State
 from handover.orders.selectors import order_read
 from handover.orders.services import order_check, role_of
@@ -26,3 +31,39 @@ def file_for(*, file_id: int, user: User) -> tuple[DeliveryFile, Actor]:
     except NotFound:
         raise NotFound("No such file.") from None
     return file, actor
+
+
+@dataclass(frozen=True)
+class Ticked:
+    """A delivered file the seller said answers a requirement, with the note on the tick."""
+
+    file: DeliveryFile
+    delivery: Delivery
+    number: int  # the delivery's place on the order, from 1
+    note: str
+
+
+@dataclass(frozen=True)
+class RequirementDelivered:
+    index: int  # from 0, as the checklist numbers requirements
+    question: str
+    answer: str
+    delivered: list[Ticked]
+
+
+def requirements_delivered(
+    order: Order, deliveries: Iterable[Delivery]
+) -> list[RequirementDelivered]:
+    """Each requirement item of ``order`` beside the files of every delivery whose checklist
+    ticks it. ``deliveries`` are the order's, oldest first, with ``files`` and ``checklist``
+    prefetched."""
+    ticked: dict[int, list[Ticked]] = defaultdict(list)
+    for number, delivery in enumerate(deliveries, start=1):
+        for tick in delivery.checklist.all():
+            ticked[tick.requirement].extend(
+                Ticked(file, delivery, number, tick.note) for file in delivery.files.all()
+            )
+    return [
+        RequirementDelivered(index, item.get("question", ""), item.get("answer", ""), ticked[index])
+        for index, item in enumerate(order.requirements)
+    ]

@@ -5,7 +5,6 @@ Each view reads with the selectors the API's dispute endpoints read with
 (``disputes_with_orders``, ``dispute_flags``, ``dispute_timeline``; the rows as the API's
 ``DisputeOut``) and writes with the service its endpoint calls."""
 
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from handover.delivery.models import Delivery, DeliveryFile
+from handover.delivery.selectors import requirements_delivered
 from handover.disputes.models import Dispute
 from handover.disputes.selectors import (
     dispute_flags,
@@ -34,7 +33,6 @@ from handover.disputes.selectors import (
 from handover.disputes.services import dispute_decide, support_note_add
 from handover.evidence.models import EventType
 from handover.lib.errors import HandoverError, InvalidInput, NotFound
-from handover.orders.models import Order
 from handover.orders.rules import Actor
 from handover.web.display import countdown
 from handover.web.http import WebRequest
@@ -117,38 +115,6 @@ def _back(dispute: Dispute, anchor: str = "") -> HttpResponse:
     return redirect(reverse("web:dispute", args=[dispute.pk]) + anchor)
 
 
-@dataclass(frozen=True)
-class Delivered:
-    file: DeliveryFile
-    delivery_number: int
-    note: str
-
-
-@dataclass(frozen=True)
-class RequirementRow:
-    number: int
-    question: str
-    answer: str
-    delivered: list[Delivered]
-
-
-def requirement_rows(order: Order, deliveries: list[Delivery]) -> list[RequirementRow]:
-    """Each requirement item beside the files of the deliveries the seller ticked it in,
-    as ``GET /orders/{id}/checklist`` pairs them."""
-    by_requirement: dict[int, list[Delivered]] = defaultdict(list)
-    for number, delivery in enumerate(deliveries, start=1):
-        for tick in delivery.checklist.all():
-            by_requirement[tick.requirement].extend(
-                Delivered(file, number, tick.note) for file in delivery.files.all()
-            )
-    return [
-        RequirementRow(
-            index + 1, item.get("question", ""), item.get("answer", ""), by_requirement[index]
-        )
-        for index, item in enumerate(order.requirements)
-    ]
-
-
 def _file_access(item: Any) -> bool:
     return item.kind in ("download", "preview") or (
         item.data.get("type") == EventType.ORIGINAL_REFUSED
@@ -178,7 +144,7 @@ def _dispute_page(
         "order": order,
         "role": role,
         "days": timeline_days(items, timezone.get_current_timezone()),
-        "requirements": requirement_rows(order, deliveries),
+        "requirements": requirements_delivered(order, deliveries),
         "deliveries": deliveries,
         "accesses": [item for item in items if _file_access(item)],
         "notes": [item for item in items if item.kind == "note"],
