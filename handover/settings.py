@@ -102,6 +102,51 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
+# --- Production security (operator) ---------------------------------------------------------
+# HANDOVER_HTTPS=true says the site is served over HTTPS, by the app or by a proxy in front of
+# it: cookies then travel over HTTPS only, plain HTTP is redirected, and browsers are told
+# (HSTS) to use nothing but HTTPS for this host. Off by default, so that the demo keeps working
+# on http://127.0.0.1; `handover check --deploy` says what a public site still lacks.
+HANDOVER_HTTPS = env_bool("HANDOVER_HTTPS", False)
+# A proxy that already redirects HTTP may keep the app from doing it too.
+SECURE_SSL_REDIRECT = env_bool("HANDOVER_SSL_REDIRECT", HANDOVER_HTTPS)
+SESSION_COOKIE_SECURE = HANDOVER_HTTPS
+CSRF_COOKIE_SECURE = HANDOVER_HTTPS
+SECURE_HSTS_SECONDS = env_int(
+    "HANDOVER_HSTS_SECONDS", 365 * 24 * 3600 if HANDOVER_HTTPS else 0, minimum=0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HANDOVER_HSTS_INCLUDE_SUBDOMAINS", HANDOVER_HTTPS)
+# Off unless asked: once a browser vendor's preload list holds the domain, leaving it is slow.
+SECURE_HSTS_PRELOAD = env_bool("HANDOVER_HSTS_PRELOAD", False)
+
+
+def _proxy_ssl_header() -> tuple[str, str] | None:
+    """The header a TLS-terminating proxy sets, as ``X-Forwarded-Proto: https``.
+
+    Trust it only behind a proxy that always sets or strips it: anyone could send it
+    otherwise, and the app would take a plain HTTP request for a secure one."""
+    raw = env_str("HANDOVER_PROXY_SSL_HEADER", "").strip()
+    if not raw:
+        return None
+    name, colon, value = (part.strip() for part in raw.partition(":"))
+    if not colon or not name or not value or " " in name:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            f"HANDOVER_PROXY_SSL_HEADER={raw!r}: expected a header and its value, "
+            "like X-Forwarded-Proto: https"
+        )
+    return "HTTP_" + name.upper().replace("-", "_"), value
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header()
+# Whatever the scheme (Django's defaults, written out so that nobody loosens them unseen).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+# --- end of production security ----------------------------------------------------------------
+
 ROOT_URLCONF = "handover.urls"
 WSGI_APPLICATION = "handover.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
@@ -267,8 +312,17 @@ MAILERS = {
     }
 }
 if MAILERS["default"]["BACKEND"].endswith("smtp.EmailBackend"):
-    # Django's SMTP sender waits forever by default; the worker must not.
-    MAILERS["default"]["OPTIONS"] = {"timeout": 10}  # type: ignore[assignment]
+    MAILERS["default"]["OPTIONS"] = {  # type: ignore[assignment]
+        "host": env_str("HANDOVER_SMTP_HOST", "localhost"),
+        "port": env_int("HANDOVER_SMTP_PORT", 587, minimum=1),
+        "username": env_str("HANDOVER_SMTP_USER", ""),
+        "password": env_str("HANDOVER_SMTP_PASSWORD", ""),
+        # STARTTLS on the submission port; HANDOVER_SMTP_SSL for implicit TLS (port 465).
+        "use_tls": env_bool("HANDOVER_SMTP_STARTTLS", True),
+        "use_ssl": env_bool("HANDOVER_SMTP_SSL", False),
+        # Django's SMTP sender waits forever by default; the worker must not.
+        "timeout": 10,
+    }
 DEFAULT_FROM_EMAIL = env_str("HANDOVER_EMAIL_FROM", "Handover <handover@localhost>")
 # Webhooks go only to public addresses unless this is on (else any user could make the
 # server call its own network, the cloud metadata address among it).

@@ -14,8 +14,6 @@ from handover.orders.timers import timers_run_due
 from handover.web.tests.helpers import field_errors, page_messages
 from handover.web.views import money
 
-pytestmark = pytest.mark.urls("handover.web.tests.support_urlconf")
-
 
 def page(response) -> str:
     return response.content.decode()

@@ -29,8 +29,6 @@ from handover.web.tests.helpers import field_errors, page_messages
 from handover.web.tests.test_pages import INLINE
 from handover.web.timeline import Look, item_look, timeline_days
 
-pytestmark = pytest.mark.urls("handover.web.tests.support_urlconf")
-
 
 @pytest.fixture
 def disputed(offer, buyer_api, seller_api) -> tuple[int, int, int]:

@@ -24,7 +24,6 @@ from handover.web.tests.helpers import DESKTOP, PHONE
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.urls("handover.web.tests.support_urlconf"),
 ]
 
 
