@@ -29,6 +29,8 @@
 
     function listFiles() {
       list.textContent = "";
+      // Hidden while empty: a list with no items confuses screen readers.
+      list.hidden = input.files.length === 0;
       bars = [];
       Array.prototype.forEach.call(input.files, function (file, index) {
         var item = document.createElement("li");
