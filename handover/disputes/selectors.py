@@ -19,7 +19,7 @@ from handover.disputes.rules import event_summary, quoted
 from handover.evidence.models import Event, EventType
 from handover.lib.errors import NotFound
 from handover.offers.models import OfferTerms
-from handover.orders.models import Message
+from handover.orders.models import Message, Order
 from handover.orders.rules import Action, Actor
 
 DEFAULT_RESPONSE_TARGET = timedelta(hours=24)
@@ -155,6 +155,8 @@ class TimelineItem:
 
 # Shown as their own items (a message, a delivery, a note), so not again as events.
 _SHOWN_OTHERWISE = [EventType.MESSAGE_POSTED, EventType.SUPPORT_NOTE]
+# Support's business: the parties never read that a report was filed on their order.
+_SUPPORT_ONLY = [EventType.REPORT_FILED]
 _FILE_EVENTS: dict[str, str] = {
     EventType.ORIGINAL_DOWNLOADED: "download",
     EventType.PREVIEW_VIEWED: "preview",
@@ -162,25 +164,38 @@ _FILE_EVENTS: dict[str, str] = {
 
 
 def dispute_timeline(dispute: Dispute, *, with_notes: bool) -> list[TimelineItem]:
-    """The order's events, messages, deliveries and downloads, and support's notes when
-    ``with_notes``, as one list in time order."""
+    """The dispute's order as ``order_timeline`` reads it; support's notes and reports when
+    ``with_notes`` (for an agent who is not a party)."""
+    return _timeline(dispute.order, for_support=with_notes)
+
+
+def order_timeline(order: Order, *, viewer: User) -> list[TimelineItem]:
+    """The order's events, messages, deliveries and downloads as one list in time order.
+    Support's notes and the reports filed on the order only for a support agent who is not
+    a party (as ``GET /orders/{id}/events`` and ``dispute_visible`` decide)."""
+    party = viewer.pk in (order.buyer_id, order.seller_id)
+    return _timeline(order, for_support=viewer.is_support and not party)
+
+
+def _timeline(order: Order, *, for_support: bool) -> list[TimelineItem]:
     deliveries = list(
-        Delivery.objects.filter(order_id=dispute.order_id).prefetch_related("files", "checklist")
+        Delivery.objects.filter(order_id=order.pk).prefetch_related("files", "checklist")
     )
     names = {f.pk: f.name for d in deliveries for f in d.files.all()}
     items = [
-        *_event_items(dispute, names),
-        *_message_items(dispute),
-        *(_delivery_item(dispute, d) for d in deliveries),
-        *(_note_items(dispute) if with_notes else []),
+        *_event_items(order, names, for_support=for_support),
+        *_message_items(order),
+        *(_delivery_item(order, d) for d in deliveries),
+        *(_note_items(order) if for_support else []),
     ]
     return sorted(items, key=lambda item: item.at)
 
 
-def _event_items(dispute: Dispute, names: dict[int, str]) -> list[TimelineItem]:
+def _event_items(order: Order, names: dict[int, str], *, for_support: bool) -> list[TimelineItem]:
+    hidden = _SHOWN_OTHERWISE if for_support else [*_SHOWN_OTHERWISE, *_SUPPORT_ONLY]
     rows = (
-        Event.objects.filter(order_id=dispute.order_id)
-        .exclude(type__in=_SHOWN_OTHERWISE)
+        Event.objects.filter(order_id=order.pk)
+        .exclude(type__in=hidden)
         .order_by("id")
         .values_list("id", "type", "actor__username", "actor_role", "created_at", "payload")
     )
@@ -189,7 +204,7 @@ def _event_items(dispute: Dispute, names: dict[int, str]) -> list[TimelineItem]:
         if type == EventType.ORDER_TRANSITION and payload.get("action") == Action.DELIVER:
             continue  # the delivery's own item says more
         file = _file_name(payload, names)
-        summary = event_summary(type, role, payload, currency=dispute.order.currency, file=file)
+        summary = event_summary(type, role, payload, currency=order.currency, file=file)
         data = {"event_id": pk, "type": type, "payload": payload}
         if file:
             data["file"] = file
@@ -198,9 +213,9 @@ def _event_items(dispute: Dispute, names: dict[int, str]) -> list[TimelineItem]:
     return items
 
 
-def _message_items(dispute: Dispute) -> list[TimelineItem]:
+def _message_items(order: Order) -> list[TimelineItem]:
     rows = (
-        Message.objects.filter(order_id=dispute.order_id)
+        Message.objects.filter(order_id=order.pk)
         .order_by("id")
         .values_list("id", "author__username", "author_role", "body", "created_at")
     )
@@ -217,8 +232,7 @@ def _message_items(dispute: Dispute) -> list[TimelineItem]:
     ]
 
 
-def _delivery_item(dispute: Dispute, delivery: Delivery) -> TimelineItem:
-    order = dispute.order
+def _delivery_item(order: Order, delivery: Delivery) -> TimelineItem:
     files = list(delivery.files.all())
     ticks = list(delivery.checklist.all())
     summary = f"Seller delivered {len(files)} file{'s' if len(files) != 1 else ''}"
@@ -264,10 +278,10 @@ def _question(requirements: list[dict], index: int) -> str:
     return requirements[index].get("question", "") if index < len(requirements) else ""
 
 
-def _note_items(dispute: Dispute) -> list[TimelineItem]:
+def _note_items(order: Order) -> list[TimelineItem]:
     """Support's notes on every dispute of the order: an earlier one's notes still matter."""
     rows = (
-        SupportNote.objects.filter(dispute__order_id=dispute.order_id)
+        SupportNote.objects.filter(dispute__order_id=order.pk)
         .order_by("id")
         .values_list("id", "dispute_id", "author__username", "text", "created_at")
     )

@@ -3,6 +3,7 @@ import base64
 from django.http import FileResponse
 from ninja import Router, Schema
 
+from handover.accounts.models import User
 from handover.evidence import keys
 from handover.evidence.bundle import bundle_build, receipt_for
 from handover.evidence.models import TreeHead
@@ -53,11 +54,10 @@ def latest_tree_head(request):
     }
 
 
-@router.get("/orders/{order_id}/evidence")
-def evidence_bundle(request, order_id: int):
-    """The order's evidence bundle (a zip; see ``evidence.bundle``), for its parties and
-    support. ``handover verify`` checks it offline."""
-    path = bundle_build(order_id=order_id, user=request.auth)
+def bundle_served(*, order_id: int, user: User) -> FileResponse:
+    """The evidence bundle of an order ``user`` may see, as a zip download (the API's route
+    and the order page's link both serve it)."""
+    path = bundle_build(order_id=order_id, user=user)
     source = path.open("rb")
     # Unlinked while open: the response still reads it, and nothing is left in scratch
     # space however the download ends.
@@ -68,6 +68,13 @@ def evidence_bundle(request, order_id: int):
         filename=f"order-{order_id}-evidence.zip",
         content_type="application/zip",
     )
+
+
+@router.get("/orders/{order_id}/evidence")
+def evidence_bundle(request, order_id: int):
+    """The order's evidence bundle (a zip; see ``evidence.bundle``), for its parties and
+    support. ``handover verify`` checks it offline."""
+    return bundle_served(order_id=order_id, user=request.auth)
 
 
 class ReceiptFileOut(Schema):

@@ -15,6 +15,9 @@ from handover.offers.services import (
 )
 from handover.orders.models import Order
 from handover.orders.services import MAX_ANSWER_LENGTH, MAX_TEXT_LENGTH
+from handover.trust.models import ReportReason
+from handover.trust.rules import MAX_RATING, MAX_REVIEW_TEXT, MIN_RATING
+from handover.trust.services import MAX_REPORT_TEXT
 from handover.web.amounts import amount_parse
 
 
@@ -250,3 +253,41 @@ class AnswerForm(PlainLabels, forms.Form):
 
 class DisputeForm(PlainLabels, forms.Form):
     reason = _text("What went wrong?", limit=MAX_TEXT_LENGTH, rows=5)
+
+
+class ReviewForm(PlainLabels, forms.Form):
+    """A review of the other party: a rating from 1 to 5 and, if they like, a few words."""
+
+    rating = forms.TypedChoiceField(
+        label="Rating",
+        choices=[(n, f"{n} of {MAX_RATING}") for n in range(MAX_RATING, MIN_RATING - 1, -1)],
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    text = forms.CharField(
+        label="Your review",
+        max_length=MAX_REVIEW_TEXT,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Optional. What was it like to work with them?",
+    )
+
+
+REPORT_REASONS = [
+    (ReportReason.OFF_PLATFORM_PAYMENT, "Asked to pay or be paid outside Handover"),
+    (ReportReason.ABUSIVE, "Abusive or threatening"),
+    (ReportReason.FRAUD, "Fraud"),
+    (ReportReason.SPAM, "Spam"),
+    (ReportReason.OTHER, "Something else"),
+]
+
+
+class ReportForm(PlainLabels, forms.Form):
+    reason = forms.ChoiceField(label="Why?", choices=REPORT_REASONS, widget=forms.RadioSelect)
+    text = forms.CharField(
+        label="What happened?",
+        max_length=MAX_REPORT_TEXT,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Required for “Something else”; support reads it with the record of the order.",
+    )

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from handover.web.views import accounts, deliveries, offers, orders, requests, seller
+from handover.web.views import accounts, deliveries, offers, orders, requests, seller, trust
 
 app_name = "web"
 
@@ -49,6 +49,10 @@ urlpatterns = [
     ),
     _order("cancel-late", requests.order_cancel_late, "order_cancel_late"),
     _order("open-dispute", requests.order_open_dispute, "order_open_dispute"),
+    _order("grant-revision", seller.order_grant_revision, "order_grant_revision"),
+    _order("evidence", orders.order_evidence, "order_evidence"),
+    _order("review", trust.order_review, "order_review"),
+    _order("report", trust.order_report, "order_report"),
     path("files/<int:file_id>/preview/", deliveries.file_preview, name="file_preview"),
     path("files/<int:file_id>/original/", deliveries.file_original, name="file_original"),
     path("signup/", accounts.signup, name="signup"),

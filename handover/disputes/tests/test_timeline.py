@@ -99,6 +99,23 @@ def test_the_parties_see_the_timeline_without_the_notes(
         assert "support.note" not in json.dumps(items)
 
 
+def test_the_parties_do_not_see_a_report_filed_on_the_order(
+    offer, buyer_api, seller_api, support_api, clock
+):
+    order_id, dispute_id, _file_id = a_disputed_story(
+        offer, buyer_api, seller_api, support_api, clock
+    )
+    seller_id = seller_api.user.pk
+    report = {"reason": "abusive", "text": "Rude in the chat.", "order_id": order_id}
+    ok(buyer_api.post(f"/users/{seller_id}/reports", report), 201)
+
+    everything = ok(support_api.get(f"/disputes/{dispute_id}/timeline"))["items"]
+    assert "report.filed" in json.dumps(everything)
+    for api in (buyer_api, seller_api):
+        items = ok(api.get(f"/disputes/{dispute_id}/timeline"))["items"]
+        assert "report.filed" not in json.dumps(items)  # as GET /orders/{id}/events hides it
+
+
 def test_strangers_are_told_the_dispute_does_not_exist(offer, buyer_api, stranger_api):
     dispute_id = open_dispute(buyer_api, paid_order(buyer_api, offer))
 

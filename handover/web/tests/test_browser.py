@@ -28,10 +28,11 @@ class Snapshots:
     def __init__(self, page: Page, folder: Path):
         self.page, self.folder, self.count = page, folder, 0
 
-    def __call__(self, name: str) -> None:
-        """Check the page at 390 px, then save it at phone and desktop widths."""
+    def __call__(self, name: str, page: Page | None = None) -> None:
+        """Check the page (by default the one given at the start; a test with several
+        people's windows names theirs) at 390 px, then save it at phone and desktop widths."""
         self.count += 1
-        page = self.page
+        page = page or self.page
         page.set_viewport_size(PHONE)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"{name}: {width} px wide at {PHONE['width']} px"

@@ -32,6 +32,7 @@ WEB_ACTIONS = frozenset(
         "withdraw-cancellation",
         "open-dispute",
         "auto-complete",
+        "grant-revision",
     }
 )
 
@@ -48,6 +49,8 @@ def order_actions(request: WebRequest, order: Order) -> set[str]:
     actions = set(available_actions(order, viewer_role(order, request.user))) & WEB_ACTIONS
     if order.paid_at is None:
         actions.discard("auto-complete")  # allowed, but nothing to say before payment
+    if order.revisions_left > 0:
+        actions.discard("grant-revision")  # allowed, but offered once the included are used
     return actions
 
 

@@ -9,12 +9,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from handover.delivery.models import Delivery
 from handover.delivery.services import buyer_may_take_originals
+from handover.disputes.selectors import order_timeline
+from handover.evidence.api import bundle_served
 from handover.lib.errors import HandoverError, InvalidInput
 from handover.orders import services
 from handover.orders.models import Order
@@ -24,7 +27,9 @@ from handover.trust.selectors import user_record
 from handover.web.display import order_timers
 from handover.web.forms import AutoCompleteForm, MessageForm, RevisionForm
 from handover.web.http import WebRequest
+from handover.web.timeline import timeline_days
 from handover.web.views.base import act, back, confirm, order_actions, visible_order
+from handover.web.views.trust import order_reviews
 
 ORDERS_PER_PAGE = 20
 ANSWERS = frozenset(
@@ -108,8 +113,20 @@ def _order_page(
         and any(not row.originals_released for row in deliveries),
         "requested_by_viewer": order.cancellation_requested_by == role,
         **_chat_context(order, message_form),
+        **_record_context(request, order),
     }
     return render(request, "web/orders/detail.html", context, status=status)
+
+
+def _record_context(request: WebRequest, order: Order) -> dict[str, Any]:
+    """The order's timeline (as ``order_timeline`` shows it to the viewer) and reviews."""
+    items = order_timeline(order, viewer=request.user)
+    return {
+        "days": timeline_days(items, timezone.get_current_timezone()),
+        "reviews": order_reviews(order, request.user),
+        # Whom the viewer would report, when a party.
+        "other": order.seller if request.user.pk == order.buyer_id else order.buyer,
+    }
 
 
 def _chat_context(order: Order, form: MessageForm | None) -> dict[str, Any]:
@@ -124,6 +141,18 @@ def _chat_context(order: Order, form: MessageForm | None) -> dict[str, Any]:
 @require_GET
 def order_detail(request: WebRequest, order_id: int) -> HttpResponse:
     return _order_page(request, visible_order(request, order_id))
+
+
+@login_required
+@require_GET
+def order_evidence(request: WebRequest, order_id: int) -> HttpResponseBase:
+    """The order's evidence bundle, as ``GET /orders/{id}/evidence`` serves it."""
+    order = visible_order(request, order_id)
+    try:
+        return bundle_served(order_id=order.pk, user=request.user)
+    except HandoverError as error:
+        messages.error(request, error.detail)
+        return back(order)
 
 
 @login_required

@@ -1,5 +1,6 @@
-"""The seller's moves on an order: take on or turn down an order that waited for them, and
-release a delivery's originals early. Each calls the service its API endpoint calls."""
+"""The seller's moves on an order: take on or turn down an order that waited for them, grant
+one more revision, and release a delivery's originals early. Each calls the service its API
+endpoint calls."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -32,6 +33,20 @@ def order_decline_order(request: WebRequest, order_id: int) -> HttpResponse:
         done = "You declined the order; the buyer gets their payment back."
         return act(request, order, services.order_decline_order, done)
     return confirm(request, order, "decline-order", "web/orders/confirm_decline_order.html")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_grant_revision(request: WebRequest, order_id: int) -> HttpResponse:
+    order = visible_order(request, order_id)
+    if order.revisions_left > 0 and viewer_role(order, request.user) == Actor.SELLER:
+        # The API grants at any time; the page offers it once the included ones are used.
+        messages.error(request, "The buyer has revisions left: grant one once they are used.")
+        return back(order)
+    if request.method == "POST":
+        done = "You granted one more revision: the buyer may ask for it."
+        return act(request, order, services.order_grant_revision, done)
+    return confirm(request, order, "grant-revision", "web/orders/confirm_grant_revision.html")
 
 
 @login_required
