@@ -195,6 +195,7 @@ def demo_summary(data: DemoData, tokens: dict[str, str], base_url: str) -> str:
         "Handover demo "
         + ("seeded." if data.created else "data found (seeded by an earlier run)."),
         "",
+        f"  Web app    {base_url}/   (log in with any login below)",
         f"  API docs   {api}/docs",
         f"  OpenAPI    {api}/openapi.json",
         f"  Admin      {base_url}/admin/   (log in as {SUPPORT})",

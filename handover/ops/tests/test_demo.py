@@ -77,7 +77,7 @@ def test_the_printed_tokens_work_and_name_their_owner():
 
 def test_the_output_names_urls_logins_and_curl_examples():
     output = demo()
-    for text in ("/api/v1/docs", "/admin/", PASSWORD, "curl -s", "/accept", "/decision"):
+    for text in ("Web app", "/api/v1/docs", "/admin/", PASSWORD, "curl -s", "/accept", "/decision"):
         assert text in output
 
 
