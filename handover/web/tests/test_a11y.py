@@ -157,6 +157,16 @@ def _release_early() -> Visit:
     return Visit(seller, "delivery_release", {"order_id": order.pk, "delivery_id": delivery.pk})
 
 
+def _grant_revision() -> Visit:
+    """A delivered order on an offer with no revisions included: the seller may grant one."""
+    buyer, seller, support = make_user("ana"), make_user("studio"), make_user("desk")
+    offer = make_offer(seller, title="Bakery logo", revisions=0)
+    order = order_in_state(
+        State.DELIVERED, buyer=buyer, seller=seller, support=support, offer=offer
+    )
+    return Visit(seller, "order_grant_revision", {"order_id": order.pk})
+
+
 def _dispute(viewer: str, then: Callable[[Page], None] | None = None) -> Visit:
     """A delivery with previews, disputed by the buyer; the support agent looks."""
     order, buyer = _delivered_with_previews()
@@ -224,7 +234,13 @@ SCENES: dict[str, Callable[[], Visit]] = {
         from_state=State.DELIVERED,
         requested_by=Actor.SELLER,
     ),
+    "review": lambda: _on_order("order_review", State.COMPLETED),
+    "review-errors": lambda: _with(
+        _on_order("order_review", State.COMPLETED), _send_back("Send the review")
+    ),
+    "report": lambda: _on_order("order_report", State.DELIVERED),
     # The seller
+    "grant-revision": _grant_revision,
     "sales": lambda: Visit(_party(State.IN_PROGRESS, "seller")[1], "sales"),
     "my-offers": lambda: Visit(_offer("seller")[1], "my_offers"),
     "offer-new": lambda: Visit(make_user("studio"), "offer_new"),
