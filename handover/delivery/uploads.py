@@ -426,9 +426,7 @@ class UploadMiddleware:
                 handler = DeliveryUploadHandler(request, session)
         except HandoverError as error:
             return _error(error)
-        request.upload_handlers = [handler]
-        request.parse_file_upload = _parse_strictly(request)  # type: ignore[method-assign]
-        request.upload_session = session  # type: ignore[attr-defined]
+        _stream_into(request, handler, session)
         try:
             try:
                 request.FILES  # noqa: B018
@@ -450,9 +448,7 @@ class UploadMiddleware:
             return redirect_to_login(request.get_full_path())  # not a byte read
         session = UploadSession(order_id=order_id)
         handler = WebDeliveryUploadHandler(request, session, user=user)
-        request.upload_handlers = [handler]
-        request.parse_file_upload = _parse_strictly(request)  # type: ignore[method-assign]
-        request.upload_session = session  # type: ignore[attr-defined]
+        _stream_into(request, handler, session)
         try:
             try:
                 request.FILES  # noqa: B018
@@ -461,11 +457,7 @@ class UploadMiddleware:
                 return refused.response
             except (HandoverError, MultiPartParserError) as error:
                 handler.abort()
-                request.upload_error = (  # type: ignore[attr-defined]
-                    error
-                    if isinstance(error, HandoverError)
-                    else InvalidInput(f"The form could not be read: {error}", code="bad_multipart")
-                )
+                request.upload_error = _refusal_of(error)  # type: ignore[attr-defined]
                 # The file being read when it was refused, to name it beside the error.
                 request.upload_error_file = handler.file_name or ""  # type: ignore[attr-defined]
                 request._post = handler.fields_read()  # type: ignore[attr-defined]
@@ -478,7 +470,21 @@ class UploadMiddleware:
             session.discard_unclaimed(default_storage.delete)
 
 
-def _parse_error(error: Exception) -> JsonResponse:
+def _stream_into(
+    request: HttpRequest, handler: DeliveryUploadHandler, session: UploadSession
+) -> None:
+    """Have the request's body parsed by ``handler`` alone, strictly, into ``session``."""
+    request.upload_handlers = [handler]
+    request.parse_file_upload = _parse_strictly(request)  # type: ignore[method-assign]
+    request.upload_session = session  # type: ignore[attr-defined]
+
+
+def _refusal_of(error: Exception) -> HandoverError:
+    """A parsing failure as the error the caller is shown."""
     if isinstance(error, HandoverError):
-        return _error(error)
-    return _error(InvalidInput(f"The form could not be read: {error}", code="bad_multipart"))
+        return error
+    return InvalidInput(f"The form could not be read: {error}", code="bad_multipart")
+
+
+def _parse_error(error: Exception) -> JsonResponse:
+    return _error(_refusal_of(error))

@@ -5,7 +5,7 @@ from ninja import Router, Schema
 
 from handover.accounts.models import User
 from handover.evidence import keys
-from handover.evidence.bundle import bundle_build, receipt_for
+from handover.evidence.bundle import bundle_build, receipt_for, tree_head_out
 from handover.evidence.models import TreeHead
 from handover.lib.errors import NotFound
 
@@ -45,13 +45,7 @@ def latest_tree_head(request):
     head = TreeHead.objects.order_by("-size").first()
     if head is None:
         raise NotFound("No tree head has been signed yet.", code="no_tree_head")
-    return {
-        "size": head.size,
-        "root": head.root,
-        "signed_at": head.signed_at.isoformat(),
-        "key_id": head.key_id,
-        "signature": head.signature,
-    }
+    return tree_head_out(head)
 
 
 def bundle_served(*, order_id: int, user: User) -> FileResponse:

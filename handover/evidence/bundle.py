@@ -293,7 +293,7 @@ def _write(out: _ZipOut, record: _Record) -> None:
             line = {"id": e["id"], "seq": e["seq"], "body": e["body"], "hash": e["hash"]}
             events.write(json.dumps(line, ensure_ascii=False, sort_keys=True).encode() + b"\n")
     out.json(verify.PROOFS, _proofs(record))
-    out.json(verify.TREE_HEAD, _tree_head(record.head))
+    out.json(verify.TREE_HEAD, tree_head_out(record.head))
     raw = keys.public_raw()
     out.json(verify.PUBLIC_KEY, _public_key(raw))
     story = _story(record)
@@ -328,7 +328,8 @@ def _proofs(record: _Record) -> list[dict[str, Any]]:
     ]
 
 
-def _tree_head(head: TreeHead) -> dict[str, Any]:
+def tree_head_out(head: TreeHead) -> dict[str, Any]:
+    """A signed tree head as the bundle and the API show it."""
     return {
         "size": head.size,
         "root": head.root,
@@ -430,7 +431,7 @@ def _story(record: _Record) -> Story:
         },
         files=files,
         previews=previews,
-        tree_head=_tree_head(record.head),
+        tree_head=tree_head_out(record.head),
         created_at=record.created_at.isoformat(),
     )
 
