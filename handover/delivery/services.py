@@ -12,6 +12,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django_tasks_db.backend import DatabaseBackend
 
 from handover.accounts.models import User
 from handover.delivery import previews
@@ -163,14 +164,21 @@ def _record_delivery(
     )
     for row in rows:
         if row.preview_state == PreviewState.PENDING:
-            _preview_enqueue_on_commit(row.pk)
+            _preview_enqueue(row.pk)
     return delivery
 
 
-def _preview_enqueue_on_commit(file_id: int) -> None:
+def _preview_enqueue(file_id: int) -> None:
+    """Queue the file's preview. With the database task backend the task's row is written in
+    the delivery's transaction: the worker sees both or neither, a crash after the commit
+    cannot lose the task, and no second write waits for the lock. Any other backend could run
+    the task at once, before the rows it needs are committed, so it is queued on commit."""
     from handover.delivery.tasks import preview_make_task
 
-    transaction.on_commit(lambda: preview_make_task.enqueue(file_id))
+    if isinstance(preview_make_task.get_backend(), DatabaseBackend):
+        preview_make_task.enqueue(file_id)
+    else:
+        transaction.on_commit(lambda: preview_make_task.enqueue(file_id))
 
 
 @transaction.atomic

@@ -4,11 +4,12 @@ records the result; a file that cannot be previewed says why, and leaves nothing
 import hashlib
 
 import pytest
+from django.db import transaction
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from handover.delivery.models import DeliveryFile, PreviewPart, PreviewState
-from handover.delivery.services import preview_make
+from handover.delivery.services import order_deliver, preview_make
 from handover.delivery.tests.conftest import (
     deliver_files,
     pdf_bytes,
@@ -29,14 +30,15 @@ pytestmark = pytest.mark.storage
 def test_the_worker_makes_previews_after_the_delivery_commits(
     seller_api, order_id, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True) as enqueued:
+    with django_capture_on_commit_callbacks(execute=True) as after_commit:
         delivery = ok(
             deliver_files(
                 seller_api, order_id, upload(png_bytes(), "a.png"), upload(pdf_bytes(), "b.pdf")
             ),
             201,
         )
-    assert len(enqueued) == 2
+    # The tasks were written with the delivery, not left for after its commit.
+    assert after_commit == []
     assert {f["preview"]["state"] for f in delivery["files"]} == {"pending"}
     queued = list(DBTaskResult.objects.ready())
     assert {q.task_path for q in queued} == {"handover.delivery.tasks.preview_make_task"}
@@ -56,6 +58,22 @@ def test_the_worker_makes_previews_after_the_delivery_commits(
     assert [f.preview_state for f in files] == ["ready", "ready"]
     assert files[1].preview_info["pages"] == 5
     assert files[1].preview_parts.count() == 3  # the first three pages only
+
+
+def test_a_delivery_that_rolls_back_leaves_no_preview_task(seller, order_id):
+    """The task row is part of the delivery's transaction: an outer rollback takes both."""
+    with pytest.raises(Rollback), transaction.atomic():
+        order_deliver(
+            order_id=order_id, user=seller, message="", files=[upload(png_bytes(), "a.png")]
+        )
+        assert DBTaskResult.objects.count() == 1
+        raise Rollback
+    assert DBTaskResult.objects.count() == 0
+    assert DeliveryFile.objects.count() == 0
+
+
+class Rollback(Exception):
+    pass
 
 
 def test_a_preview_is_stored_and_recorded_with_its_hash(seller_api, order_id, buyer):
