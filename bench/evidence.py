@@ -18,8 +18,9 @@ not the code's cost) and take medians over rounds.
    their leaf hashes, the Merkle tree, and a tree head signed with a throwaway Ed25519 key (no
    key file: ``keys.sign`` is the same ``sign``, base64). Timed: ``verify.verify_log`` over
    those rows as ``handover verify --log`` calls it (rows grouped by order, leaves by seq, the
-   heads, a ``Progress`` ticking on a non-terminal); and the brief's steps alone with the
-   ``chain``/``merkle`` functions (body hash and link, leaf hash, root, signature). Floor: one
+   heads, a ``Progress`` advancing on a non-terminal); and the brief's steps alone with the
+   ``chain``/``merkle`` functions (each body's leaf hash, which is its recorded hash, and its
+   link; the root of those leaf hashes; the signature). Floor: one
    ``hashlib.sha256(body).digest()`` per event over the same bytes, run before and after every
    case; a case's ratio is against those two runs. The split times each step of
    ``verify_log`` on its own over the same rows, as it runs them (a chunk of rows at a time;
@@ -335,7 +336,7 @@ def build_log(n: int, seed: int = 1) -> Log:
             payload=payload,
             prev_hash=prev,
         )
-        digest = chain.body_hash(body)
+        digest = chain.event_hash(body)
         heads[order] = digest
         text = body.decode()
         row = verify.EventRow(event_id, order, type_, actor, role, at, payload, text, prev, digest)
@@ -343,7 +344,7 @@ def build_log(n: int, seed: int = 1) -> Log:
         bodies.append(body)
         leaf = merkle.leaf_hash(body)
         leaf_hashes.append(leaf)
-        leaves.append(verify.LeafRow(index, event_id, leaf, text))
+        leaves.append(verify.LeafRow(index, event_id, leaf, text, digest))
     events = [row for order in sorted(by_order) for row in by_order[order]]
     root = merkle.root(leaf_hashes).hex()
     key = Ed25519PrivateKey.generate()
@@ -365,7 +366,7 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
     import hashlib
 
     from handover.evidence import merkle, verify
-    from handover.evidence.chain import body_hash, event_body
+    from handover.evidence.chain import EVENT_VERSION, event_body, event_hash
     from handover.evidence.management.commands.verify import Progress
 
     n = len(log.bodies)
@@ -390,7 +391,7 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
 
     def steps() -> None:
         """The brief's steps and nothing else, with the project's chain and merkle functions."""
-        loads = json.loads
+        loads, leaf_hash = json.loads, merkle.leaf_hash
         ok = True
         order: object = object()
         previous = ""
@@ -398,13 +399,13 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
             if row.order_id != order:
                 order, previous = row.order_id, ""
             raw = row.body.encode()
-            if body_hash(raw) != row.hash or loads(raw)["prev"] != previous:
+            # An event is recorded under its leaf hash: hashed once, for the chain and the log.
+            if leaf_hash(raw).hex() != row.hash or loads(raw)["prev"] != previous:
                 ok = False
             previous = row.hash
-        leaf_hash = merkle.leaf_hash
         hashes = []
         for leaf in log.leaves:
-            digest = leaf_hash(leaf.body.encode())
+            digest = bytes.fromhex(leaf.event_hash)  # checked against its body just above
             if digest != leaf.leaf_hash:
                 ok = False
             hashes.append(digest)
@@ -418,7 +419,7 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
     # verify_log's two passes on their own, then the steps inside them.
     def pass_events() -> None:
         result = verify.Report()
-        verify._check_chains(log.events, result, lambda: None)
+        verify._check_chains(log.events, result, lambda _count: None)
         if not result.ok:
             raise RuntimeError(verify.report_lines(result))
 
@@ -432,18 +433,19 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
     chunks = [range(at, min(at + verify._CHUNK, n)) for at in range(0, n, verify._CHUNK)]
 
     def part_body_hashes() -> None:
-        # As verify._check_chains hashes them: a chunk at a time, in C (map), hex compared.
-        hexdigest, body, recorded = verify._hexdigest, attrgetter("body"), attrgetter("hash")
+        # As verify._check_chains hashes them: leaf hashes a chunk at a time, in C (map), hex
+        # compared with the recorded hashes.
+        body, recorded = attrgetter("body"), attrgetter("hash")
         for span in chunks:
             rows = log.events[span.start : span.stop]
-            hashed = list(map(hexdigest, map(sha256, map(str.encode, map(body, rows)))))
+            hashed = list(map(bytes.hex, merkle.leaf_hashes(map(str.encode, map(body, rows)))))
             if hashed != list(map(recorded, rows)):
                 raise RuntimeError
 
     def part_expected() -> None:
         expected = verify._expected_body
         for row in log.events:
-            if expected(row) != row.body:
+            if expected(row, EVENT_VERSION) != row.body:
                 raise RuntimeError
 
     def alt_fields() -> None:
@@ -456,13 +458,24 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
         for row in log.events:
             if row.order_id != order:
                 order, previous = row.order_id, ""
-            check(row, True, previous, result)
+            check(row, row.hash, previous, result)
             previous = row.hash
         if not result.ok:
             raise RuntimeError(verify.report_lines(result))
 
     def part_leaf_hashes() -> None:
-        # As verify_log hashes them: merkle.leaf_hashes over a chunk at a time.
+        # As the leaf pass takes them: each stored hash against its event's recorded one,
+        # which the event pass checked (verify._leaf_hashes_of, a chunk at a time).
+        stored = attrgetter("leaf_hash")
+        for span in chunks:
+            leaves = log.leaves[span.start : span.stop]
+            hashes = list(map(stored, leaves))
+            if verify._leaf_hashes_of(leaves, hashes, set()) is not hashes:
+                raise RuntimeError
+
+    def alt_leaf_hashes() -> None:
+        # Each leaf hashed again from its body (merkle.leaf_hashes, a chunk at a time), as the
+        # leaf pass does for events of version 1 or that failed their check.
         body, stored = attrgetter("body"), attrgetter("leaf_hash")
         for span in chunks:
             leaves = log.leaves[span.start : span.stop]
@@ -486,8 +499,8 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
 
     def part_progress() -> None:
         tick = Progress(io.StringIO(), 2 * n).tick
-        for _ in range(2 * n):
-            tick()
+        for span in chunks + chunks:
+            tick(len(span))
 
     def alt_rebuild() -> None:
         """Another event pass: the body rebuilt from the columns (chain.event_body, with the
@@ -499,7 +512,7 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
             if row.order_id != order:
                 order, previous = row.order_id, ""
             raw = row.body.encode()
-            if body_hash(raw) != row.hash or row.prev_hash != previous:
+            if event_hash(raw) != row.hash or row.prev_hash != previous:
                 raise RuntimeError
             rebuilt = event_body(
                 order_id=row.order_id,
@@ -524,6 +537,7 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
         "expected": part_expected,
         "fields": alt_fields,
         "leaves": part_leaf_hashes,
+        "rehash": alt_leaf_hashes,
         "chunks": part_tree_chunks,
         "bulk": part_tree_bulk,
         "signature": part_signature,
@@ -562,16 +576,17 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
     row("verify.verify_log, as `handover verify --log`", "verify_log", target=True)
     row("the steps alone: chain/merkle functions, tree in bulk", "steps", target=True)
     row("split: event pass (verify._check_chains)", "events")
-    row("- body hashes (chunks, C loop: encode, sha256, hexdigest)", "body")
+    row("- leaf hashes of the bodies (chunks, C loop), hex compared", "body")
     row("- verify._expected_body (body from the columns, compared)", "expected")
     derived("- the rest (chain links, loop)", ("events",), ("body", "expected"))
     row("split: leaf pass (verify_log with no events)", "leafpass")
-    row("- leaf hashes (merkle.leaf_hashes, chunks)", "leaves")
+    row("- stored leaf hashes against the events' (verify._leaf_hashes_of)", "leaves")
     row("- tree a chunk at a time (MerkleTree.extend)", "chunks")
     row("- root + Ed25519 signature check", "signature")
-    row("split: Progress.tick, 2 per event", "progress")
-    derived("info: the hashing alone (body + leaf hashes, tree in bulk)",
-            ("body", "leaves", "bulk"))  # fmt: skip
+    row("split: Progress.tick, once per chunk", "progress")
+    derived("info: the hashing alone (leaf hashes once, tree in bulk)",
+            ("body", "bulk"))  # fmt: skip
+    row("info: every leaf hashed again (merkle.leaf_hashes, chunks)", "rehash")
     row("info: tree in bulk (merkle.root over the leaf list)", "bulk")
     row("info: event pass rebuilding bodies (chain.event_body, compare)", "rebuild")
     row("info: every event field by field (verify._check_event)", "fields")
@@ -773,16 +788,16 @@ def no_chain(variant: str) -> Iterator[None]:
     "no head read" drops only the SELECT of the order's last hash."""
     from handover.evidence import services
 
-    saved = services._chain_head, services.event_body, services.body_hash
+    saved = services._chain_head, services.event_body, services.event_hash
     if variant != "chain":
         services._chain_head = lambda order_id: ""
     if variant == "no chain":
         services.event_body = lambda **fields: b""
-        services.body_hash = lambda body: ""
+        services.event_hash = lambda body: ""
     try:
         yield
     finally:
-        services._chain_head, services.event_body, services.body_hash = saved
+        services._chain_head, services.event_body, services.event_hash = saved
 
 
 def measure_append(plan: Plan) -> dict:
@@ -943,7 +958,7 @@ def bulk_events(count: int) -> None:
     from django.db import transaction
     from django.utils import timezone
 
-    from handover.evidence.chain import body_hash, event_body
+    from handover.evidence.chain import event_body, event_hash
     from handover.evidence.models import Event
     from handover.evidence.services import _chain_head
     from handover.orders.models import Order
@@ -959,7 +974,7 @@ def bulk_events(count: int) -> None:
         body = event_body(order_id=order_id, type="message.posted", actor_id=None,
                           actor_role="buyer", created_at=now.isoformat(), payload=payload,
                           prev_hash=heads[order_id])  # fmt: skip
-        digest = body_hash(body)
+        digest = event_hash(body)
         batch.append(Event(order_id=order_id, type="message.posted", actor_role="buyer",
                            created_at=now, payload=payload, body=body.decode(),
                            prev_hash=heads[order_id], hash=digest))  # fmt: skip

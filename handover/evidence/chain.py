@@ -6,7 +6,12 @@ from typing import Any
 
 from handover.lib.canonical import canonical_json
 
-EVENT_VERSION = 1
+# Version 1 recorded an event under SHA-256(body). Version 2 records it under its RFC 9162 leaf
+# hash, SHA-256(0x00 || body): one hash is both the link the order's next event carries and the
+# event's leaf in the Merkle log, so checking the whole log hashes each body once, not twice.
+# A body says its version ("v"); the verifiers take both.
+EVENT_VERSION = 2
+EVENT_VERSIONS = (1, 2)
 TREE_HEAD_CONTEXT = "handover/tree-head/1"
 RECEIPT_CONTEXT = "handover/delivery-receipt/1"
 
@@ -20,11 +25,12 @@ def event_body(
     created_at: str,
     payload: dict[str, Any],
     prev_hash: str,
+    version: int = EVENT_VERSION,
 ) -> bytes:
     """An event as canonical JSON: what its hash covers and what the Merkle leaf holds."""
     return canonical_json(
         {
-            "v": EVENT_VERSION,
+            "v": version,
             "order": order_id,
             "type": type,
             "actor": actor_id,
@@ -36,8 +42,13 @@ def event_body(
     )
 
 
-def body_hash(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
+def event_hash(body: bytes, version: int = EVENT_VERSION) -> str:
+    """The hash an event of that version is recorded under, in hex."""
+    if version == 1:
+        return hashlib.sha256(body).hexdigest()
+    if version == 2:
+        return hashlib.sha256(b"\x00" + body).hexdigest()
+    raise ValueError(f"no event version {version}")
 
 
 def tree_head_message(*, size: int, root: str, signed_at: str, key_id: str) -> bytes:

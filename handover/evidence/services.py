@@ -3,7 +3,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from handover.evidence.chain import body_hash, event_body
+from handover.evidence.chain import event_body, event_hash
 from handover.evidence.models import Event, EventType
 from handover.notifications.services import notifications_for_event
 
@@ -61,7 +61,7 @@ def event_append(
         payload=payload,
         body=body.decode(),
         prev_hash=prev_hash,
-        hash=body_hash(body),
+        hash=event_hash(body),
     )
     with connection.cursor() as cursor:
         cursor.execute(

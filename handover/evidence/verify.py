@@ -33,8 +33,15 @@ from typing import IO, Any, cast
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from handover.evidence.chain import EVENT_VERSION, body_hash, receipt_message, tree_head_message
+from handover.evidence.chain import (
+    EVENT_VERSION,
+    EVENT_VERSIONS,
+    event_hash,
+    receipt_message,
+    tree_head_message,
+)
 from handover.evidence.merkle import (
+    HASH_SIZE,
     MerkleTree,
     leaf_hash,
     leaf_hashes,
@@ -368,7 +375,14 @@ def _check_events(bundle: _Zip, report: Report, head: _Head) -> list[_Event]:
         raise _Malformed(f"{EVENTS} holds no events")
     previous = ""
     for event in events:
-        if body_hash(event.raw) != event.hash:
+        version = event.body.get("v")
+        if version not in EVENT_VERSIONS or type(version) is not int:
+            report.fail(
+                Reason.EVENT_HASH_MISMATCH,
+                f"{event.name}: its body has version {version!r}, which has no hash this "
+                "verifier knows.",
+            )
+        elif event_hash(event.raw, version) != event.hash:
             report.fail(
                 Reason.EVENT_HASH_MISMATCH,
                 f"{event.name}: its body does not hash to the recorded hash.",
@@ -727,7 +741,8 @@ class LeafRow:
     seq: int
     event_id: int
     leaf_hash: bytes
-    body: str
+    body: str  # the event's body
+    event_hash: str = ""  # the event's recorded hash ("" when the reader does not give it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -740,7 +755,7 @@ class HeadRow:
 
 
 # Rows are read this many at a time: a chunk's bodies are hashed in one loop in C (map), and the
-# loop over its rows in Python only links, compares and ticks.
+# loop over its rows in Python only links and compares.
 _CHUNK = 4096
 
 
@@ -750,52 +765,71 @@ def verify_log(
     leaves: Iterable[LeafRow],
     heads: Iterable[HeadRow],
     public_key: bytes,
-    progress: Callable[[], None] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Report:
     """Check the deployment's whole record: every order's chain from the bodies (``events``
     grouped by order, each order's in id order), every leaf against its event's body
-    (``leaves`` by seq), and every signed head (by size) against the leaves' root, its
-    signature and its consistency with the head before it. ``progress`` is called once per
-    event and once per leaf."""
+    (``leaves`` by seq, each leaf's event among ``events``), and every signed head (by size)
+    against the leaves' root, its signature and its consistency with the head before it.
+    ``progress`` is called with the number of events or leaves each step has checked."""
     report = Report(key_id=key_id(public_key))
-    tick = progress or (lambda: None)
-    _check_chains(events, report, tick)
-    _check_leaves(leaves, heads, public_key, report, tick)
+    tick = progress or (lambda _count: None)
+    unhashed = _check_chains(events, report, tick)
+    _check_leaves(leaves, heads, public_key, report, tick, unhashed)
     return report
 
 
-def _check_chains(events: Iterable[EventRow], report: Report, tick: Callable[[], None]) -> None:
+def _check_chains(
+    events: Iterable[EventRow], report: Report, tick: Callable[[int], None]
+) -> set[int]:
+    """Check each event; return the ids of those not recorded under their own leaf hash (of
+    an older version, or changed), whose leaves the leaf pass must hash for itself."""
     order: int | None = None
     previous = ""
     # Whether previous is empty or a hash this check computed, so a hex digest: JSON needs no
     # escaping in it, and the expected body can take it as it is.
     hex_previous = True
+    unhashed: set[int] = set()
     rows = iter(events)
     while chunk := list(islice(rows, _CHUNK)):
         report.events += len(chunk)
-        digests = list(map(_hexdigest, map(hashlib.sha256, map(str.encode, map(_body, chunk)))))
+        # The leaf hash of each body: the hash a current event is recorded under.
+        digests = list(map(bytes.hex, leaf_hashes(map(str.encode, map(_body, chunk)))))
         for row, digest in zip(chunk, digests, strict=True):
             if row.order_id is None or row.order_id != order:
                 order, previous, hex_previous = row.order_id, "", True
+            version = EVENT_VERSION
             hashed = digest == row.hash
+            if not hashed:
+                unhashed.add(row.id)
+                hashed, version = _older_hash(row)
             # Every check at once, for an event as the writer makes it: its body hashes to its
             # hash, it follows the event before it, and it is byte for byte the body its columns
-            # make (so its order, previous hash and columns match). Else each check on its own.
+            # make (so its order, version, previous hash and columns match). Else each check on
+            # its own.
             if not (
                 hashed
                 and hex_previous
                 and row.prev_hash == previous
-                and _expected_body(row) == row.body
+                and _expected_body(row, version) == row.body
             ):
-                _check_event(row, hashed, previous, report)
+                _check_event(row, digest, previous, report)
             previous, hex_previous = row.hash, hashed
-            tick()
+        tick(len(chunk))
+    return unhashed
 
 
-def _check_event(row: EventRow, hashed: bool, previous: str, report: Report) -> None:
+def _older_hash(row: EventRow) -> tuple[bool, int]:
+    """Whether the row's hash is its body's hash under version 1, and so the version to
+    expect in its body."""
+    try:
+        return event_hash(row.body.encode(), 1) == row.hash, 1
+    except UnicodeEncodeError:
+        return False, EVENT_VERSION
+
+
+def _check_event(row: EventRow, leaf_digest: str, previous: str, report: Report) -> None:
     name = f"event {row.id}" + (f" of order {row.order_id}" if row.order_id else "")
-    if not hashed:
-        report.fail(Reason.EVENT_HASH_MISMATCH, f"{name}: its body does not hash to its hash.")
     try:
         body = json.loads(row.body)
     except ValueError:
@@ -803,6 +837,15 @@ def _check_event(row: EventRow, hashed: bool, previous: str, report: Report) -> 
         body = {}
     if not isinstance(body, dict):
         body = {}
+    version = body.get("v")
+    if version == EVENT_VERSION and type(version) is int:
+        hashed = leaf_digest == row.hash
+    elif version in EVENT_VERSIONS and type(version) is int:
+        hashed = _older_hash(row) == (True, version)
+    else:
+        hashed = False
+    if not hashed:
+        report.fail(Reason.EVENT_HASH_MISMATCH, f"{name}: its body does not hash to its hash.")
     if body.get("order") != row.order_id:
         report.fail(
             Reason.ORDER_MISMATCH,
@@ -873,17 +916,19 @@ def _json_encoder() -> Callable[[Any, int], Sequence[str]]:
 _json_chunks = _json_encoder()
 _body = attrgetter("body")
 _hexdigest = type(hashlib.sha256()).hexdigest
-# The end of a body after its previous hash, by (role, type): the few pairs recur in every order.
-_TAILS: dict[tuple[str, str], str] = {}
+# The end of a body after its previous hash, by (role, type, version): the few recur in every
+# order.
+_TAILS: dict[tuple[str, str, int], str] = {}
 
 
-def _expected_body(row: EventRow) -> str | None:
+def _expected_body(row: EventRow, version: int) -> str | None:
     """The body ``chain.event_body`` makes of the row's columns, as text; None for a row whose
     columns no body could hold as they are (then the caller looks at each column). The row's
     prev_hash goes in as it is: the caller has made sure it is a hex digest or empty."""
     actor, order = row.actor_id, row.order_id
     if not (type(actor) is int or actor is None) or not (type(order) is int or order is None):
         return None
+    key = (row.actor_role, row.type, version)
     try:
         return (
             f'{{"actor":{"null" if actor is None else actor},'
@@ -891,18 +936,16 @@ def _expected_body(row: EventRow) -> str | None:
             f'"order":{"null" if order is None else order},'
             f'"payload":{"".join(_json_chunks(row.payload, 0))},'
             f'"prev":"{row.prev_hash}"'
-            f"{_TAILS.get((row.actor_role, row.type)) or _tail(row.actor_role, row.type)}"
+            f"{_TAILS.get(key) or _tail(*key)}"
         )
     except (TypeError, ValueError, RecursionError):  # not JSON: the field by field check says so
         return None
 
 
-def _tail(role: str, type: str) -> str:
-    tail = (
-        f',"role":{encode_basestring(role)},"type":{encode_basestring(type)},"v":{EVENT_VERSION}}}'
-    )
+def _tail(role: str, type: str, version: int) -> str:
+    tail = f',"role":{encode_basestring(role)},"type":{encode_basestring(type)},"v":{version}}}'
     if len(_TAILS) < 1024:
-        _TAILS[role, type] = tail
+        _TAILS[role, type, version] = tail
     return tail
 
 
@@ -911,7 +954,8 @@ def _check_leaves(
     heads: Iterable[HeadRow],
     public_key: bytes,
     report: Report,
-    tick: Callable[[], None],
+    tick: Callable[[int], None],
+    unhashed: set[int],
 ) -> None:
     tree = MerkleTree()
     pending = deque(sorted(heads, key=lambda h: h.size))
@@ -924,7 +968,7 @@ def _check_leaves(
         if seqs != list(range(first, first + len(chunk))):
             in_order = chunk[: next(n for n, seq in enumerate(seqs) if seq != first + n)]
         stored = list(map(_leaf_hash, in_order))
-        computed = leaf_hashes(map(str.encode, map(_body, in_order)))
+        computed = _leaf_hashes_of(in_order, stored, unhashed)
         # Through the chunk in runs, each ending where a signed head's tree ends.
         start = 0
         while start < len(in_order):
@@ -942,9 +986,8 @@ def _check_leaves(
             tree.extend(stored[start:end])
             while pending and pending[0].size == tree.size:
                 previous = _check_head(pending.popleft(), previous, tree, public_key, report)
-            for _ in range(end - start):
-                tick()
             start = end
+        tick(len(in_order))
         if len(in_order) < len(chunk):
             leaf = chunk[len(in_order)]
             report.fail(
@@ -960,8 +1003,27 @@ def _check_leaves(
     report.tree_size = tree.size
 
 
+def _leaf_hashes_of(chunk: list[LeafRow], stored: list[bytes], unhashed: set[int]) -> list[bytes]:
+    """The leaf hash of each leaf's body. An event recorded under its leaf hash (version 2)
+    had that hash checked against its body by the event pass; where every leaf of the chunk
+    stores 32 bytes that are its event's recorded hash, and every one of those events passed
+    that check (none is in ``unhashed``), the stored hashes are the bodies' leaf hashes and no
+    body is hashed a second time. Otherwise each body is hashed."""
+    if (
+        unhashed.isdisjoint(map(_event_id, chunk))
+        and list(map(len, stored)).count(HASH_SIZE) == len(stored)
+        # Each recorded hash that passed is 64 hex digits, so the joined texts are equal only
+        # if each pair is.
+        and b"".join(stored).hex() == "".join(map(_event_hash, chunk))
+    ):
+        return stored
+    return leaf_hashes(map(str.encode, map(_body, chunk)))
+
+
 _seq = attrgetter("seq")
 _leaf_hash = attrgetter("leaf_hash")
+_event_id = attrgetter("event_id")
+_event_hash = attrgetter("event_hash")
 
 
 def _check_head(

@@ -4,7 +4,7 @@ this migration get their bodies and chain now, in the order they were written.""
 import django.db.models.deletion
 from django.db import migrations, models
 
-from handover.evidence.chain import body_hash, event_body
+from handover.evidence.chain import event_body, event_hash
 
 
 def chain_existing(apps, schema_editor):
@@ -20,8 +20,9 @@ def chain_existing(apps, schema_editor):
             created_at=event.created_at.isoformat(),
             payload=event.payload,
             prev_hash=prev,
+            version=1,  # the version of when this migration was written, whatever comes later
         )
-        digest = body_hash(body)
+        digest = event_hash(body, 1)
         # A queryset update: the model's save() refuses to touch a written event.
         Event.objects.filter(pk=event.pk).update(body=body.decode(), prev_hash=prev, hash=digest)
         if event.order_id is not None:

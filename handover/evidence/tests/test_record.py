@@ -9,7 +9,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from handover.evidence import keys
-from handover.evidence.chain import body_hash, tree_head_message
+from handover.evidence.chain import event_hash, tree_head_message
 from handover.evidence.log import log_sequence, log_step, tree_for, tree_head_sign
 from handover.evidence.merkle import leaf_hash, verify_inclusion
 from handover.evidence.models import Event, LogEntry, TreeHead
@@ -27,7 +27,7 @@ def test_each_orders_events_form_a_hash_chain(offer, buyer_api, seller_api):
         previous = ""
         for event in events:
             body = json.loads(event.body)
-            assert event.hash == body_hash(event.body.encode())
+            assert event.hash == event_hash(event.body.encode())
             assert event.prev_hash == body["prev"] == previous
             assert (body["order"], body["type"], body["payload"]) == (
                 order_id,

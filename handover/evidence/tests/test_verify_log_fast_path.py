@@ -18,8 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from handover.evidence import verify
-from handover.evidence.chain import body_hash, event_body, tree_head_message
-from handover.evidence.merkle import MerkleTree, leaf_hash
+from handover.evidence.chain import EVENT_VERSION, event_body, event_hash, tree_head_message
+from handover.evidence.merkle import MerkleTree, leaf_hash, leaf_hashes
 from handover.evidence.verify import EventRow, HeadRow, LeafRow, Reason, key_id, verify_log
 
 R = Reason
@@ -43,9 +43,10 @@ ID = st.none() | st.integers(-(2**70), 2**70)
     at=TEXT,
     payload=st.dictionaries(TEXT, JSON, max_size=5),
     prev=st.sampled_from(["", "ab" * 32]),
+    version=st.sampled_from([1, 2]),
 )
 def test_the_expected_body_is_byte_for_byte_the_writers(
-    order, actor, type, role, at, payload, prev
+    order, actor, type, role, at, payload, prev, version
 ):
     body = event_body(
         order_id=order,
@@ -55,9 +56,11 @@ def test_the_expected_body_is_byte_for_byte_the_writers(
         created_at=at,
         payload=payload,
         prev_hash=prev,
+        version=version,
     )
-    row = EventRow(1, order, type, actor, role, at, payload, body.decode(), prev, body_hash(body))
-    assert verify._expected_body(row) == body.decode()
+    digest = event_hash(body, version)
+    row = EventRow(1, order, type, actor, role, at, payload, body.decode(), prev, digest)
+    assert verify._expected_body(row, version) == body.decode()
 
 
 def test_a_column_no_body_can_hold_as_it_is_leaves_the_fast_path():
@@ -69,7 +72,7 @@ def test_a_column_no_body_can_hold_as_it_is_leaves_the_fast_path():
         {"created_at": None},
     ]
     for changed in columns:
-        assert verify._expected_body(replace(row, **changed)) is None
+        assert verify._expected_body(replace(row, **changed), EVENT_VERSION) is None
 
 
 # --- a small log, and every kind of change to it ---------------------------------------------
@@ -89,7 +92,7 @@ def _chain(order: int | None, count: int, first_id: int = 1) -> list[EventRow]:
             payload=payload,
             prev_hash=prev,
         )
-        digest = body_hash(body)
+        digest = event_hash(body)
         data = json.loads(body)
         rows.append(
             EventRow(
@@ -116,8 +119,12 @@ def _log() -> list[EventRow]:
 
 
 def _leaves(rows: list[EventRow]) -> list[LeafRow]:
+    """The leaves of the rows, each with its event's body and recorded hash, as the reader
+    joins them."""
     ordered = sorted(rows, key=lambda r: r.id)
-    return [LeafRow(n, r.id, leaf_hash(r.body.encode()), r.body) for n, r in enumerate(ordered)]
+    return [
+        LeafRow(n, r.id, leaf_hash(r.body.encode()), r.body, r.hash) for n, r in enumerate(ordered)
+    ]
 
 
 def _head(leaves: list[LeafRow], size: int, root: str | None = None) -> HeadRow:
@@ -128,9 +135,14 @@ def _head(leaves: list[LeafRow], size: int, root: str | None = None) -> HeadRow:
 
 @contextmanager
 def one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """verify_log as it was: every event checked field by field, every leaf on its own."""
+    """verify_log as it was: every event checked field by field, every leaf hashed on its own."""
     with monkeypatch.context() as patched:
-        patched.setattr(verify, "_expected_body", lambda row: None)
+        patched.setattr(verify, "_expected_body", lambda row, version: None)
+        patched.setattr(
+            verify,
+            "_leaf_hashes_of",
+            lambda chunk, stored, unhashed: leaf_hashes(leaf.body.encode() for leaf in chunk),
+        )
         patched.setattr(verify, "_CHUNK", 1)
         yield
 
@@ -147,7 +159,7 @@ def _changes(rows: list[EventRow], rng: random.Random) -> list[EventRow]:
             rows[n] = replace(row, body=row.body.replace('"n":', '"m":'))
         elif kind == 1:  # the body edited and hashed again
             body = row.body.replace("quoted", "changed")
-            rows[n] = replace(row, body=body, hash=body_hash(body.encode()))
+            rows[n] = replace(row, body=body, hash=event_hash(body.encode()))
         elif kind == 2:  # a payload column: true where the body has 1, 1 where it has 1.5
             rows[n] = replace(row, payload={**row.payload, "ok": int(row.payload["ok"])})
         elif kind == 3:
@@ -164,10 +176,10 @@ def _changes(rows: list[EventRow], rng: random.Random) -> list[EventRow]:
             rows[n], rows[n + 1] = rows[n + 1], rows[n]
         elif kind == 9:  # not JSON, or not an object
             body = rng.choice(["{", "[1, 2]", '"text"'])
-            rows[n] = replace(row, body=body, hash=body_hash(body.encode()))
+            rows[n] = replace(row, body=body, hash=event_hash(body.encode()))
         elif kind == 10:  # the same content, not canonical: hashed again, so still sound
             body = json.dumps(json.loads(row.body), indent=1)
-            rows[n] = replace(row, body=body, hash=body_hash(body.encode()))
+            rows[n] = replace(row, body=body, hash=event_hash(body.encode()))
         elif kind == 11:  # a recorded hash that is not a hex digest
             rows[n] = replace(row, hash='x","role":"buyer')
     return rows
@@ -179,8 +191,10 @@ def _leaf_changes(leaves: list[LeafRow], rng: random.Random) -> list[LeafRow]:
     n = rng.randrange(len(leaves))
     if kind == 0:
         leaves[n] = replace(leaves[n], leaf_hash=bytes(32))
-    elif kind == 1:
-        leaves[n] = replace(leaves[n], body=leaves[n].body + " ")
+    elif kind == 1:  # pointed at another event: its body and hash come with it (a join)
+        other = leaves[(n + 1) % len(leaves)]
+        leaves[n] = replace(leaves[n], event_id=other.event_id, body=other.body,
+                            event_hash=other.event_hash)  # fmt: skip
     elif kind == 2:
         del leaves[n]
     return leaves
@@ -196,15 +210,15 @@ def _heads(leaves: list[LeafRow], rng: random.Random) -> list[HeadRow]:
 
 
 def _reported(rows: list[EventRow], leaves: list[LeafRow], heads: list[HeadRow]) -> tuple:
-    ticks = []
+    ticks: list[int] = []
     report = verify_log(
         events=iter(rows),
         leaves=iter(leaves),
         heads=heads,
         public_key=RAW,
-        progress=lambda: ticks.append(1),
+        progress=ticks.append,
     )
-    return report.failures, report.events, report.tree_size, len(ticks)
+    return report.failures, report.events, report.tree_size, sum(ticks)
 
 
 def test_a_sound_log_passes_in_chunks_of_any_size(monkeypatch):
@@ -232,7 +246,7 @@ def test_an_actor_column_true_where_the_body_has_1_is_a_change():
     assert body["actor"] == 101
     body["actor"] = 1
     text = json.dumps(body, sort_keys=True, separators=(",", ":"))
-    rows[1] = replace(rows[1], actor_id=True, body=text, hash=body_hash(text.encode()))
+    rows[1] = replace(rows[1], actor_id=True, body=text, hash=event_hash(text.encode()))
     rows[2] = replace(rows[2], prev_hash=rows[1].hash)
     report = verify_log(events=rows, leaves=[], heads=[], public_key=RAW)
     assert R.EVENT_COLUMN_MISMATCH in report.reasons
@@ -248,8 +262,9 @@ def test_a_recorded_hash_that_is_not_hex_cannot_slip_a_body_past_the_chain():
     rows[0] = replace(rows[0], hash=forged)
     head, tail = rows[1].body.split('"prev":', 1)
     body = head + f'"prev":"{forged}"' + tail[tail.index(",") :]
-    rows[1] = replace(rows[1], prev_hash=forged, body=body, hash=body_hash(body.encode()))
-    assert verify._expected_body(rows[1]) == body  # the body the short way would have taken
+    rows[1] = replace(rows[1], prev_hash=forged, body=body, hash=event_hash(body.encode()))
+    # the body the short way would have taken
+    assert verify._expected_body(rows[1], EVENT_VERSION) == body
     report = verify_log(events=rows, leaves=[], heads=[], public_key=RAW)
     first, second = (
         [f.reason for f in report.failures if f.detail.startswith(f"event {n} of order 1:")]
@@ -283,3 +298,76 @@ def _json_text(value: Any) -> str:
 @given(JSON)
 def test_the_payload_encoder_is_canonical_json(value):
     assert "".join(verify._json_chunks(value, 0)) == _json_text(value)
+
+
+# --- events of version 1 (recorded under SHA-256 of the body) --------------------------------
+
+
+def _mixed_chain() -> list[EventRow]:
+    """One order's chain whose first four events were written as version 1 and the rest as
+    version 2 (a deployment that upgraded in the middle of an order)."""
+    rows = _chain(1, 8)
+    prev = ""
+    for n, row in enumerate(rows):
+        version = 1 if n < 4 else 2
+        data = json.loads(row.body)
+        body = event_body(
+            order_id=data["order"],
+            type=data["type"],
+            actor_id=data["actor"],
+            actor_role=data["role"],
+            created_at=data["at"],
+            payload=data["payload"],
+            prev_hash=prev,
+            version=version,
+        )
+        digest = event_hash(body, version)
+        rows[n] = replace(row, body=body.decode(), prev_hash=prev, hash=digest)
+        prev = digest
+    return rows
+
+
+def test_a_log_of_both_versions_verifies(monkeypatch):
+    rows = _mixed_chain()
+    assert [json.loads(r.body)["v"] for r in rows] == [1, 1, 1, 1, 2, 2, 2, 2]
+    assert rows[0].hash == event_hash(rows[0].body.encode(), 1) != leaf_hash(b"").hex()
+    leaves = _leaves(rows)
+    heads = [_head(leaves, 3), _head(leaves, len(leaves))]
+    for chunk in (1, 3, 4096):
+        monkeypatch.setattr(verify, "_CHUNK", chunk)
+        failures, events, size, ticks = _reported(rows, leaves, heads)
+        assert failures == []
+        assert (events, size, ticks) == (8, 8, 16)
+
+
+def test_a_body_recorded_under_the_other_versions_hash_is_a_mismatch():
+    rows = _mixed_chain()
+    # Version 1's body under its leaf hash, version 2's under SHA-256 of it: each is a hash
+    # of the body, but not the one its version says.
+    for n, version in ((1, 2), (5, 1)):
+        rows = _mixed_chain()
+        forged = event_hash(rows[n].body.encode(), version)
+        rows[n] = replace(rows[n], hash=forged)
+        rows[n + 1] = replace(rows[n + 1], prev_hash=forged)
+        report = verify_log(events=rows, leaves=[], heads=[], public_key=RAW)
+        assert report.reasons[0] == R.EVENT_HASH_MISMATCH
+        assert report.failures[0].detail.startswith(f"event {n + 1} of order 1:")
+
+
+def test_a_leaf_is_hashed_again_unless_its_event_is_current_and_hashed():
+    """The leaf pass takes stored leaf hashes as their bodies' only when the event pass found
+    each event recorded under that very hash; old or changed events' leaves are hashed again."""
+    leaves = _leaves(_mixed_chain())
+    zeroed = replace(leaves[6], leaf_hash=bytes(32))
+    for chunk, unhashed, taken in (
+        (leaves[4:], set(), True),  # current, and each checked against its body
+        (leaves[:4], set(), False),  # version 1: recorded under another hash than the leaf's
+        (leaves[4:], {6}, False),  # an event whose recorded hash is not its body's
+        ([*leaves[4:6], zeroed, leaves[7]], set(), False),  # a stored hash not its event's
+    ):
+        stored = [leaf.leaf_hash for leaf in chunk]
+        hashes = verify._leaf_hashes_of(chunk, stored, unhashed)
+        assert (hashes is stored) is taken
+        assert hashes == (
+            [leaf_hash(leaf.body.encode()) for leaf in chunk] if not taken else stored
+        )

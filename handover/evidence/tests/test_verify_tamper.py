@@ -20,7 +20,7 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from handover.evidence import keys
-from handover.evidence.chain import body_hash, receipt_message, tree_head_message
+from handover.evidence.chain import event_hash, receipt_message, tree_head_message
 from handover.evidence.merkle import MerkleTree, leaf_hash
 from handover.evidence.tests.test_bundle import (
     fetch_bundle,
@@ -117,7 +117,7 @@ def edited(line: dict[str, Any], change: Callable[[dict], None], *, rehash: bool
     change(body)
     new = {**line, "body": canonical_json(body).decode()}
     if rehash:
-        new["hash"] = body_hash(new["body"].encode())
+        new["hash"] = event_hash(new["body"].encode())
     return new
 
 
@@ -240,7 +240,7 @@ def test_an_inserted_event_with_a_rebuilt_chain_is_not_in_the_signed_tree(origin
     }
     body = canonical_json(forged_body).decode()
     # A leaf index and proof borrowed from a real event: the best a forger can do.
-    forged = {"id": 10**6, "seq": lines[n]["seq"], "body": body, "hash": body_hash(body.encode())}
+    forged = {"id": 10**6, "seq": lines[n]["seq"], "body": body, "hash": event_hash(body.encode())}
     lines.insert(n, forged)
     report = check(with_events(original, rechain(lines, n + 1)))
     assert first_reason(report) == R.INCLUSION_FAILED

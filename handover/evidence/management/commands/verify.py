@@ -111,9 +111,11 @@ def _event_rows(model) -> Iterator[EventRow]:
 
 
 def _leaf_rows(model) -> Iterator[LeafRow]:
-    rows = model.objects.order_by("seq").values_list("seq", "event_id", "leaf_hash", "event__body")
-    for seq, event_id, leaf, body in rows.iterator(chunk_size=2000):
-        yield LeafRow(seq, event_id, bytes(leaf), body)
+    rows = model.objects.order_by("seq").values_list(
+        "seq", "event_id", "leaf_hash", "event__body", "event__hash"
+    )
+    for seq, event_id, leaf, body, event_hash in rows.iterator(chunk_size=2000):
+        yield LeafRow(seq, event_id, bytes(leaf), body, event_hash)
 
 
 class Progress:
@@ -129,8 +131,8 @@ class Progress:
         self.shown = 0  # the last tenth (on a terminal, thousandth) shown
         self.drawn_at = 0.0
 
-    def tick(self) -> None:
-        self.done += 1
+    def tick(self, count: int = 1) -> None:
+        self.done += count
         if self.tty:
             step = self.done * 1000 // self.total
             now = time.monotonic()
