@@ -779,17 +779,24 @@ def verify_log(
     return report
 
 
+# At most this many ids of events not recorded under their leaf hash are kept for the leaf
+# pass; past it (a log written mostly before version 2) the leaf pass hashes every leaf, and
+# memory stays flat.
+_UNHASHED_MAX = 100_000
+
+
 def _check_chains(
     events: Iterable[EventRow], report: Report, tick: Callable[[int], None]
-) -> set[int]:
+) -> set[int] | None:
     """Check each event; return the ids of those not recorded under their own leaf hash (of
-    an older version, or changed), whose leaves the leaf pass must hash for itself."""
+    an older version, or changed), whose leaves the leaf pass must hash for itself, or None
+    when there are too many to keep: then it hashes every leaf."""
     order: int | None = None
     previous = ""
     # Whether previous is empty or a hash this check computed, so a hex digest: JSON needs no
     # escaping in it, and the expected body can take it as it is.
     hex_previous = True
-    unhashed: set[int] = set()
+    unhashed: set[int] | None = set()
     rows = iter(events)
     while chunk := list(islice(rows, _CHUNK)):
         report.events += len(chunk)
@@ -801,7 +808,10 @@ def _check_chains(
             version = EVENT_VERSION
             hashed = digest == row.hash
             if not hashed:
-                unhashed.add(row.id)
+                if unhashed is not None:
+                    unhashed.add(row.id)
+                    if len(unhashed) > _UNHASHED_MAX:
+                        unhashed = None
                 hashed, version = _older_hash(row)
             # Every check at once, for an event as the writer makes it: its body hashes to its
             # hash, it follows the event before it, and it is byte for byte the body its columns
@@ -955,7 +965,7 @@ def _check_leaves(
     public_key: bytes,
     report: Report,
     tick: Callable[[int], None],
-    unhashed: set[int],
+    unhashed: set[int] | None,
 ) -> None:
     tree = MerkleTree()
     pending = deque(sorted(heads, key=lambda h: h.size))
@@ -1003,14 +1013,17 @@ def _check_leaves(
     report.tree_size = tree.size
 
 
-def _leaf_hashes_of(chunk: list[LeafRow], stored: list[bytes], unhashed: set[int]) -> list[bytes]:
+def _leaf_hashes_of(
+    chunk: list[LeafRow], stored: list[bytes], unhashed: set[int] | None
+) -> list[bytes]:
     """The leaf hash of each leaf's body. An event recorded under its leaf hash (version 2)
     had that hash checked against its body by the event pass; where every leaf of the chunk
     stores 32 bytes that are its event's recorded hash, and every one of those events passed
     that check (none is in ``unhashed``), the stored hashes are the bodies' leaf hashes and no
     body is hashed a second time. Otherwise each body is hashed."""
     if (
-        unhashed.isdisjoint(map(_event_id, chunk))
+        unhashed is not None
+        and unhashed.isdisjoint(map(_event_id, chunk))
         and list(map(len, stored)).count(HASH_SIZE) == len(stored)
         # Each recorded hash that passed is 64 hex digits, so the joined texts are equal only
         # if each pair is.
