@@ -850,8 +850,8 @@ def _check_event(row: EventRow, leaf_digest: str, previous: str, report: Report)
     version = body.get("v")
     if version == EVENT_VERSION and type(version) is int:
         hashed = leaf_digest == row.hash
-    elif version in EVENT_VERSIONS and type(version) is int:
-        hashed = _older_hash(row) == (True, version)
+    elif version == 1 and type(version) is int:
+        hashed = _older_hash(row)[0]
     else:
         hashed = False
     if not hashed:
@@ -925,7 +925,6 @@ def _json_encoder() -> Callable[[Any, int], Sequence[str]]:
 
 _json_chunks = _json_encoder()
 _body = attrgetter("body")
-_hexdigest = type(hashlib.sha256()).hexdigest
 # The end of a body after its previous hash, by (role, type, version): the few recur in every
 # order.
 _TAILS: dict[tuple[str, str, int], str] = {}
