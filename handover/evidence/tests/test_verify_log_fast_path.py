@@ -4,6 +4,7 @@ a log reports exactly what it would if every event and every leaf were checked o
 Pure: rows made here, no database."""
 
 import base64
+import hashlib
 import json
 import random
 from collections.abc import Iterator
@@ -333,7 +334,9 @@ def test_a_log_of_both_versions_verifies(monkeypatch, kept):
     monkeypatch.setattr(verify, "_UNHASHED_MAX", kept)
     rows = _mixed_chain()
     assert [json.loads(r.body)["v"] for r in rows] == [1, 1, 1, 1, 2, 2, 2, 2]
-    assert rows[0].hash == event_hash(rows[0].body.encode(), 1) != leaf_hash(b"").hex()
+    # Version 1: SHA-256 of the body; version 2: the body's RFC 9162 leaf hash.
+    assert rows[0].hash == hashlib.sha256(rows[0].body.encode()).hexdigest()
+    assert rows[4].hash == leaf_hash(rows[4].body.encode()).hex()
     leaves = _leaves(rows)
     heads = [_head(leaves, 3), _head(leaves, len(leaves))]
     for chunk in (1, 3, 4096):
