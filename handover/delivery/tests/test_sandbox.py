@@ -127,12 +127,22 @@ def test_the_child_never_returns_into_the_parents_code(tmp_path, error):
     assert marker.read_text() == "child ran\nparent ran\n"
 
 
-def test_starting_a_child_costs_milliseconds_not_an_interpreter_start():
-    timings = []
-    for _ in range(5):
-        started = time.perf_counter()
-        run_limited(describe, 1, b"", flag=False, timeout_s=10, memory_bytes=512 * MB)
-        timings.append(time.perf_counter() - started)
+# Set at run time by the test below, after every import: only a fork of the caller sees it.
+_STATE: dict[str, str] = {}
 
-    # A fresh interpreter with the imports costs about 200 ms here; a fork a few ms.
-    assert min(timings) < 0.05
+
+def parent_and_state() -> tuple[int, str | None]:
+    return os.getppid(), _STATE.get("token")
+
+
+def test_the_child_is_a_fork_of_the_caller_not_a_fresh_interpreter():
+    """A fresh interpreter would pay Python's start-up and the imports (about 200 ms here) for
+    each preview; a fork starts with the caller's memory as it is. Checked by what the child
+    sees, not by a stopwatch: timings on these shared machines are for benchmarks."""
+    _STATE["token"] = token = os.urandom(8).hex()
+    try:
+        parent, seen = run_limited(parent_and_state, timeout_s=10, memory_bytes=512 * MB)
+    finally:
+        _STATE.clear()
+    assert parent == os.getpid()
+    assert seen == token
