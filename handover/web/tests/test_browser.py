@@ -34,6 +34,8 @@ class Snapshots:
         people's windows names theirs) at 390 px, then save it at phone and desktop widths."""
         self.count += 1
         page = page or self.page
+        # A click that navigates returns once the new document has started: let it load.
+        page.wait_for_load_state()
         page.set_viewport_size(PHONE)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"{name}: {width} px wide at {PHONE['width']} px"
@@ -174,7 +176,9 @@ def test_a_seller_delivers_through_the_page_and_the_buyer_accepts(
     page.get_by_role("link", name="Your sales").click()
     snap("sales")
     page.get_by_role("link", name=re.compile("Bakery logo")).click()
-    expect(page.get_by_role("heading", name=f"{buyer.username} wants to start this order"))
+    expect(
+        page.get_by_role("heading", name=f"{buyer.username} wants to start this order")
+    ).to_be_visible()
     snap("order-awaiting-acceptance")
     page.get_by_role("button", name="Accept the order").click()
     expect(page.get_by_text("You accepted the order.")).to_be_visible()
