@@ -1,12 +1,38 @@
-"""Reading pages back in tests: errors beside fields, messages, and the browser's sizes."""
+"""Reading pages back in tests: errors beside fields, messages, the browser's sizes, and the
+browser tests' screenshots."""
 
 import re
 from html import unescape
+from pathlib import Path
 
-from playwright.sync_api import ViewportSize
+from playwright.sync_api import Page, ViewportSize
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+
+
+class Snapshots:
+    """The key pages of a browser test: each checked for width at 390 px, then saved as a
+    phone and a desktop screenshot among the test's artifacts."""
+
+    def __init__(self, page: Page, folder: Path):
+        self.page, self.folder, self.count = page, folder, 0
+
+    def __call__(self, name: str, page: Page | None = None) -> None:
+        """Check the page (by default the one given at the start; a test with several
+        people's windows names theirs) at 390 px, then save it at phone and desktop widths."""
+        self.count += 1
+        page = page or self.page
+        # A click that navigates returns once the new document has started: let it load.
+        page.wait_for_load_state()
+        page.set_viewport_size(PHONE)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{name}: {width} px wide at {PHONE['width']} px"
+        stem = f"{self.count:02d}-{name}"
+        page.screenshot(path=self.folder / f"{stem}-phone.png", full_page=True)
+        page.set_viewport_size(DESKTOP)
+        page.screenshot(path=self.folder / f"{stem}-desktop.png", full_page=True)
+        page.set_viewport_size(PHONE)
 
 
 def field_errors(response, field: str) -> list[str]:

@@ -19,31 +19,10 @@ from handover.orders.models import Order
 from handover.orders.rules import State
 from handover.orders.services import order_pay, order_place
 from handover.orders.tests.factories import order_in_state
-from handover.web.tests.helpers import DESKTOP, PHONE
+from handover.web.tests.helpers import Snapshots
 from handover.web.tests.test_gallery import gallery_order
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-class Snapshots:
-    def __init__(self, page: Page, folder: Path):
-        self.page, self.folder, self.count = page, folder, 0
-
-    def __call__(self, name: str, page: Page | None = None) -> None:
-        """Check the page (by default the one given at the start; a test with several
-        people's windows names theirs) at 390 px, then save it at phone and desktop widths."""
-        self.count += 1
-        page = page or self.page
-        # A click that navigates returns once the new document has started: let it load.
-        page.wait_for_load_state()
-        page.set_viewport_size(PHONE)
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= PHONE["width"], f"{name}: {width} px wide at {PHONE['width']} px"
-        stem = f"{self.count:02d}-{name}"
-        page.screenshot(path=self.folder / f"{stem}-phone.png", full_page=True)
-        page.set_viewport_size(DESKTOP)
-        page.screenshot(path=self.folder / f"{stem}-desktop.png", full_page=True)
-        page.set_viewport_size(PHONE)
 
 
 def test_a_new_buyer_orders_and_pays(page: Page, browser_server, page_watch, artifacts):

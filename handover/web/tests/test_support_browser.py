@@ -5,7 +5,6 @@ Each page is checked at a phone's width (no horizontal scrolling at 390 px) and 
 screenshot at phone and desktop widths, to look at."""
 
 import re
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -19,31 +18,12 @@ from handover.ops.demo import demo_png
 from handover.orders.models import Order
 from handover.orders.rules import State
 from handover.orders.tests.test_scenarios import ok, open_dispute
-from handover.web.tests.helpers import DESKTOP, PHONE
+from handover.web.tests.helpers import Snapshots
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
 ]
-
-
-class Snapshots:
-    """As test_browser.Snapshots: the 390 px check, then a phone and a desktop screenshot."""
-
-    def __init__(self, page: Page, folder: Path):
-        self.page, self.folder, self.count = page, folder, 0
-
-    def __call__(self, name: str) -> None:
-        self.count += 1
-        page = self.page
-        page.set_viewport_size(PHONE)
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= PHONE["width"], f"{name}: {width} px wide at {PHONE['width']} px"
-        stem = f"{self.count:02d}-{name}"
-        page.screenshot(path=self.folder / f"{stem}-phone.png", full_page=True)
-        page.set_viewport_size(DESKTOP)
-        page.screenshot(path=self.folder / f"{stem}-desktop.png", full_page=True)
-        page.set_viewport_size(PHONE)
 
 
 def log_in(page: Page, url: str, username: str) -> None:
