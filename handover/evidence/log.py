@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from handover.evidence import keys
 from handover.evidence.chain import tree_head_message
-from handover.evidence.merkle import MerkleTree, leaf_hashes
+from handover.evidence.merkle import MerkleTree, text_leaf_hashes
 from handover.evidence.models import Event, LogEntry, TreeHead
 
 # One number for PostgreSQL's advisory lock: one sequencer at a time, across workers.
@@ -79,7 +79,7 @@ def _sequence_batch(size: int, *, sweep: bool = False) -> int:
         .order_by("id")
         .values_list("id", "body")[:size]
     )
-    hashes = leaf_hashes(body.encode() for _id, body in pending)
+    hashes = text_leaf_hashes([body for _id, body in pending])
     with connection.cursor() as cursor:
         # Plain executemany: building a model instance per leaf cost more than the insert.
         cursor.executemany(
