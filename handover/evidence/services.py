@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from handover.evidence.chain import event_body, event_hash
 from handover.evidence.models import Event, EventType
+from handover.lib.canonical import canonical_json
 from handover.notifications.services import notifications_for_event
 
 # Plain SQL for the INSERT: every move writes an event under the order's lock (on SQLite,
@@ -15,6 +16,11 @@ _INSERT = (
     f"INSERT INTO {Event._meta.db_table} ({', '.join(str(f.column) for f in _FIELDS)})"
     f" VALUES ({', '.join(['%s'] * len(_FIELDS))}) RETURNING {Event._meta.pk.column}"
 )
+
+# SQLite keeps a JSON column as text: there the payload column holds the payload as the body
+# does, canonical JSON, so that `handover verify --log` compares the two as they are (PostgreSQL
+# keeps jsonb, its own form, and the verifier encodes each payload again).
+_PAYLOAD = next(n for n, f in enumerate(_FIELDS) if f.name == "payload")
 
 _HEAD = f"SELECT hash FROM {Event._meta.db_table} WHERE order_id = %s ORDER BY id DESC LIMIT 1"
 
@@ -63,10 +69,11 @@ def event_append(
         prev_hash=prev_hash,
         hash=event_hash(body),
     )
+    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _FIELDS]
+    if connection.vendor == "sqlite":
+        values[_PAYLOAD] = canonical_json(payload).decode()
     with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT, [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _FIELDS]
-        )
+        cursor.execute(_INSERT, values)
         (event.pk,) = cursor.fetchone()
     event._state.adding, event._state.db = False, connection.alias
     # In the same transaction: a notification is written with the change or not at all.

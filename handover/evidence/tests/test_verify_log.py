@@ -3,6 +3,7 @@ chain from the bodies, every leaf, every signed head and the consistency between
 
 import base64
 import io
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,14 +13,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from handover.evidence import verify
 from handover.evidence.chain import event_body, event_hash, tree_head_message
 from handover.evidence.log import log_sequence, tree_head_sign
-from handover.evidence.management.commands.verify import Progress
+from handover.evidence.management.commands.verify import Progress, _event_rows
 from handover.evidence.merkle import MerkleTree, leaf_hash
 from handover.evidence.models import Event
 from handover.evidence.tests.test_bundle import fresh_log_tree
 from handover.evidence.triggers import sqlite_create
 from handover.evidence.verify import EventRow, HeadRow, LeafRow, Reason, key_id, verify_log
+from handover.lib.canonical import canonical_json
 from handover.orders.tests.test_scenarios import delivered_order, ok
 
 R = Reason
@@ -157,6 +160,64 @@ def test_a_column_changed_underneath_its_body_fails(record):
     assert error is not None
     assert out.startswith(f"FAILED event_column_mismatch: event {event.pk} of order {record}")
     assert "payload" in out
+
+
+def _stored_payloads() -> dict[int, str]:
+    """Each event's payload column as the database gives it back as text."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, CAST(payload AS text) FROM evidence_event")
+        return dict(cursor.fetchall())
+
+
+def test_the_payload_column_holds_the_payload_as_the_body_does(record):
+    """On SQLite the column is text, written as the body holds the payload (canonical JSON), so
+    the verifier compares the two as they are; PostgreSQL's jsonb holds the same value."""
+    stored = _stored_payloads()
+    assert len(stored) == Event.objects.count() >= 10
+    for event in Event.objects.all():
+        in_body = json.loads(event.body)["payload"]
+        assert event.payload == in_body
+        if connection.vendor == "sqlite":
+            assert stored[event.pk] == canonical_json(in_body).decode()
+
+
+def test_sqlites_reader_hands_over_the_stored_payload_text(record):
+    rows = list(_event_rows(Event))
+    assert len(rows) == Event.objects.count()
+    for row in rows:
+        if connection.vendor == "sqlite":
+            assert (row.payload, row.payload_json) == (None, _stored_payloads()[row.id])
+        else:
+            assert row.payload_json is None
+            assert row.payload == json.loads(row.body)["payload"]
+
+
+def test_every_event_as_written_takes_the_fast_path(record, monkeypatch):
+    seen: list[int] = []
+    field_by_field = verify._check_event
+
+    def counted(row, *args):
+        seen.append(row.id)
+        return field_by_field(row, *args)
+
+    monkeypatch.setattr(verify, "_check_event", counted)
+    monkeypatch.setattr(verify, "_expected_body", lambda row, version: seen.append(row.id))
+    _out, _err, error = run_log_check()
+    assert error is None
+    assert seen == []
+
+
+def test_a_payload_column_spelled_otherwise_with_the_same_value_verifies(record):
+    # As written before the column held canonical JSON, or by hand: other spacing, key order
+    # and escapes, the same value. The check finds it the long way and passes it.
+    event = _message_event(record)
+    spelled = json.dumps(dict(reversed(list(event.payload.items()))), indent=2)
+    with events_writable(), connection.cursor() as cursor:
+        cursor.execute("UPDATE evidence_event SET payload = %s WHERE id = %s", [spelled, event.pk])
+    if connection.vendor == "sqlite":
+        assert _stored_payloads()[event.pk] == spelled
+    out, _err, error = run_log_check()
+    assert error is None, out
 
 
 def test_a_wrong_expected_key_fails(record):

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from handover.evidence import verify
 from handover.evidence.chain import EVENT_VERSION, event_body, event_hash, tree_head_message
-from handover.evidence.merkle import MerkleTree, leaf_hash, leaf_hashes
+from handover.evidence.merkle import MerkleTree, leaf_hash, leaf_hashes, verify_consistency
 from handover.evidence.verify import EventRow, HeadRow, LeafRow, Reason, key_id, verify_log
 
 R = Reason
@@ -79,7 +79,11 @@ def test_a_column_no_body_can_hold_as_it_is_leaves_the_fast_path():
 # --- a small log, and every kind of change to it ---------------------------------------------
 
 
-def _chain(order: int | None, count: int, first_id: int = 1) -> list[EventRow]:
+def _chain(
+    order: int | None, count: int, first_id: int = 1, *, stored_text: bool = False
+) -> list[EventRow]:
+    """An order's events as a reader gives them: the payload decoded (PostgreSQL's), or with
+    ``stored_text`` as the column's text, canonical JSON as event_append writes it (SQLite's)."""
     rows, prev = [], ""
     for n in range(count):
         at = f"2030-01-01T00:{order or 0:02d}:{n:02d}+00:00"
@@ -103,10 +107,11 @@ def _chain(order: int | None, count: int, first_id: int = 1) -> list[EventRow]:
                 data["actor"],
                 "buyer",
                 at,
-                payload,
+                None if stored_text else payload,
                 body.decode(),
                 prev,
                 digest,
+                _json_text(payload) if stored_text else None,
             )
         )
         prev = digest
@@ -115,7 +120,12 @@ def _chain(order: int | None, count: int, first_id: int = 1) -> list[EventRow]:
 
 def _log() -> list[EventRow]:
     """Three orders' chains, 7 events each, and two events of no order (each on its own)."""
-    chains = [_chain(1, 7, 1), _chain(2, 7, 8), _chain(3, 7, 15), _chain(None, 1, 22)]
+    chains = [
+        _chain(1, 7, 1),
+        _chain(2, 7, 8, stored_text=True),
+        _chain(3, 7, 15),
+        _chain(None, 1, 22, stored_text=True),
+    ]
     return [row for chain in [*chains, _chain(None, 1, 23)] for row in chain]
 
 
@@ -138,6 +148,7 @@ def _head(leaves: list[LeafRow], size: int, root: str | None = None) -> HeadRow:
 def one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """verify_log as it was: every event checked field by field, every leaf hashed on its own."""
     with monkeypatch.context() as patched:
+        patched.setattr(verify, "_FAST_PATH", False)
         patched.setattr(verify, "_expected_body", lambda row, version: None)
         patched.setattr(
             verify,
@@ -155,16 +166,16 @@ def _changes(rows: list[EventRow], rng: random.Random) -> list[EventRow]:
     for _ in range(rng.randint(1, 3)):
         n = rng.randrange(len(rows))
         row = rows[n]
-        kind = rng.randrange(12)
+        kind = rng.randrange(14)
         if kind == 0:  # the body edited, its hash not
             rows[n] = replace(row, body=row.body.replace('"n":', '"m":'))
         elif kind == 1:  # the body edited and hashed again
             body = row.body.replace("quoted", "changed")
             rows[n] = replace(row, body=body, hash=event_hash(body.encode()))
         elif kind == 2:  # a payload column: true where the body has 1, 1 where it has 1.5
-            rows[n] = replace(row, payload={**row.payload, "ok": int(row.payload["ok"])})
+            rows[n] = _with_payload(row, lambda p: {**p, "ok": int(p["ok"])})
         elif kind == 3:
-            rows[n] = replace(row, payload={**row.payload, "price": 1})
+            rows[n] = _with_payload(row, lambda p: {**p, "price": 1})
         elif kind == 4:  # a scalar column
             rows[n] = replace(row, actor_role="seller")
         elif kind == 5:
@@ -183,7 +194,19 @@ def _changes(rows: list[EventRow], rng: random.Random) -> list[EventRow]:
             rows[n] = replace(row, body=body, hash=event_hash(body.encode()))
         elif kind == 11:  # a recorded hash that is not a hex digest
             rows[n] = replace(row, hash='x","role":"buyer')
+        elif kind == 12 and row.payload_json is not None:  # stored text: the same value spelled
+            spelled = json.dumps(json.loads(row.payload_json), indent=1)  # otherwise: sound
+            rows[n] = replace(row, payload_json=spelled)
+        elif kind == 13 and row.payload_json is not None:  # stored text that is not JSON
+            rows[n] = replace(row, payload_json=row.payload_json[:-1])
     return rows
+
+
+def _with_payload(row: EventRow, change) -> EventRow:
+    """The row with its payload column changed, in the form its reader gives it."""
+    if row.payload_json is None:
+        return replace(row, payload=change(row.payload))
+    return replace(row, payload_json=_json_text(change(json.loads(row.payload_json))))
 
 
 def _leaf_changes(leaves: list[LeafRow], rng: random.Random) -> list[LeafRow]:
@@ -235,10 +258,33 @@ def test_a_sound_log_passes_in_chunks_of_any_size(monkeypatch):
 
 def test_a_payload_column_true_where_the_body_has_1_is_a_change():
     rows = _log()
-    rows[2] = replace(rows[2], payload={**rows[2].payload, "ok": 1})
+    rows[2] = _with_payload(rows[2], lambda p: {**p, "ok": 1})
     report = verify_log(events=rows, leaves=[], heads=[], public_key=RAW)
     assert report.reasons == [R.EVENT_COLUMN_MISMATCH]
     assert "its payload column differs" in report.failures[0].detail
+
+
+def test_a_stored_payload_text_is_held_to_the_body_as_it_is_and_as_json():
+    sound = _log()
+    n = next(i for i, row in enumerate(sound) if row.payload_json and row.order_id)
+    stored = sound[n].payload_json
+    assert stored is not None and sound[n].payload is None
+    checks = {
+        # the same value spelled otherwise (as written before the column held canonical JSON)
+        json.dumps(json.loads(stored), indent=1): [],
+        _json_text({**json.loads(stored), "ok": 1}): [R.EVENT_COLUMN_MISMATCH],
+        stored[:-1]: [R.EVENT_COLUMN_MISMATCH],  # not JSON
+        "[" * 100_000 + "]" * 100_000: [R.EVENT_COLUMN_MISMATCH],  # nested past any limit
+    }
+    for text, reasons in checks.items():
+        rows = list(sound)
+        rows[n] = replace(rows[n], payload_json=text)
+        report = verify_log(events=rows, leaves=[], heads=[], public_key=RAW)
+        assert report.reasons == reasons
+        if reasons:
+            assert f"event {rows[n].id} of order 2: its payload column differs" in str(
+                report.failures
+            )
 
 
 def test_an_actor_column_true_where_the_body_has_1_is_a_change():
@@ -290,6 +336,61 @@ def test_any_change_is_reported_as_checking_one_at_a_time_reports_it(monkeypatch
             assert _reported(rows, leaves, heads) == expected
         found += bool(expected[0])
     assert found > 300  # (a few changes are sound: a no-order event's body, made canonical)
+
+
+@given(
+    size=st.integers(1, 40),
+    data=st.data(),
+)
+def test_heads_extend_each_other_exactly_when_the_consistency_proof_says_so(size, data):
+    """verify_log knows the leaves' root at both heads' sizes and does not make the proof
+    between them; what it answers is what making and checking the proof answers."""
+    leaves = [leaf_hash(n.to_bytes(2, "big")) for n in range(size)]
+    tree = MerkleTree(leaves)
+    old_size = data.draw(st.integers(1, size))
+    new_size = data.draw(st.integers(old_size, size))
+
+    def claimed(actual: bytes) -> str:
+        return data.draw(
+            st.sampled_from([actual.hex(), tree.root(1).hex(), "ab" * 31, "zz" * 32, ""])
+        )
+
+    old_root, new_root = claimed(tree.root(old_size)), claimed(tree.root(new_size))
+    old = HeadRow(old_size, old_root, "t", "k", "s")
+    new = HeadRow(new_size, new_root, "t", "k", "s")
+    try:
+        raw_old, raw_new = bytes.fromhex(old_root), bytes.fromhex(new_root)
+    except ValueError:
+        raw_old = raw_new = b""
+    by_proof = verify_consistency(
+        old_size, new_size, raw_old, raw_new, tree.consistency_proof(old_size, new_size)
+    )
+    assert verify._extends(old, tree.root(old_size), new, tree.root(new_size)) == by_proof
+
+
+def test_a_head_of_no_leaves_is_checked_and_does_not_hold_up_the_rest():
+    rows = _log()
+    leaves = _leaves(rows)
+    empty = replace(_head(leaves, 1), size=0)  # signed for size 1, relabelled
+    report = verify_log(events=rows, leaves=leaves, heads=[empty, _head(leaves, 3)], public_key=RAW)
+    # its root is not the empty tree's, its signature no longer holds, and the proper head of
+    # size 3 is checked as usual: only it cannot extend an empty tree (RFC 9162 has no proof
+    # from size 0)
+    assert report.reasons == [
+        R.TREE_ROOT_MISMATCH,
+        R.TREE_HEAD_SIGNATURE_INVALID,
+        R.CONSISTENCY_FAILED,
+    ]
+
+
+def test_a_stored_leaf_that_is_no_hash_is_reported_not_raised():
+    rows = _log()
+    leaves = _leaves(rows)
+    heads = [_head(leaves, 4), _head(leaves, len(leaves))]
+    leaves[2] = replace(leaves[2], leaf_hash=b"short")
+    report = verify_log(events=rows, leaves=leaves, heads=heads, public_key=RAW)
+    assert report.reasons == [R.LEAF_HASH_MISMATCH]
+    assert report.tree_size == len(leaves)
 
 
 def _json_text(value: Any) -> str:

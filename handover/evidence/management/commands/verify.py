@@ -3,6 +3,9 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.db import connection
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
 from handover.evidence.verify import (
     EventRow,
@@ -91,22 +94,39 @@ def _log_report(expected: bytes | None, expected_id: str | None, err: OutputWrap
 
 def _event_rows(model) -> Iterator[EventRow]:
     # Grouped by order, each order's events in id order: one chain at a time, flat memory.
-    rows = model.objects.order_by("order_id", "id").values_list(
+    rows = model.objects.order_by("order_id", "id")
+    # SQLite holds the payload column as text, written as the body holds the payload: read as
+    # it is, not decoded, the verifier compares it with the body as text. PostgreSQL's jsonb
+    # comes decoded, and the verifier encodes it again.
+    as_text = connection.vendor == "sqlite"
+    if as_text:
+        rows = rows.annotate(payload_text=Cast("payload", TextField()))
+    columns = rows.values_list(
         "id",
         "order_id",
         "type",
         "actor_id",
         "actor_role",
         "created_at",
-        "payload",
+        "payload_text" if as_text else "payload",
         "body",
         "prev_hash",
         "hash",
     )
-    for row in rows.iterator(chunk_size=2000):
-        pk, order_id, type, actor_id, role, created_at, payload, body, prev, digest = row
+    for row in columns.iterator(chunk_size=2000):
+        pk, order_id, type, actor_id, role, created_at, value, body, prev, digest = row
         yield EventRow(
-            pk, order_id, type, actor_id, role, created_at.isoformat(), payload, body, prev, digest
+            pk,
+            order_id,
+            type,
+            actor_id,
+            role,
+            created_at.isoformat(),
+            None if as_text else value,
+            body,
+            prev,
+            digest,
+            value if as_text else None,
         )
 
 
