@@ -16,11 +16,14 @@ not the code's cost) and take medians over rounds.
    them (``chain.event_body``, ~270 bytes of canonical JSON), 20 per order for N/20 orders whose
    events interleave in the log as concurrent orders' do, each order's chained by ``prev``;
    their leaf hashes, the Merkle tree, and a tree head signed with a throwaway Ed25519 key (no
-   key file: ``keys.sign`` is the same ``sign``, base64). Timed: ``verify.verify_log`` over
-   those rows as ``handover verify --log`` calls it (rows grouped by order, leaves by seq, the
-   heads, a ``Progress`` advancing on a non-terminal); and the brief's steps alone with the
-   ``chain``/``merkle`` functions (each body's leaf hash, which is its recorded hash, and its
-   link; the root of those leaf hashes; the signature). Floor: one
+   key file: ``keys.sign`` is the same ``sign``, base64). The event rows are made as the
+   command's readers make them, one after another in the order they are read: SQLite's with
+   the payload column's stored text, PostgreSQL's with the payload decoded. Timed:
+   ``verify.verify_log`` over those rows as ``handover verify --log`` calls it (rows grouped by
+   order, leaves by seq, the heads, a ``Progress`` advancing on a non-terminal), with the
+   hashing the install has (``handover_sha256`` or hashlib, named in the table); and the
+   brief's steps alone with the ``chain``/``merkle`` functions (each body's leaf hash, which is
+   its recorded hash, and its link; the root of those leaf hashes; the signature). Floor: one
    ``hashlib.sha256(body).digest()`` per event over the same bytes, run before and after every
    case; a case's ratio is against those two runs. The split times each step of
    ``verify_log`` on its own over the same rows, as it runs them (a chunk of rows at a time;
@@ -211,7 +214,11 @@ def rotated[T](items: tuple[T, ...], n: int) -> tuple[T, ...]:
 @dataclass
 class Log:
     bodies: list[bytes]  # in id (= seq) order: what the floor hashes
-    events: list  # verify.EventRow, grouped by order, each order's in id order
+    # verify.EventRow, grouped by order, each order's in id order, as SQLite's reader gives them
+    # (the payload as its column stores it, canonical JSON text, not decoded)
+    events: list
+    pg_events: list  # the same as PostgreSQL's reader gives them: the payload decoded
+    scattered: list  # the PostgreSQL rows as made in id order, then grouped (see build_log)
     leaves: list  # verify.LeafRow, by seq
     leaf_hashes: list[bytes]
     head: object  # verify.HeadRow
@@ -345,7 +352,14 @@ def build_log(n: int, seed: int = 1) -> Log:
         leaf = merkle.leaf_hash(body)
         leaf_hashes.append(leaf)
         leaves.append(verify.LeafRow(index, event_id, leaf, text, digest))
-    events = [row for order in sorted(by_order) for row in by_order[order]]
+    # The rows were made in id order, so that an order's rows lie far apart in memory. The
+    # reader makes each row as it reads it, in the order verify_log takes them: made again
+    # here in that order, every value a new object, so that the event pass reads memory as
+    # it does in the command. (Visiting the rows made in id order costs it about 0.8x of the
+    # floor more, in cache misses; kept as an information row.)
+    scattered = [row for order in sorted(by_order) for row in by_order[order]]
+    events = [_as_read(row, stored_text=True) for row in scattered]
+    pg_events = [_as_read(row, stored_text=False) for row in scattered]
     root = merkle.root(leaf_hashes).hex()
     key = Ed25519PrivateKey.generate()
     public = key.public_key().public_bytes(
@@ -356,7 +370,34 @@ def build_log(n: int, seed: int = 1) -> Log:
     message = chain.tree_head_message(size=n, root=root, signed_at=signed_at, key_id=key_id)
     signature = base64.b64encode(key.sign(message)).decode()
     head = verify.HeadRow(n, root, signed_at, key_id, signature)
-    return Log(bodies, events, leaves, leaf_hashes, head, public, len(by_order))
+    return Log(
+        bodies, events, pg_events, scattered, leaves, leaf_hashes, head, public, len(by_order)
+    )
+
+
+def _as_read(row, *, stored_text: bool):
+    """A row as a reader makes it from the database: every value a new object. SQLite's gives
+    the payload as the column's text (event_append stores it as canonical JSON) and does not
+    decode it; PostgreSQL's decodes it (jsonb), and verify_log encodes it again."""
+    from handover.evidence import verify
+
+    def new(text: str) -> str:
+        return text.encode().decode()
+
+    text = json.dumps(row.payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return verify.EventRow(
+        row.id,
+        row.order_id,
+        new(row.type),
+        row.actor_id,
+        new(row.actor_role),
+        new(row.created_at),
+        None if stored_text else json.loads(text),
+        new(row.body),
+        new(row.prev_hash),
+        new(row.hash),
+        text if stored_text else None,
+    )
 
 
 # --- 1. verify ---
@@ -366,7 +407,7 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
     import hashlib
 
     from handover.evidence import merkle, verify
-    from handover.evidence.chain import EVENT_VERSION, event_body, event_hash
+    from handover.evidence.chain import event_body, event_hash
     from handover.evidence.management.commands.verify import Progress
 
     n = len(log.bodies)
@@ -376,18 +417,21 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
         for body in log.bodies:
             sha256(body).digest()
 
-    def verify_log() -> None:
-        # As `handover verify --log` calls it, progress bar included (a line per tenth).
-        bar = Progress(io.StringIO(), 2 * n)
-        result = verify.verify_log(
-            events=log.events,
-            leaves=log.leaves,
-            heads=[log.head],
-            public_key=log.public_key,
-            progress=bar.tick,
-        )
-        if not result.ok or result.events != n or result.tree_size != n:
-            raise RuntimeError(f"verify_log: {verify.report_lines(result)}")
+    def verify_rows(events: list) -> Callable[[], None]:
+        def verify_log() -> None:
+            # As `handover verify --log` calls it, progress bar included (a line per tenth).
+            bar = Progress(io.StringIO(), 2 * n)
+            result = verify.verify_log(
+                events=events,
+                leaves=log.leaves,
+                heads=[log.head],
+                public_key=log.public_key,
+                progress=bar.tick,
+            )
+            if not result.ok or result.events != n or result.tree_size != n:
+                raise RuntimeError(f"verify_log: {verify.report_lines(result)}")
+
+        return verify_log
 
     def steps() -> None:
         """The brief's steps and nothing else, with the project's chain and merkle functions."""
@@ -433,19 +477,13 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
     chunks = [range(at, min(at + verify._CHUNK, n)) for at in range(0, n, verify._CHUNK)]
 
     def part_body_hashes() -> None:
-        # As verify._check_chains hashes them: leaf hashes a chunk at a time, in C (map), hex
-        # compared with the recorded hashes.
-        body, recorded = attrgetter("body"), attrgetter("hash")
+        # As verify._check_chains hashes them: the leaf hashes of a chunk's bodies in one call,
+        # in hex, compared with the recorded hashes.
+        recorded = attrgetter("hash")
         for span in chunks:
             rows = log.events[span.start : span.stop]
-            hashed = list(map(bytes.hex, merkle.leaf_hashes(map(str.encode, map(body, rows)))))
+            hashed = merkle.text_leaf_hashes_hex(list(map(attrgetter("body"), rows)))
             if hashed != list(map(recorded, rows)):
-                raise RuntimeError
-
-    def part_expected() -> None:
-        expected = verify._expected_body
-        for row in log.events:
-            if expected(row, EVENT_VERSION) != row.body:
                 raise RuntimeError
 
     def alt_fields() -> None:
@@ -483,7 +521,8 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
                 raise RuntimeError
 
     def part_tree_chunks() -> None:
-        tree = merkle.MerkleTree()
+        # As the leaf pass builds it: only the right edge, a chunk at a time.
+        tree = merkle.CompactRange()
         for span in chunks:
             tree.extend(log.leaf_hashes[span.start : span.stop])
         if tree.root().hex() != log.head.root:
@@ -508,7 +547,7 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
         order and the link at once; only a mismatch would need parsing, to say what differs."""
         order: object = object()
         previous = ""
-        for row in log.events:
+        for row in log.pg_events:
             if row.order_id != order:
                 order, previous = row.order_id, ""
             raw = row.body.encode()
@@ -527,14 +566,24 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
                 raise RuntimeError
             previous = row.hash
 
+    def without_native() -> None:
+        # The same, hashed with hashlib: an install where handover_sha256 could not be built.
+        saved, merkle._native = merkle._native, None
+        try:
+            verify_rows(log.events)()
+        finally:
+            merkle._native = saved
+
     cases = {
-        "verify_log": verify_log,
+        "verify_log": verify_rows(log.events),
+        "hashlib": without_native,
+        "pg": verify_rows(log.pg_events),
+        "scattered": verify_rows(log.scattered),
         "steps": steps,
         "events": pass_events,
         "leafpass": pass_leaves,
         "progress": part_progress,
         "body": part_body_hashes,
-        "expected": part_expected,
         "fields": alt_fields,
         "leaves": part_leaf_hashes,
         "rehash": alt_leaf_hashes,
@@ -551,7 +600,11 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
         return f"{seconds:.2f} s ({seconds / n * 1e6:.2f} µs/event)"
 
     mean = statistics.fmean(map(len, log.bodies))
-    report.section(f"1. verify {n:,} events in memory ({log.orders:,} orders, {mean:.0f} B each)")
+    hashing = "handover_sha256 (OpenSSL, a call a chunk)" if merkle.NATIVE else "hashlib"
+    report.section(
+        f"1. verify {n:,} events in memory ({log.orders:,} orders, {mean:.0f} B each; "
+        f"hashing with {hashing})"
+    )
     floor_cell = per(base)
 
     def row(label: str, name: str, target: bool = False) -> None:
@@ -573,19 +626,21 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
         )
         report.add(label, per(seconds), floor_cell, f"{seconds / base:.2f}x")
 
-    row("verify.verify_log, as `handover verify --log`", "verify_log", target=True)
-    row("the steps alone: chain/merkle functions, tree in bulk", "steps", target=True)
+    row("verify.verify_log, as `handover verify --log` (SQLite's rows)", "verify_log", target=True)
+    row("the same, PostgreSQL's rows (each payload encoded again)", "pg", target=True)
+    row("info: SQLite's rows, hashed with hashlib (no handover_sha256)", "hashlib")
+    row("info: the brief's steps written plainly (a call an event, json.loads)", "steps")
     row("split: event pass (verify._check_chains)", "events")
-    row("- leaf hashes of the bodies (chunks, C loop), hex compared", "body")
-    row("- verify._expected_body (body from the columns, compared)", "expected")
-    derived("- the rest (chain links, loop)", ("events",), ("body", "expected"))
+    row("- leaf hashes of the bodies (a call a chunk), hex compared", "body")
+    derived("- the rest: links, each body against its columns", ("events",), ("body",))
     row("split: leaf pass (verify_log with no events)", "leafpass")
     row("- stored leaf hashes against the events' (verify._leaf_hashes_of)", "leaves")
-    row("- tree a chunk at a time (MerkleTree.extend)", "chunks")
+    row("- tree a chunk at a time (CompactRange.extend)", "chunks")
     row("- root + Ed25519 signature check", "signature")
     row("split: Progress.tick, once per chunk", "progress")
     derived("info: the hashing alone (leaf hashes once, tree in bulk)",
             ("body", "bulk"))  # fmt: skip
+    row("info: PostgreSQL's rows made in id order, visited by order", "scattered")
     row("info: every leaf hashed again (merkle.leaf_hashes, chunks)", "rehash")
     row("info: tree in bulk (merkle.root over the leaf list)", "bulk")
     row("info: event pass rebuilding bodies (chain.event_body, compare)", "rebuild")
