@@ -736,9 +736,14 @@ class EventRow:
     prev_hash: str
     hash: str
     # The payload column's text as the database holds it, where the reader has it (SQLite,
-    # where event_append stores the payload as the body holds it, canonical JSON): then it is
-    # checked against the body as it is, and ``payload`` is not read.
+    # where event_append stores the payload as the body holds it, canonical JSON) and has made
+    # sure it is JSON: then it is checked against the body as it is, and ``payload`` is not
+    # read. (A body that matches it is then JSON too, as the body the writer makes is.)
     payload_json: str | None = None
+
+
+# A payload column that holds no JSON value (as ``EventRow.payload``): it matches no body.
+NOT_JSON: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -920,7 +925,7 @@ def _check_event(row: EventRow, leaf_digest: str, previous: str, report: Report)
 def _changed_columns(row: EventRow, body: dict[str, Any]) -> list[str]:
     try:
         payload = canonical_json(_payload(row)) == canonical_json(body.get("payload"))
-    except (ValueError, RecursionError):  # stored text that is not JSON (or nested too deep)
+    except (TypeError, ValueError, RecursionError):  # not JSON (or nested too deep)
         payload = False
     same = {
         "type": _same(row.type, body.get("type")),

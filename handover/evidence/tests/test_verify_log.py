@@ -220,6 +220,42 @@ def test_a_payload_column_spelled_otherwise_with_the_same_value_verifies(record)
     assert error is None, out
 
 
+def test_a_payload_column_that_is_not_json_is_found_even_in_a_body_made_to_match(record):
+    # SQLite's CHECK (json_valid) refuses it, unless checks are switched off, as someone
+    # rewriting the file could: the reader asks SQLite whether it is JSON before the verifier
+    # takes it as JSON.
+    if connection.vendor != "sqlite":
+        pytest.skip("jsonb holds nothing but JSON")
+    event = _message_event(record)
+    broken = canonical_json(event.payload).decode()[:-1] + ",}"  # a trailing comma
+    for forged_body in (False, True):
+        # the column alone; then the body too, with its hash, so that the body its columns
+        # make is byte for byte the body: it must still be found not to be JSON
+        body = event.body.replace(canonical_json(event.payload).decode(), broken)
+        with events_writable(), connection.cursor() as cursor:
+            cursor.execute("PRAGMA ignore_check_constraints = ON")
+            try:
+                cursor.execute(
+                    "UPDATE evidence_event SET payload = %s, body = %s, hash = %s WHERE id = %s",
+                    [
+                        broken,
+                        body if forged_body else event.body,
+                        event_hash(body.encode()) if forged_body else event.hash,
+                        event.pk,
+                    ],
+                )
+            finally:
+                cursor.execute("PRAGMA ignore_check_constraints = OFF")
+        assert _stored_payloads()[event.pk] == broken
+        out, _err, error = run_log_check("--verbosity", "2")
+        assert error is not None
+        name = f"event {event.pk} of order {record}"
+        if forged_body:
+            assert f"FAILED malformed: {name}: its body is not JSON." in out
+        else:
+            assert f"FAILED event_column_mismatch: {name}: its payload column differs" in out
+
+
 def test_a_wrong_expected_key_fails(record):
     out, _err, error = run_log_check("--key", "0123456789abcdef")
     assert error is not None and out.startswith("FAILED public_key_mismatch")

@@ -4,10 +4,11 @@ from typing import TextIO
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.db import connection
-from django.db.models import TextField
+from django.db.models import BooleanField, Func, TextField
 from django.db.models.functions import Cast
 
 from handover.evidence.verify import (
+    NOT_JSON,
     EventRow,
     HeadRow,
     LeafRow,
@@ -98,9 +99,14 @@ def _event_rows(model) -> Iterator[EventRow]:
     # SQLite holds the payload column as text, written as the body holds the payload: read as
     # it is, not decoded, the verifier compares it with the body as text. PostgreSQL's jsonb
     # comes decoded, and the verifier encodes it again.
+    # The verifier takes that text as JSON, so SQLite says whether it is (json_valid: its
+    # CHECK constraint can be switched off); text that is not matches no body.
     as_text = connection.vendor == "sqlite"
     if as_text:
-        rows = rows.annotate(payload_text=Cast("payload", TextField()))
+        rows = rows.annotate(
+            payload_text=Cast("payload", TextField()),
+            payload_valid=Func("payload", function="JSON_VALID", output_field=BooleanField()),
+        )
     columns = rows.values_list(
         "id",
         "order_id",
@@ -109,12 +115,19 @@ def _event_rows(model) -> Iterator[EventRow]:
         "actor_role",
         "created_at",
         "payload_text" if as_text else "payload",
+        "payload_valid" if as_text else "id",
         "body",
         "prev_hash",
         "hash",
     )
     for row in columns.iterator(chunk_size=2000):
-        pk, order_id, type, actor_id, role, created_at, value, body, prev, digest = row
+        pk, order_id, type, actor_id, role, created_at, value, valid, body, prev, digest = row
+        if not as_text:
+            payload, text = value, None
+        elif valid:
+            payload, text = None, value
+        else:
+            payload, text = NOT_JSON, None
         yield EventRow(
             pk,
             order_id,
@@ -122,11 +135,11 @@ def _event_rows(model) -> Iterator[EventRow]:
             actor_id,
             role,
             created_at.isoformat(),
-            None if as_text else value,
+            payload,
             body,
             prev,
             digest,
-            value if as_text else None,
+            text,
         )
 
 
