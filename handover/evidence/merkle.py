@@ -321,7 +321,7 @@ class CompactRange:
             if waiting is not None:
                 level.insert(0, waiting)
             edge[height] = level[-1] if len(level) & 1 else None
-            level = _native.pairs(level, b"\x01") if _native is not None else _node_hashes(level)
+            level = _node_hashes(level)
             height += 1
 
     def root(self) -> bytes:
@@ -345,14 +345,16 @@ def _root(leaf_hashes: Sequence[bytes]) -> bytes:
 def _parents(level: Sequence[bytes]) -> list[bytes]:
     # Level by level, an odd last node carried up unchanged: the same tree as the RFC's split at
     # the largest power of two below n (the tests check it against the recursive definition).
-    parents = _native.pairs(level, b"\x01") if _native is not None else _node_hashes(level)
+    parents = _node_hashes(level)
     if len(level) & 1:
         parents.append(level[-1])
     return parents
 
 
 def _node_hashes(level: Sequence[bytes]) -> list[bytes]:
-    """node_hash of each pair (an odd last node left out), with hashlib."""
+    """node_hash of each pair (an odd last node left out)."""
+    if _native is not None:
+        return _native.pairs(level, b"\x01")
     pairs = map(b"".join, zip(repeat(b"\x01"), level[0::2], level[1::2]))
     return list(map(_digest, map(_sha256, pairs)))
 

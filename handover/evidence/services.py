@@ -69,9 +69,12 @@ def event_append(
         prev_hash=prev_hash,
         hash=event_hash(body),
     )
-    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _FIELDS]
-    if connection.vendor == "sqlite":
-        values[_PAYLOAD] = canonical_json(payload).decode()
+    values = [
+        canonical_json(payload).decode()
+        if n == _PAYLOAD and connection.vendor == "sqlite"
+        else f.get_db_prep_save(getattr(event, f.attname), connection)
+        for n, f in enumerate(_FIELDS)
+    ]
     with connection.cursor() as cursor:
         cursor.execute(_INSERT, values)
         (event.pk,) = cursor.fetchone()

@@ -4,7 +4,7 @@ from typing import TextIO
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.db import connection
-from django.db.models import BooleanField, Func, TextField
+from django.db.models import BooleanField, Func, TextField, Value
 from django.db.models.functions import Cast
 
 from handover.evidence.verify import (
@@ -107,6 +107,8 @@ def _event_rows(model) -> Iterator[EventRow]:
             payload_text=Cast("payload", TextField()),
             payload_valid=Func("payload", function="JSON_VALID", output_field=BooleanField()),
         )
+    else:
+        rows = rows.annotate(payload_valid=Value(True, output_field=BooleanField()))
     columns = rows.values_list(
         "id",
         "order_id",
@@ -115,7 +117,7 @@ def _event_rows(model) -> Iterator[EventRow]:
         "actor_role",
         "created_at",
         "payload_text" if as_text else "payload",
-        "payload_valid" if as_text else "id",
+        "payload_valid",
         "body",
         "prev_hash",
         "hash",
