@@ -23,21 +23,37 @@ from delivery_measure import (
     run_child,
 )
 
-CONVERT = "/usr/local/bin/convert"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
 # --- image ---
 
 
-def convert_command(src: Path, dest: Path, *, size_hint: bool) -> list[str]:
+def imagemagick() -> tuple[str, str] | None:
+    """ImageMagick's ``convert`` (or ``magick``) and its version: the first program of that
+    name on ``PATH`` whose ``-version`` says ImageMagick (another ``convert`` may come first)."""
+    for name in ("magick", "convert"):
+        for folder in os.environ.get("PATH", "").split(os.pathsep):
+            program = Path(folder or ".") / name
+            if not (program.is_file() and os.access(program, os.X_OK)):
+                continue
+            done = subprocess.run(
+                [str(program), "-version"], capture_output=True, text=True, check=False
+            )
+            first = done.stdout.splitlines()[0] if done.stdout else ""
+            if "ImageMagick" in first:
+                return str(program), first.removeprefix("Version: ").split(" https")[0]
+    return None
+
+
+def convert_command(convert: str, src: Path, dest: Path, *, size_hint: bool) -> list[str]:
     """ImageMagick doing our job: fit 1600x1600, tile a translucent outlined label turned 30
     degrees over the whole picture, JPEG q80. ``size_hint`` lets libjpeg decode at a fraction
     of the size (1/2 here, as ours does)."""
     hint = ["-define", "jpeg:size=1600x1600"] if size_hint else []
     font = ["-font", str(FONT)] if FONT.exists() else []
     return [
-        CONVERT, "-respect-parentheses", *hint, str(src), "-resize", "1600x1600",
+        convert, "-respect-parentheses", *hint, str(src), "-resize", "1600x1600",
         "(", "-size", "640x360", "xc:none", *font, "-pointsize", "36",
         "-fill", "rgba(255,255,255,0.4)", "-stroke", "rgba(20,20,20,0.4)", "-strokewidth", "2",
         "-gravity", "center", "-annotate", "-30x-30+0+0", LABEL,
@@ -45,15 +61,6 @@ def convert_command(src: Path, dest: Path, *, size_hint: bool) -> list[str]:
         "(", "+clone", "-alpha", "transparent", "-tile", "mpr:wm", "-draw", "color 0,0 reset", ")",
         "-compose", "over", "-composite", "-quality", "80", str(dest),
     ]  # fmt: skip
-
-
-def imagemagick_version() -> str | None:
-    try:
-        done = subprocess.run([CONVERT, "-version"], capture_output=True, text=True, check=False)
-    except OSError:
-        return None
-    first = done.stdout.splitlines()[0] if done.stdout else ""
-    return first.removeprefix("Version: ").split(" https")[0] if "ImageMagick" in first else None
 
 
 def section_image(ctx: Context) -> None:
@@ -75,18 +82,19 @@ def section_image(ctx: Context) -> None:
         "ours": lambda: image.make(src, out, label=LABEL, name="photo.jpg", limits=Limits()),
         "decode": lambda: Image.open(src).load(),
     }
-    version = imagemagick_version()
-    if version is None:
+    found = imagemagick()
+    if found is None:
         report.notes.append(
-            "image: ImageMagick is not installed (/usr/local/bin/convert is a stand-in): "
-            "the convert rows are skipped; `apt-get install imagemagick` adds them"
+            "image: no ImageMagick on PATH: the convert rows are skipped; "
+            "`apt-get install imagemagick` adds them"
         )
     else:
-        report.notes.append(f"image: {version}, its default threads (OpenMP)")
+        convert, version = found
+        report.notes.append(f"image: {version} ({convert}), its default threads (OpenMP)")
 
         def magick(size_hint: bool) -> Callable[[], object]:
             dest = out / f"convert-{size_hint}.jpg"
-            command = convert_command(src, dest, size_hint=size_hint)
+            command = convert_command(convert, src, dest, size_hint=size_hint)
             return lambda: subprocess.run(command, check=True, capture_output=True)
 
         cases["convert"] = magick(False)
