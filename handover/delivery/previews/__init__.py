@@ -10,6 +10,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# One rule for every kind: a preview shows at most this share of the work (lines, words and
+# characters of a text, pages of a PDF or area of its one page, pixels of a picture, seconds of
+# audio and video), rounded down, so it never holds all of even the shortest file.
+SHARE = 4
+
+
+def share(total: int) -> int:
+    """How many of ``total`` units a preview may show: a quarter, rounded down."""
+    return max(0, total) // SHARE
+
+
+def share_seconds(duration_s: float, cap_s: float) -> float:
+    """Seconds of a recording a preview may play: a quarter of it, at most ``cap_s``."""
+    return min(cap_s, max(0.0, duration_s) / SHARE)
+
 
 class PreviewError(Exception):
     """The file cannot be previewed; the message is shown to the parties as the reason."""

@@ -1,4 +1,4 @@
-"""Audio preview: the first seconds at a low bitrate, with an audible watermark tone.
+"""Audio preview: the first quarter (30 s at most) at a low bitrate, with an audible watermark tone.
 
 This module also holds the small ffmpeg layer the video preview shares: running ffmpeg bounded
 in time and memory, and reading what ``ffmpeg -i`` says about a file (there is no ffprobe in the
@@ -7,6 +7,7 @@ imageio-ffmpeg wheel)."""
 import dataclasses
 import functools
 import logging
+import math
 import re
 import resource
 import subprocess
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import imageio_ffmpeg  # type: ignore[import-untyped]
 
-from handover.delivery.previews import Limits, Part, PreviewError, Result
+from handover.delivery.previews import Limits, Part, PreviewError, Result, share_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +182,8 @@ def layout_channels(layout: str) -> int | None:
 
 
 def make(src: Path, out_dir: Path, *, label: str, name: str, limits: Limits) -> Result:
-    """The first ``limits.audio_seconds`` as a 64 kbit/s MP3 with a beep every five seconds."""
+    """The first quarter of the recording (at most ``limits.audio_seconds``) as a 64 kbit/s MP3
+    with a beep every five seconds."""
     deadline = time.monotonic() + limits.timeout_s
     probe = media_probe(src, formats=AUDIO_FORMATS, limits=limits, deadline=deadline)
     stream = probe.first("audio")
@@ -190,14 +192,16 @@ def make(src: Path, out_dir: Path, *, label: str, name: str, limits: Limits) -> 
     duration = media_duration(
         src, probe, stream="0:a:0", formats=AUDIO_FORMATS, limits=limits, deadline=deadline
     )
+    if duration is None:
+        raise PreviewError("The recording's length cannot be read, so no share of it is shown.")
+    snippet_s = share_seconds(duration, limits.audio_seconds)
     sample_rate, channels = audio_format(stream)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".work-") as work:
         snippet = Path(work) / "snippet.mp3"
-        _encode_snippet(src, snippet, channels=channels, limits=limits, deadline=deadline)
+        _encode_snippet(
+            src, snippet, seconds=snippet_s, channels=channels, limits=limits, deadline=deadline
+        )
         snippet.replace(out_dir / snippet.name)
-    # The snippet is the first audio_seconds, or all of a shorter file (probing the result
-    # again would cost a fifth of the whole preview).
-    snippet_s = limits.audio_seconds if duration is None else min(duration, limits.audio_seconds)
     return Result(
         parts=[Part(path=out_dir / snippet.name, content_type="audio/mpeg")],
         info={
@@ -211,17 +215,22 @@ def make(src: Path, out_dir: Path, *, label: str, name: str, limits: Limits) -> 
 
 
 def _encode_snippet(
-    src: Path, dest: Path, *, channels: int | None, limits: Limits, deadline: float
+    src: Path,
+    dest: Path,
+    *,
+    seconds: float,
+    channels: int | None,
+    limits: Limits,
+    deadline: float,
 ) -> None:
-    seconds = str(limits.audio_seconds)
     # One period is computed and then looped: evaluating the expression per sample for the whole
     # snippet would cost half the encoding time.
-    repeats = -(-limits.audio_seconds // BEEP_PERIOD_S) - 1
+    repeats = max(0, math.ceil(seconds / BEEP_PERIOD_S) - 1)
     tone = f"aevalsrc='{BEEP}':s={SAMPLE_RATE}:c=mono:d={BEEP_PERIOD_S},"
     tone += f"aloop=loop={repeats}:size={BEEP_PERIOD_S * SAMPLE_RATE}"
     mix = f"[0:a:0]aresample={SAMPLE_RATE}[music];{tone}[tone];"
     mix += "[music][tone]amix=inputs=2:duration=first:normalize=0[out]"
-    inputs = ["-t", seconds, *ffmpeg_input(src, AUDIO_FORMATS)]
+    inputs = ["-t", f"{seconds:.3f}", *ffmpeg_input(src, AUDIO_FORMATS)]
     layout = ["-ac", "1" if channels == 1 else "2", "-ar", str(SAMPLE_RATE)]
     codec = ["-c:a", "libmp3lame", "-b:a", BITRATE, "-map_metadata", "-1", "-f", "mp3"]
     ffmpeg_run(

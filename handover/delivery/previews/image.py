@@ -1,4 +1,5 @@
-"""Image previews: the picture downscaled to a long edge of at most 1600 px, watermarked, as JPEG.
+"""Image previews: the picture at half its width and height (a quarter of its pixels), its long
+edge at most 1600 px, watermarked, as JPEG.
 
 libvips does the decoding, in a sandboxed child (see ``sandbox``): it reads only the header
 first, refuses formats outside the allowlist and pictures larger than the pixel limit before a
@@ -15,7 +16,15 @@ from typing import Any
 import pyvips  # type: ignore[import-untyped]
 from PIL import Image
 
-from handover.delivery.previews import Limits, Part, PreviewError, Result, sandbox, watermark
+from handover.delivery.previews import (
+    Limits,
+    Part,
+    PreviewError,
+    Result,
+    sandbox,
+    share,
+    watermark,
+)
 
 PREVIEW_NAME = "preview.jpg"
 JPEG_QUALITY = 80
@@ -70,11 +79,13 @@ def _render(src: Path, dest: Path, *, label: str, limits: Limits) -> dict[str, A
     width, height = _upright_size(header)
     _refuse_bomb(width, height, limits.max_pixels)
     try:
-        picture = _srgb8(_shrink(src, header, limits.image_edge))
+        picture = _srgb8(_shrink(src, header, preview_edge(width, height, limits.image_edge)))
         pixels = picture.write_to_memory()  # the decoding happens here
     except pyvips.Error as exc:
         raise PreviewError(f"the image could not be decoded: {_reason(exc, src)}") from None
-    preview = Image.frombytes("RGB", (picture.width, picture.height), pixels)
+    preview = _within_share(
+        Image.frombytes("RGB", (picture.width, picture.height), pixels), width * height
+    )
     watermark.apply(preview, label)
     preview.save(dest, "JPEG", quality=JPEG_QUALITY)  # Pillow writes no EXIF, XMP or ICC
     return {
@@ -84,6 +95,28 @@ def _render(src: Path, dest: Path, *, label: str, limits: Limits) -> dict[str, A
         "preview_width": preview.width,
         "preview_height": preview.height,
     }
+
+
+def preview_edge(width: int, height: int, max_edge: int) -> int:
+    """The preview's long edge: half the original's (so a quarter of its pixels), at most
+    ``max_edge``. A picture too small to halve has no preview."""
+    edge = min(max_edge, max(width, height) // 2)
+    if min(width, height) < 2:
+        raise PreviewError(
+            f"the image is {width} x {height} pixels: too small to show a reduced preview"
+        )
+    return edge
+
+
+def _within_share(preview: Image.Image, original_pixels: int) -> Image.Image:
+    """The preview cropped by a row or column if rounding took it past a quarter of the pixels."""
+    width, height = preview.size
+    while width * height > share(original_pixels):
+        if width >= height:
+            width -= 1
+        else:
+            height -= 1
+    return preview if (width, height) == preview.size else preview.crop((0, 0, width, height))
 
 
 def _allow_only_image_loaders() -> None:

@@ -1,41 +1,67 @@
-"""Text and code preview: the first lines, highlighted; the rest is counted and held back."""
+"""Text and code previews: at most a quarter of the text, drawn as a watermarked picture (so it
+cannot be copied as text), and the rest only as its shape.
+
+The rule (``previews.share``): the excerpt holds at most a quarter of the file's words, of its
+characters and of its lines (a file of fewer than four lines: part of its first line only), and
+never more than ``limits.text_lines`` lines. The shape is counted over the whole file: lines,
+words, characters; sections of Markdown, columns and rows of CSV; for code the outline (classes
+and functions with their signatures) and whether it parses.
+"""
 
 import codecs
-import html
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from pygments import highlight  # type: ignore[import-untyped]
-from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
 from pygments.lexer import Lexer  # type: ignore[import-untyped]
 from pygments.lexers import TextLexer, get_lexer_for_filename, guess_lexer  # type: ignore[import-untyped]
 from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 
-from handover.delivery.previews import Limits, Part, Result
+from handover.delivery.previews import Limits, Part, Result, share, watermark
+from handover.delivery.previews.outline import Outline, code_outline
 from handover.delivery.previews.sandbox import run_limited
+from handover.delivery.previews.textpicture import PAGE_WIDTH, draw_page
 
-HEAD_BYTES = 64 * 1024  # shown at most, so one endless line cannot fill memory or the page
 CHUNK_BYTES = 1 << 20
+HEAD_CHARS = 64 * 1024  # kept while counting: the excerpt is cut from it
+OUTLINE_CHARS = 2 * 1024 * 1024  # code longer than this is counted, not outlined
 MIN_GUESS = 0.1  # a shebang scores 1.0, "#include" 0.1, plain prose 0.01 for some lexer
 GUESS_CHARS = 8192  # enough for every lexer's analyser; each of them runs over the sample
+PREVIEW_NAME = "excerpt.png"
+_WORD = re.compile(r"\S+")
+_MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)", re.MULTILINE)
 
 # The first guess_lexer imports every lexer module: 1.5 s and 25 MB here. Paid once in the worker
 # at import, instead of in every forked child (which inherits the imported modules).
 guess_lexer("")
 
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>{title}</title></head>
-<body style="margin: 0; font: 14px/1.4 system-ui, sans-serif; color: #222">
-<p style="margin: 0; padding: 8px 12px; background: #fff3cd">{label}</p>
-<p style="margin: 0; padding: 4px 12px; color: #555">{summary}</p>
-{code}
-{rest}
-</body></html>
-"""
+
+@dataclass
+class Shape:
+    """What is counted over the whole text, and its beginning."""
+
+    lines: int = 0
+    words: int = 0
+    characters: int = 0
+    head: str = ""  # the first HEAD_CHARS characters
+    whole: str | None = None  # all of it, when it is short enough to outline
+    sections: int = 0  # Markdown headings
+
+
+@dataclass
+class Excerpt:
+    text: str = ""
+    lines: int = 0  # lines begun (a cut line counts)
+    words: int = 0
+    characters: int = 0
+    cut: list[str] = field(default_factory=list)
 
 
 def make(src: Path, out_dir: Path, *, label: str, name: str, limits: Limits) -> Result:
-    """``head.html``: the first ``limits.text_lines`` lines of ``src`` with syntax colours."""
-    # Highlighting runs regular expressions over hostile text: a child process bounds its time.
+    """``excerpt.png``: the excerpt the rule allows, watermarked; the shape in the info."""
+    watermark.prepare(label, PAGE_WIDTH)
+    # Lexers run regular expressions over hostile text: a child process bounds their time.
     return run_limited(
         _make,
         src,
@@ -49,81 +75,161 @@ def make(src: Path, out_dir: Path, *, label: str, name: str, limits: Limits) -> 
 
 
 def _make(src: Path, out_dir: Path, *, label: str, name: str, limits: Limits) -> Result:
-    lines, size = count_lines(src)
-    if _is_utf16(src):
-        head, text = _utf16_head(src, max_lines=limits.text_lines)
-        lines = _utf16_lines(src)
-    else:
-        head = read_head(src, max_lines=limits.text_lines, max_bytes=HEAD_BYTES)
-        # The head ends inside a character only if it was cut: the partial one is dropped.
-        text = codecs.getincrementaldecoder("utf-8-sig")("replace").decode(head, len(head) == size)
-    shown = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
-    lexer = pick_lexer(name, text[:GUESS_CHARS])
-    page = out_dir / "head.html"
-    page.write_text(
-        render_page(text, lexer, label=label, name=name, shown=shown, lines=lines, size=size),
-        encoding="utf-8",
-    )
-    return Result(
-        parts=[Part(path=page, content_type="text/html; charset=utf-8")],
-        info={
-            "lines": lines,
-            "bytes": size,
-            "lines_shown": shown,
-            "language": lexer.name,
-            "truncated": len(head) < size or shown < lines,
-        },
-    )
+    shape = read_shape(src)
+    lexer = pick_lexer(name, shape.head[:GUESS_CHARS])
+    excerpt = excerpt_of(shape, max_lines=limits.text_lines)
+    genre = text_genre(name, lexer)
+    outline = code_outline(lexer, shape.whole) if genre == "code" else None
+    info = _info(src, shape, excerpt, lexer=lexer, genre=genre, outline=outline)
+    picture = draw_page(excerpt.text, title=name, summary=summary(info), held_back=held_back(info))
+    watermark.apply(picture, label)
+    picture.save(out_dir / PREVIEW_NAME, "PNG", compress_level=6)
+    return Result(parts=[Part(path=out_dir / PREVIEW_NAME, content_type="image/png")], info=info)
 
 
-def _is_utf16(src: Path) -> bool:
-    with src.open("rb") as f:
-        return f.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-
-
-def _utf16_head(src: Path, *, max_lines: int) -> tuple[bytes, str]:
-    """The first lines of a UTF-16 file (the upload check accepts it only with a BOM)."""
-    with src.open("rb") as f:
-        head = f.read(HEAD_BYTES * 2)
-    decoded = codecs.getincrementaldecoder("utf-16")("replace").decode(head)
-    kept = decoded.splitlines(keepends=True)[:max_lines]
-    return head, "".join(kept)
-
-
-def _utf16_lines(src: Path) -> int:
-    decoder = codecs.getincrementaldecoder("utf-16")("replace")
-    lines, last = 0, "\n"
-    with src.open("rb") as f:
-        while chunk := f.read(1024 * 1024):
-            text = decoder.decode(chunk)
-            lines += text.count("\n")
-            last = text[-1:] or last
-    return lines + (last != "\n")
-
-
-def read_head(src: Path, *, max_lines: int, max_bytes: int) -> bytes:
-    """The first ``max_lines`` lines of the file, cut at ``max_bytes``."""
+def read_shape(src: Path) -> Shape:
+    """Count lines, words and characters of the whole file in chunks, keeping its head."""
+    decoder = codecs.getincrementaldecoder(_encoding(src))("replace")
+    shape, last, in_word = Shape(), "\n", False
+    kept: list[str] = []
+    whole: list[str] | None = []
     with src.open("rb") as file:
-        start = file.read(max_bytes)
+        while True:
+            chunk = file.read(CHUNK_BYTES)
+            text = decoder.decode(chunk, not chunk)
+            if text:
+                shape.lines += text.count("\n")
+                shape.characters += len(text)
+                # A word cut by the chunk's edge was counted with the chunk before.
+                shape.words += len(_WORD.findall(text)) - int(in_word and not text[0].isspace())
+                in_word, last = not text[-1].isspace(), text[-1]
+                if sum(map(len, kept)) < HEAD_CHARS:
+                    kept.append(text)
+                if whole is not None and shape.characters <= OUTLINE_CHARS:
+                    whole.append(text)
+                else:
+                    whole = None
+            if not chunk:
+                break
+    shape.lines += last != "\n"
+    shape.head = "".join(kept)[:HEAD_CHARS]
+    shape.whole = "".join(whole) if whole is not None else None
+    shape.sections = len(_MARKDOWN_HEADING.findall(shape.whole or shape.head))
+    return shape
+
+
+def _encoding(src: Path) -> str:
+    with src.open("rb") as file:
+        bom = file.read(2)
+    # The upload check accepts UTF-16 only with a byte order mark; everything else is UTF-8.
+    return "utf-16" if bom in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
+
+
+def excerpt_of(shape: Shape, *, max_lines: int) -> Excerpt:
+    """The opening of the text within a quarter of its words, characters and lines."""
+    line_budget = min(max_lines, share(shape.lines) if shape.lines >= 4 else 1)
+    words_left, chars_left = share(shape.words), share(shape.characters)
+    excerpt = Excerpt()
+    for line in shape.head.splitlines(keepends=True)[:line_budget]:
+        words = len(_WORD.findall(line))
+        if words > words_left or len(line) > chars_left:
+            excerpt.cut.append(_cut(line, words_left, chars_left))
+            excerpt.lines += bool(excerpt.cut[-1])
+            break
+        excerpt.cut.append(line)
+        excerpt.lines += 1
+        words_left -= words
+        chars_left -= len(line)
+    excerpt.text = "".join(excerpt.cut)
+    excerpt.words = len(_WORD.findall(excerpt.text))
+    excerpt.characters = len(excerpt.text)
+    return excerpt
+
+
+def _cut(line: str, words: int, characters: int) -> str:
+    """The start of ``line``: whole words only, at most ``words`` and ``characters`` of them."""
     end = 0
-    for _ in range(max_lines):
-        newline = start.find(b"\n", end)
-        if newline < 0:
-            return start
-        end = newline + 1
-    return start[:end]
+    for count, match in enumerate(_WORD.finditer(line), start=1):
+        if count > words or match.end() > characters:
+            break
+        end = match.end()
+    return line[:end]
 
 
-def count_lines(src: Path) -> tuple[int, int]:
-    """Lines (a last line without a newline counts) and bytes, reading the file in chunks."""
-    lines = size = 0
-    last = b"\n"
-    with src.open("rb") as file:
-        while chunk := file.read(CHUNK_BYTES):
-            lines += chunk.count(b"\n")
-            size += len(chunk)
-            last = chunk[-1:]
-    return lines + (last != b"\n"), size
+def text_genre(name: str, lexer: Lexer) -> str:
+    """ "csv", "markdown", "text" (prose) or "code": what the shape tells about it."""
+    if name.lower().endswith((".csv", ".tsv")):
+        return "csv"
+    if lexer.name == "Markdown":
+        return "markdown"
+    return "text" if isinstance(lexer, TextLexer) else "code"
+
+
+def _info(
+    src: Path,
+    shape: Shape,
+    excerpt: Excerpt,
+    *,
+    lexer: Lexer,
+    genre: str,
+    outline: Outline | None,
+) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "genre": genre,
+        "language": lexer.name,
+        "bytes": src.stat().st_size,
+        "lines": shape.lines,
+        "words": shape.words,
+        "characters": shape.characters,
+        "lines_shown": excerpt.lines,
+        "words_shown": excerpt.words,
+        "characters_shown": excerpt.characters,
+        "truncated": excerpt.characters < shape.characters,
+    }
+    if genre == "markdown":
+        info["sections"] = shape.sections
+    if genre == "csv":
+        info["columns"] = _columns(shape.head, tab=src.name.lower().endswith(".tsv"))
+    if outline is not None:
+        info["outline"] = outline.entries
+        info["outline_truncated"] = outline.truncated
+        info["parses"] = outline.parses
+        info["parse_error"] = outline.parse_error
+    return info
+
+
+def _columns(head: str, *, tab: bool) -> int:
+    import csv
+
+    first = head.split("\n", 1)[0]
+    try:
+        row = next(csv.reader([first], delimiter="\t" if tab else ","), [])
+    except csv.Error:
+        return 0
+    return len(row)
+
+
+def summary(info: dict[str, Any]) -> str:
+    """The shape in one line, for the top of the picture."""
+    parts = [
+        f"{info['lines']:,} lines",
+        f"{info['words']:,} words",
+        f"{info['characters']:,} characters",
+    ]
+    if "sections" in info:
+        parts.append(f"{info['sections']:,} sections")
+    if "columns" in info:
+        parts.append(f"{info['columns']:,} columns")
+    return f"{info['language']}: " + ", ".join(parts)
+
+
+def held_back(info: dict[str, Any]) -> str:
+    lines = info["lines"] - info["lines_shown"]
+    words = info["words"] - info["words_shown"]
+    return (
+        f"Shown: {info['words_shown']:,} of {info['words']:,} words. The rest ({words:,} words, "
+        f"{lines:,} more lines) comes with the originals."
+    )
 
 
 def pick_lexer(name: str, sample: str) -> Lexer:
@@ -139,25 +245,3 @@ def pick_lexer(name: str, sample: str) -> Lexer:
         return TextLexer(**options)
     # Every lexer gets a say; a faint one (prose as a "Tera Term macro") is no recognition.
     return guess if type(guess).analyse_text(sample) >= MIN_GUESS else TextLexer(**options)
-
-
-def render_page(
-    text: str, lexer: Lexer, *, label: str, name: str, shown: int, lines: int, size: int
-) -> str:
-    """A self-contained HTML page: inline styles only, no scripts, nothing loaded from elsewhere."""
-    formatter = HtmlFormatter(
-        noclasses=True,
-        linenos="inline",
-        cssstyles="margin: 0; padding: 8px 12px",
-        prestyles="margin: 0; white-space: pre-wrap; overflow-wrap: anywhere",
-    )
-    held_back = lines - shown
-    rest = f"<p style='margin: 0; padding: 8px 12px; color: #555'>… {held_back} more lines"
-    rest += " are held back until the originals are released.</p>"
-    return PAGE.format(
-        title=html.escape(name),
-        label=html.escape(label),
-        summary=f"{html.escape(name)}: {lines} lines, {size} bytes",
-        code=highlight(text, lexer, formatter),
-        rest=rest if held_back > 0 else "",
-    )

@@ -1,11 +1,12 @@
-"""Video preview: the first seconds at 480p with the watermark burnt in, and a poster frame."""
+"""Video preview: the first quarter (20 s at most) at 480p with the watermark burnt in, and a
+poster frame."""
 
 import re
 import tempfile
 import time
 from pathlib import Path
 
-from handover.delivery.previews import Limits, Part, PreviewError, Result
+from handover.delivery.previews import Limits, Part, PreviewError, Result, share_seconds
 from handover.delivery.previews.audio import (
     Stream,
     audio_format,
@@ -31,7 +32,8 @@ SKIP_DEBLOCK_SHRINK = 2.0
 
 
 def make(src: Path, out_dir: Path, *, label: str, name: str, limits: Limits) -> Result:
-    """A watermarked 480p H.264 clip of the first ``limits.video_seconds`` and a poster JPEG."""
+    """A watermarked 480p H.264 clip of the first quarter of the video (at most
+    ``limits.video_seconds``) and a poster JPEG."""
     deadline = time.monotonic() + limits.timeout_s
     probe = media_probe(src, formats=VIDEO_FORMATS, limits=limits, deadline=deadline)
     stream = probe.first("video")
@@ -43,6 +45,9 @@ def make(src: Path, out_dir: Path, *, label: str, name: str, limits: Limits) -> 
     duration = media_duration(
         src, probe, stream="0:V:0", formats=VIDEO_FORMATS, limits=limits, deadline=deadline
     )
+    if duration is None:
+        raise PreviewError("The video's length cannot be read, so no share of it is shown.")
+    seconds = share_seconds(duration, limits.video_seconds)
     clip_width, clip_height = clip_size(width, height, limits.video_height)
     sound = probe.first("audio")
     mono = sound is not None and audio_format(sound)[1] == 1
@@ -55,6 +60,7 @@ def make(src: Path, out_dir: Path, *, label: str, name: str, limits: Limits) -> 
             mark,
             clip,
             filters=filters,
+            seconds=seconds,
             mono=mono,
             shrink=height / clip_height,
             limits=limits,
@@ -113,12 +119,13 @@ def _encode_clip(
     dest: Path,
     *,
     filters: str,
+    seconds: float,
     mono: bool,
     shrink: float,
     limits: Limits,
     deadline: float,
 ) -> None:
-    decoding = ["-threads", THREADS, "-t", str(limits.video_seconds)]
+    decoding = ["-threads", THREADS, "-t", f"{seconds:.3f}"]
     if shrink >= SKIP_DEBLOCK_SHRINK:
         # The deblocking filter is about a fifth of H.264/HEVC decoding; the blocks it smooths
         # are averaged away when at least two source lines make one preview line.

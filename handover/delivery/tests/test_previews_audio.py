@@ -1,4 +1,4 @@
-"""The audio preview: the first 30 seconds at a low bitrate, with a beep every five seconds."""
+"""The audio preview: the first quarter (30 s at most), low bitrate, a beep every five seconds."""
 
 import array
 import math
@@ -54,9 +54,9 @@ def preview(src: Path, out_dir: Path, name: str = "song.mp3"):
     return make(src, out_dir, label=LABEL, name=name, limits=Limits())
 
 
-def test_snippet_is_the_first_30_seconds_of_a_longer_recording(tmp_path):
+def test_snippet_is_the_first_30_seconds_of_a_long_recording(tmp_path):
     src = generated(
-        tmp_path / "long.wav", "sine=frequency=440:sample_rate=8000:duration=40", "-ac", "1"
+        tmp_path / "long.wav", "sine=frequency=440:sample_rate=8000:duration=160", "-ac", "1"
     )
 
     result = preview(src, tmp_path / "out")
@@ -65,7 +65,7 @@ def test_snippet_is_the_first_30_seconds_of_a_longer_recording(tmp_path):
     assert [(p.path, p.content_type) for p in result.parts] == [(snippet, "audio/mpeg")]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["snippet.mp3"]
     assert result.info == {
-        "duration_s": 40.0,
+        "duration_s": 160.0,
         "snippet_s": pytest.approx(30.0, abs=0.1),
         "codec": "pcm_s16le",
         "sample_rate": 8000,
@@ -77,7 +77,7 @@ def test_snippet_is_the_first_30_seconds_of_a_longer_recording(tmp_path):
 
 def test_beep_sounds_every_five_seconds_where_the_original_is_silent(tmp_path):
     src = generated(
-        tmp_path / "quiet.wav", "anullsrc=sample_rate=44100:channel_layout=stereo", "-t", "12"
+        tmp_path / "quiet.wav", "anullsrc=sample_rate=44100:channel_layout=stereo", "-t", "48"
     )
 
     result = preview(src, tmp_path / "out")
@@ -93,7 +93,7 @@ def test_beep_sounds_every_five_seconds_where_the_original_is_silent(tmp_path):
 
 
 def test_beep_is_mixed_into_the_music_not_instead_of_it(tmp_path):
-    src = generated(tmp_path / "song.mp3", "sine=frequency=440:duration=8", "-b:a", "192k")
+    src = generated(tmp_path / "song.mp3", "sine=frequency=440:duration=24", "-b:a", "192k")
 
     pcm = samples(preview(src, tmp_path / "out").parts[0].path)
 
@@ -107,7 +107,18 @@ def test_beep_is_mixed_into_the_music_not_instead_of_it(tmp_path):
         assert tone_level(part, 440) == pytest.approx(music, rel=0.2)
 
 
-def test_a_short_recording_is_previewed_whole_with_its_format(tmp_path):
+def test_snippet_is_the_first_quarter_of_a_shorter_recording(tmp_path):
+    src = generated(
+        tmp_path / "take.wav", "sine=frequency=440:sample_rate=8000:duration=40", "-ac", "1"
+    )
+
+    result = preview(src, tmp_path / "out")
+
+    assert result.info["snippet_s"] == pytest.approx(10.0, abs=0.01)
+    assert len(samples(result.parts[0].path)) / RATE == pytest.approx(10.0, abs=0.1)
+
+
+def test_a_short_recording_gets_a_quarter_of_itself_with_its_format(tmp_path):
     src = generated(
         tmp_path / "take.m4a", "sine=frequency=300:sample_rate=48000:duration=3", "-ac", "2"
     )
@@ -116,7 +127,7 @@ def test_a_short_recording_is_previewed_whole_with_its_format(tmp_path):
 
     assert result.info == {
         "duration_s": pytest.approx(3.0, abs=0.05),
-        "snippet_s": pytest.approx(3.0, abs=0.1),
+        "snippet_s": pytest.approx(0.75, abs=0.02),
         "codec": "aac",
         "sample_rate": 48000,
         "channels": 2,

@@ -90,16 +90,34 @@ def test_a_tall_png_is_scaled_by_its_long_edge(tmp_path):
 
     image = opened(preview(src, tmp_path))
 
-    assert image.size == (400, 1600)
+    assert image.size == (300, 1200)  # half of each side: a quarter of the pixels
 
 
-def test_a_small_image_is_never_enlarged(tmp_path):
+def test_a_small_image_gets_a_quarter_of_its_pixels(tmp_path):
     src = saved(tmp_path, photo(300, 200), "small.png")
 
     result = preview(src, tmp_path)
 
-    assert opened(result).size == (300, 200)
-    assert result.info["preview_width"] == 300 and result.info["preview_height"] == 200
+    assert opened(result).size == (150, 100)
+    assert result.info["preview_width"] == 150 and result.info["preview_height"] == 100
+
+
+@pytest.mark.parametrize(
+    ("width", "height"), [(1600, 1000), (1600, 1001), (999, 7), (3, 2), (2, 2), (6000, 4000)]
+)
+def test_a_preview_never_has_more_than_a_quarter_of_the_pixels(tmp_path, width, height):
+    result = preview(
+        saved(tmp_path, Image.new("RGB", (width, height), "teal"), "any.png"), tmp_path
+    )
+
+    shown = opened(result).size
+    assert shown[0] * shown[1] <= width * height // 4
+    assert max(shown) <= 1600
+
+
+def test_a_picture_too_small_to_halve_has_no_preview(tmp_path):
+    with pytest.raises(PreviewError, match="too small"):
+        preview(saved(tmp_path, Image.new("RGB", (1, 40), "teal"), "line.png"), tmp_path)
 
 
 def test_exif_orientation_turns_the_preview_upright(tmp_path):
@@ -109,7 +127,7 @@ def test_exif_orientation_turns_the_preview_upright(tmp_path):
 
     result = preview(src, tmp_path)
 
-    assert opened(result).size == (200, 400)
+    assert opened(result).size == (100, 200)
     assert (result.info["width"], result.info["height"]) == (200, 400)
 
 
@@ -132,8 +150,8 @@ def test_transparency_is_flattened_on_white(tmp_path):
     image = opened(preview(saved(tmp_path, picture, "alpha.png"), tmp_path))
 
     assert image.mode == "RGB"
-    assert median_colour(image.crop((0, 0, 400, 600))) >= (245, 245, 245)
-    red, green, blue = median_colour(image.crop((400, 0, 800, 600)))
+    assert median_colour(image.crop((0, 0, 200, 300))) >= (245, 245, 245)
+    red, green, blue = median_colour(image.crop((200, 0, 400, 300)))
     assert red > 170 and green < 40 and blue < 40
 
 
@@ -157,7 +175,7 @@ def test_16_bit_greyscale_tiff_keeps_its_tones(tmp_path):
 
     image = opened(result)
     assert image.mode == "RGB"
-    top, bottom = image.crop((0, 0, 800, 60)), image.crop((0, 540, 800, 600))
+    top, bottom = image.crop((0, 0, 400, 30)), image.crop((0, 270, 400, 300))
     assert median_colour(top)[0] < 40 and median_colour(bottom)[0] > 215
     assert result.info["format"] == "tiff"
 
@@ -179,7 +197,7 @@ def test_webp_is_previewed_and_downscaled(tmp_path):
 
     result = preview(src, tmp_path)
 
-    assert opened(result).size == (1600, 1200)
+    assert opened(result).size == (1000, 750)
     assert result.info["format"] == "webp"
 
 
@@ -189,7 +207,7 @@ def test_avif_is_previewed(tmp_path):
 
     result = preview(src, tmp_path)
 
-    assert opened(result).size == (640, 480)
+    assert opened(result).size == (320, 240)
     assert result.info["format"] == "avif"
 
 

@@ -1,5 +1,6 @@
-"""The PDF preview: the first three pages as watermarked JPEGs, with the page count and the
-paper size; protected, damaged and truncated PDFs refused with a reason."""
+"""The PDF preview: the first quarter of the pages (three at most; of a PDF of fewer than four
+pages the top quarter of its first page) as watermarked JPEGs, with the page count and the paper
+size; protected, damaged and truncated PDFs refused with a reason."""
 
 import math
 import tempfile
@@ -93,15 +94,16 @@ def darkest(image: Image.Image) -> int:
     return next(level for level, count in enumerate(image.convert("L").histogram()) if count)
 
 
-def test_a_five_page_a4_document_shows_three_pages_and_says_five_a4(tmp_path):
-    result = preview(tmp_path, text_pdf(5))
+def test_a_twelve_page_a4_document_shows_three_pages_and_says_twelve_a4(tmp_path):
+    result = preview(tmp_path, text_pdf(12))
 
     assert result.info == {
-        "pages": 5,
+        "pages": 12,
         "page_width_mm": 210.0,
         "page_height_mm": 297.0,
         "page_size": "A4",
         "pages_shown": 3,
+        "part_of_page": None,
     }
     pages = pages_of(result)
     assert len(pages) == 3
@@ -113,12 +115,30 @@ def test_a_five_page_a4_document_shows_three_pages_and_says_five_a4(tmp_path):
     ]
 
 
-def test_a_one_page_letter_document_shows_one_page(tmp_path):
+def test_a_five_page_document_shows_one_page(tmp_path):
+    result = preview(tmp_path, text_pdf(5))
+
+    assert result.info["pages"] == 5 and result.info["pages_shown"] == 1
+    assert [page.size for page in pages_of(result)] == [(A4_PAGE_WIDTH, PAGE_EDGE)]
+
+
+def test_a_one_page_letter_document_shows_the_top_quarter_of_its_page(tmp_path):
     result = preview(tmp_path, text_pdf(1, LETTER))
 
-    assert len(pages_of(result)) == 1
-    assert result.info["pages"] == 1 and result.info["pages_shown"] == 1
+    [page] = pages_of(result)
+    assert result.info["pages"] == 1 and result.info["pages_shown"] == 0
+    assert result.info["part_of_page"] == "the top quarter of page 1"
     assert result.info["page_size"] == "Letter"
+    assert page.size == (math.ceil(PAGE_EDGE * LETTER[0] / LETTER[1]), PAGE_EDGE // 4)
+
+
+@pytest.mark.parametrize("pages", [1, 2, 3, 4, 7])
+def test_a_preview_holds_at_most_a_quarter_of_the_document(tmp_path, pages):
+    result = preview(tmp_path, text_pdf(pages))
+
+    shown = sum(page.width * page.height for page in pages_of(result))
+    whole = pages * A4_PAGE_WIDTH * PAGE_EDGE  # every page rendered at the preview's scale
+    assert 0 < shown <= whole // 4
 
 
 def test_a_fifty_page_document_renders_only_the_pages_shown(tmp_path):
@@ -135,7 +155,7 @@ def test_a_turned_page_is_reported_and_shown_landscape(tmp_path):
 
     assert result.info["page_size"] == "A4 landscape"
     [page] = pages_of(result)
-    assert page.size == (PAGE_EDGE, A4_PAGE_WIDTH)
+    assert page.size == (PAGE_EDGE, A4_PAGE_WIDTH // 4)  # the top quarter, upright
 
 
 def test_the_text_of_the_page_is_rendered(tmp_path):
@@ -143,7 +163,7 @@ def test_the_text_of_the_page_is_rendered(tmp_path):
 
     # The watermark is never darker than mid-grey on white; glyphs are black.
     assert darkest(page.crop(in_pixels(50, 60, 400, 200))) < 60  # the first lines
-    assert darkest(page.crop(in_pixels(50, 720, 500, 800))) > 90  # the bottom margin
+    assert page.height == PAGE_EDGE // 4  # and nothing below the page's top quarter
 
 
 def test_pages_of_a_pdf_from_pillow_are_previewed(tmp_path):
@@ -155,7 +175,7 @@ def test_pages_of_a_pdf_from_pillow_are_previewed(tmp_path):
 
     result = preview(tmp_path, src.read_bytes())
 
-    assert result.info["pages"] == 4 and len(pages_of(result)) == 3
+    assert result.info["pages"] == 4 and len(pages_of(result)) == 1
 
 
 def test_the_watermark_covers_the_whole_page(tmp_path):

@@ -1,4 +1,4 @@
-"""The video preview: a 480p clip of at most 20 seconds with the watermark burnt in."""
+"""The video preview: a 480p clip of the first quarter (20 seconds at most), watermarked."""
 
 import subprocess
 from pathlib import Path
@@ -48,7 +48,7 @@ def preview(src: Path, out_dir: Path):
 
 
 def test_1080p_becomes_a_480p_clip_with_the_watermark_across_the_frame(tmp_path):
-    src = generated(tmp_path / "film.mp4", "1920x1080", 2, "-crf", "18")
+    src = generated(tmp_path / "film.mp4", "1920x1080", 8, "-crf", "18")
 
     result = preview(src, tmp_path / "out")
 
@@ -59,7 +59,7 @@ def test_1080p_becomes_a_480p_clip_with_the_watermark_across_the_frame(tmp_path)
     ]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["clip.mp4", "poster.jpg"]
     assert result.info == {
-        "duration_s": 2.0,
+        "duration_s": 8.0,
         "width": 1920,
         "height": 1080,
         "clip_s": pytest.approx(2.0, abs=0.1),
@@ -78,16 +78,25 @@ def test_1080p_becomes_a_480p_clip_with_the_watermark_across_the_frame(tmp_path)
 
 
 def test_the_clip_stops_at_20_seconds(tmp_path):
-    src = generated(tmp_path / "long.mkv", "160x90", 25, rate=5)
+    src = generated(tmp_path / "long.mkv", "160x90", 100, rate=5)
 
     result = preview(src, tmp_path / "out")
 
-    assert result.info["duration_s"] == 25.0
+    assert result.info["duration_s"] == 100.0
     assert result.info["clip_s"] == pytest.approx(20.0, abs=0.25)
 
 
+def test_the_clip_of_a_short_video_is_its_first_quarter(tmp_path):
+    src = generated(tmp_path / "short.mkv", "160x90", 24, rate=5)
+
+    result = preview(src, tmp_path / "out")
+
+    assert result.info["duration_s"] == 24.0
+    assert result.info["clip_s"] == pytest.approx(6.0, abs=0.25)
+
+
 def test_a_small_video_is_not_enlarged(tmp_path):
-    src = generated(tmp_path / "small.mp4", "640x360", 1)
+    src = generated(tmp_path / "small.mp4", "640x360", 4)
 
     result = preview(src, tmp_path / "out")
 
