@@ -58,6 +58,11 @@ class DeliveryFile(models.Model):
     preview_state = models.CharField(max_length=16, choices=PreviewState.choices)
     preview_reason = models.CharField(max_length=300, blank=True)
     preview_info = models.JSONField(default=dict, blank=True)
+    # How often a worker began making the preview, and until when the latest (or the queued)
+    # attempt may take: past that with the preview still pending, its worker stopped, and the
+    # sweep queues it again (``preview_resume_stalled``).
+    preview_attempts = models.PositiveSmallIntegerField(default=0)
+    preview_lease_until = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["id"]

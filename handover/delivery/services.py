@@ -5,12 +5,14 @@ import tempfile
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django_tasks_db.backend import DatabaseBackend
 
@@ -39,7 +41,7 @@ from handover.lib.errors import (
 )
 from handover.lib.ranges import SentRange
 from handover.orders.models import Order
-from handover.orders.rules import CLOSED, Action, Actor, State
+from handover.orders.rules import CLOSED, Action, Actor, PreviewHold, State
 from handover.orders.services import _clean_text, order_check, order_lock, order_move, role_of
 
 logger = logging.getLogger(__name__)
@@ -134,10 +136,13 @@ def _record_delivery(
             kind=s.kind,
             content_type=s.content_type or "application/octet-stream",
             preview_state=PreviewState.PENDING if s.kind in PREVIEWED else PreviewState.NONE,
+            # The queued task's time to begin: past it, the sweep queues the preview again.
+            preview_lease_until=now + preview_lease(s.size) if s.kind in PREVIEWED else None,
         )
         for s in stored
     )
     order.last_delivered_at = now
+    order.preview_hold = preview_hold_of(None, [row.preview_state for row in rows])
     files = [
         {
             "id": row.pk,
@@ -200,6 +205,7 @@ def delivery_release_early(*, order_id: int, user: User, delivery_id: int) -> De
             actor_role=Actor.SELLER,
             payload={"delivery_id": delivery.pk},
         )
+        _preview_hold_refresh(order)
     return delivery
 
 
@@ -295,6 +301,10 @@ def preview_make(*, file_id: int) -> None:
     file = DeliveryFile.objects.select_related("delivery__order__buyer").get(pk=file_id)
     if file.preview_state != PreviewState.PENDING:
         return
+    if file.preview_attempts >= settings.HANDOVER_PREVIEW_ATTEMPTS:
+        _preview_record_failure(file_id, stopped_reason(file.preview_attempts))
+        return
+    _preview_claim(file)
     order = file.delivery.order
     label = f"PREVIEW · order {order.pk} · {order.buyer.username}"
     stored: list[str] = []
@@ -316,6 +326,52 @@ def preview_make(*, file_id: int) -> None:
         _preview_record_failure(file_id, "The preview could not be made (an internal error).")
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def preview_lease(size: int) -> timedelta:
+    """How long one attempt at a preview may take: copying the original out of storage (at 20
+    MB/s at worst) and the decoder's own time limit, twice over."""
+    return 2 * settings.HANDOVER_PREVIEW_TIMEOUT + timedelta(seconds=size / 20e6)
+
+
+def stopped_reason(attempts: int) -> str:
+    return (
+        "The preview could not be made: the worker stopped while making it "
+        f"{attempts} time{'s' if attempts != 1 else ''}."
+    )
+
+
+def _preview_claim(file: DeliveryFile) -> None:
+    """Count this attempt and hold the file for its lease: a worker killed now leaves the
+    file pending past the lease, and the sweep queues it again."""
+    DeliveryFile.objects.filter(pk=file.pk).update(
+        preview_attempts=F("preview_attempts") + 1,
+        preview_lease_until=timezone.now() + preview_lease(file.size),
+    )
+
+
+def previews_resume_stalled(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
+    """Queue again each preview whose worker stopped (still pending past its lease); one that
+    stopped ``HANDOVER_PREVIEW_ATTEMPTS`` times fails with that reason."""
+    now = now or timezone.now()
+    stalled = DeliveryFile.objects.filter(
+        preview_state=PreviewState.PENDING, preview_lease_until__lt=now
+    ).values_list("pk", "preview_attempts", "size")[:limit]
+    counts = {"queued": 0, "failed": 0}
+    for file_id, attempts, size in stalled:
+        if attempts >= settings.HANDOVER_PREVIEW_ATTEMPTS:
+            _preview_record_failure(file_id, stopped_reason(attempts))
+            counts["failed"] += 1
+            continue
+        with transaction.atomic():
+            # Conditional: a sweep running beside this one queues the file only once.
+            queued = DeliveryFile.objects.filter(
+                pk=file_id, preview_state=PreviewState.PENDING, preview_lease_until__lt=now
+            ).update(preview_lease_until=now + preview_lease(size))
+            if queued:
+                _preview_enqueue(file_id)
+                counts["queued"] += 1
+    return counts
 
 
 def preview_limits() -> Limits:
@@ -348,18 +404,17 @@ def _part_store(file: DeliveryFile, index: int, part: Part, stored: list[str]) -
 def _preview_record(file_id: int, parts: list[PreviewPart], info: dict) -> bool:
     # The order's lock (its chain takes one event at a time), then the file's: a second
     # worker on the same file finds it no longer pending.
-    _lock_order_of(file_id)
-    file = (
-        DeliveryFile.objects.select_for_update().select_related("delivery__order").get(pk=file_id)
-    )
+    order = _lock_order_of(file_id)
+    file = DeliveryFile.objects.select_for_update().select_related("delivery").get(pk=file_id)
     if file.preview_state != PreviewState.PENDING:
         return False
     file.preview_state = PreviewState.READY
     file.preview_info = info
-    file.save(update_fields=["preview_state", "preview_info"])
+    file.preview_lease_until = None
+    file.save(update_fields=["preview_state", "preview_info", "preview_lease_until"])
     PreviewPart.objects.bulk_create(parts)
     event_append(
-        order=file.delivery.order,
+        order=order,
         type=EventType.PREVIEW_MADE,
         actor=None,
         actor_role=WORKER,
@@ -371,31 +426,58 @@ def _preview_record(file_id: int, parts: list[PreviewPart], info: dict) -> bool:
             ],
         },
     )
+    _preview_hold_refresh(order)
     return True
 
 
 @transaction.atomic
 def _preview_record_failure(file_id: int, reason: str) -> None:
-    _lock_order_of(file_id)
-    file = (
-        DeliveryFile.objects.select_for_update().select_related("delivery__order").get(pk=file_id)
-    )
+    order = _lock_order_of(file_id)
+    file = DeliveryFile.objects.select_for_update().get(pk=file_id)
     if file.preview_state != PreviewState.PENDING:
         return
     file.preview_state = PreviewState.FAILED
     file.preview_reason = _sentence(reason)
-    file.save(update_fields=["preview_state", "preview_reason"])
+    file.preview_lease_until = None
+    file.save(update_fields=["preview_state", "preview_reason", "preview_lease_until"])
     event_append(
-        order=file.delivery.order,
+        order=order,
         type=EventType.PREVIEW_FAILED,
         actor=None,
         actor_role=WORKER,
         payload={"file_id": file.pk, "reason": file.preview_reason},
     )
+    _preview_hold_refresh(order)
 
 
-def _lock_order_of(file_id: int) -> None:
-    order_lock(DeliveryFile.objects.values_list("delivery__order_id", flat=True).get(pk=file_id))
+def _lock_order_of(file_id: int) -> Order:
+    return order_lock(
+        DeliveryFile.objects.values_list("delivery__order_id", flat=True).get(pk=file_id)
+    )
+
+
+def preview_hold_of(released_early_at: datetime | None, states: Sequence[str]) -> PreviewHold:
+    """Why auto-complete waits on the latest delivery, given its files' preview states."""
+    if released_early_at is not None:
+        return PreviewHold.NONE  # the buyer may look at the originals themselves
+    if PreviewState.PENDING in states:
+        return PreviewHold.PENDING
+    return PreviewHold.FAILED if PreviewState.FAILED in states else PreviewHold.NONE
+
+
+def _preview_hold_refresh(order: Order) -> None:
+    """Set the locked order's hold from its latest delivery. When the hold lifts on a
+    delivered order, the buyer gets the whole auto-complete window from now on."""
+    latest = Delivery.objects.filter(order=order).order_by("-id").first()
+    states = list(latest.files.values_list("preview_state", flat=True)) if latest else []
+    hold = preview_hold_of(latest.released_early_at if latest else None, states)
+    if hold == order.preview_hold:
+        return
+    lifted = bool(order.preview_hold) and not hold
+    order.preview_hold = hold
+    if lifted and order.state == State.DELIVERED and order.timer_at is not None:
+        order.timer_at = max(order.timer_at, timezone.now() + settings.HANDOVER_AUTO_COMPLETE_AFTER)
+    Order.objects.filter(pk=order.pk).update(preview_hold=hold, timer_at=order.timer_at)
 
 
 def _sentence(reason: str) -> str:

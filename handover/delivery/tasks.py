@@ -1,6 +1,6 @@
 from django.tasks import task
 
-from handover.delivery.services import preview_make
+from handover.delivery.services import preview_make, previews_resume_stalled
 from handover.delivery.sweep import storage_sweep
 
 
@@ -14,3 +14,9 @@ def preview_make_task(file_id: int) -> None:
 def storage_sweep_task() -> dict[str, int]:
     """Delete what killed processes left in storage and in the scratch folder."""
     return storage_sweep()
+
+
+@task()
+def previews_resume() -> dict[str, int]:
+    """Queue again the previews whose worker stopped while making them."""
+    return previews_resume_stalled()

@@ -68,6 +68,9 @@ class OrderOut(Schema):
     clears_at: datetime | None
     timer_at: datetime | None
     timer_action: str | None
+    # Why auto-complete waits on a delivered order: "pending" (previews are being made),
+    # "failed" (one could not be made: the buyer accepts, or the seller releases), or "".
+    preview_hold: str
     cancellation: CancellationOut | None
     role: str
     actions: list[str]

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from handover.orders.rules import Actor, State
+from handover.orders.rules import Actor, PreviewHold, State
 
 
 class Order(models.Model):
@@ -43,6 +43,8 @@ class Order(models.Model):
 
     # The worker acts when timer_at passes (see rules.TIMER_ACTIONS).
     timer_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set by the delivery services while the latest delivery's previews are not all shown.
+    preview_hold = models.CharField(max_length=8, choices=PreviewHold.choices, blank=True)
     paused_remaining = models.DurationField(null=True, blank=True)
 
     # An open cancellation request, and the state it returns to when declined or withdrawn.

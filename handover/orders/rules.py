@@ -41,6 +41,15 @@ class Action(models.TextChoices):
     CHARGEBACK = "chargeback"
 
 
+class PreviewHold(models.TextChoices):
+    """Why auto-complete waits although the order is delivered: the buyer has not been shown
+    every preview of the latest delivery (and the seller did not release its originals)."""
+
+    NONE = "", "none"
+    PENDING = "pending", "previews are still being made"
+    FAILED = "failed", "a preview could not be made"
+
+
 class Actor(models.TextChoices):
     BUYER = "buyer"
     SELLER = "seller"
@@ -112,6 +121,7 @@ class OrderFacts:
     clears_at: datetime | None = None
     cleared: bool = False
     disputed_before: bool = False
+    preview_hold: str = PreviewHold.NONE
 
 
 def refusal(facts: OrderFacts, action: Action, actor: Actor, target: State) -> str | None:
@@ -129,6 +139,9 @@ def refusal(facts: OrderFacts, action: Action, actor: Actor, target: State) -> s
 def _guard(f: OrderFacts, action: Action, actor: Actor) -> str | None:
     if actor == Actor.TIMER and (f.timer_at is None or f.timer_at > f.now):
         return "the order's timer has not run out"
+    if actor == Actor.TIMER and action == Action.ACCEPT and f.preview_hold:
+        # The buyer is never taken to have accepted work they were not shown.
+        return f"auto-complete waits: {PreviewHold(f.preview_hold).label}"
     if action == Action.CANCEL_LATE:
         if f.deliveries or f.due_at is None or f.now <= f.due_at:
             return "the order is not late: it is within its delivery time or was delivered"

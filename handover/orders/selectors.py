@@ -63,6 +63,7 @@ def order_facts(order: Order, *, disputed_before: bool = False) -> OrderFacts:
         clears_at=order.clears_at,
         cleared=order.cleared_at is not None,
         disputed_before=disputed_before,
+        preview_hold=order.preview_hold,
     )
 
 

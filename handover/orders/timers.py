@@ -28,6 +28,8 @@ _FIRE: dict[Action, Callable[[int], Order]] = {
 def due_timer_ids(now: datetime, limit: int = 500) -> list[int]:
     return list(
         Order.objects.filter(timer_at__lte=now, state__in=list(TIMER_ACTIONS))
+        # Held until its previews are shown: not picked again every sweep meanwhile.
+        .exclude(state=State.DELIVERED, preview_hold__gt="")
         .order_by("timer_at")
         .values_list("pk", flat=True)[:limit]
     )

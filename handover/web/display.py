@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from handover.delivery.models import PreviewState
 from handover.orders.models import Order
-from handover.orders.rules import Action, State
+from handover.orders.rules import Action, PreviewHold, State
 from handover.orders.selectors import timer_action
 
 STATE_LABELS: dict[str, str] = {
@@ -36,6 +36,17 @@ _TIMER_SENTENCES: dict[str, str] = {
     Action.EXPIRE_CANCELLATION: "If nobody answers the request, it is settled in {left}",
 }
 
+_HOLD_SENTENCES: dict[str, str] = {
+    PreviewHold.PENDING: (
+        "Auto-complete waits until every preview is ready; the buyer then has the whole "
+        "auto-complete time to look at them"
+    ),
+    PreviewHold.FAILED: (
+        "Auto-complete is held: a preview could not be made. The order completes when the "
+        "buyer accepts, or once the seller releases the originals"
+    ),
+}
+
 _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
 
 
@@ -62,7 +73,10 @@ def order_timers(order: Order, now: datetime) -> list[Timer]:
     """The clocks running on ``order``, worded for its parties."""
     timers = []
     action = timer_action(order)
-    if action is not None and order.timer_at is not None:
+    held = order.state == State.DELIVERED and order.preview_hold
+    if held:
+        timers.append(Timer(_HOLD_SENTENCES[order.preview_hold]))
+    elif action is not None and order.timer_at is not None:
         text = _TIMER_SENTENCES[action].format(left=countdown(order.timer_at - now))
         timers.append(Timer(text, order.timer_at))
     if order.state == State.IN_PROGRESS and order.due_at is not None:

@@ -15,9 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageDraw
 
 from handover.conftest import Api
-from handover.delivery.models import DeliveryFile, PreviewState
-from handover.delivery.services import preview_make
-from handover.orders.tests.test_scenarios import ok, paid_order
+from handover.orders.tests.test_scenarios import ok, paid_order, previews_run
 
 
 def stored_objects() -> set[str]:
@@ -115,16 +113,6 @@ def deliver_raw(api: Api, order_id: int, files: list[tuple[str, bytes]], **heade
         content_type=f"multipart/form-data; boundary={boundary}",
         headers={**api._headers(uuid.uuid4().hex), **headers},
     )
-
-
-def previews_run() -> int:
-    """Do what the worker does after a delivery: make every pending preview."""
-    pending = list(
-        DeliveryFile.objects.filter(preview_state=PreviewState.PENDING).values_list("pk", flat=True)
-    )
-    for file_id in pending:
-        preview_make(file_id=file_id)
-    return len(pending)
 
 
 @pytest.fixture

@@ -10,19 +10,30 @@ Every step is a service call, so each order carries the events and ledger rows a
 would. No step moves the clock: call it inside ``time_machine.travel`` to fix the dates.
 """
 
+import io
 from dataclasses import dataclass
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
 from handover.accounts.models import User
 from handover.conftest import make_offer
-from handover.delivery.services import delivery_release_early, order_deliver
+from handover.delivery.services import delivery_release_early, order_deliver, preview_make
 from handover.disputes.models import Dispute
 from handover.disputes.services import dispute_decide
 from handover.offers.models import Offer
 from handover.orders import services
 from handover.orders.models import Order
 from handover.orders.rules import Actor, State
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 90, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+_PNG = _png()
 
 # Where each state is reached from when the caller does not say (``from_state``).
 DEFAULT_FROM: dict[State, State] = {
@@ -134,8 +145,10 @@ class _Steps:
         self.deliver(order_id)
 
     def deliver(self, order_id: int) -> None:
-        work = SimpleUploadedFile("work.png", b"\x89PNG\r\n\x1a\n" + b"pixels" * 20)
+        work = SimpleUploadedFile("work.png", _PNG)
         delivery = order_deliver(order_id=order_id, user=self.seller, message="Done", files=[work])
+        for file_id in delivery.files.values_list("pk", flat=True):
+            preview_make(file_id=file_id)  # the worker's part: the buyer is shown the work
         if self.released_early:
             delivery_release_early(order_id=order_id, user=self.seller, delivery_id=delivery.pk)
 

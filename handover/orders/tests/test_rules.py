@@ -14,6 +14,7 @@ from handover.orders.rules import (
     Action,
     Actor,
     OrderFacts,
+    PreviewHold,
     State,
     Windows,
     refund_bounds_error,
@@ -107,6 +108,18 @@ def test_timer_moves_only_once_timer_at_has_passed(state, action, timer_at, allo
     assert (reason is None) == allowed
     if not allowed:
         assert reason == "the order's timer has not run out"
+
+
+@pytest.mark.parametrize("hold", [PreviewHold.PENDING, PreviewHold.FAILED])
+def test_auto_complete_waits_while_a_preview_is_not_shown_but_the_buyer_may_accept(hold):
+    held = facts(S.DELIVERED, timer_at=NOW - timedelta(days=1), preview_hold=hold)
+    reason = refusal(held, A.ACCEPT, X.TIMER, S.COMPLETED)
+    assert reason == f"auto-complete waits: {hold.label}"
+    assert refusal(held, A.ACCEPT, X.BUYER, S.COMPLETED) is None
+    assert (
+        refusal(replace(held, preview_hold=PreviewHold.NONE), A.ACCEPT, X.TIMER, S.COMPLETED)
+        is None
+    )
 
 
 def test_a_party_does_not_wait_for_the_timer():

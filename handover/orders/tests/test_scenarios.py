@@ -15,6 +15,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from handover.conftest import db_snapshot, make_offer
+from handover.delivery.models import DeliveryFile, PreviewState
+from handover.delivery.services import preview_make
 from handover.disputes.models import Dispute
 from handover.evidence.models import Event
 from handover.ledger.models import Account, Entry, LedgerTransaction
@@ -106,13 +108,26 @@ def upload(content: bytes, name: str = "logo.png") -> SimpleUploadedFile:
 
 
 def deliver(seller_api, order_id: int, content: bytes = b"ORIGINAL" * 64) -> dict[str, Any]:
-    return ok(
+    """Deliver one file, and make its preview as the worker would."""
+    delivery = ok(
         seller_api.post(
             f"/orders/{order_id}/deliveries",
             data={"message": "Here it is", "files": [upload(content)]},
         ),
         201,
     )
+    previews_run()
+    return delivery
+
+
+def previews_run() -> int:
+    """Do what the worker does after a delivery: make every pending preview."""
+    pending = list(
+        DeliveryFile.objects.filter(preview_state=PreviewState.PENDING).values_list("pk", flat=True)
+    )
+    for file_id in pending:
+        preview_make(file_id=file_id)
+    return len(pending)
 
 
 def delivered_order(buyer_api, seller_api, offer) -> tuple[int, int]:

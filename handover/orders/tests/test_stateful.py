@@ -28,7 +28,7 @@ from hypothesis.stateful import (
 from handover.accounts.models import Role, User
 from handover.conftest import make_offer, make_user
 from handover.delivery.models import Delivery, DeliveryFile
-from handover.delivery.services import delivery_release_early, order_deliver
+from handover.delivery.services import delivery_release_early, order_deliver, preview_make
 from handover.disputes.models import Dispute
 from handover.disputes.services import dispute_decide
 from handover.evidence.models import Event, EventType
@@ -320,6 +320,10 @@ class OrdersMachine(RuleBasedStateMachine):
         def call(u):
             delivery = order_deliver(order_id=m.id, user=u, message="Here.", files=[upload])
             m.deliveries.append(delivery.pk)
+            # The worker makes the preview before the clock moves: auto-complete never waits
+            # on it here (test_preview_retry covers the wait).
+            for file_id in delivery.files.values_list("pk", flat=True):
+                preview_make(file_id=file_id)
 
         self._move(m, Action.DELIVER, who, call, target=S.DELIVERED if ok else None)
 

@@ -129,7 +129,7 @@ def test_a_delivered_order_shows_the_timer_the_files_and_the_buyers_choices(
         "Delivered",
         "Auto-completes in 3 days",
         "work.png",
-        "Preview being made",
+        "Watermarked preview of work.png",
         "The original files unlock when you accept the delivery.",
         f'href="/orders/{delivered.pk}/accept/"',
         "Request a revision (1 left)",
