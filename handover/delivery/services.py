@@ -241,12 +241,8 @@ def original_access(*, file_id: int, visit: Visit) -> DeliveryFile:
             type=EventType.ORIGINAL_REFUSED,
             actor=visit.user,
             actor_role=actor,
-            payload={
-                "file_id": file.pk,
-                "sha256": file.sha256,
-                **_visit_payload(visit),
-                "bytes": 0,
-            },
+            payload={"file_id": file.pk, "sha256": file.sha256, "bytes": 0},
+            sealed=_visit_values(visit),
         )
     raise PermissionDenied(
         "Originals are released when the order completes.", code="originals_locked"
@@ -275,7 +271,6 @@ def file_served_record(
     payload = {
         "file_id": file.pk,
         "sha256": part.sha256 if part else file.sha256,
-        **_visit_payload(visit),
         "status": sent.status,
         "bytes": sent.bytes,
         "range": sent.range,
@@ -288,10 +283,13 @@ def file_served_record(
         actor=visit.user,
         actor_role=role_of(order, visit.user),
         payload=payload,
+        sealed=_visit_values(visit),
     )
 
 
-def _visit_payload(visit: Visit) -> dict[str, str]:
+def _visit_values(visit: Visit) -> dict[str, str]:
+    """Where the request came from: support's to read, sealed in the event (see
+    ``evidence.visibility``)."""
     return {"address": visit.address, "user_agent": visit.user_agent[:300]}
 
 

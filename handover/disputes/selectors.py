@@ -17,6 +17,7 @@ from handover.disputes.flags import Act, DisputeFacts, Flag, Kind, TermsVersion,
 from handover.disputes.models import Dispute, SupportNote
 from handover.disputes.rules import event_summary, quoted
 from handover.evidence.models import Event, EventType
+from handover.evidence.visibility import SUPPORT_ONLY_TYPES, payload_for, reads_as_support
 from handover.lib.errors import NotFound
 from handover.offers.models import OfferTerms
 from handover.orders.models import Message, Order
@@ -155,8 +156,6 @@ class TimelineItem:
 
 # Shown as their own items (a message, a delivery, a note), so not again as events.
 _SHOWN_OTHERWISE = [EventType.MESSAGE_POSTED, EventType.SUPPORT_NOTE]
-# Support's business: the parties never read that a report was filed on their order.
-_SUPPORT_ONLY = [EventType.REPORT_FILED]
 _FILE_EVENTS: dict[str, str] = {
     EventType.ORIGINAL_DOWNLOADED: "download",
     EventType.PREVIEW_VIEWED: "preview",
@@ -173,8 +172,8 @@ def order_timeline(order: Order, *, viewer: User) -> list[TimelineItem]:
     """The order's events, messages, deliveries and downloads as one list in time order.
     Support's notes and the reports filed on the order only for a support agent who is not
     a party (as ``GET /orders/{id}/events`` and ``dispute_visible`` decide)."""
-    party = viewer.pk in (order.buyer_id, order.seller_id)
-    return _timeline(order, for_support=viewer.is_support and not party)
+    support = reads_as_support(viewer, buyer_id=order.buyer_id, seller_id=order.seller_id)
+    return _timeline(order, for_support=support)
 
 
 def _timeline(order: Order, *, for_support: bool) -> list[TimelineItem]:
@@ -192,15 +191,18 @@ def _timeline(order: Order, *, for_support: bool) -> list[TimelineItem]:
 
 
 def _event_items(order: Order, names: dict[int, str], *, for_support: bool) -> list[TimelineItem]:
-    hidden = _SHOWN_OTHERWISE if for_support else [*_SHOWN_OTHERWISE, *_SUPPORT_ONLY]
+    hidden = _SHOWN_OTHERWISE if for_support else [*_SHOWN_OTHERWISE, *SUPPORT_ONLY_TYPES]
     rows = (
         Event.objects.filter(order_id=order.pk)
         .exclude(type__in=hidden)
         .order_by("id")
-        .values_list("id", "type", "actor__username", "actor_role", "created_at", "payload")
+        .values_list(
+            "id", "type", "actor__username", "actor_role", "created_at", "payload", "sealed__values"
+        )
     )
     items = []
-    for pk, type, username, role, created_at, payload in rows:
+    for pk, type, username, role, created_at, stored, sealed in rows:
+        payload = payload_for(stored, sealed, support=for_support)
         if type == EventType.ORDER_TRANSITION and payload.get("action") == Action.DELIVER:
             continue  # the delivery's own item says more
         file = _file_name(payload, names)

@@ -13,7 +13,11 @@ events.jsonl         one line per event of the order, in chain order:
                      {"id", "seq" (its leaf index in the log), "body", "hash"}; "body" is the
                      exact string that was hashed (SHA-256, hex = "hash") and logged (the
                      Merkle leaf is SHA-256(0x00 || body)); each body's "prev" is the hash of
-                     the event before it, "" for the first.
+                     the event before it, "" for the first. An event its reader may not
+                     read (a report or support's note for a party; an older download event
+                     holding the viewer's address) is withheld: {"id", "seq", "hash", "leaf"
+                     (its Merkle leaf hash, hex), "withheld": true}, no body; the next event's
+                     "prev" and the tree's proof still check it.
 proofs.json          [{"seq", "proof": [hex, ...]}]: RFC 9162 inclusion proofs of each event
                      in the tree of tree_head.json.
 tree_head.json       {"size", "root", "signed_at", "key_id", "signature"}: the signature is
@@ -38,6 +42,9 @@ previews/<file_id>-<part>.<ext>
 downloads.json       the download log: one entry per file.original_downloaded,
                      file.preview_viewed and file.original_refused event, {"event_id", "seq",
                      "type", "at", "actor_id", "role", "payload", "file_name"}.
+sealed.json          support's bundles only: [{"event_id", "salt", "values"}], what download
+                     events sealed (the viewer's address and browser); SHA-256 of the
+                     canonical JSON of {"salt", "values"} is the event payload's "sealed".
 timeline.html        the record for people, self-contained, previews shown from previews/.
 timeline.pdf         the same text on A4 pages, then a page per image preview.
 README.txt           this description.
@@ -72,6 +79,7 @@ from handover.evidence.chain import receipt_message
 from handover.evidence.log import log_sequence, tree_for, tree_head_sign
 from handover.evidence.models import Event, EventType, TreeHead
 from handover.evidence.timeline import PreviewRef, Story, timeline_html, timeline_pdf
+from handover.evidence.visibility import body_shown, reads_as_support
 from handover.lib.canonical import json_sha256
 from handover.lib.errors import NotFound
 from handover.orders.models import Message, Order
@@ -102,13 +110,14 @@ def bundle_build(*, order_id: int, user: User) -> Path:
     order = orders_visible_to(user).filter(pk=order_id).first()
     if order is None:
         raise NotFound("No such order.")
+    support = reads_as_support(user, buyer_id=order.buyer_id, seller_id=order.seller_id)
     # Complete now, not at the worker's next tick: every event of the order in a signed head.
     log_sequence()
     tree_head_sign(force=True)
     head = TreeHead.objects.order_by("-size").first()
     if head is None:
         raise NotFound("No tree head has been signed yet.", code="no_tree_head")
-    record = _Record.read(order, head)
+    record = _Record.read(order, head, support=support)
     path = scratch_dir() / f"evidence-{order.pk}-{secrets.token_hex(8)}.zip"
     try:
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -127,22 +136,38 @@ class _Record:
     order: Order
     head: TreeHead
     created_at: datetime
-    events: list[dict[str, Any]]  # {"id", "seq", "body" (the string), "hash", "parsed"}
+    # {"id", "seq", "body" (the string), "hash", "parsed", "sealed"}, or for an event this
+    # reader may not read (evidence.visibility): {"id", "seq", "hash", "leaf", "parsed": {}}
+    events: list[dict[str, Any]]
     messages: list[Message]
     deliveries: list[tuple[Delivery, str]]  # with the hash of its delivery event
     parts: list[PreviewPart]
 
     @classmethod
-    def read(cls, order: Order, head: TreeHead) -> "_Record":
+    def read(cls, order: Order, head: TreeHead, *, support: bool) -> "_Record":
         rows = (
             Event.objects.filter(order=order, log_entry__seq__lt=head.size)
             .order_by("id")
-            .values_list("id", "log_entry__seq", "body", "hash")
+            .values_list(
+                "id",
+                "log_entry__seq",
+                "body",
+                "hash",
+                "log_entry__leaf_hash",
+                "type",
+                "payload",
+                "sealed__salt",
+                "sealed__values",
+            )
         )
-        events = [
-            {"id": i, "seq": seq, "body": body, "hash": h, "parsed": json.loads(body)}
-            for i, seq, body, h in rows
-        ]
+        events = []
+        for i, seq, body, h, leaf, type, payload, salt, values in rows:
+            event = {"id": i, "seq": seq, "hash": h}
+            if not body_shown(type, payload, support=support):
+                events.append({**event, "leaf": bytes(leaf).hex(), "parsed": {}})
+                continue
+            sealed = {"event_id": i, "salt": salt, "values": values} if support and salt else None
+            events.append({**event, "body": body, "parsed": json.loads(body), "sealed": sealed})
         return cls(
             order=order,
             head=head,
@@ -290,7 +315,11 @@ def _write(out: _ZipOut, record: _Record) -> None:
     out.bytes(verify.README, README_TEXT.encode())
     with out.member(verify.EVENTS) as events:
         for e in record.events:
-            line = {"id": e["id"], "seq": e["seq"], "body": e["body"], "hash": e["hash"]}
+            line = {"id": e["id"], "seq": e["seq"], "hash": e["hash"]}
+            if "leaf" in e:
+                line.update(leaf=e["leaf"], withheld=True)
+            else:
+                line["body"] = e["body"]
             events.write(json.dumps(line, ensure_ascii=False, sort_keys=True).encode() + b"\n")
     out.json(verify.PROOFS, _proofs(record))
     out.json(verify.TREE_HEAD, tree_head_out(record.head))
@@ -307,6 +336,9 @@ def _write(out: _ZipOut, record: _Record) -> None:
     for part in record.parts:
         _preview_copy(out, part)
     out.json(verify.DOWNLOADS, _downloads(record, story))
+    sealed = [e["sealed"] for e in record.events if e.get("sealed")]
+    if sealed:
+        out.json(verify.SEALED, sealed)
     out.bytes(verify.TIMELINE_HTML, timeline_html(story).encode())
     large = sum(part.size for part in record.parts) > _ZIP64_FROM
     keys_by_part = {(p.file_id, p.index): p.storage_key for p in record.parts}
@@ -419,8 +451,9 @@ def _story(record: _Record) -> Story:
     return Story(
         order=_order(record),
         events=[
-            {"id": e["id"], "seq": e["seq"], "hash": e["hash"], "body": e["parsed"]}
+            {"id": e["id"], "seq": e["seq"], "hash": e["hash"], "body": _readable_body(e)}
             for e in record.events
+            if "leaf" not in e
         ],
         requirements=order.requirements,
         terms={
@@ -434,6 +467,14 @@ def _story(record: _Record) -> Story:
         tree_head=tree_head_out(record.head),
         created_at=record.created_at.isoformat(),
     )
+
+
+def _readable_body(event: dict[str, Any]) -> dict[str, Any]:
+    """The body as the timeline shows it: with the sealed values, in support's bundle."""
+    body, sealed = event["parsed"], event.get("sealed")
+    if not sealed:
+        return body
+    return {**body, "payload": {**(body.get("payload") or {}), **sealed["values"]}}
 
 
 def _order(record: _Record) -> dict[str, Any]:

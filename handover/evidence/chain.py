@@ -67,3 +67,9 @@ def tree_head_message(*, size: int, root: str, signed_at: str, key_id: str) -> b
 def receipt_message(receipt: dict[str, Any]) -> bytes:
     """What the deployment key signs for a delivery receipt (the receipt has its context)."""
     return canonical_json({**receipt, "context": RECEIPT_CONTEXT})
+
+
+def seal_hash(salt: str, values: dict[str, Any]) -> str:
+    """The hash an event's payload holds for values kept from its readers (``SealedValues``):
+    salted, so that an address cannot be found by trying every one."""
+    return hashlib.sha256(canonical_json({"salt": salt, "values": values})).hexdigest()

@@ -92,3 +92,19 @@ class TreeHead(models.Model):
 
     def __str__(self) -> str:
         return f"tree head {self.size} {self.root[:12]}"
+
+
+class SealedValues(models.Model):
+    """What an event keeps from the order's parties (where a file was fetched from, with which
+    browser): the event's payload holds their salted hash under ``"sealed"`` (``chain.seal_hash``),
+    so support can check the values it reads here against the signed record. Unlike the event,
+    the values may be erased (a retention period) without breaking any chain or proof."""
+
+    event = models.OneToOneField(
+        Event, primary_key=True, on_delete=models.PROTECT, related_name="sealed"
+    )
+    salt = models.CharField(max_length=32)
+    values = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"sealed values of event {self.event_id}"

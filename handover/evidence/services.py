@@ -1,10 +1,11 @@
+import secrets
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from handover.evidence.chain import event_body, event_hash
-from handover.evidence.models import Event, EventType
+from handover.evidence.chain import event_body, event_hash, seal_hash
+from handover.evidence.models import Event, EventType, SealedValues
 from handover.lib.canonical import canonical_json
 from handover.notifications.services import notifications_for_event
 
@@ -39,13 +40,19 @@ def event_append(
     payload: dict[str, Any],
     order=None,
     actor=None,
+    sealed: dict[str, Any] | None = None,
 ) -> Event:
     """Append one event; the only writer of event rows. Callers hold the order's row lock.
 
     The event's body (canonical JSON, see ``evidence.chain``) carries the hash of the order's
-    previous event; the worker later makes it a leaf of the Merkle log (``log_sequence``)."""
+    previous event; the worker later makes it a leaf of the Merkle log (``log_sequence``).
+    ``sealed`` values are for support only (``evidence.visibility``): the body holds their
+    salted hash, a ``SealedValues`` row the values."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_append must run inside the transaction of the change it records")
+    salt = secrets.token_hex(16) if sealed is not None else ""
+    if sealed is not None:
+        payload = {**payload, "sealed": seal_hash(salt, sealed)}
     created_at = timezone.now()
     # The order's chain: callers hold the order's row lock, so nothing comes in between.
     prev_hash = _chain_head(order.pk) if order is not None else ""
@@ -79,6 +86,8 @@ def event_append(
         cursor.execute(_INSERT, values)
         (event.pk,) = cursor.fetchone()
     event._state.adding, event._state.db = False, connection.alias
+    if sealed is not None:
+        SealedValues.objects.create(event=event, salt=salt, values=sealed)
     # In the same transaction: a notification is written with the change or not at all.
     notifications_for_event(event)
     return event

@@ -39,6 +39,7 @@ from handover.evidence.chain import (
     EVENT_VERSIONS,
     event_hash,
     receipt_message,
+    seal_hash,
     tree_head_message,
 )
 from handover.evidence.merkle import (
@@ -67,6 +68,7 @@ TERMS = "terms.json"
 DOWNLOADS = "downloads.json"
 TIMELINE_HTML = "timeline.html"
 TIMELINE_PDF = "timeline.pdf"
+SEALED = "sealed.json"  # support's bundles only
 REQUIRED = (
     EVENTS,
     PROOFS,
@@ -117,6 +119,7 @@ class Reason(StrEnum):
     RECEIPT_MISMATCH = "receipt_mismatch"  # a receipt that does not match its delivery event
     PREVIEW_MISMATCH = "preview_mismatch"
     DOWNLOADS_MISMATCH = "downloads_mismatch"
+    SEALED_MISMATCH = "sealed_mismatch"  # sealed values that are not what the event sealed
     MANIFEST_MISMATCH = "manifest_mismatch"  # a member changed, missing or added
     MANIFEST_SIGNATURE_INVALID = "manifest_signature_invalid"
     # The whole log (--log) only:
@@ -141,6 +144,7 @@ class Report:
     failures: list[Failure] = field(default_factory=list)
     order_id: int | None = None
     events: int = 0
+    withheld: int = 0  # events whose body this reader does not get (their hashes are checked)
     tree_size: int = 0
     key_id: str = ""
     heads: int = 0  # signed tree heads checked (the whole log only)
@@ -254,6 +258,13 @@ class _Event:
     hash: str
     raw: bytes  # the body as hashed
     body: dict[str, Any]  # and as parsed
+    # A withheld event (one its reader may not read, see evidence.visibility): no body, only
+    # its hash, which the next event's "prev" names, and its leaf hash, which the tree proves.
+    leaf: bytes | None = None
+
+    @property
+    def withheld(self) -> bool:
+        return self.leaf is not None
 
     @property
     def name(self) -> str:
@@ -304,6 +315,7 @@ def _check_bundle(
     _check_receipts(bundle, report, events, raw_key)
     _check_previews(bundle, report, events)
     _check_downloads(bundle, report, events)
+    _check_sealed(bundle, report, events)
     _check_manifest(bundle, report, manifest, raw_key, len(events), head)
 
 
@@ -376,6 +388,11 @@ def _check_events(bundle: _Zip, report: Report, head: _Head) -> list[_Event]:
         raise _Malformed(f"{EVENTS} holds no events")
     previous = ""
     for event in events:
+        if event.withheld:
+            report.withheld += 1
+            previous = event.hash
+            _check_inclusion(report, event, proofs.get(event.seq), head)
+            continue
         version = event.body.get("v")
         if version not in EVENT_VERSIONS or type(version) is not int:
             report.fail(
@@ -405,6 +422,8 @@ def _check_events(bundle: _Zip, report: Report, head: _Head) -> list[_Event]:
 def _parse_event(position: int, line: Any) -> _Event:
     where = f"{EVENTS} line {position}"
     record = _object(line, where)
+    if record.get("withheld") is True:
+        return _withheld_event(position, record, where)
     body, recorded = record.get("body"), record.get("hash")
     if not isinstance(body, str) or not isinstance(recorded, str):
         raise _Malformed(f"{where} lacks its body or hash")
@@ -422,11 +441,25 @@ def _parse_event(position: int, line: Any) -> _Event:
     )
 
 
+def _withheld_event(position: int, record: dict[str, Any], where: str) -> _Event:
+    recorded = record.get("hash")
+    if not isinstance(recorded, str) or not re.fullmatch(r"[0-9a-f]{64}", recorded):
+        raise _Malformed(f"{where} lacks its hash")
+    return _Event(
+        position=position,
+        id=_int(record.get("id"), f"{where} id"),
+        seq=_int(record.get("seq"), f"{where} seq"),
+        hash=recorded,
+        raw=b"",
+        body={},
+        leaf=_hex32(record.get("leaf"), f"{where} leaf"),
+    )
+
+
 def _check_inclusion(report: Report, event: _Event, proof: list[bytes] | None, head: _Head) -> None:
     """Against the size and root of the signed head: a proof alone does not pin the tree."""
-    if proof is not None and verify_inclusion(
-        leaf_hash(event.raw), event.seq, head.size, proof, head.root
-    ):
+    leaf = event.leaf if event.leaf is not None else leaf_hash(event.raw)
+    if proof is not None and verify_inclusion(leaf, event.seq, head.size, proof, head.root):
         return
     report.fail(
         Reason.INCLUSION_FAILED,
@@ -676,6 +709,28 @@ def _check_downloads(bundle: _Zip, report: Report, events: list[_Event]) -> None
         f"The download log differs from the record from its entry {wrong + 1} on "
         f"({len(listed)} entries listed, {len(expected)} download events recorded).",
     )
+
+
+def _check_sealed(bundle: _Zip, report: Report, events: list[_Event]) -> None:
+    """Support's bundle holds the values events sealed (where a file was fetched from): each
+    must hash, with its salt, to what its event recorded."""
+    if SEALED not in bundle.names:
+        return
+    by_id = {e.id: e for e in events if not e.withheld}
+    for n, item in enumerate(_list(bundle.json(SEALED), SEALED)):
+        entry = _object(item, f"{SEALED} item {n}")
+        event = by_id.get(entry.get("event_id"))  # type: ignore[arg-type]
+        salt, values = entry.get("salt"), entry.get("values")
+        if (
+            event is None
+            or not isinstance(salt, str)
+            or not isinstance(values, dict)
+            or seal_hash(salt, values) != event.payload.get("sealed")
+        ):
+            report.fail(
+                Reason.SEALED_MISMATCH,
+                f"{SEALED} item {n + 1} does not match what event {entry.get('event_id')} sealed.",
+            )
 
 
 def _check_manifest(
@@ -1246,9 +1301,15 @@ def report_lines(report: Report, *, every: bool = False) -> list[str]:
             f"heads, key {report.key_id}"
         ]
     if report.ok:
+        withheld = (
+            f" ({report.withheld} withheld from this reader: their hashes checked in the chain "
+            "and the tree)"
+            if report.withheld
+            else ""
+        )
         return [
-            f"OK: order {report.order_id}, {report.events} events in the signed tree head of "
-            f"size {report.tree_size}, key {report.key_id}"
+            f"OK: order {report.order_id}, {report.events} events{withheld} in the signed tree "
+            f"head of size {report.tree_size}, key {report.key_id}"
         ]
     shown = report.failures if every else report.failures[:1]
     lines = [f"FAILED {failure}" for failure in shown]

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from handover.evidence.models import EventType
+from handover.evidence.visibility import SUPPORT_ONLY_TYPES
 from handover.lib.money import format_amount
 from handover.orders.rules import Action, Actor
 
@@ -263,8 +264,8 @@ def _transition_details(payload: Mapping[str, Any], currency: str) -> list[str]:
 
 # --- webhooks ----------------------------------------------------------------------------------
 
-# Never sent to a party's endpoint: internal notes, and reports (which name who reported).
-WEBHOOK_WITHHELD = frozenset({EventType.SUPPORT_NOTE, EventType.REPORT_FILED})
+# Never sent to a party's endpoint: what only support reads (evidence.visibility).
+WEBHOOK_WITHHELD = SUPPORT_ONLY_TYPES
 WEBHOOK_EVENT_TYPES = frozenset(EventType) - WEBHOOK_WITHHELD
 MAX_URL = 2000
 

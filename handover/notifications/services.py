@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from handover.accounts.models import Role, User
 from handover.evidence.models import Event
+from handover.evidence.visibility import payload_shown
 from handover.lib.errors import InvalidInput, NotFound
 from handover.notifications import rules
 from handover.notifications.models import Channel, Outbox, OutboxState, Webhook
@@ -137,7 +138,8 @@ def _webhook_calls(event: Event, order: Order | None) -> Iterator[dict[str, Any]
 
 
 def event_json(event: Event) -> dict[str, Any]:
-    """An event as a webhook receives it: what ``GET /orders/{id}/events`` shows, and the order."""
+    """An event as a webhook receives it: what ``GET /orders/{id}/events`` shows a party, and
+    the order."""
     return {
         "id": event.pk,
         "type": str(event.type),
@@ -145,7 +147,7 @@ def event_json(event: Event) -> dict[str, Any]:
         "actor_id": event.actor_id,
         "actor_role": event.actor_role,
         "created_at": event.created_at.isoformat(),
-        "payload": event.payload,
+        "payload": payload_shown(event.payload, support=False),
     }
 
 

@@ -1,11 +1,13 @@
 from datetime import datetime
 
+from django.db.models import BooleanField, Value
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import StrictBool, StrictInt
 
 from handover.api.pagination import PageParams, Pagination, page
-from handover.evidence.models import Event, EventType
+from handover.evidence.models import Event
+from handover.evidence.visibility import SUPPORT_ONLY_TYPES, payload_for, reads_as_support
 from handover.lib.errors import NotFound
 from handover.orders import services
 from handover.orders.models import Message, Order
@@ -302,14 +304,19 @@ class EventOut(Schema):
     created_at: datetime
     payload: dict
 
+    @staticmethod
+    def resolve_payload(obj: Event) -> dict:
+        # ``reads_as_support`` is annotated by list_events: one decision per request.
+        sealed = obj.sealed.values if hasattr(obj, "sealed") else None
+        return payload_for(obj.payload, sealed, support=obj.reads_as_support)  # type: ignore[attr-defined]
+
 
 @router.get("/{order_id}/events", response=list[EventOut])
 @paginate(Pagination)
 def list_events(request, order_id: int):
     order = _visible(request, order_id)
-    events = Event.objects.filter(order=order)
-    if not request.auth.is_support:
-        # Support's notes and reports stay with support (their events hold only hashes; the
-        # evidence bundle keeps them, as the chain needs every link).
-        events = events.exclude(type__in=[EventType.SUPPORT_NOTE, EventType.REPORT_FILED])
-    return events
+    support = reads_as_support(request.auth, buyer_id=order.buyer_id, seller_id=order.seller_id)
+    events = Event.objects.filter(order=order).select_related("sealed")
+    if not support:
+        events = events.exclude(type__in=SUPPORT_ONLY_TYPES)
+    return events.annotate(reads_as_support=Value(support, output_field=BooleanField()))

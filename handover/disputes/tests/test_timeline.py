@@ -91,6 +91,13 @@ def test_the_parties_see_the_timeline_without_the_notes(
         offer, buyer_api, seller_api, support_api, clock
     )
     everything = ok(support_api.get(f"/disputes/{dispute_id}/timeline"))["items"]
+    # Support also reads where each file was fetched from (evidence.visibility).
+    for item in everything:
+        payload = item["data"].get("payload", {})
+        if item["kind"] in ("preview", "download"):
+            assert {"address", "user_agent"} <= set(payload)
+        for field in ("address", "user_agent"):
+            payload.pop(field, None)
 
     for api in (buyer_api, seller_api):
         items = ok(api.get(f"/disputes/{dispute_id}/timeline"))["items"]

@@ -57,7 +57,8 @@ def original(django_db_setup, django_db_blocker, tmp_path_factory) -> bytes:
         transaction.atomic(),
     ):
         order_id, apis = long_order()
-        data = fetch_bundle(apis["buyer"], order_id)
+        # Support's bundle: every event with its body, so any of them can be tampered with.
+        data = fetch_bundle(apis["support"], order_id)
         transaction.set_rollback(True)
     return data
 

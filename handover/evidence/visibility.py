@@ -1,0 +1,55 @@
+"""Who may read which event, and which of its fields: one rule for the events API, webhooks,
+the order and dispute timelines, the support desk and the evidence bundle.
+
+- Support's notes and the reports filed on an order are support's business: the parties never
+  read them (a reported seller does not learn who reported them, or why).
+- Where a viewer was (address) and with what (browser) reaches support only. Newer events seal
+  those values: the payload holds ``"sealed"``, a salted hash of them, and the values live in a
+  support-only row (``SealedValues``) that the hash lets anyone holding them check. Older events
+  carry them in the payload, so those fields are taken out for the parties.
+
+"Support" is an agent who is not a party to the order: an agent who buys or sells reads their
+own orders as a party does.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from handover.evidence.models import EventType
+
+SUPPORT_ONLY_TYPES = frozenset({EventType.SUPPORT_NOTE, EventType.REPORT_FILED})
+SUPPORT_ONLY_FIELDS = frozenset({"address", "user_agent"})
+
+
+def readable(event_type: str, *, support: bool) -> bool:
+    """Whether a reader may see an event of this type at all."""
+    return support or event_type not in SUPPORT_ONLY_TYPES
+
+
+def payload_shown(payload: Mapping[str, Any], *, support: bool) -> dict[str, Any]:
+    """The payload as this reader sees it: without the support-only fields for a party."""
+    if support:
+        return dict(payload)
+    return {k: v for k, v in payload.items() if k not in SUPPORT_ONLY_FIELDS}
+
+
+def body_shown(event_type: str, payload: Mapping[str, Any], *, support: bool) -> bool:
+    """Whether the reader may have the event's whole signed body (in the evidence bundle):
+    not when the event, or a field of it, is support's alone. Its hash stays in the chain."""
+    if not readable(event_type, support=support):
+        return False
+    return support or not SUPPORT_ONLY_FIELDS.intersection(payload)
+
+
+def reads_as_support(user: Any, *, buyer_id: int, seller_id: int) -> bool:
+    """Whether ``user`` reads an order's record as support: an agent who is not its party."""
+    return bool(user.is_support) and user.pk not in (buyer_id, seller_id)
+
+
+def payload_for(
+    payload: Mapping[str, Any], sealed: Mapping[str, Any] | None, *, support: bool
+) -> dict[str, Any]:
+    """The payload a reader is shown; support also reads the values sealed in it."""
+    if support:
+        return {**payload, **(sealed or {})}
+    return payload_shown(payload, support=False)
