@@ -26,9 +26,13 @@ MAX_KEY = 200
 _TABLE = IdempotencyRecord._meta.db_table
 
 
-def idempotency_scope(user) -> str:
-    """Whose keys a key is among: each user's own, or the anonymous ones."""
-    return f"user:{user.pk}" if user else "anon"
+def idempotency_scope(user, request: HttpRequest) -> str:
+    """Whose keys a key is among: each user's own; without a user, the client address's own
+    (hashed to fit), so that two clients choosing the same key never get each other's answer."""
+    if user:
+        return f"user:{user.pk}"
+    address = request.META.get("REMOTE_ADDR", "")
+    return f"anon:{hashlib.sha256(address.encode()).hexdigest()[:32]}"
 
 
 def _error(status: int, code: str, detail: str) -> JsonResponse:
@@ -38,12 +42,29 @@ def _error(status: int, code: str, detail: str) -> JsonResponse:
 def _fingerprint(request: HttpRequest) -> str:
     digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
     if request.content_type == "multipart/form-data":
-        # The boundary differs between retries, so hash what the form says, not its bytes.
+        # The boundary differs between retries, so hash what the form says, not its bytes;
+        # each file by its content's hash (taken while it streamed in), not its name and size.
         fields = sorted((k, v) for k in request.POST for v in request.POST.getlist(k))
-        files = sorted((k, f.name, f.size) for k in request.FILES for f in request.FILES.getlist(k))
+        files = sorted(
+            (k, f.name, f.size, _content_sha256(f))
+            for k in request.FILES
+            for f in request.FILES.getlist(k)
+        )
         digest.update(json.dumps([fields, files]).encode())
     else:
         digest.update(request.body)
+    return digest.hexdigest()
+
+
+def _content_sha256(file) -> str:
+    """The hash the upload handler took while the file streamed in, or one taken now."""
+    known = getattr(file, "sha256", None)
+    if known:
+        return known
+    digest = hashlib.sha256()
+    for chunk in file.chunks():
+        digest.update(chunk)
+    file.seek(0)
     return digest.hexdigest()
 
 
@@ -111,7 +132,7 @@ class IdempotencyMiddleware:
                 400, "bad_idempotency_key", f"Use a key of 1 to {MAX_KEY} printable characters."
             )
         user = request_api_user(request)
-        scope = idempotency_scope(user)
+        scope = idempotency_scope(user, request)
         try:
             fingerprint = _fingerprint(request)
         except RequestDataTooBig:

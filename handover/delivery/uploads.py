@@ -293,9 +293,11 @@ class RetryUploadHandler(DeliveryUploadHandler):
     def new_file(self, field_name, file_name, *args, **kwargs):
         FileUploadHandler.new_file(self, field_name, file_name, *args, **kwargs)
         self.size = 0
+        self.digest = hashlib.sha256()  # the fingerprint covers the bytes, not only the size
 
     def receive_data_chunk(self, raw_data, start):
         self.size += len(raw_data)
+        self.digest.update(raw_data)
         return None
 
     def file_complete(self, file_size):
@@ -303,7 +305,7 @@ class RetryUploadHandler(DeliveryUploadHandler):
             key="",
             name=file_name_check(self.file_name or ""),
             size=self.size,
-            sha256="",
+            sha256=self.digest.hexdigest(),
             kind=Kind.OTHER,
             mime="",
         )
@@ -365,7 +367,7 @@ def _is_retry(request: HttpRequest, user) -> bool:
     from handover.api.middleware import idempotency_key_taken, idempotency_scope
 
     key = request.headers.get("Idempotency-Key")
-    return key is not None and idempotency_key_taken(idempotency_scope(user), key)
+    return key is not None and idempotency_key_taken(idempotency_scope(user, request), key)
 
 
 def _limit_text(what: str, limit: int) -> str:

@@ -213,3 +213,62 @@ def test_an_anonymous_sign_up_retried_creates_one_account(db, client):
     assert first.status_code == 201
     assert_replayed(first, second)
     assert User.objects.filter(username="newcomer").count() == 1
+
+
+def test_a_retried_delivery_with_other_bytes_of_the_same_names_and_sizes_is_refused(
+    offer, buyer_api, seller_api
+):
+    order_id = paid_order(buyer_api, offer)
+    first = [SimpleUploadedFile("a.png", b"A" * 64), SimpleUploadedFile("b.txt", b"B" * 32)]
+    created = ok(
+        seller_api.post(
+            f"/orders/{order_id}/deliveries",
+            data={"message": "Final", "files": first},
+            key="deliver-3",
+        ),
+        201,
+    )
+    # The same names and sizes, one byte different in the second file.
+    other = [SimpleUploadedFile("a.png", b"A" * 64), SimpleUploadedFile("b.txt", b"B" * 31 + b"C")]
+    r = seller_api.post(
+        f"/orders/{order_id}/deliveries",
+        data={"message": "Final", "files": other},
+        key="deliver-3",
+    )
+
+    refused(r, 422, "idempotency_key_reused")
+    assert Delivery.objects.filter(order_id=order_id).count() == 1
+    # The same bytes again are the same request: the stored answer.
+    same = [SimpleUploadedFile("a.png", b"A" * 64), SimpleUploadedFile("b.txt", b"B" * 32)]
+    again = seller_api.post(
+        f"/orders/{order_id}/deliveries",
+        data={"message": "Final", "files": same},
+        key="deliver-3",
+    )
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == created
+
+
+def test_anonymous_keys_are_scoped_to_the_client_address(db, client):
+    headers = {"Idempotency-Key": "signup-shared"}
+
+    def sign_up(name: str, address: str):
+        body = json.dumps(
+            {"username": name, "email": f"{name}@example.com", "password": "Zx9-long-pw"}
+        )
+        return client.post(
+            "/api/v1/users",
+            body,
+            content_type="application/json",
+            headers=headers,
+            REMOTE_ADDR=address,
+        )
+
+    first = sign_up("alice1", "198.51.100.10")
+    second = sign_up("bob2", "198.51.100.11")  # another client that chose the same key
+
+    assert first.status_code == second.status_code == 201
+    assert "Idempotent-Replayed" not in second
+    assert first.json()["username"] == "alice1" and second.json()["username"] == "bob2"
+    # From the first address the key is still the first request's.
+    refused(sign_up("carol3", "198.51.100.10"), 422, "idempotency_key_reused")
