@@ -87,8 +87,14 @@ class PageWatch:
         self.origin = origin
         self.problems: list[str] = []
         page.on("console", self._console)
-        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url}"))
+        page.on("requestfailed", self._failed)
         page.on("request", self._request)
+
+    def _failed(self, request) -> None:
+        # Leaving a page cancels what it was still loading (a lazy preview, the favicon):
+        # Chromium reports that as ERR_ABORTED, the browser's doing and not the page's.
+        if request.failure != "net::ERR_ABORTED":
+            self.problems.append(f"failed: {request.url} ({request.failure})")
 
     def _console(self, message) -> None:
         # A form sent back with its errors is a 422, which Chromium logs as a failed load.
