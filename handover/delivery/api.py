@@ -1,10 +1,9 @@
 from collections.abc import Iterable
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
-from django.utils.http import content_disposition_header
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
@@ -20,6 +19,7 @@ from handover.delivery.services import (
     original_access,
     preview_part_for,
 )
+from handover.delivery.storage import presigned_url
 from handover.delivery.uploads import UploadSession
 from handover.lib.bounds import Id, StrictId, json_parse
 from handover.lib.errors import InvalidInput
@@ -343,12 +343,7 @@ def _bytes_response(
     etag = f'"{sha256}"'
     requested = request.headers.get("Range", "")
     if getattr(default_storage, "bucket", None) is not None:
-        header = content_disposition_header(disposition == "attachment", name) or disposition
-        url = cast(Any, default_storage).url(
-            key,
-            parameters={"ResponseContentDisposition": header, "ResponseContentType": content_type},
-            expire=settings.HANDOVER_S3_URL_LIFETIME,
-        )
+        url = presigned_url(key, name=name, content_type=content_type, disposition=disposition)
         response: HttpResponseBase = HttpResponseRedirect(url)
         response["Cache-Control"] = "private, no-store"
         return response, SentRange(status=302, bytes=0, range=requested)
