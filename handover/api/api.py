@@ -7,16 +7,17 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from handover.api.auth import BearerAuth
+from handover.lib.bounds import json_parse
 from handover.lib.errors import HandoverError
 
 
 class StrictJsonParser(Parser):
     """JSON bodies whose text can be stored: a lone surrogate such as "\\udfff" parses as
     JSON but cannot be encoded as UTF-8, so it is refused here (400) instead of in the
-    database (500)."""
+    database (500); and nothing nested deeper than ``MAX_JSON_DEPTH``."""
 
     def parse_body(self, request: HttpRequest):
-        data = super().parse_body(request)
+        data = json_parse(request.body)
         json.dumps(data, ensure_ascii=False).encode()
         return data
 
@@ -42,6 +43,10 @@ def _domain_error(request, exc: HandoverError):
 
 @api.exception_handler(ValidationError)
 def _validation_error(request, exc: ValidationError):
+    if any(tuple(e.get("loc", ()))[:1] == ("path",) for e in exc.errors):
+        # A path whose id no key can hold (0, 2**64) names nothing, whatever the body says:
+        # as with a page's URL.
+        return _error(request, 404, "not_found", "Not found.")
     parts = []
     for error in exc.errors:
         where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "payload"))
@@ -59,6 +64,10 @@ def _auth_error(request, exc):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
+    if isinstance(exc.__cause__, HandoverError):
+        # ninja wraps whatever the body's parser raises as "Cannot parse request body";
+        # our own refusal (JSON too deep) says more.
+        return _domain_error(request, exc.__cause__)
     return _error(request, exc.status_code, "http_error", str(exc))
 
 

@@ -1,14 +1,11 @@
-import json
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
-from django.utils.http import content_disposition_header
-from ninja import File, Form, Router, Schema, Status
+from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
-from pydantic import StrictInt
 
 from handover.accounts.models import User
 from handover.delivery.models import ChecklistItem, Delivery, DeliveryFile, PreviewPart
@@ -22,7 +19,9 @@ from handover.delivery.services import (
     original_access,
     preview_part_for,
 )
+from handover.delivery.storage import presigned_url
 from handover.delivery.uploads import UploadSession
+from handover.lib.bounds import Id, StrictId, json_parse
 from handover.lib.errors import InvalidInput
 from handover.lib.ranges import Disposition, SentRange, accel_redirect, serve_file
 from handover.orders.api import OrderOut, _answer, _visible
@@ -35,6 +34,11 @@ ORIGINAL_CSP = "default-src 'none'; sandbox"
 PREVIEW_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; media-src 'self'; sandbox"
 )
+# A checklist answers at most 30 requirement items with notes of 2,000 characters, each
+# character six characters of JSON at worst ("\u00e9").
+MAX_CHECKLIST_SIZE = 512 * 1024
+# A preview part's number; its column (a PositiveSmallIntegerField) holds no larger one.
+PartIndex = Annotated[int, Field(ge=0, le=32767)]
 
 
 class PreviewPartOut(Schema):
@@ -145,7 +149,7 @@ def _ticks(raw: str) -> list[Tick]:
     if not raw.strip():
         return []
     try:
-        items = json.loads(raw)
+        items = json_parse(raw, max_size=MAX_CHECKLIST_SIZE)
         if not isinstance(items, list):
             raise ValueError
         return [_tick(item) for item in items]
@@ -170,7 +174,7 @@ def _tick(item: Any) -> Tick:
 @router.post("/orders/{order_id}/deliveries", response={201: DeliveryOut})
 def create_delivery(
     request,
-    order_id: int,
+    order_id: Id,
     message: Form[str] = "",
     checklist: Form[str] = "",
     files: File[list[UploadedFile] | None] = None,
@@ -197,7 +201,7 @@ def create_delivery(
 
 
 @router.get("/orders/{order_id}/deliveries", response=list[DeliveryOut])
-def list_deliveries(request, order_id: int):
+def list_deliveries(request, order_id: Id):
     order = _visible(request, order_id)
     deliveries = order.deliveries.select_related("order").prefetch_related(
         "files__preview_parts", "checklist"
@@ -221,7 +225,7 @@ class RequirementOut(Schema):
 
 
 @router.get("/orders/{order_id}/checklist", response=list[RequirementOut])
-def checklist(request, order_id: int):
+def checklist(request, order_id: Id):
     """Each requirement item beside the delivered files the seller said answer it."""
     order = _visible(request, order_id)
     deliveries = order.deliveries.prefetch_related("files", "checklist")
@@ -246,17 +250,17 @@ def checklist(request, order_id: int):
 
 
 class ReleaseIn(Schema):
-    delivery_id: StrictInt
+    delivery_id: StrictId
 
 
 @router.post("/orders/{order_id}/release-early", response=OrderOut)
-def release_early(request, order_id: int, payload: ReleaseIn):
+def release_early(request, order_id: Id, payload: ReleaseIn):
     delivery_release_early(order_id=order_id, user=request.auth, delivery_id=payload.delivery_id)
     return _answer(request, order_id)
 
 
 @router.get("/files/{file_id}", response=FileOut)
-def file_detail(request, file_id: int):
+def file_detail(request, file_id: Id):
     file, _actor = file_for(file_id=file_id, user=request.auth)
     return _file_out(file)
 
@@ -309,12 +313,12 @@ def preview_served(
 
 
 @router.api_operation(["GET", "HEAD"], "/files/{file_id}/original")
-def download_original(request, file_id: int):
+def download_original(request, file_id: Id):
     return original_served(request, file_id=file_id, user=request.auth)
 
 
 @router.api_operation(["GET", "HEAD"], "/files/{file_id}/preview")
-def preview(request, file_id: int, part: int = 0):
+def preview(request, file_id: Id, part: PartIndex = 0):
     return preview_served(request, file_id=file_id, user=request.auth, part=part)
 
 
@@ -339,12 +343,7 @@ def _bytes_response(
     etag = f'"{sha256}"'
     requested = request.headers.get("Range", "")
     if getattr(default_storage, "bucket", None) is not None:
-        header = content_disposition_header(disposition == "attachment", name) or disposition
-        url = cast(Any, default_storage).url(
-            key,
-            parameters={"ResponseContentDisposition": header, "ResponseContentType": content_type},
-            expire=settings.HANDOVER_S3_URL_LIFETIME,
-        )
+        url = presigned_url(key, name=name, content_type=content_type, disposition=disposition)
         response: HttpResponseBase = HttpResponseRedirect(url)
         response["Cache-Control"] = "private, no-store"
         return response, SentRange(status=302, bytes=0, range=requested)

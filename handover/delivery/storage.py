@@ -9,10 +9,30 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol, cast
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
+from django.utils.http import content_disposition_header
+
+from handover.lib.ranges import Disposition
+
+# Types a browser shows without running anything of the file's. Any other (HTML, SVG, XML)
+# leaves a presigned link as application/octet-stream: S3 cannot send nosniff or a CSP.
+PASSIVE_TYPES = frozenset(
+    {
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "image/avif",
+        "image/heic",
+        "image/heif",
+        "image/tiff",
+        "application/pdf",
+        "text/plain",
+    }
+)
 
 
 class Writer(Protocol):
@@ -127,3 +147,28 @@ def store_file(key: str, path: Path, storage: Storage | None = None) -> None:
     except BaseException:
         writer.abort()
         raise
+
+
+def served_type(content_type: str) -> str:
+    """``content_type`` if a browser can only show it, else application/octet-stream."""
+    base = content_type.partition(";")[0].strip().lower()
+    if base in PASSIVE_TYPES or base.startswith(("audio/", "video/")):
+        return content_type
+    return "application/octet-stream"
+
+
+def presigned_url(key: str, *, name: str, content_type: str, disposition: Disposition) -> str:
+    """A short-lived S3 link to ``key``, with the headers its response must carry.
+
+    A presigned GET may override only Content-Type, Content-Disposition, Cache-Control,
+    Content-Language, Expires and Content-Encoding (AWS and SeaweedFS alike; object metadata
+    comes back as x-amz-meta-*, never as a real header), so X-Content-Type-Options and a CSP
+    cannot be added: what a browser could run is sent as a download of opaque bytes instead."""
+    header = content_disposition_header(disposition == "attachment", name) or disposition
+    parameters = {
+        "ResponseContentDisposition": header,
+        "ResponseContentType": served_type(content_type),
+        "ResponseCacheControl": "private, no-store",
+    }
+    storage = cast(Any, default_storage)
+    return storage.url(key, parameters=parameters, expire=settings.HANDOVER_S3_URL_LIFETIME)

@@ -22,7 +22,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import BadRequest
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
@@ -35,12 +40,15 @@ from handover.api.auth import request_api_user
 from handover.delivery.kinds import Kind, Refused
 from handover.delivery.sniff import Sniffer
 from handover.delivery.storage import Writer, writer_open
-from handover.lib.errors import HandoverError, InvalidInput, NotAuthenticated
+from handover.lib.bounds import id_in_range
+from handover.lib.errors import HandoverError, InvalidInput, NotAuthenticated, NotFound
 
 # Shared by the uploads of a process; each upload keeps one chunk in flight at a time.
 _HASHERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="upload-sha256")
-DELIVERY_PATH = re.compile(r"^/api/v1/orders/(?P<order_id>[0-9]{1,18})/deliveries/?$")
-WEB_DELIVERY_PATH = re.compile(r"^/orders/(?P<order_id>[0-9]{1,18})/deliver/$")
+# Any number of digits: one no id can be is a 404 here, before the body is read.
+DELIVERY_PATH = re.compile(r"^/api/v1/orders/(?P<order_id>[0-9]+)/deliveries/?$")
+# The page's URL takes ids only (``<id:...>``): any other number is a 404 there.
+WEB_DELIVERY_PATH = re.compile(r"^/orders/(?P<order_id>[0-9]{1,19})/deliver/$")
 CHUNK = 1024 * 1024
 MAX_NAME = 255
 # Control characters and the bidi controls that make "invoice\u202efdp.exe" read as a PDF.
@@ -64,6 +72,27 @@ class DeliveryTooLarge(UploadRefused):
 class KindRefused(UploadRefused):
     status = 415
     code = "unsupported_type"
+
+
+class LengthRequired(UploadRefused):
+    status = 411
+    code = "length_required"
+
+
+class FieldsTooLarge(UploadRefused):
+    status = 413
+    code = "too_large"
+
+
+# What reading a multipart body may raise besides our own refusals: answered as JSON errors
+# (Django's own answer to the last three is an HTML page).
+FORM_REFUSALS = (
+    HandoverError,
+    MultiPartParserError,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 
 
 class IngestedFile(UploadedFile):
@@ -398,18 +427,23 @@ class UploadMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method != "POST" or request.content_type != "multipart/form-data":
             return self.get_response(request)
+        if not _length_given(request):
+            return _length_required(request)
         match = DELIVERY_PATH.match(request.path)
         if match is None:
             web = WEB_DELIVERY_PATH.match(request.path)
-            if web is not None:
+            if web is not None and id_in_range(int(web["order_id"])):
                 return self._web_delivery(request, int(web["order_id"]))
             if request.path.startswith("/api/"):
                 try:
                     request.POST  # noqa: B018 - parse now, so a refusal is answered here
-                except (HandoverError, MultiPartParserError) as error:
+                except FORM_REFUSALS as error:
                     return _parse_error(error)
             return self.get_response(request)
-        return self._delivery(request, int(match["order_id"]))
+        order_id = int(match["order_id"])
+        if not id_in_range(order_id):
+            return _error(NotFound("No such order."))  # as the API answers any other path
+        return self._delivery(request, order_id)
 
     def _delivery(self, request: HttpRequest, order_id: int) -> HttpResponse:
         from handover.delivery.selectors import delivery_precheck
@@ -432,7 +466,7 @@ class UploadMiddleware:
         try:
             try:
                 request.FILES  # noqa: B018
-            except (HandoverError, MultiPartParserError) as error:
+            except FORM_REFUSALS as error:
                 handler.abort()
                 return _parse_error(error)
             except BaseException:
@@ -457,7 +491,7 @@ class UploadMiddleware:
             except CsrfRefused as refused:
                 handler.abort()
                 return refused.response
-            except (HandoverError, MultiPartParserError) as error:
+            except FORM_REFUSALS as error:
                 handler.abort()
                 request.upload_error = _refusal_of(error)  # type: ignore[attr-defined]
                 # The file being read when it was refused, to name it beside the error.
@@ -470,6 +504,22 @@ class UploadMiddleware:
             return self.get_response(request)
         finally:
             session.discard_unclaimed(default_storage.delete)
+
+
+def _length_given(request: HttpRequest) -> bool:
+    """Whether the body's length is known before it is read. Django reads a body without
+    one (``Transfer-Encoding: chunked``) as empty, so an upload would arrive without its
+    files, and its size could not be refused before the first byte."""
+    return request.META.get("CONTENT_LENGTH", "").strip().isdigit()
+
+
+def _length_required(request: HttpRequest) -> HttpResponse:
+    refusal = LengthRequired(
+        "Send the upload with a Content-Length header; a chunked body cannot be taken."
+    )
+    if request.path.startswith("/api/"):
+        return _error(refusal)
+    return HttpResponse(refusal.detail, status=411, content_type="text/plain; charset=utf-8")
 
 
 def _stream_into(
@@ -485,6 +535,9 @@ def _refusal_of(error: Exception) -> HandoverError:
     """A parsing failure as the error the caller is shown."""
     if isinstance(error, HandoverError):
         return error
+    if isinstance(error, RequestDataTooBig):
+        limit = _human_size(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return FieldsTooLarge(f"A form's fields, files aside, may be at most {limit}.")
     return InvalidInput(f"The form could not be read: {error}", code="bad_multipart")
 
 

@@ -14,6 +14,7 @@ from handover.disputes.selectors import (
     disputes_with_orders,
 )
 from handover.disputes.services import dispute_decide, support_note_add
+from handover.lib.bounds import Id
 from handover.lib.errors import NotFound, PermissionDenied
 from handover.orders.rules import Actor
 
@@ -115,13 +116,13 @@ def list_disputes(request, params: Query[PageParams], decided: bool = False):
 
 
 @router.get("/{dispute_id}", response=DisputeOut)
-def get_dispute(request, dispute_id: int):
+def get_dispute(request, dispute_id: Id):
     _require_support(request)
     return _one(dispute_id)
 
 
 @router.get("/{dispute_id}/timeline", response=TimelineOut)
-def timeline(request, dispute_id: int):
+def timeline(request, dispute_id: Id):
     """Everything that happened on the order in time order; support's notes for support only."""
     dispute, role = dispute_visible(dispute_id=dispute_id, user=request.auth)
     items = dispute_timeline(dispute, with_notes=role == Actor.SUPPORT)
@@ -129,7 +130,7 @@ def timeline(request, dispute_id: int):
 
 
 @router.post("/{dispute_id}/notes", response={201: NoteOut})
-def add_note(request, dispute_id: int, payload: NoteIn):
+def add_note(request, dispute_id: Id, payload: NoteIn):
     """An internal note on the dispute (support only; the parties never see it)."""
     note = support_note_add(dispute_id=dispute_id, user=request.auth, text=payload.text)
     return Status(
@@ -145,7 +146,7 @@ def add_note(request, dispute_id: int, payload: NoteIn):
 
 
 @router.post("/{dispute_id}/decision", response=DisputeOut)
-def decide(request, dispute_id: int, payload: DecisionIn):
+def decide(request, dispute_id: Id, payload: DecisionIn):
     _require_support(request)
     dispute_decide(
         dispute_id=dispute_id,

@@ -7,6 +7,7 @@ from handover.accounts.models import User
 from handover.evidence import keys
 from handover.evidence.bundle import bundle_build, receipt_for, tree_head_out
 from handover.evidence.models import TreeHead
+from handover.lib.bounds import Id
 from handover.lib.errors import NotFound
 
 router = Router()
@@ -65,7 +66,7 @@ def bundle_served(*, order_id: int, user: User) -> FileResponse:
 
 
 @router.get("/orders/{order_id}/evidence")
-def evidence_bundle(request, order_id: int):
+def evidence_bundle(request, order_id: Id):
     """The order's evidence bundle (a zip; see ``evidence.bundle``), for its parties and
     support. ``handover verify`` checks it offline."""
     return bundle_served(order_id=order_id, user=request.auth)
@@ -89,7 +90,7 @@ class ReceiptOut(Schema):
 
 
 @router.get("/orders/{order_id}/deliveries/{delivery_id}/receipt", response=ReceiptOut)
-def delivery_receipt(request, order_id: int, delivery_id: int):
+def delivery_receipt(request, order_id: Id, delivery_id: Id):
     """A delivery's receipt signed by the deployment key: what was delivered, when, and the
     hash of the delivery's event in the order's record."""
     return receipt_for(order_id=order_id, delivery_id=delivery_id, user=request.auth)

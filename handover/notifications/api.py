@@ -4,6 +4,7 @@ from django.db.models import F
 from ninja import Query, Router, Schema, Status
 
 from handover.api.pagination import PageParams, page
+from handover.lib.bounds import Id
 from handover.notifications.models import Channel, Outbox, Webhook
 from handover.notifications.services import webhook_create, webhook_deactivate
 
@@ -81,7 +82,7 @@ def list_webhooks(request, params: Query[PageParams]):
 
 
 @router.delete("/webhooks/{webhook_id}", response=WebhookOut)
-def delete_webhook(request, webhook_id: int):
+def delete_webhook(request, webhook_id: Id):
     """Deactivate a webhook; nothing more is sent to it."""
     return _webhook_out(webhook_deactivate(owner=request.auth, webhook_id=webhook_id))
 

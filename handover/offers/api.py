@@ -7,6 +7,7 @@ from ninja.pagination import paginate
 from pydantic import StrictBool, StrictInt
 
 from handover.api.pagination import Pagination
+from handover.lib.bounds import Id
 from handover.offers.models import Offer
 from handover.offers.services import OfferFields, offer_create, offer_set_active, offer_update
 from handover.trust.rules import RiskThreshold
@@ -94,23 +95,23 @@ def create_offer(request, payload: OfferIn):
 
 @router.get("", response=list[OfferOut], auth=None)
 @paginate(Pagination)
-def list_offers(request, seller_id: int | None = None):
+def list_offers(request, seller_id: Id | None = None):
     offers = _offers().filter(is_active=True)
     return offers.filter(seller_id=seller_id) if seller_id else offers
 
 
 @router.get("/{offer_id}", response=OfferOut, auth=None)
-def get_offer(request, offer_id: int):
+def get_offer(request, offer_id: Id):
     return get_object_or_404(_offers(), pk=offer_id)
 
 
 @router.put("/{offer_id}", response=OfferOut)
-def update_offer(request, offer_id: int, payload: OfferIn):
+def update_offer(request, offer_id: Id, payload: OfferIn):
     offer_update(offer_id=offer_id, seller=request.auth, fields=_fields(payload))
     return _offers().get(pk=offer_id)
 
 
 @router.post("/{offer_id}/active", response=OfferOut)
-def set_offer_active(request, offer_id: int, payload: ActiveIn):
+def set_offer_active(request, offer_id: Id, payload: ActiveIn):
     offer_set_active(offer_id=offer_id, seller=request.auth, active=payload.active)
     return _offers().get(pk=offer_id)

@@ -8,6 +8,7 @@ from pydantic import StrictBool, StrictInt
 from handover.api.pagination import PageParams, Pagination, page
 from handover.evidence.models import Event
 from handover.evidence.visibility import SUPPORT_ONLY_TYPES, payload_for, reads_as_support
+from handover.lib.bounds import Id, StrictId
 from handover.lib.errors import NotFound
 from handover.orders import services
 from handover.orders.models import Message, Order
@@ -24,7 +25,7 @@ router = Router()
 
 
 class OrderIn(Schema):
-    offer_id: StrictInt
+    offer_id: StrictId
     answers: list[str] = []
 
 
@@ -146,12 +147,12 @@ def list_orders(
 
 
 @router.get("/{order_id}", response=OrderOut)
-def get_order(request, order_id: int):
+def get_order(request, order_id: Id):
     return order_out(_visible(request, order_id), request, with_record=True)
 
 
 @router.put("/{order_id}/answers", response=OrderOut)
-def update_answers(request, order_id: int, payload: AnswersIn):
+def update_answers(request, order_id: Id, payload: AnswersIn):
     order = services.order_update_answers(
         order_id=order_id, user=request.auth, answers=payload.answers
     )
@@ -159,7 +160,7 @@ def update_answers(request, order_id: int, payload: AnswersIn):
 
 
 @router.post("/{order_id}/pay", response=OrderOut)
-def pay(request, order_id: int):
+def pay(request, order_id: Id):
     result = services.order_pay(order_id=order_id, user=request.auth)
     return order_out(result["order"], request, payment_instructions=result["instructions"])
 
@@ -169,7 +170,7 @@ class ReferenceIn(Schema):
 
 
 @router.post("/{order_id}/confirm-payment", response=OrderOut)
-def confirm_payment(request, order_id: int, payload: ReferenceIn):
+def confirm_payment(request, order_id: Id, payload: ReferenceIn):
     order = services.order_confirm_payment(
         order_id=order_id, user=request.auth, reference=payload.reference
     )
@@ -179,7 +180,7 @@ def confirm_payment(request, order_id: int, payload: ReferenceIn):
 def _simple(path: str, service, summary: str):
     """A POST action that takes no body and returns the order."""
 
-    def view(request, order_id: int):
+    def view(request, order_id: Id):
         return order_out(service(order_id=order_id, user=request.auth), request)
 
     view.__name__ = path.replace("-", "_")
@@ -202,7 +203,7 @@ class MessageIn(Schema):
 
 
 @router.post("/{order_id}/request-revision", response=OrderOut)
-def request_revision(request, order_id: int, payload: MessageIn):
+def request_revision(request, order_id: Id, payload: MessageIn):
     order = services.order_request_revision(
         order_id=order_id, user=request.auth, message=payload.message
     )
@@ -210,7 +211,7 @@ def request_revision(request, order_id: int, payload: MessageIn):
 
 
 @router.post("/{order_id}/decline-cancellation", response=OrderOut)
-def decline_cancellation(request, order_id: int, payload: MessageIn):
+def decline_cancellation(request, order_id: Id, payload: MessageIn):
     order = services.order_decline_cancellation(
         order_id=order_id, user=request.auth, message=payload.message
     )
@@ -223,7 +224,7 @@ class CancellationIn(Schema):
 
 
 @router.post("/{order_id}/request-cancellation", response=OrderOut)
-def request_cancellation(request, order_id: int, payload: CancellationIn):
+def request_cancellation(request, order_id: Id, payload: CancellationIn):
     order = services.order_request_cancellation(
         order_id=order_id, user=request.auth, reason=payload.reason, refund=payload.refund
     )
@@ -235,7 +236,7 @@ class ReasonIn(Schema):
 
 
 @router.post("/{order_id}/open-dispute", response=OrderOut)
-def open_dispute(request, order_id: int, payload: ReasonIn):
+def open_dispute(request, order_id: Id, payload: ReasonIn):
     order = services.order_open_dispute(order_id=order_id, user=request.auth, reason=payload.reason)
     return order_out(order, request)
 
@@ -245,7 +246,7 @@ class AutoCompleteIn(Schema):
 
 
 @router.post("/{order_id}/auto-complete", response=OrderOut)
-def set_auto_complete(request, order_id: int, payload: AutoCompleteIn):
+def set_auto_complete(request, order_id: Id, payload: AutoCompleteIn):
     order = services.order_set_auto_complete(
         order_id=order_id, user=request.auth, enabled=payload.enabled
     )
@@ -279,7 +280,7 @@ def _message_out(message: Message) -> dict:
 
 
 @router.post("/{order_id}/messages", response={201: MessageOut})
-def post_message(request, order_id: int, payload: BodyIn):
+def post_message(request, order_id: Id, payload: BodyIn):
     message = services.message_post(order_id=order_id, user=request.auth, body=payload.body)
     return Status(201, _message_out(message))
 
@@ -290,7 +291,7 @@ class MessagePage(Schema):
 
 
 @router.get("/{order_id}/messages", response=MessagePage)
-def list_messages(request, order_id: int, params: Query[PageParams]):
+def list_messages(request, order_id: Id, params: Query[PageParams]):
     order = _visible(request, order_id)
     messages = Message.objects.filter(order=order).select_related("author")
     return page(messages, params, _message_out)
@@ -313,7 +314,7 @@ class EventOut(Schema):
 
 @router.get("/{order_id}/events", response=list[EventOut])
 @paginate(Pagination)
-def list_events(request, order_id: int):
+def list_events(request, order_id: Id):
     order = _visible(request, order_id)
     support = reads_as_support(request.auth, buyer_id=order.buyer_id, seller_id=order.seller_id)
     events = Event.objects.filter(order=order).select_related("sealed")

@@ -7,14 +7,13 @@ from pydantic import StrictInt
 
 from handover.accounts.models import User
 from handover.api.pagination import PageParams, page
+from handover.lib.bounds import Id, StrictId
 from handover.lib.errors import NotFound, PermissionDenied
 from handover.trust.models import Report, Review
 from handover.trust.selectors import order_reviews_for, user_record, visible_reviews
 from handover.trust.services import report_create, report_handle, review_submit
 
 router = Router()
-
-MAX_ID = 2**63 - 1
 
 
 # --- reviews ---------------------------------------------------------------------------------
@@ -71,7 +70,7 @@ def _review_out(review: Review) -> dict:
 
 
 @router.post("/orders/{order_id}/review", response={201: ReviewOut})
-def submit_review(request, order_id: int, payload: ReviewIn):
+def submit_review(request, order_id: Id, payload: ReviewIn):
     """Review the other party of an ended order (once; hidden from them until both are in)."""
     review = review_submit(
         order_id=order_id, user=request.auth, rating=payload.rating, text=payload.text
@@ -80,7 +79,7 @@ def submit_review(request, order_id: int, payload: ReviewIn):
 
 
 @router.get("/orders/{order_id}/reviews", response=OrderReviewsOut)
-def list_order_reviews(request, order_id: int):
+def list_order_reviews(request, order_id: Id):
     """The order's reviews you may read: your own, the other's once visible; support all."""
     shown, hidden, window_ends_at = order_reviews_for(
         order_id=order_id, user=request.auth, now=timezone.now()
@@ -100,7 +99,7 @@ def _user(user_id: int) -> User:
 
 
 @router.get("/users/{user_id}/reviews", response=ReviewPage)
-def list_user_reviews(request, user_id: int, params: Query[PageParams]):
+def list_user_reviews(request, user_id: Id, params: Query[PageParams]):
     """Visible reviews of a user, newest first."""
     reviews = visible_reviews(timezone.now()).filter(subject=_user(user_id))
     reviews = reviews.select_related("author", "subject").order_by("-id")
@@ -146,7 +145,7 @@ class RecordOut(Schema):
 
 
 @router.get("/users/{user_id}/record", response=RecordOut)
-def get_record(request, user_id: int):
+def get_record(request, user_id: Id):
     """A user's record as a buyer and as a seller: what strangers judge each other by."""
     return user_record(_user(user_id)).as_dict()
 
@@ -157,7 +156,7 @@ def get_record(request, user_id: int):
 class ReportIn(Schema):
     reason: str
     text: str = ""
-    order_id: StrictInt | None = Field(None, ge=1, le=MAX_ID)
+    order_id: StrictId | None = None
 
 
 class ReportOut(Schema):
@@ -196,7 +195,7 @@ def _report_out(report: Report) -> dict:
 
 
 @router.post("/users/{user_id}/reports", response={201: ReportOut})
-def file_report(request, user_id: int, payload: ReportIn):
+def file_report(request, user_id: Id, payload: ReportIn):
     """Report a user to support, about an order you share with them or in general."""
     report = report_create(
         reporter=request.auth,
@@ -223,7 +222,7 @@ def list_reports(request, params: Query[PageParams]):
 
 
 @router.post("/reports/{report_id}/handled", response=ReportOut)
-def handle_report(request, report_id: int):
+def handle_report(request, report_id: Id):
     """Mark a report as dealt with (support only)."""
     _require_support(request)
     report_handle(report_id=report_id, user=request.auth)

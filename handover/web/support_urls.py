@@ -7,10 +7,10 @@ from handover.web.views import money, support
 
 urlpatterns = [
     path("support/disputes/", support.dispute_queue, name="dispute_queue"),
-    path("support/disputes/<int:dispute_id>/", support.dispute_detail, name="dispute"),
-    path("support/disputes/<int:dispute_id>/notes/", support.dispute_note, name="dispute_note"),
+    path("support/disputes/<id:dispute_id>/", support.dispute_detail, name="dispute"),
+    path("support/disputes/<id:dispute_id>/notes/", support.dispute_note, name="dispute_note"),
     path(
-        "support/disputes/<int:dispute_id>/decision/",
+        "support/disputes/<id:dispute_id>/decision/",
         support.dispute_decide_page,
         name="dispute_decide",
     ),

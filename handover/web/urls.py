@@ -1,25 +1,28 @@
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
+from handover.lib.bounds import IdConverter
 from handover.web.views import accounts, deliveries, offers, orders, requests, seller, trust
 
 app_name = "web"
+# <id:...> in these URLs and in support_urls (included below, so registered before it).
+register_converter(IdConverter, "id")
 
 
 def _order(action: str, view, name: str):
-    return path(f"orders/<int:order_id>/{action}/", view, name=name)
+    return path(f"orders/<id:order_id>/{action}/", view, name=name)
 
 
 urlpatterns = [
     path("", offers.offer_list, name="offers"),
     path("offers/mine/", offers.my_offer_list, name="my_offers"),
     path("offers/new/", offers.offer_new, name="offer_new"),
-    path("offers/<int:offer_id>/", offers.offer_detail, name="offer"),
-    path("offers/<int:offer_id>/edit/", offers.offer_edit, name="offer_edit"),
-    path("offers/<int:offer_id>/active/", offers.offer_active, name="offer_active"),
-    path("offers/<int:offer_id>/order/", offers.order_new, name="order_new"),
+    path("offers/<id:offer_id>/", offers.offer_detail, name="offer"),
+    path("offers/<id:offer_id>/edit/", offers.offer_edit, name="offer_edit"),
+    path("offers/<id:offer_id>/active/", offers.offer_active, name="offer_active"),
+    path("offers/<id:offer_id>/order/", offers.order_new, name="order_new"),
     path("orders/", orders.order_list, name="orders"),
     path("sales/", orders.sale_list, name="sales"),
-    path("orders/<int:order_id>/", orders.order_detail, name="order"),
+    path("orders/<id:order_id>/", orders.order_detail, name="order"),
     _order("pay", orders.order_pay, "order_pay"),
     _order("abandon", orders.order_abandon, "order_abandon"),
     _order("accept", orders.order_accept, "order_accept"),
@@ -31,7 +34,7 @@ urlpatterns = [
     # The upload middleware streams this path's files (delivery.uploads.WEB_DELIVERY_PATH).
     _order("deliver", deliveries.order_deliver_page, "order_deliver"),
     path(
-        "orders/<int:order_id>/deliveries/<int:delivery_id>/release/",
+        "orders/<id:order_id>/deliveries/<id:delivery_id>/release/",
         seller.delivery_release,
         name="delivery_release",
     ),
@@ -53,8 +56,8 @@ urlpatterns = [
     _order("evidence", orders.order_evidence, "order_evidence"),
     _order("review", trust.order_review, "order_review"),
     _order("report", trust.order_report, "order_report"),
-    path("files/<int:file_id>/preview/", deliveries.file_preview, name="file_preview"),
-    path("files/<int:file_id>/original/", deliveries.file_original, name="file_original"),
+    path("files/<id:file_id>/preview/", deliveries.file_preview, name="file_preview"),
+    path("files/<id:file_id>/original/", deliveries.file_original, name="file_original"),
     path("signup/", accounts.signup, name="signup"),
     path("login/", accounts.login_view, name="login"),
     path("logout/", accounts.logout_view, name="logout"),

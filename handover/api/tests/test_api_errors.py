@@ -245,7 +245,8 @@ def test_the_largest_price_is_accepted(seller_api):
     assert r.json()["price"] == MAX_AMOUNT
 
 
-@pytest.mark.parametrize("offer_id", [999_999, 0, -1, 2**63, 10**30])
+# Numbers no id can be are 422 (test_bounds.py).
+@pytest.mark.parametrize("offer_id", [999_999, 2**63 - 1])
 def test_ordering_an_unknown_offer_is_404(db, buyer_api, offer_id):
     before = db_snapshot()
 

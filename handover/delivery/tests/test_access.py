@@ -181,6 +181,49 @@ def test_on_s3_downloads_are_short_lived_presigned_links(delivered_picture, sell
         assert "Logo" in fetched.headers["Content-Disposition"]
 
 
+def fetched_headers(response) -> dict[str, str]:
+    """The headers the storage server answers a presigned link with."""
+    assert response.status_code == 302, response.content[:200]
+    with urllib.request.urlopen(response["Location"], timeout=10) as fetched:
+        fetched.read()
+        return {name.lower(): value for name, value in fetched.headers.items()}
+
+
+@pytest.mark.skipif(not on_s3, reason="presigned links exist only with S3 storage")
+@pytest.mark.parametrize(
+    ("name", "content", "served_as"),
+    [
+        ("page.html", b"<!doctype html><html><body><script>alert(1)</script></body></html>", None),
+        (
+            "icon.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            None,
+        ),
+        ("logo.png", png_bytes(40, 30), "image/png"),
+    ],
+)
+def test_on_s3_an_original_that_could_run_is_served_as_opaque_bytes(
+    delivered, seller_api, name, content, served_as
+):
+    file = delivered(upload(content, name))["files"][0]
+
+    headers = fetched_headers(seller_api.get(f"/files/{file['id']}/original"))
+
+    assert headers["content-type"] == (served_as or "application/octet-stream")
+    assert headers["content-disposition"].startswith("attachment;")
+    assert name in headers["content-disposition"]
+    assert headers["cache-control"] == "private, no-store"
+
+
+@pytest.mark.skipif(not on_s3, reason="presigned links exist only with S3 storage")
+def test_on_s3_a_preview_is_shown_inline_and_never_cached(delivered_picture, buyer_api):
+    headers = fetched_headers(buyer_api.get(f"/files/{delivered_picture['id']}/preview"))
+
+    assert headers["content-type"] == "image/jpeg"
+    assert headers["content-disposition"].startswith("inline;")
+    assert headers["cache-control"] == "private, no-store"
+
+
 def test_the_originals_bytes_never_reach_the_buyer_before_completion(
     delivered, buyer_api, order_id
 ):

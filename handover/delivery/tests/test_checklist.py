@@ -6,6 +6,7 @@ import json
 import pytest
 
 from handover.conftest import db_snapshot
+from handover.delivery.api import MAX_CHECKLIST_SIZE
 from handover.delivery.tests.conftest import png_bytes, text_bytes, upload
 from handover.evidence.models import Event, EventType
 from handover.orders.tests.test_scenarios import ok
@@ -94,5 +95,40 @@ def test_a_bad_checklist_is_refused_and_leaves_nothing_behind(
     response = deliver(seller_api, order_id, checklist)
     assert response.status_code == 400, response.content
     assert response.json()["error"] in ("bad_checklist", "invalid")
+    assert db_snapshot() == before
+    nothing_left_behind()
+
+
+@pytest.mark.parametrize(
+    "checklist",
+    [
+        "[" * 100_000 + "]" * 100_000,  # past Python's recursion limit
+        "[" * 100_000,
+        '[{"requirement": 0}, ' + "[" * 20 + "]" * 20 + "]",  # one level past the limit
+    ],
+    ids=["100000-closed", "100000-open", "21-levels"],
+)
+def test_a_checklist_nested_too_deep_is_400_and_leaves_nothing_behind(
+    seller_api, order_id, checklist, nothing_left_behind
+):
+    before = db_snapshot()
+
+    response = deliver(seller_api, order_id, checklist)
+
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["error"] == "too_deep"
+    assert "20 levels" in response.json()["detail"]
+    assert db_snapshot() == before
+    nothing_left_behind()
+
+
+def test_a_checklist_larger_than_any_real_one_is_400(seller_api, order_id, nothing_left_behind):
+    before = db_snapshot()
+    padding = " " * (MAX_CHECKLIST_SIZE + 1)
+
+    response = deliver(seller_api, order_id, f'[{{"requirement": 0}}{padding}]')
+
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["error"] == "too_long"
     assert db_snapshot() == before
     nothing_left_behind()

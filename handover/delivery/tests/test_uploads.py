@@ -175,6 +175,61 @@ def test_only_the_seller_may_upload_and_others_are_refused_before_the_body_is_re
     nothing_left_behind()
 
 
+def test_an_upload_without_a_length_gets_411_before_a_byte_is_read(
+    seller_api, order_id, nothing_left_behind
+):
+    # Django reads a body of unknown length (chunked) as empty: a delivery without files.
+    before = db_snapshot()
+    body = UnreadableBody(content_length=1024)
+
+    response = _wsgi_post(
+        seller_api,
+        order_id,
+        body,
+        boundary="x",
+        CONTENT_LENGTH=None,
+        HTTP_TRANSFER_ENCODING="chunked",
+    )
+
+    assert response.status_code == 411, response.content
+    assert json.loads(response.content)["error"] == "length_required"
+    assert "Content-Length" in json.loads(response.content)["detail"]
+    assert body.bytes_read == 0
+    assert db_snapshot() == before
+    nothing_left_behind()
+
+
+def test_form_fields_over_the_request_limit_get_413_in_the_error_shape(
+    settings, seller_api, order_id, nothing_left_behind
+):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    before = db_snapshot()
+
+    response = seller_api.post(
+        f"/orders/{order_id}/deliveries",
+        data={"files": [upload(png_bytes(), "logo.png")], "checklist": "[" + " " * 20_000 + "]"},
+    )
+
+    assert response.status_code == 413, response.content[:300]
+    assert response.json()["error"] == "too_large"
+    assert db_snapshot() == before
+    nothing_left_behind()
+
+
+@pytest.mark.parametrize("number", [0, 2**63, 10**30])
+def test_a_delivery_to_an_order_id_out_of_range_is_404_before_a_byte_is_read(
+    seller_api, number, nothing_left_behind
+):
+    body = UnreadableBody(content_length=1024)
+
+    response = _wsgi_post(seller_api, number, body, boundary="x")
+
+    assert response.status_code == 404, response.content
+    assert json.loads(response.content)["error"] == "not_found"
+    assert body.bytes_read == 0
+    nothing_left_behind()
+
+
 def test_a_retried_delivery_is_stored_once(seller_api, order_id):
     key = uuid.uuid4().hex
     first = deliver_files(seller_api, order_id, upload(png_bytes(), "a.png"), key=key)
@@ -276,9 +331,10 @@ class GeneratedMultipart(io.RawIOBase):
         return data
 
 
-def _wsgi_post(api, order_id: int, body, *, boundary: str):
-    """POST a body that is never built in memory, through the full Django stack."""
-    environ = {
+def _wsgi_post(api, order_id: int, body, *, boundary: str, **extra: str | None):
+    """POST a body that is never built in memory, through the full Django stack; ``extra``
+    adds to the WSGI environment (None takes a variable out)."""
+    environ: dict = {
         "REQUEST_METHOD": "POST",
         "PATH_INFO": f"/api/v1/orders/{order_id}/deliveries",
         "SCRIPT_NAME": "",
@@ -299,4 +355,5 @@ def _wsgi_post(api, order_id: int, body, *, boundary: str):
     }
     if api.token:
         environ["HTTP_AUTHORIZATION"] = f"Bearer {api.token}"
-    return ClientHandler()(environ)
+    environ.update(extra)
+    return ClientHandler()({k: v for k, v in environ.items() if v is not None})

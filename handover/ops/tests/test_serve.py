@@ -1,6 +1,7 @@
 """End to end: `handover serve` (gunicorn and a worker beside it) over real HTTP; the worker's
 scheduler auto-completes a delivered order when its timer runs out."""
 
+import http.client
 import json
 import os
 import secrets
@@ -12,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -54,6 +56,22 @@ class Http:
         status, raw = self.call(method, path, body)
         assert status < 400, (status, raw)
         return json.loads(raw)
+
+
+def _chunked_post(base: str, path: str, body: bytes, content_type: str, token: str):
+    """POST ``body`` with ``Transfer-Encoding: chunked`` and no Content-Length."""
+    connection = http.client.HTTPConnection(urlsplit(base).netloc, timeout=30)
+    try:
+        headers = {
+            "Content-Type": content_type,
+            "Authorization": f"Bearer {token}",
+            "Idempotency-Key": secrets.token_hex(8),
+        }
+        connection.request("POST", path, body=iter([body]), headers=headers, encode_chunked=True)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
 
 
 def _multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
@@ -144,9 +162,11 @@ def test_serve_answers_and_worker_auto_completes_a_delivered_order(served):
     order = buyer.json("POST", "/api/v1/orders", {"offer_id": offer["id"], "answers": []})
     assert buyer.json("POST", f"/api/v1/orders/{order['id']}/pay")["state"] == "in_progress"
     body, content_type = _multipart({"message": "Done"}, {"files": ("banner.png", b"x" * 5000)})
-    status, raw = seller.call(
-        "POST", f"/api/v1/orders/{order['id']}/deliveries", body, content_type
-    )
+    deliveries = f"/api/v1/orders/{order['id']}/deliveries"
+    # A chunked upload: Django would read it as empty, so it is refused, never half-taken.
+    status, raw = _chunked_post(base, deliveries, body, content_type, tokens["seller"])
+    assert (status, json.loads(raw)["error"]) == (411, "length_required"), raw
+    status, raw = seller.call("POST", deliveries, body, content_type)
     assert status == 201, raw
     deadline = time.monotonic() + 40
     state = ""

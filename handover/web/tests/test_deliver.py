@@ -194,6 +194,23 @@ def test_a_delivery_needs_a_file(client, in_progress, seller):
     assert db_snapshot() == before
 
 
+def test_an_upload_of_unknown_length_gets_411_and_nothing_is_stored(
+    client, in_progress, seller, nothing_stored
+):
+    client.force_login(seller)
+    before = db_snapshot()
+    # As a chunked body arrives: the length is not known before it is read.
+    response = client.post(
+        url(in_progress),
+        {"files": [upload(png_bytes())]},
+        CONTENT_LENGTH="",
+        headers={"Transfer-Encoding": "chunked"},
+    )
+    assert response.status_code == 411
+    assert "Content-Length" in response.content.decode()
+    assert db_snapshot() == before
+
+
 def test_the_buyer_cannot_deliver_and_nothing_is_stored(client, in_progress, buyer, nothing_stored):
     client.force_login(buyer)
     assert "Deliver the work" not in client.get(f"/orders/{in_progress.pk}/").content.decode()

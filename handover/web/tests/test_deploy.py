@@ -15,14 +15,24 @@ from pathlib import Path
 from django.conf import settings
 
 SMTP = "django.core.mail.backends.smtp.EmailBackend"
-# What an operator of a public site sets (README, Configuration).
-PRODUCTION = {
-    "HANDOVER_SECRET_KEY": secrets.token_urlsafe(50),
-    "HANDOVER_ALLOWED_HOSTS": "handover.example.com",
-    "HANDOVER_HTTPS": "true",
-    "HANDOVER_PROXY_SSL_HEADER": "X-Forwarded-Proto: https",
-    "HANDOVER_HSTS_PRELOAD": "true",
-    "HANDOVER_EMAIL_BACKEND": SMTP,
+README = Path(settings.BASE_DIR) / "README.md"
+
+
+def readme_production() -> dict[str, str]:
+    """What an operator of a public site sets: the README's "Running in production" block,
+    with each ``<...>`` (the operator's own value) filled in."""
+    text = README.read_text().split("### Running in production", 1)[1]
+    block = text.split("```ini\n", 1)[1].split("```", 1)[0]
+    found = dict(line.split("=", 1) for line in block.splitlines() if line.strip())
+    return {
+        name: secrets.token_urlsafe(50) if value.startswith("<") else value
+        for name, value in found.items()
+    }
+
+
+PRODUCTION = readme_production()
+WITHOUT_MAIL = {
+    k: v for k, v in PRODUCTION.items() if not k.startswith(("HANDOVER_SMTP_", "HANDOVER_EMAIL_"))
 }
 SHOW_SETTINGS = """
 import json
@@ -64,6 +74,36 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     done = handover(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues" in done.stdout
+
+
+def test_the_readme_names_the_https_and_mail_settings():
+    assert PRODUCTION["HANDOVER_HTTPS"] == "true"
+    assert PRODUCTION["HANDOVER_EMAIL_BACKEND"] == SMTP
+    assert len(PRODUCTION["HANDOVER_SECRET_KEY"]) >= 50
+
+
+def test_check_deploy_without_a_mail_backend_names_the_setting_to_set(tmp_path):
+    done = handover(tmp_path, "check", "--deploy", **WITHOUT_MAIL)
+
+    assert done.returncode != 0
+    assert "handover.E001" in done.stderr and "HANDOVER_EMAIL_BACKEND=" in done.stderr
+    assert "mail.E001" not in done.stderr  # Django's says the same, naming no variable
+
+
+def test_a_public_site_with_mail_kept_on_the_machine_does_not_start(tmp_path):
+    for backend in ("console", "locmem", "filebased"):
+        mail = {"HANDOVER_EMAIL_BACKEND": f"django.core.mail.backends.{backend}.EmailBackend"}
+
+        done = handover(tmp_path, "check", **WITHOUT_MAIL, **mail)
+
+        assert done.returncode != 0, backend
+        assert "handover.E001" in done.stderr, done.stderr
+
+
+def test_the_demo_starts_with_mail_on_the_console(tmp_path):
+    done = handover(tmp_path, "check")
+
+    assert done.returncode == 0, done.stderr
 
 
 def test_check_deploy_warns_when_https_is_left_off(tmp_path):
