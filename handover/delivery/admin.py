@@ -15,11 +15,17 @@ class DeliveryFileInline(admin.TabularInline):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
+    """Read-only: a delivery and its files (their kind, their preview) change only through
+    the delivery services, which leave events."""
+
     list_display = ("id", "order", "created_at", "released_early_at")
     readonly_fields = ("order", "message", "created_at", "released_early_at")
     inlines = [DeliveryFileInline]
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):
