@@ -8,7 +8,7 @@ from ninja.parser import Parser
 
 from handover.api.auth import BearerAuth
 from handover.lib.bounds import json_parse
-from handover.lib.errors import HandoverError
+from handover.lib.errors import HandoverError, TooManyRequests
 
 
 class StrictJsonParser(Parser):
@@ -38,7 +38,10 @@ def _error(request: HttpRequest, status: int, code: str, detail: str, **extra) -
 
 @api.exception_handler(HandoverError)
 def _domain_error(request, exc: HandoverError):
-    return _error(request, exc.status, exc.code, exc.detail)
+    response = _error(request, exc.status, exc.code, exc.detail)
+    if isinstance(exc, TooManyRequests):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(ValidationError)

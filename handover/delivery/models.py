@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 from handover.delivery.kinds import Kind
@@ -89,6 +90,28 @@ class PreviewPart(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_id}/{self.index}"
+
+
+class PreviewViewTally(models.Model):
+    """Repeated views of one preview part by one user within a window
+    (``HANDOVER_PREVIEW_VIEW_WINDOW``): the first view is an event at once; the views after it
+    are counted here and written as one event with their count when the window closes, so
+    the append-only log grows with what happened, not with how often someone looked."""
+
+    part = models.ForeignKey(PreviewPart, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    opened_at = models.DateTimeField(db_index=True)  # the window's first view
+    last_at = models.DateTimeField()
+    repeats = models.PositiveIntegerField(default=0)  # views after the first
+    bytes = models.PositiveBigIntegerField(default=0)  # sent by those views
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["part", "user"], name="preview_view_tally_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.part_id}: {self.repeats}"
 
 
 class DownloadRefusal(models.TextChoices):

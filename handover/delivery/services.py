@@ -25,18 +25,20 @@ from handover.delivery.models import (
     DeliveryFile,
     PreviewPart,
     PreviewState,
+    PreviewViewTally,
 )
 from handover.delivery.previews import Limits, Part, PreviewError
 from handover.delivery.selectors import delivery_precheck, file_for
 from handover.delivery.storage import local_copy, scratch_dir, store_file
 from handover.delivery.uploads import IngestedFile, UploadSession, files_ingest
-from handover.evidence.models import EventType
+from handover.evidence.models import Event, EventType
 from handover.evidence.services import event_append
 from handover.lib.errors import (
     Conflict,
     InvalidInput,
     NotFound,
     PermissionDenied,
+    TooManyRequests,
     TransitionNotAllowed,
 )
 from handover.lib.ranges import SentRange
@@ -236,8 +238,10 @@ def original_access(*, file_id: int, visit: Visit) -> DeliveryFile:
     if actor != Actor.BUYER or buyer_may_take_originals(file.delivery.order, file.delivery):
         return file
     with transaction.atomic():  # committed before the refusal is raised
+        order = order_lock(file.delivery.order_id)  # the order's chain takes one at a time
+        _refusals_check(visit.user)
         event_append(
-            order=order_lock(file.delivery.order_id),  # the order's chain takes one at a time
+            order=order,
             type=EventType.ORIGINAL_REFUSED,
             actor=visit.user,
             actor_role=actor,
@@ -246,6 +250,25 @@ def original_access(*, file_id: int, visit: Visit) -> DeliveryFile:
         )
     raise PermissionDenied(
         "Originals are released when the order completes.", code="originals_locked"
+    )
+
+
+def _refusals_check(user: User) -> None:
+    """Past ``HANDOVER_REFUSED_LIMIT`` refused originals within ``HANDOVER_REFUSED_WINDOW``, a
+    user is told to wait (429) and nothing more is recorded: asking again and again cannot
+    grow the order's record. Counted from the record itself, so every process agrees."""
+    since = timezone.now() - settings.HANDOVER_REFUSED_WINDOW
+    recent = Event.objects.filter(
+        actor=user, type=EventType.ORIGINAL_REFUSED, created_at__gte=since
+    ).order_by("-created_at")
+    limit = settings.HANDOVER_REFUSED_LIMIT
+    times = list(recent.values_list("created_at", flat=True)[:limit])
+    if len(times) < limit:
+        return
+    wait = times[-1] + settings.HANDOVER_REFUSED_WINDOW - timezone.now()
+    raise TooManyRequests(
+        "Too many requests for originals that are not released yet: try again later.",
+        retry_after=max(1, int(wait.total_seconds()) + 1),
     )
 
 
@@ -266,8 +289,11 @@ def preview_part_for(*, file_id: int, user: User, index: int) -> tuple[DeliveryF
 def file_served_record(
     *, file: DeliveryFile, visit: Visit, sent: SentRange, part: PreviewPart | None = None
 ) -> None:
-    """Every preview view and original download goes on the order's record."""
+    """Every original download goes on the order's record, and every preview view: a
+    user's repeated views of one part within a window as one event with their count."""
     order = order_lock(file.delivery.order_id)  # the order's chain takes one event at a time
+    if part is not None and _view_counted(order, part, visit.user, sent):
+        return
     payload = {
         "file_id": file.pk,
         "sha256": part.sha256 if part else file.sha256,
@@ -285,6 +311,67 @@ def file_served_record(
         payload=payload,
         sealed=_visit_values(visit),
     )
+
+
+def _view_counted(order: Order, part: PreviewPart, user: User, sent: SentRange) -> bool:
+    """Count a view within the user's open window on this part (True: no event now). A
+    window past its time is closed first, and this view opens a new one."""
+    now = timezone.now()
+    tally = PreviewViewTally.objects.filter(part=part, user=user).first()
+    if tally is not None and now < tally.opened_at + settings.HANDOVER_PREVIEW_VIEW_WINDOW:
+        tally.repeats += 1
+        tally.bytes += sent.bytes
+        tally.last_at = now
+        tally.save(update_fields=["repeats", "bytes", "last_at"])
+        return True
+    if tally is not None:
+        _tally_close(order, tally)
+    PreviewViewTally.objects.create(part=part, user=user, opened_at=now, last_at=now)
+    return False
+
+
+def _tally_close(order: Order, tally: PreviewViewTally) -> None:
+    """The window's repeated views as one event with their count; the caller holds the
+    order's lock."""
+    if tally.repeats:
+        part = tally.part
+        event_append(
+            order=order,
+            type=EventType.PREVIEW_VIEWED,
+            actor=tally.user,
+            actor_role=role_of(order, tally.user),
+            payload={
+                "file_id": part.file_id,
+                "sha256": part.sha256,
+                "part": part.index,
+                "repeats": tally.repeats,
+                "bytes": tally.bytes,
+                "first_at": tally.opened_at.isoformat(),
+                "last_at": tally.last_at.isoformat(),
+            },
+        )
+    tally.delete()
+
+
+def preview_views_close(*, order_id: int | None = None, now: datetime | None = None) -> int:
+    """Close the view windows that ran out (the scheduler's sweep), or every open one of an
+    order (before its evidence bundle is made, so the bundle holds every view)."""
+    tallies = PreviewViewTally.objects.all()
+    if order_id is not None:
+        tallies = tallies.filter(part__file__delivery__order_id=order_id)
+    else:
+        cutoff = (now or timezone.now()) - settings.HANDOVER_PREVIEW_VIEW_WINDOW
+        tallies = tallies.filter(opened_at__lte=cutoff)
+    closed = 0
+    for tally_id, tally_order in tallies.values_list("pk", "part__file__delivery__order_id"):
+        with transaction.atomic():
+            order = order_lock(tally_order)
+            tally = PreviewViewTally.objects.select_related("part", "user").filter(pk=tally_id)
+            found = tally.first()  # a view under the lock may have closed it already
+            if found is not None:
+                _tally_close(order, found)
+                closed += 1
+    return closed
 
 
 def _visit_values(visit: Visit) -> dict[str, str]:

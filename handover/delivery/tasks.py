@@ -1,6 +1,6 @@
 from django.tasks import task
 
-from handover.delivery.services import preview_make, previews_resume_stalled
+from handover.delivery.services import preview_make, preview_views_close, previews_resume_stalled
 from handover.delivery.sweep import storage_sweep
 
 
@@ -20,3 +20,9 @@ def storage_sweep_task() -> dict[str, int]:
 def previews_resume() -> dict[str, int]:
     """Queue again the previews whose worker stopped while making them."""
     return previews_resume_stalled()
+
+
+@task()
+def preview_views_sweep() -> int:
+    """Write the repeated preview views of each window that ran out as one event."""
+    return preview_views_close()

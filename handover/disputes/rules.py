@@ -189,6 +189,9 @@ def event_summary(type: str, role: str, payload: dict, *, currency: str, file: s
         file=file or f"file {payload.get('file_id')}",
         switch="on" if payload.get("enabled") else "off",
     )
+    repeats = payload.get("repeats")
+    if type == E.PREVIEW_VIEWED and isinstance(repeats, int):
+        words += f" {repeats} more time{'s' if repeats != 1 else ''}"
     return f"{who}: {words}"
 
 

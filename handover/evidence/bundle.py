@@ -73,6 +73,7 @@ from django.utils import timezone
 
 from handover.accounts.models import User
 from handover.delivery.models import Delivery, DeliveryFile, PreviewPart
+from handover.delivery.services import preview_views_close
 from handover.delivery.storage import scratch_dir
 from handover.evidence import keys, verify
 from handover.evidence.chain import receipt_message
@@ -111,6 +112,7 @@ def bundle_build(*, order_id: int, user: User) -> Path:
     if order is None:
         raise NotFound("No such order.")
     support = reads_as_support(user, buyer_id=order.buyer_id, seller_id=order.seller_id)
+    preview_views_close(order_id=order.pk)  # the repeated views counted so far, as events
     # Complete now, not at the worker's next tick: every event of the order in a signed head.
     log_sequence()
     tree_head_sign(force=True)

@@ -130,6 +130,11 @@ def _facts(story: Story, type: Any, payload: dict[str, Any]) -> Iterator[str]:
             f"From {payload.get('address')} ({payload.get('user_agent') or 'no user agent'}); "
             f"{answer}{payload.get('bytes', 0)} bytes sent"
         )
+    if isinstance(payload.get("repeats"), int):
+        yield (
+            f"Viewed {payload['repeats']} more times between {payload.get('first_at')} and "
+            f"{payload.get('last_at')}; {payload.get('bytes', 0)} bytes sent"
+        )
     for name in ("refund", "seller", "platform", "amount"):
         if isinstance(payload.get(name), int) and "address" not in payload:
             yield f"{name.capitalize()}: {story.money(payload[name])}"

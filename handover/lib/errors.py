@@ -39,6 +39,15 @@ class NotFound(HandoverError):
     code = "not_found"
 
 
+class TooManyRequests(HandoverError):
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, detail: str, *, retry_after: int, code: str | None = None):
+        super().__init__(detail, code=code)
+        self.retry_after = retry_after  # seconds, for the Retry-After header
+
+
 class Conflict(HandoverError):
     status = 409
     code = "conflict"

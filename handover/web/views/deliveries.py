@@ -19,7 +19,13 @@ from handover.delivery.api import original_served, preview_served
 from handover.delivery.models import DeliveryFile
 from handover.delivery.services import order_deliver
 from handover.delivery.uploads import UploadSession
-from handover.lib.errors import HandoverError, InvalidInput, NotFound, PermissionDenied
+from handover.lib.errors import (
+    HandoverError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TooManyRequests,
+)
 from handover.orders.models import Order
 from handover.web.forms import DeliveryForm
 from handover.web.http import WebRequest
@@ -113,8 +119,9 @@ def file_original(request: WebRequest, file_id: int) -> HttpResponseBase:
         return original_served(request, file_id=file_id, user=request.user)
     except NotFound:
         raise Http404("No such file.") from None
-    except PermissionDenied as error:
-        # Not released to this buyer; original_access put the refusal on the order's record.
+    except (PermissionDenied, TooManyRequests) as error:
+        # Not released to this buyer; original_access put the refusal on the order's record
+        # (or, past the limit of refusals, says to wait).
         messages.error(request, error.detail)
         order_id = DeliveryFile.objects.values_list("delivery__order_id", flat=True).get(pk=file_id)
         return redirect("web:order", order_id)
