@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,7 +32,7 @@ PROSE = st.text(
     min_size=1,
     max_size=30,
 )
-# References are one line of a few kinds of character: the control is the only fault.
+# Names and references are one line of a few kinds of character: the control is the only fault.
 NAME = st.from_regex(r"[a-z][a-z0-9_-]{0,20}", fullmatch=True)
 # Hebrew and Arabic letters show right to left on their own; only the controls are refused.
 CLEAN = "Logo שלום مرحبا 👍 naïve"
@@ -168,6 +169,16 @@ def payment_reference(a: Actors) -> Send:
     return lambda text: a.support.act(order_id, "confirm-payment", {"reference": text})
 
 
+def username(a: Actors) -> Send:
+    anonymous = Client()
+
+    def sign_up(text: str) -> Any:
+        body = json.dumps({"username": text, "password": "Zx9-long-passphrase"})
+        return anonymous.post("/api/v1/users", body, content_type="application/json")
+
+    return sign_up
+
+
 # Each writable text: how to reach it, and the clean text that then goes through.
 PATHS: dict[str, tuple[Callable[[Actors], Send], st.SearchStrategy[str], str]] = {
     "offer title": (offer_field("title"), PROSE, CLEAN),
@@ -189,6 +200,7 @@ PATHS: dict[str, tuple[Callable[[Actors], Send], st.SearchStrategy[str], str]] =
     "review": (review_text, PROSE, CLEAN),
     "report": (report_text, PROSE, CLEAN),
     "payment reference": (payment_reference, NAME, "BANK-42 שלום"),
+    "username": (username, NAME, "שלום"),
 }
 
 
