@@ -38,6 +38,14 @@ def _fast_passwords(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """The sign-in throttle counts failures in the cache; one test's must not lock out the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _data_dir(settings, tmp_path) -> None:
     """Stored files go to a fresh folder (or, with HANDOVER_STORAGE=s3, a fresh prefix of
     the test bucket) per test, and scratch files to a fresh folder."""

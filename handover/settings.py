@@ -277,7 +277,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-# Web sign-in: django-axes locks a username at one address out after repeated failures.
+# Sign-in: django-axes locks a username at one address out after repeated failures.
 AUTHENTICATION_BACKENDS = [
     "handover.web.auth.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -290,6 +290,29 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "web/accounts/locked_out.html"
 # The API's token exchange is throttled too, and answers its lockout in JSON.
 AXES_LOCKOUT_CALLABLE = "handover.accounts.lockout.lockout_response"
+# Over all names: an address that failed this many sign-ins in one window is refused (429)
+# until the window ends, before any password is hashed (accounts.lockout). Counted in Django's
+# cache: files under DATA_DIR, shared by every worker process of this machine (a deployment on
+# several machines sets a shared cache here instead).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache"),
+    }
+}
+HANDOVER_LOGIN_ADDRESS_LIMIT = env_int("HANDOVER_LOGIN_ADDRESS_LIMIT", 20, minimum=1)
+HANDOVER_LOGIN_ADDRESS_WINDOW = env_duration("HANDOVER_LOGIN_ADDRESS_WINDOW", "15m")
+# Each sign-in costs one hash, a wrong name as much as a wrong password (Django hashes once to
+# equalise them); the throttles above bound how many a client can ask for. The README states
+# this hasher and its cost; accounts/tests/test_lockout.py holds them, so a change is deliberate.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",  # Django 6.1: 1,500,000 iterations
+    # Django's others, to read hashes made with them.
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:offers"
 LOGOUT_REDIRECT_URL = "web:offers"

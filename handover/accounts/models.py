@@ -1,7 +1,10 @@
 import hashlib
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+
+from handover.accounts.rules import username_skeleton
 
 
 class Role(models.TextChoices):
@@ -12,6 +15,24 @@ class Role(models.TextChoices):
 
 class User(AbstractUser):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # What the name looks like (accounts.rules.username_skeleton), unique so that no account
+    # can pass for another; set by save(). NULL (not "", which would collide) only for an
+    # account whose name already looked like an older one's when the column came (migration
+    # 0002). A name has at most 150 characters, a character's skeleton at most 5.
+    name_skeleton = models.CharField(  # noqa: DJ001
+        max_length=750, unique=True, null=True, editable=False
+    )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        renamed = update_fields is None or "username" in update_fields
+        # An account left without a skeleton by migration 0002 keeps none: its name would
+        # collide with the older one it looks like.
+        if renamed and (self._state.adding or self.name_skeleton is not None):
+            self.name_skeleton = username_skeleton(self.username)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "name_skeleton"}
+        super().save(*args, **kwargs)
 
     @property
     def is_support(self) -> bool:

@@ -11,10 +11,13 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from handover.accounts.models import ApiToken, Role, User, token_digest
-from handover.lib.errors import Conflict, InvalidInput, NotAuthenticated
+from handover.accounts.rules import username_normalize, username_refusal, username_skeleton
+from handover.lib.errors import Conflict, InvalidInput, NotAuthenticated, Unprocessable
 from handover.lib.rows import columns, row_first, table
+from handover.lib.text import text_check
 
 TOKEN_PREFIX = "hov_"
+USERNAME_LENGTH = 150  # AbstractUser.username's max_length
 SUPPORT_GROUP = "support"
 # What support agents may look at in the admin; every change goes through the services.
 SUPPORT_VIEWS = {
@@ -41,18 +44,20 @@ def support_group_sync() -> Group:
 
 @transaction.atomic
 def user_create(*, username: str, password: str, email: str = "", role: Role = Role.MEMBER) -> User:
-    """Create an account after checking the name, the address and the password's strength."""
+    """Create an account after checking the name, the address and the password's strength.
+
+    The name is stored NFKC-normalised (as Django's own forms do), and refused when it mixes
+    scripts or looks like an existing name (422)."""
+    username = _username_clean(username)
     try:
-        User.username_validator(username)
         if email:
             validate_email(email)
         validate_password(password, User(username=username, email=email))
     except ValidationError as exc:
         raise InvalidInput(" ".join(exc.messages)) from None
-    if not 1 <= len(username) <= 150:
-        raise InvalidInput("The username must have 1 to 150 characters.")
     if User.objects.filter(username__iexact=username).exists():
         raise Conflict(f"The username {username!r} is taken.", code="username_taken")
+    username_check(username)
     try:
         with transaction.atomic():
             user = User.objects.create_user(
@@ -66,8 +71,38 @@ def user_create(*, username: str, password: str, email: str = "", role: Role = R
             if role == Role.SUPPORT:
                 user.groups.add(support_group_sync())
     except IntegrityError:
+        # Another sign-up took the name, or one that looks like it, since the checks above.
         raise Conflict(f"The username {username!r} is taken.", code="username_taken") from None
     return user
+
+
+def _username_clean(raw: str) -> str:
+    # The length first: normalising a long string is slow, and can only make it longer.
+    if not 1 <= len(raw) <= USERNAME_LENGTH:
+        raise InvalidInput(f"The username must have 1 to {USERNAME_LENGTH} characters.")
+    username = text_check(
+        username_normalize(raw), field="username", limit=USERNAME_LENGTH, one_line=True
+    )
+    try:
+        User.username_validator(username)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages)) from None
+    return username
+
+
+def username_check(name: str, *, account_id: int | None = None) -> None:
+    """Refuse (422) a normalised name that mixes scripts or looks like another account's."""
+    refusal = username_refusal(name)
+    if refusal:
+        raise Unprocessable(refusal, code="username_mixed_scripts")
+    lookalikes = User.objects.filter(name_skeleton=username_skeleton(name))
+    if account_id is not None:
+        lookalikes = lookalikes.exclude(pk=account_id)
+    if lookalikes.exists():
+        raise Unprocessable(
+            "The username is too close to an existing name: it would pass for it.",
+            code="username_too_close",
+        )
 
 
 @transaction.atomic

@@ -42,9 +42,16 @@ from handover.lib.errors import (
     TransitionNotAllowed,
 )
 from handover.lib.ranges import SentRange
+from handover.lib.text import text_check
 from handover.orders.models import Order
 from handover.orders.rules import CLOSED, Action, Actor, PreviewHold, State
-from handover.orders.services import _clean_text, order_check, order_lock, order_move, role_of
+from handover.orders.services import (
+    MAX_TEXT_LENGTH,
+    order_check,
+    order_lock,
+    order_move,
+    role_of,
+)
 
 logger = logging.getLogger(__name__)
 WORKER = "worker"  # the role on events the worker writes of its own accord
@@ -85,7 +92,7 @@ def order_deliver(
             order = order_lock(order_id)
             actor = role_of(order, user)
             order_check(order=order, action=Action.DELIVER, actor=actor, target=State.DELIVERED)
-            message = _clean_text(message, field="message", required=False)
+            message = text_check(message, field="message", limit=MAX_TEXT_LENGTH, required=False)
             ticks = _checklist_clean(order, checklist)
             delivery = _record_delivery(order, user, actor, message, stored, ticks)
         # Rows point at these objects now. (Were an outer transaction to roll back, they
@@ -111,7 +118,7 @@ def _checklist_clean(order: Order, checklist: Sequence[Tick]) -> list[Tick]:
                 f"Requirement item {tick.requirement} is ticked twice.", code="bad_checklist"
             )
         seen.add(tick.requirement)
-        _clean_text(tick.note, field="checklist note", limit=2000, required=False)
+        text_check(tick.note, field="checklist note", limit=2000, required=False)
     return sorted(checklist, key=lambda t: t.requirement)
 
 

@@ -7,9 +7,10 @@ from handover.evidence.models import EventType
 from handover.evidence.services import event_append
 from handover.lib.canonical import json_sha256
 from handover.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from handover.lib.text import text_check
 from handover.orders.models import Order
 from handover.orders.rules import Action, Actor, State
-from handover.orders.services import _clean_text, decide_money, order_lock, order_move
+from handover.orders.services import decide_money, order_lock, order_move
 
 MAX_RATIONALE = 20_000
 MAX_NOTE = 20_000
@@ -64,7 +65,7 @@ def dispute_decide(
         raise InvalidInput(
             "A decision needs a rationale: both parties are told why.", code="rationale_required"
         )
-    rationale = _clean_text(rationale, field="rationale", limit=MAX_RATIONALE)
+    rationale = text_check(rationale, field="rationale", limit=MAX_RATIONALE)
     order = order_lock(dispute.order_id)
     if _is_party(order, user):
         raise PermissionDenied("A dispute on your own order is decided by another agent.")
@@ -112,7 +113,7 @@ def support_note_add(*, dispute_id: int, user: User, text: str) -> SupportNote:
         raise NotFound("No such dispute.")
     if _is_party(dispute.order, user):
         raise PermissionDenied("Notes are for support; parties write in the order's chat.")
-    text = _clean_text(text, field="note", limit=MAX_NOTE)
+    text = text_check(text, field="note", limit=MAX_NOTE)
     # Under the order's lock, so the note's event takes its place in the order's record
     # between the moves around it, as every other event of the order does.
     order = order_lock(dispute.order_id)

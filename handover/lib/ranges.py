@@ -30,6 +30,8 @@ from django.utils.http import (
     quote_etag,
 )
 
+from handover.lib.text import BIDI_CONTROLS
+
 BLOCK_SIZE = 256 * 1024
 # RFC 9110 §14.2 lets a server ignore a Range with many ranges, overlapping or not in order: past
 # this many range-specs we serve the whole file, which costs no more than a client could ask for.
@@ -47,7 +49,7 @@ _SPEC = re.compile(r"([0-9]+)-([0-9]*)|-([0-9]+)")
 _CONTENT_TYPE = re.compile(r"[\x21-\x7e][\x20-\x7e]*")
 # Controls could end the header; bidi embeddings, overrides and marks let "invoice\u202efdp.exe"
 # display as "invoiceexe.pdf". Letters of right-to-left scripts are kept.
-_UNSAFE_IN_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+_UNSAFE_IN_NAME = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{BIDI_CONTROLS}]")
 _FRAMING_HEADERS = frozenset(
     {"content-length", "content-range", "content-type", "transfer-encoding"}
 )

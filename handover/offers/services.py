@@ -9,6 +9,7 @@ from handover.evidence.models import EventType
 from handover.evidence.services import event_append
 from handover.lib.errors import InvalidInput, NotFound
 from handover.lib.money import CURRENCIES, MAX_AMOUNT
+from handover.lib.text import text_check
 from handover.offers.models import Offer, OfferTerms
 from handover.trust.rules import RiskThreshold
 
@@ -42,8 +43,15 @@ def _threshold(fields: OfferFields) -> dict[str, int] | None:
 
 
 def _validate(fields: OfferFields) -> None:
-    if not fields.title.strip() or len(fields.title) > 200:
-        raise InvalidInput("The title must have 1 to 200 characters.")
+    text_check(fields.title, field="title", limit=200)
+    text_check(
+        fields.description, field="description", limit=MAX_DESCRIPTION_LENGTH, required=False
+    )
+    text_check(fields.terms, field="terms of service", limit=MAX_TERMS_LENGTH)
+    if len(fields.requirements) > MAX_QUESTIONS:
+        raise InvalidInput(f"At most {MAX_QUESTIONS} requirement questions.")
+    for question in fields.requirements:
+        text_check(question, field="requirement question", limit=MAX_QUESTION_LENGTH)
     if not 1 <= fields.price <= MAX_AMOUNT:
         raise InvalidInput(f"The price must be a whole number of minor units, 1 to {MAX_AMOUNT}.")
     if fields.currency not in CURRENCIES:
@@ -52,18 +60,6 @@ def _validate(fields: OfferFields) -> None:
         raise InvalidInput("Delivery days must be from 1 to 365.")
     if not 0 <= fields.revisions <= 100:
         raise InvalidInput("Revisions must be from 0 to 100.")
-    if len(fields.description) > MAX_DESCRIPTION_LENGTH:
-        raise InvalidInput(f"The description may have at most {MAX_DESCRIPTION_LENGTH} characters.")
-    if not fields.terms.strip() or len(fields.terms) > MAX_TERMS_LENGTH:
-        raise InvalidInput(f"Terms of service must have 1 to {MAX_TERMS_LENGTH} characters.")
-    if len(fields.requirements) > MAX_QUESTIONS:
-        raise InvalidInput(f"At most {MAX_QUESTIONS} requirement questions.")
-    for question in fields.requirements:
-        if not question.strip() or len(question) > MAX_QUESTION_LENGTH:
-            raise InvalidInput("Each requirement question must have 1 to 1000 characters.")
-    for text in (fields.title, fields.description, fields.terms, *fields.requirements):
-        if "\x00" in text:
-            raise InvalidInput("Text may not contain NUL characters.")
 
 
 @transaction.atomic

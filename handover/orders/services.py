@@ -18,6 +18,7 @@ from handover.ledger import services as ledger
 from handover.ledger.rules import pricing
 from handover.lib.canonical import json_sha256
 from handover.lib.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
+from handover.lib.text import text_check
 from handover.orders.models import Message, Order
 from handover.orders.rules import (
     CLOSED,
@@ -180,25 +181,13 @@ def order_move(
     )
 
 
-def _clean_text(
-    text: str, *, field: str, limit: int = MAX_TEXT_LENGTH, required: bool = True
-) -> str:
-    if "\x00" in text:
-        raise InvalidInput(f"The {field} may not contain NUL characters.")
-    if required and not text.strip():
-        raise InvalidInput(f"The {field} may not be empty.")
-    if len(text) > limit:
-        raise InvalidInput(f"The {field} may have at most {limit} characters.")
-    return text
-
-
 def _requirements(questions: list[str], answers: list[str]) -> list[dict[str, str]]:
     if len(answers) != len(questions):
         raise InvalidInput(
             f"This offer asks {len(questions)} questions; {len(answers)} answers given."
         )
     return [
-        {"question": q, "answer": _clean_text(a, field="answer", limit=MAX_ANSWER_LENGTH)}
+        {"question": q, "answer": text_check(a, field="answer", limit=MAX_ANSWER_LENGTH)}
         for q, a in zip(questions, answers, strict=True)
     ]
 
@@ -342,6 +331,9 @@ def order_confirm_payment(*, order_id: int, user: User, reference: str = "") -> 
     order = order_lock(order_id)
     if role_of(order, user) != Actor.SUPPORT:
         raise TransitionNotAllowed("Only support confirms a transfer.")
+    reference = text_check(
+        reference, field="payment reference", limit=64, required=False, one_line=True
+    )
     _capture(order, user=user, reference=reference or order.payment_reference)
     return order
 
@@ -453,7 +445,7 @@ def order_accept(*, order_id: int, user: User | None) -> Order:
 def order_request_revision(*, order_id: int, user: User, message: str) -> Order:
     """The buyer asks for changes, using one of the revisions left."""
     order = order_lock(order_id)
-    message = _clean_text(message, field="message")
+    message = text_check(message, field="message", limit=MAX_TEXT_LENGTH)
     actor = role_of(order, user)
 
     def use_revision(order: Order) -> None:
@@ -507,7 +499,7 @@ def order_cancel_late(*, order_id: int, user: User) -> Order:
 def order_request_cancellation(*, order_id: int, user: User, reason: str, refund: int) -> Order:
     """Either party proposes to cancel, with the refund the buyer would get."""
     order = order_lock(order_id)
-    reason = _clean_text(reason, field="reason")
+    reason = text_check(reason, field="reason", limit=MAX_TEXT_LENGTH)
     actor = role_of(order, user)
     order_check(
         order=order,
@@ -578,7 +570,7 @@ def _answer_request(order_id: int, user: User, action: Action, payload: dict) ->
 @transaction.atomic
 def order_decline_cancellation(*, order_id: int, user: User, message: str) -> Order:
     """The other party says no; the order goes back to where it was."""
-    message = _clean_text(message, field="message")
+    message = text_check(message, field="message", limit=MAX_TEXT_LENGTH)
     return _answer_request(order_id, user, Action.DECLINE_CANCELLATION, {"message": message})
 
 
@@ -632,7 +624,7 @@ def order_open_dispute(*, order_id: int, user: User, reason: str) -> Order:
     from handover.disputes.services import dispute_open_for
 
     order = order_lock(order_id)
-    reason = _clean_text(reason, field="reason")
+    reason = text_check(reason, field="reason", limit=MAX_TEXT_LENGTH)
     actor = role_of(order, user)
     order_check(order=order, action=Action.OPEN_DISPUTE, actor=actor, target=State.DISPUTED)
     dispute = dispute_open_for(order=order, user=user, actor=actor, reason=reason)
@@ -747,7 +739,7 @@ def message_post(*, order_id: int, user: User, body: str) -> Message:
     """Add a chat message to the order; it is never edited or deleted."""
     order = order_lock(order_id)
     actor = role_of(order, user)
-    body = _clean_text(body, field="message")
+    body = text_check(body, field="message", limit=MAX_TEXT_LENGTH)
     message = Message.objects.create(
         order=order, author=user, author_role=actor, body=body, created_at=timezone.now()
     )

@@ -11,6 +11,7 @@ from handover.evidence.models import EventType
 from handover.evidence.services import event_append
 from handover.lib.canonical import json_sha256
 from handover.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from handover.lib.text import text_check
 from handover.orders.models import Order
 from handover.orders.rules import Actor, State
 from handover.orders.services import order_lock, role_of
@@ -20,16 +21,6 @@ from handover.trust.rules import MAX_RATING, MAX_REVIEW_TEXT, MIN_RATING, review
 MAX_REPORT_TEXT = 5000
 # Open reports one user may have against another; more is harassment of the support desk.
 MAX_OPEN_REPORTS = 5
-
-
-def _clean_text(text: str, *, field: str, limit: int, required: bool) -> str:
-    if "\x00" in text:
-        raise InvalidInput(f"The {field} may not contain NUL characters.")
-    if required and not text.strip():
-        raise InvalidInput(f"The {field} may not be empty.")
-    if len(text) > limit:
-        raise InvalidInput(f"The {field} may have at most {limit} characters.")
-    return text
 
 
 def _check_rating(rating: int) -> int:
@@ -69,7 +60,7 @@ def review_submit(*, order_id: int, user: User, rating: int, text: str) -> Revie
     order = order_lock(order_id)
     role = _party(order, user)
     rating = _check_rating(rating)
-    text = _clean_text(text, field="review", limit=MAX_REVIEW_TEXT, required=False)
+    text = text_check(text, field="review", limit=MAX_REVIEW_TEXT, required=False)
     now = timezone.now()
     _check_reviewable(order, user, now)
     review = Review.objects.create(
@@ -127,7 +118,7 @@ def report_create(
 ) -> Report:
     """A user reports another to support, about one of their orders or in general."""
     reason = _reason(reason)
-    text = _clean_text(
+    text = text_check(
         text, field="report", limit=MAX_REPORT_TEXT, required=reason == ReportReason.OTHER
     )
     if subject_id == reporter.pk:

@@ -3,6 +3,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, UserCreationForm
 
+from handover.accounts.forms import UsernameRules
 from handover.accounts.models import User
 from handover.delivery.services import Tick
 from handover.lib.money import CURRENCIES, format_amount
@@ -37,7 +38,7 @@ class PasswordForm(PlainLabels, PasswordChangeForm):
     pass
 
 
-class SignupForm(PlainLabels, UserCreationForm):
+class SignupForm(PlainLabels, UsernameRules, UserCreationForm):
     """Django's sign-up fields and checks, so each error sits by its field; the account
     itself is made by ``accounts.services.user_create``, which checks again."""
 

@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from handover.accounts.services import user_create
-from handover.lib.errors import Conflict, HandoverError
+from handover.lib.errors import HandoverError
 from handover.web.forms import LoginForm, PasswordForm, SignupForm
 
 login_view = LoginView.as_view(
@@ -55,9 +55,10 @@ def signup(request: HttpRequest) -> HttpResponse:
                 username=data["username"], email=data["email"], password=data["password1"]
             )
         except HandoverError as error:
-            # Another sign-up took the name since the form looked, or a rule only the
-            # service knows.
-            form.add_error("username" if isinstance(error, Conflict) else None, error.detail)
+            # Another sign-up took the name (or one like it) since the form looked, or a
+            # rule only the service knows.
+            field = "username" if error.code.startswith("username_") else None
+            form.add_error(field, error.detail)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome, {user.username}. Your account is ready.")
