@@ -11,6 +11,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.core import signals
+from django.db import close_old_connections
 from django.test import RequestFactory
 from django.utils.http import http_date
 from gunicorn.http.wsgi import FileWrapper, Response  # type: ignore[import-untyped]
@@ -28,6 +30,16 @@ from handover.lib.ranges import (
     parse_range,
     serve_file,
 )
+
+
+@pytest.fixture(autouse=True)
+def _no_end_of_request_handlers():
+    """These tests serve responses outside a request cycle, without a database: closing one
+    must not run Django's end-of-request handler, which checks the database connection that an
+    earlier test may have left open (and that this test may not touch)."""
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_finished.connect(close_old_connections)
 
 
 def pseudo_random_bytes(size: int) -> bytes:
