@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "handover.delivery.uploads.UploadMiddleware",
     "handover.api.middleware.IdempotencyMiddleware",
+    # Inside the idempotency layer, so the 405 stored for a key is the JSON one.
+    "handover.api.middleware.MethodNotAllowedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

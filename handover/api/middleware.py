@@ -1,4 +1,6 @@
-"""Idempotency-Key for every POST under /api/: the same key and body get the stored answer
+"""The API's middleware: the JSON shape of a 405, and idempotency.
+
+Idempotency-Key for every POST under /api/: the same key and body get the stored answer
 again, the same key with another body gets 422, the same key while the first request runs gets
 409. Without a key the request runs as usual.
 
@@ -162,3 +164,25 @@ class IdempotencyMiddleware:
         )
         response["Idempotent-Replayed"] = "true"
         return response
+
+
+class MethodNotAllowedMiddleware:
+    """django-ninja answers a method a route lacks with a plain-text 405; every other API error
+    is {"error", "detail"} JSON, so this one is too, its Allow header kept."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code != 405
+            or not request.path.startswith("/api/")
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        allowed = response.get("Allow", "")
+        detail = f"{request.method} is not allowed here; use {allowed}."
+        replaced = _error(405, "method_not_allowed", detail)
+        replaced["Allow"] = allowed
+        return replaced

@@ -1,6 +1,28 @@
+import pytest
+
+
 def test_unknown_api_route_is_json_404(client):
     r = client.get("/api/v1/nope")
     assert r.status_code == 404 and r.json()["error"] == "not_found"
+
+
+def test_a_method_the_route_lacks_is_a_json_405_naming_the_allowed_ones(client):
+    r = client.delete("/api/v1/health")
+    assert r.status_code == 405
+    assert r.json() == {
+        "error": "method_not_allowed",
+        "detail": "DELETE is not allowed here; use GET.",
+    }
+    assert r["Allow"] == "GET"
+
+
+@pytest.mark.django_db
+def test_a_405_replayed_for_its_idempotency_key_keeps_the_json_shape(client):
+    headers = {"Idempotency-Key": "k-405"}
+    first = client.post("/api/v1/health", headers=headers)
+    again = client.post("/api/v1/health", headers=headers)
+    assert again["Idempotent-Replayed"] == "true"
+    assert first.json()["error"] == again.json()["error"] == "method_not_allowed"
 
 
 def test_openapi_schema_lists_every_order_action(client):
