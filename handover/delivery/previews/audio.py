@@ -148,7 +148,9 @@ def media_duration(
     src: Path, probe: Probe, *, stream: str, formats: str, limits: Limits, deadline: float
 ) -> float | None:
     """The duration the headers state, else the time of the last packet of ``stream``."""
-    if probe.duration_s is not None:
+    # A stated zero (a damaged header, or under the 10 ms ffmpeg prints) is measured instead:
+    # the share of it would be "-t 0", which ffmpeg reads as no limit at all.
+    if probe.duration_s:
         return probe.duration_s
     # Streams recorded live (browser webm) carry no duration: read the packets without decoding.
     copy = ["-map", stream, "-c", "copy", "-progress", "pipe:1"]
@@ -160,6 +162,14 @@ def media_duration(
     )
     times = re.findall(r"^out_time_us=(\d+)$", progress, re.MULTILINE)
     return int(times[-1]) / 1e6 if times else None
+
+
+def share_option(seconds: float) -> list[str]:
+    """ffmpeg's input option for the first ``seconds`` of a recording. "-t 0" would mean no
+    limit, so a share that rounds to nothing is refused, not the whole recording shown."""
+    if round(seconds, 3) <= 0:
+        raise PreviewError("The recording is too short to show a part of it.")
+    return ["-t", f"{seconds:.3f}"]
 
 
 def audio_format(stream: Stream) -> tuple[int | None, int | None]:
@@ -230,7 +240,7 @@ def _encode_snippet(
     tone += f"aloop=loop={repeats}:size={BEEP_PERIOD_S * SAMPLE_RATE}"
     mix = f"[0:a:0]aresample={SAMPLE_RATE}[music];{tone}[tone];"
     mix += "[music][tone]amix=inputs=2:duration=first:normalize=0[out]"
-    inputs = ["-t", f"{seconds:.3f}", *ffmpeg_input(src, AUDIO_FORMATS)]
+    inputs = [*share_option(seconds), *ffmpeg_input(src, AUDIO_FORMATS)]
     layout = ["-ac", "1" if channels == 1 else "2", "-ar", str(SAMPLE_RATE)]
     codec = ["-c:a", "libmp3lame", "-b:a", BITRATE, "-map_metadata", "-1", "-f", "mp3"]
     ffmpeg_run(

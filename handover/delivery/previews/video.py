@@ -14,6 +14,7 @@ from handover.delivery.previews.audio import (
     ffmpeg_run,
     media_duration,
     media_probe,
+    share_option,
 )
 from handover.delivery.previews.watermark import watermark_png
 
@@ -125,7 +126,7 @@ def _encode_clip(
     limits: Limits,
     deadline: float,
 ) -> None:
-    decoding = ["-threads", THREADS, "-t", f"{seconds:.3f}"]
+    decoding = ["-threads", THREADS, *share_option(seconds)]
     if shrink >= SKIP_DEBLOCK_SHRINK:
         # The deblocking filter is about a fifth of H.264/HEVC decoding; the blocks it smooths
         # are averaged away when at least two source lines make one preview line.

@@ -2,7 +2,9 @@
 
 import array
 import math
+import struct
 import subprocess
+import wave
 from pathlib import Path
 
 import imageio_ffmpeg  # type: ignore[import-untyped]
@@ -132,6 +134,35 @@ def test_a_short_recording_gets_a_quarter_of_itself_with_its_format(tmp_path):
         "sample_rate": 48000,
         "channels": 2,
     }
+
+
+def test_a_recording_whose_header_says_it_lasts_no_time_is_measured_not_played_whole(tmp_path):
+    # ffmpeg reads "-t 0" as no limit: taken at its word, the header gave the whole song away.
+    src = generated(tmp_path / "song.mka", "sine=frequency=440:sample_rate=8000:duration=8")
+    data = bytearray(src.read_bytes())
+    at = data.index(b"\x44\x89\x88")  # Matroska's Duration element, an 8-byte float
+    data[at + 3 : at + 11] = struct.pack(">d", 0.001)  # a microsecond (0 means "unknown")
+    src.write_bytes(bytes(data))
+
+    result = preview(src, tmp_path / "out")
+
+    assert result.info["duration_s"] == pytest.approx(8.0, abs=0.1)
+    assert result.info["snippet_s"] == pytest.approx(2.0, abs=0.05)
+    assert len(samples(result.parts[0].path)) / RATE == pytest.approx(2.0, abs=0.1)
+
+
+def test_a_recording_too_short_to_have_a_quarter_is_refused_not_played_whole(tmp_path):
+    src = tmp_path / "blip.wav"
+    with wave.open(str(src), "wb") as recording:  # 1 ms: a quarter of it is under 1 ms
+        recording.setnchannels(1)
+        recording.setsampwidth(2)
+        recording.setframerate(8000)
+        recording.writeframes(bytes(16))
+
+    with pytest.raises(PreviewError, match="too short"):
+        preview(src, tmp_path / "out")
+
+    assert list((tmp_path / "out").iterdir()) == []
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage"])

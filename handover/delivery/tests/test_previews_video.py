@@ -1,5 +1,6 @@
 """The video preview: a 480p clip of the first quarter (20 seconds at most), watermarked."""
 
+import struct
 import subprocess
 from pathlib import Path
 
@@ -113,6 +114,25 @@ def test_a_phone_video_is_turned_upright(tmp_path):
 
     assert (result.info["width"], result.info["height"]) == (360, 640)
     assert (result.info["clip_width"], result.info["clip_height"]) == (270, 480)
+
+
+def matroska_lasting_no_time(path: Path) -> None:
+    """Overwrite the Duration element of a Matroska/WebM file (ID 44 89, an 8-byte float)."""
+    data = bytearray(path.read_bytes())
+    at = data.index(b"\x44\x89\x88")
+    data[at + 3 : at + 11] = struct.pack(">d", 0.001)  # a microsecond (0 means "unknown")
+    path.write_bytes(bytes(data))
+
+
+def test_a_video_whose_header_says_it_lasts_no_time_is_measured_not_shown_whole(tmp_path):
+    # ffmpeg reads "-t 0" as no limit: taken at its word, the header gave the whole film away.
+    src = generated(tmp_path / "film.webm", "160x90", 8, "-c:v", "libvpx", "-an")
+    matroska_lasting_no_time(src)
+
+    result = preview(src, tmp_path / "out")
+
+    assert result.info["duration_s"] == pytest.approx(8.0, abs=0.25)
+    assert result.info["clip_s"] == pytest.approx(2.0, abs=0.25)
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage"])
