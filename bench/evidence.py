@@ -303,7 +303,8 @@ def build_log(n: int, seed: int = 1) -> Log:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from handover.evidence import chain, merkle, verify
+    from handover.evidence import chain, merkle
+    from handover.records import verify
 
     rng = random.Random(seed)
     orders = max(1, n // EVENTS_PER_ORDER)
@@ -379,7 +380,7 @@ def _as_read(row, *, stored_text: bool):
     """A row as a reader makes it from the database: every value a new object. SQLite's gives
     the payload as the column's text (event_append stores it as canonical JSON) and does not
     decode it; PostgreSQL's decodes it (jsonb), and verify_log encodes it again."""
-    from handover.evidence import verify
+    from handover.records import verify
 
     def new(text: str) -> str:
         return text.encode().decode()
@@ -406,9 +407,10 @@ def _as_read(row, *, stored_text: bool):
 def section_verify(plan: Plan, report: Report, log: Log) -> None:
     import hashlib
 
-    from handover.evidence import merkle, verify
+    from handover.evidence import merkle
     from handover.evidence.chain import event_body, event_hash
-    from handover.evidence.management.commands.verify import Progress
+    from handover.records import verify
+    from handover.records.management.commands.verify import Progress
 
     n = len(log.bodies)
     sha256 = hashlib.sha256

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "handover.payments",
     "handover.delivery",
     "handover.evidence",
+    "handover.records",
     "handover.disputes",
     "handover.trust",
     "handover.notifications",

@@ -5,10 +5,10 @@ from ninja import Router, Schema
 
 from handover.accounts.models import User
 from handover.evidence import keys
-from handover.evidence.bundle import bundle_build, receipt_for, tree_head_out
 from handover.evidence.models import TreeHead
 from handover.lib.bounds import Id
 from handover.lib.errors import NotFound
+from handover.records.bundle import bundle_build, receipt_for, tree_head_out
 
 router = Router()
 
@@ -67,7 +67,7 @@ def bundle_served(*, order_id: int, user: User) -> FileResponse:
 
 @router.get("/orders/{order_id}/evidence")
 def evidence_bundle(request, order_id: Id):
-    """The order's evidence bundle (a zip; see ``evidence.bundle``), for its parties and
+    """The order's evidence bundle (a zip; see ``records.bundle``), for its parties and
     support. ``handover verify`` checks it offline."""
     return bundle_served(order_id=order_id, user=request.auth)
 

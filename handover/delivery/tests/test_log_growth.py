@@ -16,9 +16,9 @@ from handover.delivery.services import preview_views_close
 from handover.delivery.tests.conftest import deliver_files, png_bytes, previews_run, upload
 from handover.evidence import keys
 from handover.evidence.models import Event, EventType
-from handover.evidence.tests.test_bundle import fetch_bundle
-from handover.evidence.verify import verify_bundle
 from handover.orders.tests.test_scenarios import ok
+from handover.records.tests.test_bundle import fetch_bundle
+from handover.records.verify import verify_bundle
 
 # Runs again with files on S3 (SeaweedFS) in `./run test`.
 pytestmark = pytest.mark.storage

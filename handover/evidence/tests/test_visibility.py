@@ -18,12 +18,12 @@ from handover.evidence import keys
 from handover.evidence.chain import seal_hash
 from handover.evidence.models import Event, EventType, SealedValues
 from handover.evidence.services import event_append
-from handover.evidence.tests.test_bundle import fetch_bundle
-from handover.evidence.verify import Reason, report_lines, verify_bundle
 from handover.notifications.models import Channel, Outbox
 from handover.notifications.services import webhook_create
 from handover.orders.services import order_lock
 from handover.orders.tests.test_scenarios import ok, open_dispute, paid_order, previews_run
+from handover.records.tests.test_bundle import fetch_bundle
+from handover.records.verify import Reason, report_lines, verify_bundle
 
 pytestmark = pytest.mark.storage
 

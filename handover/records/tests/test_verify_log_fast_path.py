@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handover.evidence import verify
 from handover.evidence.chain import EVENT_VERSION, event_body, event_hash, tree_head_message
 from handover.evidence.merkle import MerkleTree, leaf_hash, leaf_hashes, verify_consistency
-from handover.evidence.verify import EventRow, HeadRow, LeafRow, Reason, key_id, verify_log
+from handover.records import verify
+from handover.records.verify import EventRow, HeadRow, LeafRow, Reason, key_id, verify_log
 
 R = Reason
 KEY = Ed25519PrivateKey.generate()

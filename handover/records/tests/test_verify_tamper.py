@@ -22,14 +22,15 @@ from django.db import transaction
 from handover.evidence import keys
 from handover.evidence.chain import event_hash, receipt_message, tree_head_message
 from handover.evidence.merkle import MerkleTree, leaf_hash
-from handover.evidence.tests.test_bundle import (
+from handover.lib.canonical import canonical_json
+from handover.records.tests.test_bundle import (
     fetch_bundle,
     fresh_log_tree,
     long_order,
     members,
     scratch_settings,
 )
-from handover.evidence.verify import (
+from handover.records.verify import (
     Reason,
     Report,
     bundle_message,
@@ -38,7 +39,6 @@ from handover.evidence.verify import (
     receipt_unsigned,
     verify_bundle,
 )
-from handover.lib.canonical import canonical_json
 
 R = Reason
 # The checks need no database, but the module's bundle is made in one (and rolled back); the
@@ -160,7 +160,7 @@ def test_an_untouched_bundle_verifies(original, check):
 
 
 def test_verify_needs_no_django():
-    code = "import sys, handover.evidence.verify; sys.exit(any('django' in m for m in sys.modules))"
+    code = "import sys, handover.records.verify; sys.exit(any('django' in m for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

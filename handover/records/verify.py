@@ -5,7 +5,7 @@ Pure Python, ``cryptography`` and the record's own modules (``chain``, ``merkle`
 with ``handover_sha256`` where it is installed and with hashlib elsewhere): no Django and no
 database, so a party's lawyer can run it on a laptop with nothing but the zip and, to
 be sure whose record it is, the deployment's public key (``--key``, published at
-``/api/v1/evidence/key``). The bundle's format is described in ``evidence.bundle``.
+``/api/v1/evidence/key``). The bundle's format is described in ``records.bundle``.
 
 A check never stops at the first problem: the report lists every failure, each a stable
 reason code (``Reason``) and a sentence naming the event, message, file or receipt. Checks run
@@ -1332,7 +1332,7 @@ def parse_key(value: str) -> tuple[bytes | None, str | None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m handover.evidence.verify BUNDLE [--key KEY] [--all]``, without Django."""
+    """``python -m handover.records.verify BUNDLE [--key KEY] [--all]``, without Django."""
     import argparse
 
     parser = argparse.ArgumentParser(description="Check an order's evidence bundle offline.")

@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.models import BooleanField, Func, TextField, Value
 from django.db.models.functions import Cast
 
-from handover.evidence.verify import (
+from handover.records.verify import (
     NOT_JSON,
     EventRow,
     HeadRow,

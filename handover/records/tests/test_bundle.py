@@ -25,7 +25,6 @@ from handover.delivery.tests.conftest import (
 from handover.evidence import keys, log
 from handover.evidence.chain import receipt_message
 from handover.evidence.models import Event
-from handover.evidence.verify import signature_valid, verify_bundle
 from handover.orders.tests.test_scenarios import (
     decide,
     delivered_order,
@@ -36,6 +35,7 @@ from handover.orders.tests.test_scenarios import (
     paid_order,
     refused,
 )
+from handover.records.verify import signature_valid, verify_bundle
 
 BUYER_NOTE = "Hello! <script>alert(1)</script> & “quotes” — Grüße, Привет"
 

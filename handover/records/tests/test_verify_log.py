@@ -13,17 +13,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from handover.evidence import verify
 from handover.evidence.chain import event_body, event_hash, tree_head_message
 from handover.evidence.log import log_sequence, tree_head_sign
-from handover.evidence.management.commands.verify import Progress, _event_rows
 from handover.evidence.merkle import MerkleTree, leaf_hash
 from handover.evidence.models import Event
-from handover.evidence.tests.test_bundle import fresh_log_tree
 from handover.evidence.triggers import sqlite_create
-from handover.evidence.verify import EventRow, HeadRow, LeafRow, Reason, key_id, verify_log
 from handover.lib.canonical import canonical_json
 from handover.orders.tests.test_scenarios import delivered_order, ok
+from handover.records import verify
+from handover.records.management.commands.verify import Progress, _event_rows
+from handover.records.tests.test_bundle import fresh_log_tree
+from handover.records.verify import EventRow, HeadRow, LeafRow, Reason, key_id, verify_log
 
 R = Reason
 

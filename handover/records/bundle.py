@@ -1,6 +1,6 @@
 """An order's evidence bundle (``GET /api/v1/orders/{id}/evidence``): a zip of everything the
 record holds about one order, which ``handover verify BUNDLE`` checks offline
-(``evidence.verify``) and which fails on any change.
+(``records.verify``) and which fails on any change.
 
 Members of format 1 (README.txt in the zip repeats this list):
 
@@ -75,17 +75,18 @@ from handover.accounts.models import User
 from handover.delivery.models import Delivery, DeliveryFile, PreviewPart
 from handover.delivery.services import preview_views_close
 from handover.delivery.storage import scratch_dir
-from handover.evidence import keys, verify
+from handover.evidence import keys
 from handover.evidence.chain import receipt_message
 from handover.evidence.log import log_sequence, tree_for, tree_head_sign
 from handover.evidence.models import Event, EventType, TreeHead
-from handover.evidence.timeline import PreviewRef, Story, timeline_html, timeline_pdf
 from handover.evidence.visibility import body_shown, reads_as_support
 from handover.lib.canonical import json_sha256
 from handover.lib.errors import NotFound
 from handover.orders.models import Message, Order
 from handover.orders.rules import Action
 from handover.orders.selectors import orders_visible_to
+from handover.records import verify
+from handover.records.timeline import PreviewRef, Story, timeline_html, timeline_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ README_TEXT = (
     "==============================================\n\n"
     "Check it offline, with no database, before relying on it:\n\n"
     "    handover verify THIS.zip --key KEY_ID_OR_BASE64_PUBLIC_KEY\n"
-    "    (or: python -m handover.evidence.verify THIS.zip --key ...)\n\n"
+    "    (or: python -m handover.records.verify THIS.zip --key ...)\n\n"
     "--key pins the deployment's public key (published at /api/v1/evidence/key): without it the\n"
     "check proves the bundle is whole and consistent with the key it carries, not whose key\n"
     "that is. Open timeline.html (or timeline.pdf) to read the record.\n\n"
