@@ -11,14 +11,23 @@ from handover.lib.text import text_check
 from handover.orders.models import Order
 from handover.orders.rules import Action, Actor, State
 from handover.orders.services import decide_money, order_lock, order_move
+from handover.trust import services as trust
+from handover.trust.models import PartyRole
+from handover.trust.rules import DisputeResult
 
 MAX_RATIONALE = 20_000
 MAX_NOTE = 20_000
+# What each outcome is for the (buyer, seller) on their trust records.
+RESULTS = {
+    Outcome.RELEASE: (DisputeResult.LOST, DisputeResult.WON),
+    Outcome.REFUND: (DisputeResult.WON, DisputeResult.LOST),
+    Outcome.SPLIT: (DisputeResult.SPLIT, DisputeResult.SPLIT),
+}
 
 
 def dispute_open_for(*, order: Order, user: User | None, actor: Actor, reason: str) -> Dispute:
     """The dispute row of a move to ``disputed``; called by the order services only."""
-    return Dispute.objects.create(
+    dispute = Dispute.objects.create(
         order=order,
         opened_by=user,
         opened_by_role=actor,
@@ -26,6 +35,9 @@ def dispute_open_for(*, order: Order, user: User | None, actor: Actor, reason: s
         opened_at=timezone.now(),
         state_before=order.state,
     )
+    if user is not None:  # the cancellation timer's disputes go on nobody's record
+        trust.record_dispute_opened(user_id=user.pk, role=PartyRole(actor.value))
+    return dispute
 
 
 def decision_refund(order: Order, outcome: Outcome, refund: int | None) -> int:
@@ -97,6 +109,10 @@ def dispute_decide(
             "total": order.total,
             **money,
         },
+    )
+    buyer, seller = RESULTS[decision]
+    trust.record_dispute_decided(
+        buyer_id=order.buyer_id, seller_id=order.seller_id, buyer=buyer, seller=seller
     )
     return dispute
 

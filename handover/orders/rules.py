@@ -3,10 +3,13 @@
 Pure functions only; ``services.order_move`` is the one place that applies them.
 """
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from django.db import models
+
+from handover.trust.rules import REVIEW_WINDOW, Asker, Cancellations, RoleRecord, review_window_ends
 
 
 class State(models.TextChoices):
@@ -199,3 +202,83 @@ def refund_bounds_error(refund: int, total: int) -> str | None:
     if not 0 <= refund <= total:
         return f"the refund must be between 0 and the order's total of {total}"
     return None
+
+
+# --- what an order tells its parties' trust records ------------------------------------------
+
+# An order can be reviewed once it has closed, money settled: completed, cancelled (by
+# anyone, for any reason) or charged back. An order that never started (never paid, or
+# declined by the seller) has nothing to review, and a seller who declines a risky buyer
+# must not collect a review for it.
+REVIEWABLE = CLOSED
+
+
+def review_refusal(
+    *, state: State, taken_on: bool, closed_at: datetime | None, now: datetime
+) -> str | None:
+    """Why a party may not review this order now, or None.
+
+    ``taken_on``: the order was paid and the seller took it on (it reached in_progress).
+    """
+    if state not in REVIEWABLE or closed_at is None:
+        return "An order can be reviewed once it is completed or cancelled."
+    if not taken_on:
+        return "An order that never started cannot be reviewed."
+    if now >= review_window_ends(closed_at):
+        return f"Reviews for this order closed {REVIEW_WINDOW.days} days after it ended."
+    return None
+
+
+@dataclass(frozen=True)
+class CancelledOrder:
+    """How one order came to be cancelled."""
+
+    action: str  # the transition to cancelled
+    actor_role: str  # who took it
+    requester: str | None  # who had last asked to cancel, if anyone
+    released: bool  # originals had been released to the buyer before (early, or completed)
+
+
+def cancellation_asker(cancelled: CancelledOrder) -> Asker | None:
+    """Who started the cancellation; None for an order that was never paid (abandoned)."""
+    action = cancelled.action
+    if action == Action.DECLINE_ORDER:
+        return Asker.TIMER if cancelled.actor_role == Actor.TIMER else Asker.SELLER
+    if action == Action.CANCEL_LATE:
+        return Asker.BUYER
+    if action in (Action.ACCEPT_CANCELLATION, Action.EXPIRE_CANCELLATION):
+        if cancelled.requester in (Asker.BUYER, Asker.SELLER):
+            return Asker(cancelled.requester)
+        return Asker.TIMER  # no request on record; order_move always records one
+    if action == Action.DECIDE:
+        return Asker.SUPPORT
+    return None
+
+
+def cancellations_count(rows: Iterable[tuple[CancelledOrder, int]]) -> Cancellations:
+    """Sum (cancellation, how many orders) rows into the record's counts."""
+    counts = dict.fromkeys((f.name for f in fields(Cancellations)), 0)
+    for cancelled, n in rows:
+        asker = cancellation_asker(cancelled)
+        if asker is None:
+            continue
+        counts["total"] += n
+        counts[f"by_{asker}"] += n
+        counts["agreed"] += n if cancelled.action == Action.ACCEPT_CANCELLATION else 0
+        if cancelled.released:
+            counts["after_release"] += n
+            counts["by_buyer_after_release"] += n if asker == Asker.BUYER else 0
+    return Cancellations(**counts)
+
+
+def ended_record(state: State, cancelled: CancelledOrder | None = None) -> RoleRecord:
+    """What a paid order resting in the closed ``state`` adds to each party's record (the
+    buyer's as a buyer, the seller's as a seller); ``cancelled`` says how, for cancelled."""
+    if state == State.COMPLETED:
+        return RoleRecord(completed=1)
+    if state == State.CHARGED_BACK:
+        return RoleRecord(charged_back=1)
+    if state == State.CANCELLED and cancelled is not None:
+        return RoleRecord(cancellations=cancellations_count([(cancelled, 1)]))
+    # No move leaves cancelled (the table), so it is never taken back without its story.
+    raise ValueError(f"no record for an order {state} without how it was cancelled")

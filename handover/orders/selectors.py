@@ -1,4 +1,5 @@
 import functools
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
@@ -6,6 +7,7 @@ from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from handover.accounts.models import User
+from handover.lib.errors import NotFound
 from handover.lib.rows import columns, partial, pk_in_range, row_first, table
 from handover.offers.models import Offer, OfferTerms
 from handover.orders.models import Order
@@ -19,6 +21,8 @@ from handover.orders.rules import (
     State,
     refusal,
 )
+from handover.trust.models import Review
+from handover.trust.rules import review_window_ends, reviews_visible
 
 # Actions a party starts although the table names another actor (the provider captures).
 _STARTED_BY = {(Action.PAY, Actor.BUYER)}
@@ -167,3 +171,22 @@ def _by_pk[M: Model](
     model: type[M], sql: str, pk: int, *params: Any
 ) -> tuple[M, tuple[Any, ...]] | None:
     return row_first(model, sql, [pk, *params]) if pk_in_range(model, pk) else None
+
+
+def order_reviews_for(
+    *, order_id: int, user: User, now: datetime
+) -> tuple[list[Review], list[str], datetime | None]:
+    """The order's reviews ``user`` may read, the roles whose review is in but hidden from
+    them, and when the review window ends. A party always reads its own review and the
+    other's once ``trust.rules.reviews_visible``; support (not a party) reads all."""
+    order = Order.objects.filter(pk=order_id).first()
+    party = order is not None and user.pk in (order.buyer_id, order.seller_id)
+    if order is None or not (party or user.is_support):
+        raise NotFound("No such order.")  # as for every order a user may not see
+    reviews = list(Review.objects.filter(order=order).select_related("author", "subject"))
+    visible = not party or reviews_visible(
+        both_in=len(reviews) == 2, closed_at=order.closed_at, now=now
+    )
+    shown = [r for r in reviews if visible or r.author_id == user.pk]
+    hidden = [r.author_role for r in reviews if r not in shown]
+    return shown, hidden, review_window_ends(order.closed_at) if order.closed_at else None

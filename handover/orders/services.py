@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import JSONField
+from django.db.models import JSONField, Q
 from django.utils import timezone
 
 from handover.accounts.models import User
@@ -24,15 +24,18 @@ from handover.orders.rules import (
     CLOSED,
     Action,
     Actor,
+    CancelledOrder,
     OrderFacts,
     State,
     Windows,
+    ended_record,
     refund_bounds_error,
     refusal,
     timer_for,
 )
 from handover.orders.selectors import offer_to_order, order_facts, order_for_update
 from handover.payments.providers import get_provider
+from handover.trust import services as trust
 from handover.trust.rules import RiskThreshold, record_risks
 from handover.trust.selectors import user_record
 
@@ -144,10 +147,12 @@ def order_move(
     check always sees the order as it was.
     """
     order_check(order=order, action=action, actor=actor, target=target)
+    requester = order.cancellation_requested_by  # before ``changes`` closes the request
     if changes is not None:
         changes(order)
     now = timezone.now()
     source = State(order.state)
+    _record_ending(order, source=source, target=target, action=action, actor=actor, by=requester)
     if source == State.DELIVERED and order.timer_at is not None:
         # Auto-complete pauses while a request or dispute is open.
         order.paused_remaining = max(order.timer_at - now, timedelta(0))
@@ -179,6 +184,35 @@ def order_move(
             **(payload or {}),
         },
     )
+
+
+def _record_ending(
+    order: Order, *, source: State, target: State, action: Action, actor: Actor, by: str
+) -> None:
+    """Keep both parties' trust records: a paid order counts there while it rests in a
+    closed state (a dispute or a chargeback after completion takes it out of ``completed``)."""
+    if order.paid_at is None:
+        return  # abandoned: never started, no part of anyone's record
+    parties = {"buyer_id": order.buyer_id, "seller_id": order.seller_id}
+    if source in CLOSED:
+        trust.record_order(**parties, change=ended_record(source), sign=-1)
+    if target in CLOSED:
+        cancelled = None
+        if target == State.CANCELLED:
+            released = _released_before(order)
+            cancelled = CancelledOrder(action, actor, by or None, released)
+        trust.record_order(**parties, change=ended_record(target, cancelled))
+
+
+def _released_before(order: Order) -> bool:
+    """Whether the buyer could take the originals before now: released early, downloaded,
+    or the order had completed."""
+    return Event.objects.filter(
+        Q(type=EventType.DELIVERY_RELEASED_EARLY)
+        | Q(type=EventType.ORIGINAL_DOWNLOADED, actor_role=Actor.BUYER)
+        | Q(type=EventType.ORDER_TRANSITION, payload__to=State.COMPLETED),
+        order=order,
+    ).exists()
 
 
 def _requirements(questions: list[str], answers: list[str]) -> list[dict[str, str]]:

@@ -9,9 +9,11 @@ from handover.accounts.models import User
 from handover.api.pagination import PageParams, page
 from handover.lib.bounds import Id, StrictId
 from handover.lib.errors import NotFound, PermissionDenied
+from handover.orders.feedback import order_report, order_review
+from handover.orders.selectors import order_reviews_for
 from handover.trust.models import Report, Review
-from handover.trust.selectors import order_reviews_for, user_record, visible_reviews
-from handover.trust.services import report_create, report_handle, review_submit
+from handover.trust.selectors import user_record, visible_reviews
+from handover.trust.services import report_create, report_handle
 
 router = Router()
 
@@ -72,7 +74,7 @@ def _review_out(review: Review) -> dict:
 @router.post("/orders/{order_id}/review", response={201: ReviewOut})
 def submit_review(request, order_id: Id, payload: ReviewIn):
     """Review the other party of an ended order (once; hidden from them until both are in)."""
-    review = review_submit(
+    review = order_review(
         order_id=order_id, user=request.auth, rating=payload.rating, text=payload.text
     )
     return Status(201, _review_out(review))
@@ -197,13 +199,17 @@ def _report_out(report: Report) -> dict:
 @router.post("/users/{user_id}/reports", response={201: ReportOut})
 def file_report(request, user_id: Id, payload: ReportIn):
     """Report a user to support, about an order you share with them or in general."""
-    report = report_create(
-        reporter=request.auth,
-        subject_id=user_id,
-        order_id=payload.order_id,
-        reason=payload.reason,
-        text=payload.text,
-    )
+    reason, text = payload.reason, payload.text
+    if payload.order_id is None:
+        report = report_create(reporter=request.auth, subject_id=user_id, reason=reason, text=text)
+    else:
+        report = order_report(
+            order_id=payload.order_id,
+            reporter=request.auth,
+            subject_id=user_id,
+            reason=reason,
+            text=text,
+        )
     return Status(201, _report_out(report))
 
 

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from handover.lib.canonical import json_sha256
 from handover.trust.rules import MAX_RATING, MIN_RATING, review_sha256
 
 
@@ -15,6 +16,41 @@ class ReportReason(models.TextChoices):
     FRAUD = "fraud"
     SPAM = "spam"
     OTHER = "other"
+
+
+class RoleCounts(models.Model):
+    """A user's record in one role, as counters: kept by the order and dispute services in the
+    transaction of each change (``services.record_*``), so trust reads them without knowing
+    orders. An order counts while it rests in a closed state with its payment taken; the
+    ``cancellations_*`` columns are the fields of ``rules.Cancellations``."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=8, choices=PartyRole.choices)
+    completed = models.PositiveIntegerField(default=0)
+    charged_back = models.PositiveIntegerField(default=0)
+    cancellations_total = models.PositiveIntegerField(default=0)
+    cancellations_by_buyer = models.PositiveIntegerField(default=0)
+    cancellations_by_seller = models.PositiveIntegerField(default=0)
+    cancellations_by_timer = models.PositiveIntegerField(default=0)
+    cancellations_by_support = models.PositiveIntegerField(default=0)
+    cancellations_agreed = models.PositiveIntegerField(default=0)
+    cancellations_after_release = models.PositiveIntegerField(default=0)
+    cancellations_by_buyer_after_release = models.PositiveIntegerField(default=0)
+    disputes_opened = models.PositiveIntegerField(default=0)
+    disputes_won = models.PositiveIntegerField(default=0)
+    disputes_lost = models.PositiveIntegerField(default=0)
+    disputes_split = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role"], name="one_count_row_per_user_role"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=PartyRole.values), name="role_counts_role"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Counts of user {self.user_id} as {self.role}"
 
 
 class Review(models.Model):
@@ -124,3 +160,17 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"Report {self.pk} on user {self.subject_id}"
+
+    @property
+    def sha256(self) -> str:
+        """The commitment its order's ``report.filed`` event carries."""
+        return json_sha256(
+            {
+                "report_id": self.pk,
+                "reporter_id": self.reporter_id,
+                "subject_id": self.subject_id,
+                "order_id": self.order_id,
+                "reason": self.reason,
+                "text": self.text,
+            }
+        )

@@ -1,5 +1,7 @@
-"""Trust between strangers as plain functions: when reviews may be written and read, how a
-cancellation is counted, and when a buyer's record is risky. No database, no clock.
+"""Trust between strangers as plain functions: when reviews may be read, what a user's record
+holds, and when a buyer's record is risky. No database, no clock. Trust knows nothing of
+orders: the order services tell it what happened (``services.record_*``), and the order
+rules say when an order may be reviewed (``orders.rules.review_refusal``).
 
 Reviews are double-blind. Each party of a closed order may write one review, from the
 moment the order closes until ``REVIEW_WINDOW`` after it. Reviews become visible when both
@@ -8,7 +10,7 @@ order's close rather than from the first review: so writing closes when reviews 
 nobody can read the other's review first and then answer it.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -16,37 +18,14 @@ from typing import Any
 
 from handover.lib.canonical import json_sha256
 from handover.lib.errors import InvalidInput
-from handover.orders.rules import Action, Actor, State
 
 MIN_RATING, MAX_RATING = 1, 5
 MAX_REVIEW_TEXT = 2000
 REVIEW_WINDOW = timedelta(days=10)
 
-# An order can be reviewed once it has closed, money settled: completed, cancelled (by
-# anyone, for any reason) or charged back. An order that never started (never paid, or
-# declined by the seller) has nothing to review, and a seller who declines a risky buyer
-# must not collect a review for it.
-REVIEWABLE = frozenset({State.COMPLETED, State.CANCELLED, State.CHARGED_BACK})
-
 
 def review_window_ends(closed_at: datetime) -> datetime:
     return closed_at + REVIEW_WINDOW
-
-
-def review_refusal(
-    *, state: State, taken_on: bool, closed_at: datetime | None, now: datetime
-) -> str | None:
-    """Why a party may not review this order now, or None.
-
-    ``taken_on``: the order was paid and the seller took it on (it reached in_progress).
-    """
-    if state not in REVIEWABLE or closed_at is None:
-        return "An order can be reviewed once it is completed or cancelled."
-    if not taken_on:
-        return "An order that never started cannot be reviewed."
-    if now >= review_window_ends(closed_at):
-        return f"Reviews for this order closed {REVIEW_WINDOW.days} days after it ended."
-    return None
 
 
 def reviews_visible(*, both_in: bool, closed_at: datetime | None, now: datetime) -> bool:
@@ -93,32 +72,6 @@ class Asker(StrEnum):
 
 
 @dataclass(frozen=True)
-class CancelledOrder:
-    """How one order came to be cancelled, as its events tell it."""
-
-    action: str  # the transition to cancelled
-    actor_role: str  # who took it
-    requester: str | None  # who had last asked to cancel, if anyone
-    released: bool  # originals had been released to the buyer before (early, or completed)
-
-
-def cancellation_asker(cancelled: CancelledOrder) -> Asker | None:
-    """Who started the cancellation; None for an order that was never paid (abandoned)."""
-    action = cancelled.action
-    if action == Action.DECLINE_ORDER:
-        return Asker.TIMER if cancelled.actor_role == Actor.TIMER else Asker.SELLER
-    if action == Action.CANCEL_LATE:
-        return Asker.BUYER
-    if action in (Action.ACCEPT_CANCELLATION, Action.EXPIRE_CANCELLATION):
-        if cancelled.requester in (Asker.BUYER, Asker.SELLER):
-            return Asker(cancelled.requester)
-        return Asker.TIMER  # no request on record; order_move always records one
-    if action == Action.DECIDE:
-        return Asker.SUPPORT
-    return None
-
-
-@dataclass(frozen=True)
 class Cancellations:
     """Cancelled orders that had been paid, by who started them.
 
@@ -138,20 +91,13 @@ class Cancellations:
     by_buyer_after_release: int = 0
 
 
-def cancellations_count(rows: Iterable[tuple[CancelledOrder, int]]) -> Cancellations:
-    """Sum (cancellation, how many orders) rows into the record's counts."""
-    counts = dict.fromkeys((f.name for f in fields(Cancellations)), 0)
-    for cancelled, n in rows:
-        asker = cancellation_asker(cancelled)
-        if asker is None:
-            continue
-        counts["total"] += n
-        counts[f"by_{asker}"] += n
-        counts["agreed"] += n if cancelled.action == Action.ACCEPT_CANCELLATION else 0
-        if cancelled.released:
-            counts["after_release"] += n
-            counts["by_buyer_after_release"] += n if asker == Asker.BUYER else 0
-    return Cancellations(**counts)
+class DisputeResult(StrEnum):
+    """How a decided dispute ends for one party: the buyer loses a release, the seller a
+    refund; a split is lost by neither."""
+
+    WON = "won"
+    LOST = "lost"
+    SPLIT = "split"
 
 
 # --- the record ------------------------------------------------------------------------------

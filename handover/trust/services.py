@@ -1,26 +1,96 @@
-"""Reviews and reports. Those about an order write their event under the order's row lock."""
+"""Trust's writes: the record's counters, reviews and reports.
+
+Trust knows nothing of orders. The order and dispute services tell it what happened, in the
+transaction of the change (``record_*``); the order services lock an order and check its
+parties before they write a review or a report about it (``orders.services.order_review``,
+``order_report``), then call these with plain values.
+"""
 
 import secrets
-from datetime import datetime
+from dataclasses import asdict, dataclass
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from handover.accounts.models import User
-from handover.evidence.models import EventType
-from handover.evidence.services import event_append
-from handover.lib.canonical import json_sha256
 from handover.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from handover.lib.text import text_check
-from handover.orders.models import Order
-from handover.orders.rules import Actor, State
-from handover.orders.services import order_lock, role_of
-from handover.trust.models import PartyRole, Report, ReportReason, Review
-from handover.trust.rules import MAX_RATING, MAX_REVIEW_TEXT, MIN_RATING, review_refusal
+from handover.trust.models import PartyRole, Report, ReportReason, Review, RoleCounts
+from handover.trust.rules import (
+    MAX_RATING,
+    MAX_REVIEW_TEXT,
+    MIN_RATING,
+    DisputeResult,
+    RoleRecord,
+)
 
 MAX_REPORT_TEXT = 5000
 # Open reports one user may have against another; more is harassment of the support desk.
 MAX_OPEN_REPORTS = 5
+
+
+# --- the record's counters -------------------------------------------------------------------
+
+
+def _columns(change: RoleRecord, sign: int) -> dict[str, int]:
+    """``change`` as the RoleCounts columns it adds to (``sign`` -1: takes from)."""
+    counts = {
+        "completed": change.completed,
+        "charged_back": change.charged_back,
+        **{f"cancellations_{k}": v for k, v in asdict(change.cancellations).items()},
+        "disputes_opened": change.disputes_opened,
+        "disputes_won": change.disputes_won,
+        "disputes_lost": change.disputes_lost,
+        "disputes_split": change.disputes_split,
+    }
+    return {name: sign * n for name, n in counts.items() if n}
+
+
+def record_add(*, user_id: int, role: PartyRole, change: RoleRecord, sign: int = 1) -> None:
+    """Add ``change`` to the user's counters in ``role``, in the caller's transaction."""
+    changes = {name: F(name) + n for name, n in _columns(change, sign).items()}
+    if not changes:
+        return
+    rows = RoleCounts.objects.filter(user_id=user_id, role=role)
+    # F(): the database adds to the value it holds. Two orders of one seller closing at once
+    # hold two different order locks, not a common one: a count read here and written back
+    # would lose one of them. The row is made on first use; when two transactions make it at
+    # once, the unique constraint lets one insert and get_or_create has the other read it.
+    if not rows.update(**changes):
+        RoleCounts.objects.get_or_create(user_id=user_id, role=role)
+        rows.update(**changes)
+
+
+def record_order(*, buyer_id: int, seller_id: int, change: RoleRecord, sign: int = 1) -> None:
+    """An order entered (``sign`` 1) or left (-1) a closed state: both parties' records."""
+    # Always the buyer's row first, then the seller's: one lock order, no deadlock.
+    record_add(user_id=buyer_id, role=PartyRole.BUYER, change=change, sign=sign)
+    record_add(user_id=seller_id, role=PartyRole.SELLER, change=change, sign=sign)
+
+
+def record_dispute_opened(*, user_id: int, role: PartyRole) -> None:
+    """A party opened a dispute (the timer's disputes count for nobody)."""
+    record_add(user_id=user_id, role=role, change=RoleRecord(disputes_opened=1))
+
+
+def record_dispute_decided(
+    *, buyer_id: int, seller_id: int, buyer: DisputeResult, seller: DisputeResult
+) -> None:
+    """Support decided a dispute: won, lost or split for each party."""
+    for user_id, role, result in (
+        (buyer_id, PartyRole.BUYER, buyer),
+        (seller_id, PartyRole.SELLER, seller),
+    ):
+        change = RoleRecord(
+            disputes_won=int(result == DisputeResult.WON),
+            disputes_lost=int(result == DisputeResult.LOST),
+            disputes_split=int(result == DisputeResult.SPLIT),
+        )
+        record_add(user_id=user_id, role=role, change=change)
+
+
+# --- reviews ---------------------------------------------------------------------------------
 
 
 def _check_rating(rating: int) -> int:
@@ -31,73 +101,66 @@ def _check_rating(rating: int) -> int:
     return rating
 
 
-def _party(order: Order, user: User) -> PartyRole:
-    """The user's side of the order; a stranger is told the order does not exist."""
-    role = role_of(order, user)
-    if role not in (Actor.BUYER, Actor.SELLER):
-        raise PermissionDenied("Only the order's buyer and seller take part in it.")
-    return PartyRole(role.value)
-
-
-def _check_reviewable(order: Order, user: User, now: datetime) -> None:
-    refusal = review_refusal(
-        state=State(order.state),
-        taken_on=order.due_at is not None,  # set when the order reaches in_progress
-        closed_at=order.closed_at,
-        now=now,
-    )
-    if refusal:
-        raise Conflict(refusal, code="not_reviewable")
-    if Review.objects.filter(order=order, author=user).exists():
-        raise Conflict("You have reviewed this order already.", code="already_reviewed")
-
-
 @transaction.atomic
-def review_submit(*, order_id: int, user: User, rating: int, text: str) -> Review:
-    """A party reviews the other once their order has ended; one review each."""
-    # The lock serialises two reviews by the same author (the second sees the first) and
-    # keeps the event in the order's chain in the order the reviews were written.
-    order = order_lock(order_id)
-    role = _party(order, user)
+def review_add(
+    *,
+    order_id: int,
+    author: User,
+    author_role: PartyRole,
+    subject_id: int,
+    rating: int,
+    text: str,
+    refusal: str | None,
+) -> Review:
+    """Write a party's review of an order, once; ``refusal`` is why the order's rules say it
+    may not be reviewed now. Called by ``orders.services.order_review`` under the order's
+    lock, which serialises two reviews by one author (the second sees the first)."""
     rating = _check_rating(rating)
     text = text_check(text, field="review", limit=MAX_REVIEW_TEXT, required=False)
-    now = timezone.now()
-    _check_reviewable(order, user, now)
-    review = Review.objects.create(
-        order=order,
-        author=user,
-        subject_id=order.seller_id if role == PartyRole.BUYER else order.buyer_id,
-        author_role=role,
+    if refusal:
+        raise Conflict(refusal, code="not_reviewable")
+    if Review.objects.filter(order_id=order_id, author=author).exists():
+        raise Conflict("You have reviewed this order already.", code="already_reviewed")
+    return Review.objects.create(
+        order_id=order_id,
+        author=author,
+        subject_id=subject_id,
+        author_role=author_role,
         rating=rating,
         text=text,
         salt=secrets.token_hex(16),
-        created_at=now,
+        created_at=timezone.now(),
     )
-    # Both parties read the order's events: the review itself stays out until it is visible.
-    event_append(
-        order=order,
-        type=EventType.REVIEW_SUBMITTED,
-        actor=user,
-        actor_role=role,
-        payload={"review_id": review.pk, "author_role": role.value, "sha256": review.sha256},
-    )
-    return review
 
 
-def _reason(reason: str) -> ReportReason:
+# --- reports ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportDraft:
+    """A report's fields, checked; not yet filed."""
+
+    reporter: User
+    subject: User
+    reason: ReportReason
+    text: str
+
+
+def report_check(*, reporter: User, subject_id: int, reason: str, text: str) -> ReportDraft:
+    """Check a report's fields (before any lock is taken)."""
     if reason not in ReportReason.values:
         raise InvalidInput(
             f"The reason is one of: {', '.join(ReportReason.values)}.", code="bad_reason"
         )
-    return ReportReason(reason)
-
-
-def _report_order(order_id: int, reporter: User, subject_id: int) -> tuple[Order, PartyRole]:
-    order = order_lock(order_id)
-    role = _party(order, reporter)
-    if subject_id not in (order.buyer_id, order.seller_id):
-        raise InvalidInput("A report about an order is about its other party.", code="not_a_party")
-    return order, role
+    text = text_check(
+        text, field="report", limit=MAX_REPORT_TEXT, required=reason == ReportReason.OTHER
+    )
+    if subject_id == reporter.pk:
+        raise InvalidInput("You cannot report yourself.", code="self_report")
+    subject = User.objects.filter(pk=subject_id).first()
+    if subject is None:
+        raise NotFound("No such user.")
+    return ReportDraft(reporter, subject, ReportReason(reason), text)
 
 
 def _check_open_reports(reporter: User, subject: User) -> None:
@@ -113,56 +176,24 @@ def _check_open_reports(reporter: User, subject: User) -> None:
 
 
 @transaction.atomic
-def report_create(
-    *, reporter: User, subject_id: int, order_id: int | None = None, reason: str, text: str
-) -> Report:
-    """A user reports another to support, about one of their orders or in general."""
-    reason = _reason(reason)
-    text = text_check(
-        text, field="report", limit=MAX_REPORT_TEXT, required=reason == ReportReason.OTHER
-    )
-    if subject_id == reporter.pk:
-        raise InvalidInput("You cannot report yourself.", code="self_report")
-    subject = User.objects.filter(pk=subject_id).first()
-    if subject is None:
-        raise NotFound("No such user.")
-    on_order = None if order_id is None else _report_order(order_id, reporter, subject_id)
-    _check_open_reports(reporter, subject)
-    report = Report.objects.create(
-        reporter=reporter,
-        subject=subject,
-        order=on_order[0] if on_order else None,
-        reason=reason,
-        text=text,
+def report_add(*, draft: ReportDraft, order_id: int | None = None) -> Report:
+    """File a checked report; about an order only from ``orders.services.order_report``."""
+    _check_open_reports(draft.reporter, draft.subject)
+    return Report.objects.create(
+        reporter=draft.reporter,
+        subject=draft.subject,
+        order_id=order_id,
+        reason=draft.reason,
+        text=draft.text,
         created_at=timezone.now(),
     )
-    if on_order is not None:
-        order, role = on_order
-        event_append(
-            order=order,
-            type=EventType.REPORT_FILED,
-            actor=reporter,
-            actor_role=role,
-            payload={
-                "report_id": report.pk,
-                "reason": reason.value,
-                "sha256": _report_sha256(report),
-            },
-        )
-    return report
 
 
-def _report_sha256(report: Report) -> str:
-    return json_sha256(
-        {
-            "report_id": report.pk,
-            "reporter_id": report.reporter_id,
-            "subject_id": report.subject_id,
-            "order_id": report.order_id,
-            "reason": report.reason,
-            "text": report.text,
-        }
-    )
+@transaction.atomic
+def report_create(*, reporter: User, subject_id: int, reason: str, text: str) -> Report:
+    """A user reports another to support (about an order: ``orders.services.order_report``)."""
+    draft = report_check(reporter=reporter, subject_id=subject_id, reason=reason, text=text)
+    return report_add(draft=draft)
 
 
 @transaction.atomic

@@ -12,10 +12,11 @@ from django.db import connection
 from handover.accounts.models import Role
 from handover.conftest import make_user
 from handover.lib.errors import Conflict
+from handover.orders.feedback import order_review
 from handover.orders.rules import State
 from handover.orders.tests.factories import order_in_state
 from handover.trust.models import Report, Review
-from handover.trust.services import MAX_OPEN_REPORTS, report_create, report_handle, review_submit
+from handover.trust.services import MAX_OPEN_REPORTS, report_create, report_handle
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -47,7 +48,7 @@ def test_two_reviews_by_one_party_at_once_make_one_review():
         order = order_in_state(State.COMPLETED, buyer=buyer, seller=seller, support=support)
 
         def submit(order_id: int = order.pk) -> Review:
-            return review_submit(order_id=order_id, user=buyer, rating=5, text="")
+            return order_review(order_id=order_id, user=buyer, rating=5, text="")
 
         assert _at_once([submit, submit]) == ["already_reviewed", "ok"]
         assert Review.objects.filter(order=order).count() == 1

@@ -9,21 +9,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from handover.lib.errors import InvalidInput
-from handover.orders.rules import State
+from handover.orders.rules import (
+    REVIEWABLE,
+    CancelledOrder,
+    State,
+    cancellation_asker,
+    cancellations_count,
+    review_refusal,
+)
 from handover.trust.rules import (
     REVIEW_WINDOW,
-    REVIEWABLE,
     Asker,
     Cancellations,
-    CancelledOrder,
     RiskThreshold,
     RoleRecord,
     UserRecord,
-    cancellation_asker,
-    cancellations_count,
     record_is_risky,
     record_risks,
-    review_refusal,
     review_sha256,
     reviews_visible,
 )

@@ -14,11 +14,12 @@ from handover.accounts.models import Role, User
 from handover.conftest import Api, db_snapshot, make_offer, make_user
 from handover.disputes.services import support_note_add
 from handover.evidence.models import EventType
+from handover.orders.feedback import order_report, order_review
 from handover.orders.models import Order
 from handover.orders.rules import State
 from handover.orders.tests.factories import order_in_state
 from handover.trust.models import Report, ReportReason, Review
-from handover.trust.services import MAX_OPEN_REPORTS, report_create, review_submit
+from handover.trust.services import MAX_OPEN_REPORTS, report_create
 from handover.web.tests.helpers import field_errors, page_messages
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
@@ -63,8 +64,8 @@ def test_the_parties_see_the_timeline_without_supports_notes_or_reports(
 ):
     order = order_in_state(State.DISPUTED, **parties)
     support_note_add(dispute_id=order.disputes.get().pk, user=support, text="Seen the files.")
-    report_create(
-        reporter=buyer, subject_id=seller.pk, order_id=order.pk, reason="abusive", text="Rude."
+    order_report(
+        order_id=order.pk, reporter=buyer, subject_id=seller.pk, reason="abusive", text="Rude."
     )
     for party in (buyer, seller):
         html = page(signed_in(client, party).get(f"/orders/{order.pk}/"))
@@ -175,8 +176,8 @@ def test_the_buyer_reviews_and_the_review_stays_hidden_from_the_seller(
 
 
 def test_both_reviews_show_once_both_are_in(client, completed, buyer, seller):
-    review_submit(order_id=completed.pk, user=buyer, rating=5, text="Quick.")
-    review_submit(order_id=completed.pk, user=seller, rating=4, text="Clear brief.")
+    order_review(order_id=completed.pk, user=buyer, rating=5, text="Quick.")
+    order_review(order_id=completed.pk, user=seller, rating=4, text="Clear brief.")
     html = page(signed_in(client, buyer).get(f"/orders/{completed.pk}/"))
     assert "Quick." in html and "Clear brief." in html and "is hidden" not in html
     assert f'href="/orders/{completed.pk}/review/"' not in html
@@ -230,7 +231,7 @@ def test_a_running_order_cannot_be_reviewed(client, parties, buyer):
 
 
 def test_a_second_review_is_refused(client, completed, buyer):
-    review_submit(order_id=completed.pk, user=buyer, rating=5, text="")
+    order_review(order_id=completed.pk, user=buyer, rating=5, text="")
     before = db_snapshot()
     response = signed_in(client, buyer).post(
         f"/orders/{completed.pk}/review/", {"rating": "1"}, follow=True

@@ -14,13 +14,11 @@ from django.views.decorators.http import require_http_methods
 
 from handover.accounts.models import User
 from handover.lib.errors import HandoverError, InvalidInput
+from handover.orders import feedback
 from handover.orders.models import Order
-from handover.orders.rules import Actor, State
-from handover.orders.selectors import viewer_role
+from handover.orders.rules import REVIEWABLE, Actor, State, review_refusal
+from handover.orders.selectors import order_reviews_for, viewer_role
 from handover.trust.models import Review
-from handover.trust.rules import REVIEWABLE, review_refusal
-from handover.trust.selectors import order_reviews_for
-from handover.trust.services import report_create, review_submit
 from handover.web.forms import ReportForm, ReviewForm
 from handover.web.http import WebRequest
 from handover.web.views.base import back, visible_order
@@ -40,7 +38,7 @@ class Reviews:
 
 
 def review_refused(order: Order, user: User, now: datetime) -> str | None:
-    """Why ``user`` may not review ``order`` now (what ``review_submit`` checks), or None."""
+    """Why ``user`` may not review ``order`` now (what ``order_review`` checks), or None."""
     if viewer_role(order, user) not in PARTIES:
         return "Only the order's buyer and seller review each other."
     refusal = review_refusal(
@@ -85,7 +83,7 @@ def order_review(request: WebRequest, order_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            review_submit(
+            feedback.order_review(
                 order_id=order.pk, user=request.user, rating=data["rating"], text=data["text"]
             )
         except InvalidInput as error:
@@ -118,10 +116,10 @@ def order_report(request: WebRequest, order_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            report_create(
+            feedback.order_report(
+                order_id=order.pk,
                 reporter=request.user,
                 subject_id=other.pk,
-                order_id=order.pk,
                 reason=data["reason"],
                 text=data["text"],
             )
