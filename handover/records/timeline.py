@@ -202,13 +202,14 @@ def _record(story: Story) -> list[tuple[str, str]]:
     ]
 
 
-_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
-
 # --- HTML ------------------------------------------------------------------------------------
+
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 
 
 def timeline_html(story: Story) -> str:
-    """The page: the order, its requirements and terms, every event in order, the downloads."""
+    """The page: the order, its requirements and terms, every event in order with the
+    previews of each delivery, and the signed tree head."""
     page = render_to_string(
         "records/timeline.html",
         {
