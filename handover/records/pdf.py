@@ -18,9 +18,6 @@ from functools import cache
 from pathlib import Path
 from typing import IO, Literal, Protocol
 
-from fontTools.ttLib import TTFont
-from fpdf import FPDF
-from fpdf.enums import Align, XPos, YPos
 from PIL import Image
 
 from handover.lib.text import BIDI_CONTROLS
@@ -44,6 +41,8 @@ class Sink(Protocol):
 @cache
 def _drawn() -> frozenset[int]:
     """The code points the font has a glyph for."""
+    from fontTools.ttLib import TTFont
+
     with TTFont(FONT, lazy=True) as font:
         return frozenset(font.getBestCmap())
 
@@ -76,7 +75,11 @@ class Document:
     """Text and pictures, top to bottom, on as many A4 pages as they need."""
 
     def __init__(self, *, title: str, created: datetime | None = None):
-        self.pdf = FPDF(unit="pt", format="A4")
+        # Imported here, not with the module: fpdf2 (with fontTools) takes about as long to
+        # import as the rest of the URL configuration together, and only a bundle needs it.
+        from fpdf import FPDF
+
+        self.pdf: FPDF = FPDF(unit="pt", format="A4")
         self.pdf.set_margins(MARGIN, MARGIN, MARGIN)
         self.pdf.set_auto_page_break(True, margin=MARGIN)
         self.pdf.add_font(FAMILY, fname=FONT)
@@ -98,7 +101,7 @@ class Document:
         pdf.set_text_shaping(_shaped(shown))
         pdf.set_left_margin(MARGIN + indent * INDENT)  # where wrapped lines start, page after page
         pdf.set_x(pdf.l_margin)
-        pdf.multi_cell(0, size * LEADING, shown, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, size * LEADING, shown, align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.set_left_margin(MARGIN)
 
     def picture(self, source: IO[bytes], *, caption: str, indent: int = 0) -> None:
