@@ -1,21 +1,11 @@
 from django.contrib import admin
 
 from handover.disputes.models import Dispute, SupportNote
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from handover.lib.admin import ReadOnlyAdmin
 
 
 @admin.register(Dispute)
-class DisputeAdmin(ReadOnlyAdmin):
+class DisputeAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """Read-only: decisions go through the API so that money and evidence move together."""
 
     list_display = ("id", "order", "opened_by_role", "opened_at", "outcome", "decided_at")
@@ -23,7 +13,7 @@ class DisputeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SupportNote)
-class SupportNoteAdmin(ReadOnlyAdmin):
+class SupportNoteAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """Read-only: notes go through the API so that each one leaves its hash on the record."""
 
     list_display = ("id", "dispute", "author", "created_at")

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from handover.lib.models import AppendOnly
+
 
 class Outcome(models.TextChoices):
     RELEASE = "release"  # the seller is paid in full
@@ -40,7 +42,7 @@ class Dispute(models.Model):
         return f"Dispute {self.pk} on order {self.order_id}"
 
 
-class SupportNote(models.Model):
+class SupportNote(AppendOnly):
     """Support's internal note on a dispute; never edited or deleted, never shown to the parties."""
 
     dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="notes")
@@ -53,11 +55,3 @@ class SupportNote(models.Model):
 
     def __str__(self) -> str:
         return f"Note {self.pk} on dispute {self.dispute_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise RuntimeError("support notes are never edited")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise RuntimeError("support notes are never deleted")

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from handover.lib.models import AppendOnly
+
 
 class EventType(models.TextChoices):
     ORDER_PLACED = "order.placed"
@@ -26,7 +28,7 @@ class EventType(models.TextChoices):
     OFFER_TERMS_VERSIONED = "offer.terms_versioned"
 
 
-class Event(models.Model):
+class Event(AppendOnly):
     """One thing that happened. Written only by ``event_append``; never updated or deleted."""
 
     order = models.ForeignKey(
@@ -52,14 +54,6 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.type}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise RuntimeError("events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise RuntimeError("events are append-only")
 
 
 class LogEntry(models.Model):

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from handover.lib.models import AppendOnly
+
 
 class AccountKind(models.TextChoices):
     WORLD = "world"  # money in and out through the payment provider
@@ -63,7 +65,7 @@ class Account(models.Model):
         return f"{self.name} ({self.currency})"
 
 
-class LedgerTransaction(models.Model):
+class LedgerTransaction(AppendOnly):
     kind = models.CharField(max_length=16, choices=TransactionKind.choices)
     order = models.ForeignKey(
         "orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -85,16 +87,8 @@ class LedgerTransaction(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise RuntimeError("ledger rows are append-only")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise RuntimeError("ledger rows are append-only")
-
-
-class Entry(models.Model):
+class Entry(AppendOnly):
     """One leg of a transaction: a signed amount in minor units (credit positive)."""
 
     transaction = models.ForeignKey(
@@ -111,11 +105,3 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account}: {self.amount}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise RuntimeError("ledger rows are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise RuntimeError("ledger rows are append-only")

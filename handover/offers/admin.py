@@ -1,16 +1,15 @@
 from django.contrib import admin
 
+from handover.lib.admin import ReadOnlyAdmin
 from handover.offers.models import Offer, OfferTerms
 
 
-class OfferTermsInline(admin.TabularInline):
+class OfferTermsInline(ReadOnlyAdmin, admin.TabularInline):
+    """Read-only: a change of terms is a new version, made by the offer services."""
+
     model = OfferTerms
     extra = 0
-    readonly_fields = ("version", "text", "sha256", "created_at")
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    readonly_fields = ("version", "text", "sha256", "created_at")  # created_at is not editable
 
 
 @admin.register(Offer)

@@ -3,6 +3,8 @@ import hashlib
 from django.conf import settings
 from django.db import models
 
+from handover.lib.models import AppendOnly
+
 
 def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
@@ -46,7 +48,7 @@ class Offer(models.Model):
         return self.terms_versions.order_by("-version").first()  # type: ignore[return-value]
 
 
-class OfferTerms(models.Model):
+class OfferTerms(AppendOnly):
     """One version of an offer's terms of service; immutable, orders point at the version."""
 
     offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="terms_versions")
@@ -65,7 +67,5 @@ class OfferTerms(models.Model):
         return f"{self.offer_id} v{self.version}"
 
     def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise RuntimeError("terms versions are immutable; create a new version")
         self.sha256 = text_sha256(self.text)
-        super().save(*args, **kwargs)
+        super().save(*args, **kwargs)  # a new version is a new row: AppendOnly refuses an edit

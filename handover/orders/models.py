@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from handover.lib.models import AppendOnly
 from handover.orders.rules import Actor, PreviewHold, State
 
 
@@ -82,7 +83,7 @@ class Order(models.Model):
         return self.revisions_included + self.revisions_granted - self.revisions_used
 
 
-class Message(models.Model):
+class Message(AppendOnly):
     """A chat message on an order; never edited or deleted."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="messages")
@@ -96,11 +97,3 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"Message {self.pk} on order {self.order_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise RuntimeError("messages are never edited")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise RuntimeError("messages are never deleted")

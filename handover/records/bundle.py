@@ -46,7 +46,7 @@ sealed.json          support's bundles only: [{"event_id", "salt", "values"}], w
                      events sealed (the viewer's address and browser); SHA-256 of the
                      canonical JSON of {"salt", "values"} is the event payload's "sealed".
 timeline.html        the record for people, self-contained, previews shown from previews/.
-timeline.pdf         the same text on A4 pages, then a page per image preview.
+timeline.pdf         the same on A4 pages, as text, each image preview drawn at its delivery.
 README.txt           this description.
 
 A bundle is complete when made: every event of the order is put in the log and a tree head is

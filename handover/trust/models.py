@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from handover.lib.canonical import json_sha256
+from handover.lib.models import AppendOnly
 from handover.trust.rules import MAX_RATING, MIN_RATING, review_sha256
 
 
@@ -53,7 +54,7 @@ class RoleCounts(models.Model):
         return f"Counts of user {self.user_id} as {self.role}"
 
 
-class Review(models.Model):
+class Review(AppendOnly):
     """One party's review of the other after an order; written once, never edited.
 
     ``salt`` makes the hash in the order's ``review.submitted`` event a commitment: the other
@@ -93,11 +94,6 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"Review {self.pk} on order {self.order_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise RuntimeError("reviews are never edited")
-        super().save(*args, **kwargs)
 
     @property
     def sha256(self) -> str:
