@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -10,21 +12,75 @@ from handover.lib.errors import Conflict, InvalidInput, NotFound, PermissionDeni
 from handover.lib.text import text_check
 from handover.orders.models import Order
 from handover.orders.rules import Action, Actor, State
-from handover.orders.services import decide_money, order_lock, order_move
+from handover.orders.services import (
+    MAX_TEXT_LENGTH,
+    close_request,
+    decide_money,
+    order_check,
+    order_expire_cancellation,
+    order_lock,
+    order_move,
+    originals_released,
+    role_of,
+)
 
 MAX_RATIONALE = 20_000
 MAX_NOTE = 20_000
 
 
-def dispute_open_for(*, order: Order, user: User | None, actor: Actor, reason: str) -> Dispute:
-    """The dispute row of a move to ``disputed``; called by the order services only."""
-    return Dispute.objects.create(
+@transaction.atomic
+def dispute_open(*, order_id: int, user: User, reason: str) -> Order:
+    """Either party asks support to decide (after completion only the buyer, until clearance);
+    returns the order, now disputed."""
+    order = order_lock(order_id)
+    reason = text_check(reason, field="reason", limit=MAX_TEXT_LENGTH)
+    actor = role_of(order, user)
+    payload = {"reason": reason}
+    _open(order, Action.OPEN_DISPUTE, actor=actor, user=user, reason=reason, payload=payload)
+    return order
+
+
+@transaction.atomic
+def cancellation_expire(*, order_id: int) -> Order:
+    """The timer's answer to a cancellation request left unanswered: cancel, unless the buyer
+    holds originals, then a dispute opens and support decides."""
+    order = order_lock(order_id)
+    if order.state != State.CANCELLATION_REQUESTED or not originals_released(order):
+        return order_expire_cancellation(order_id=order_id)
+    reason = "The cancellation request was not answered in time; originals had been released."
+    _open(
+        order, Action.EXPIRE_CANCELLATION, actor=Actor.TIMER, user=None, reason=reason, payload={}
+    )
+    return order
+
+
+def _open(
+    order: Order,
+    action: Action,
+    *,
+    actor: Actor,
+    user: User | None,
+    reason: str,
+    payload: dict[str, Any],
+) -> None:
+    """The move to ``disputed`` and its dispute row, checked before the row is written."""
+    order_check(order=order, action=action, actor=actor, target=State.DISPUTED)
+    dispute = Dispute.objects.create(
         order=order,
         opened_by=user,
         opened_by_role=actor,
         reason=reason,
         opened_at=timezone.now(),
         state_before=order.state,
+    )
+    order_move(
+        order=order,
+        action=action,
+        actor=actor,
+        user=user,
+        target=State.DISPUTED,
+        payload={**payload, "dispute_id": dispute.pk},
+        changes=close_request,
     )
 
 

@@ -528,7 +528,8 @@ def order_request_cancellation(*, order_id: int, user: User, reason: str, refund
     return order
 
 
-def _close_request(order: Order) -> None:
+def close_request(order: Order) -> None:
+    """Forget the open cancellation request (a ``changes`` of ``order_move``)."""
     order.return_state = ""
     order.cancellation_requested_by = ""
     order.cancellation_reason = ""
@@ -547,7 +548,7 @@ def order_accept_cancellation(*, order_id: int, user: User) -> Order:
         user=user,
         target=State.CANCELLED,
         refund=order.cancellation_refund or 0,
-        changes=_close_request,
+        changes=close_request,
     )
 
 
@@ -562,7 +563,7 @@ def _answer_request(order_id: int, user: User, action: Action, payload: dict) ->
         user=user,
         target=target,
         payload=payload,
-        changes=_close_request,
+        changes=close_request,
     )
     return order
 
@@ -587,26 +588,13 @@ def originals_released(order: Order) -> bool:
 
 @transaction.atomic
 def order_expire_cancellation(*, order_id: int) -> Order:
-    """No answer in time: cancel, unless the buyer holds originals, then support decides."""
-    from handover.disputes.services import dispute_open_for
-
+    """No answer in time: the order is cancelled with the refund asked. When the buyer holds
+    originals support decides instead: the timer calls ``disputes.services.cancellation_expire``,
+    which opens a dispute then and comes here otherwise."""
     order = order_lock(order_id)
     if order.state == State.CANCELLATION_REQUESTED and originals_released(order):
-        order_check(
-            order=order, action=Action.EXPIRE_CANCELLATION, actor=Actor.TIMER, target=State.DISPUTED
-        )
-        reason = "The cancellation request was not answered in time; originals had been released."
-        dispute = dispute_open_for(order=order, user=None, actor=Actor.TIMER, reason=reason)
-        order_move(
-            order=order,
-            action=Action.EXPIRE_CANCELLATION,
-            actor=Actor.TIMER,
-            user=None,
-            target=State.DISPUTED,
-            payload={"dispute_id": dispute.pk},
-            changes=_close_request,
-        )
-        return order
+        # A buyer who holds originals never wins by silence.
+        raise TransitionNotAllowed("The buyer holds originals: support decides, not the timer.")
     return _settle_and_move(
         order,
         action=Action.EXPIRE_CANCELLATION,
@@ -614,30 +602,8 @@ def order_expire_cancellation(*, order_id: int) -> Order:
         user=None,
         target=State.CANCELLED,
         refund=order.cancellation_refund or 0,
-        changes=_close_request,
+        changes=close_request,
     )
-
-
-@transaction.atomic
-def order_open_dispute(*, order_id: int, user: User, reason: str) -> Order:
-    """Either party asks support to decide (after completion only the buyer, until clearance)."""
-    from handover.disputes.services import dispute_open_for
-
-    order = order_lock(order_id)
-    reason = text_check(reason, field="reason", limit=MAX_TEXT_LENGTH)
-    actor = role_of(order, user)
-    order_check(order=order, action=Action.OPEN_DISPUTE, actor=actor, target=State.DISPUTED)
-    dispute = dispute_open_for(order=order, user=user, actor=actor, reason=reason)
-    order_move(
-        order=order,
-        action=Action.OPEN_DISPUTE,
-        actor=actor,
-        user=user,
-        target=State.DISPUTED,
-        payload={"reason": reason, "dispute_id": dispute.pk},
-        changes=_close_request,
-    )
-    return order
 
 
 def decide_money(order: Order, *, refund: int) -> dict[str, Any]:
