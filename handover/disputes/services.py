@@ -10,6 +10,7 @@ from handover.evidence.services import event_append
 from handover.lib.canonical import json_sha256
 from handover.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from handover.lib.text import text_check
+from handover.notifications.services import notifications_for_event
 from handover.orders.models import Order
 from handover.orders.rules import Action, Actor, State
 from handover.orders.services import (
@@ -176,7 +177,7 @@ def support_note_add(*, dispute_id: int, user: User, text: str) -> SupportNote:
     note = SupportNote.objects.create(
         dispute=dispute, author=user, text=text, created_at=timezone.now()
     )
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.SUPPORT_NOTE,
         actor=user,
@@ -184,4 +185,5 @@ def support_note_add(*, dispute_id: int, user: User, text: str) -> SupportNote:
         # The parties read the order's events: the note's hash goes on the record, not its text.
         payload={"dispute_id": dispute.pk, "note_id": note.pk, "text_sha256": json_sha256(text)},
     )
+    notifications_for_event(event)
     return note

@@ -8,6 +8,9 @@ from datetime import datetime, timedelta
 
 from django.db import models
 
+# The roles are the event record's (an event's actor_role); the transition table names them.
+from handover.evidence.models import Actor
+
 
 class State(models.TextChoices):
     PENDING_PAYMENT = "pending_payment"
@@ -48,14 +51,6 @@ class PreviewHold(models.TextChoices):
     NONE = "", "none"
     PENDING = "pending", "previews are still being made"
     FAILED = "failed", "a preview could not be made"
-
-
-class Actor(models.TextChoices):
-    BUYER = "buyer"
-    SELLER = "seller"
-    SUPPORT = "support"
-    TIMER = "timer"
-    PROVIDER = "provider"
 
 
 @dataclass(frozen=True)

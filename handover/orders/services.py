@@ -19,7 +19,9 @@ from handover.ledger.rules import pricing
 from handover.lib.canonical import json_sha256
 from handover.lib.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
 from handover.lib.text import text_check
+from handover.notifications.services import notifications_for_event
 from handover.orders.models import Message, Order
+from handover.orders.notices import transition_notice
 from handover.orders.rules import (
     CLOSED,
     Action,
@@ -167,7 +169,7 @@ def order_move(
     if target in CLOSED and order.closed_at is None:
         order.closed_at = now
     _save_changes(order)
-    return event_append(
+    event = event_append(
         order=order,
         type=EventType.ORDER_TRANSITION,
         actor=user,
@@ -179,6 +181,8 @@ def order_move(
             **(payload or {}),
         },
     )
+    notifications_for_event(event, notice=transition_notice(action, target))
+    return event
 
 
 def _requirements(questions: list[str], answers: list[str]) -> list[dict[str, str]]:
@@ -228,7 +232,7 @@ def order_place(*, buyer: User, offer_id: int, answers: list[str]) -> Order:
         created_at=now,
         timer_at=timer_for(State.PENDING_PAYMENT, now=now, windows=_windows(), auto_complete=True),
     )
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.ORDER_PLACED,
         actor=buyer,
@@ -248,6 +252,7 @@ def order_place(*, buyer: User, offer_id: int, answers: list[str]) -> Order:
             **({"risks": risks} if offer.risk_threshold is not None else {}),
         },
     )
+    notifications_for_event(event)
     return order
 
 
@@ -268,13 +273,14 @@ def order_update_answers(*, order_id: int, user: User, answers: list[str]) -> Or
         raise Conflict("The requirements are frozen once the order is paid.", code="frozen")
     order.requirements = _requirements([r["question"] for r in order.requirements], answers)
     order.save(update_fields=["requirements"])
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.ANSWERS_UPDATED,
         actor=user,
         actor_role=Actor.BUYER,
         payload={"requirements_sha256": json_sha256(order.requirements)},
     )
+    notifications_for_event(event)
     return order
 
 
@@ -310,13 +316,14 @@ def order_pay(*, order_id: int, user: User) -> dict[str, Any]:
         raise TransitionNotAllowed("Only the buyer pays, and only an order awaiting payment.")
     provider = get_provider(order.payment_provider)
     start = provider.start(order=order)
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.PAYMENT_STARTED,
         actor=user,
         actor_role=Actor.BUYER,
         payload={"provider": provider.name, "reference": start.reference},
     )
+    notifications_for_event(event)
     if start.captured:
         _capture(order, user=None, reference=start.reference)
     else:
@@ -471,13 +478,14 @@ def order_grant_revision(*, order_id: int, user: User) -> Order:
         raise TransitionNotAllowed("Only the seller grants a revision, on an open order.")
     order.revisions_granted += 1
     order.save(update_fields=["revisions_granted"])
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.REVISION_GRANTED,
         actor=user,
         actor_role=Actor.SELLER,
         payload={"revisions_left": order.revisions_left},
     )
+    notifications_for_event(event)
     return order
 
 
@@ -665,13 +673,14 @@ def order_set_auto_complete(*, order_id: int, user: User, enabled: bool) -> Orde
     if order.state == State.DELIVERED:
         order.timer_at = timezone.now() + settings.HANDOVER_AUTO_COMPLETE_AFTER if enabled else None
     order.save(update_fields=["auto_complete", "paused_remaining", "timer_at"])
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.AUTO_COMPLETE_CHANGED,
         actor=user,
         actor_role=Actor.BUYER,
         payload={"enabled": enabled},
     )
+    notifications_for_event(event)
     return order
 
 
@@ -690,13 +699,14 @@ def order_clear(*, order_id: int) -> int:
     amount = ledger.ledger_clear(order=order)
     order.cleared_at = now
     order.save(update_fields=["cleared_at"])
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.FUNDS_CLEARED,
         actor=None,
         actor_role=Actor.TIMER,
         payload={"amount": amount},
     )
+    notifications_for_event(event)
     return amount
 
 
@@ -709,11 +719,12 @@ def message_post(*, order_id: int, user: User, body: str) -> Message:
     message = Message.objects.create(
         order=order, author=user, author_role=actor, body=body, created_at=timezone.now()
     )
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.MESSAGE_POSTED,
         actor=user,
         actor_role=actor,
         payload={"message_id": message.pk, "body": body},
     )
+    notifications_for_event(event)
     return message

@@ -12,6 +12,7 @@ from handover.evidence.services import event_append
 from handover.lib.canonical import json_sha256
 from handover.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from handover.lib.text import text_check
+from handover.notifications.services import notifications_for_event
 from handover.orders.models import Order
 from handover.orders.rules import Actor, State
 from handover.orders.services import order_lock, role_of
@@ -74,13 +75,14 @@ def review_submit(*, order_id: int, user: User, rating: int, text: str) -> Revie
         created_at=now,
     )
     # Both parties read the order's events: the review itself stays out until it is visible.
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.REVIEW_SUBMITTED,
         actor=user,
         actor_role=role,
         payload={"review_id": review.pk, "author_role": role.value, "sha256": review.sha256},
     )
+    notifications_for_event(event)
     return review
 
 
@@ -138,7 +140,7 @@ def report_create(
     )
     if on_order is not None:
         order, role = on_order
-        event_append(
+        event = event_append(
             order=order,
             type=EventType.REPORT_FILED,
             actor=reporter,
@@ -149,6 +151,7 @@ def report_create(
                 "sha256": _report_sha256(report),
             },
         )
+        notifications_for_event(event)
     return report
 
 
