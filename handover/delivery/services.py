@@ -43,6 +43,7 @@ from handover.lib.errors import (
 )
 from handover.lib.ranges import SentRange
 from handover.lib.text import text_check
+from handover.notifications.services import notifications_for_event
 from handover.orders.models import Order
 from handover.orders.rules import CLOSED, Action, Actor, PreviewHold, State
 from handover.orders.services import (
@@ -207,13 +208,14 @@ def delivery_release_early(*, order_id: int, user: User, delivery_id: int) -> De
     if delivery.released_early_at is None:
         delivery.released_early_at = timezone.now()
         delivery.save(update_fields=["released_early_at"])
-        event_append(
+        event = event_append(
             order=order,
             type=EventType.DELIVERY_RELEASED_EARLY,
             actor=user,
             actor_role=Actor.SELLER,
             payload={"delivery_id": delivery.pk},
         )
+        notifications_for_event(event)
         _preview_hold_refresh(order)
     return delivery
 
@@ -247,7 +249,7 @@ def original_access(*, file_id: int, visit: Visit) -> DeliveryFile:
     with transaction.atomic():  # committed before the refusal is raised
         order = order_lock(file.delivery.order_id)  # the order's chain takes one at a time
         _refusals_check(visit.user)
-        event_append(
+        event = event_append(
             order=order,
             type=EventType.ORIGINAL_REFUSED,
             actor=visit.user,
@@ -255,6 +257,7 @@ def original_access(*, file_id: int, visit: Visit) -> DeliveryFile:
             payload={"file_id": file.pk, "sha256": file.sha256, "bytes": 0},
             sealed=_visit_values(visit),
         )
+        notifications_for_event(event)
     raise PermissionDenied(
         "Originals are released when the order completes.", code="originals_locked"
     )
@@ -310,7 +313,7 @@ def file_served_record(
     }
     if part is not None:
         payload["part"] = part.index
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.PREVIEW_VIEWED if part else EventType.ORIGINAL_DOWNLOADED,
         actor=visit.user,
@@ -318,6 +321,7 @@ def file_served_record(
         payload=payload,
         sealed=_visit_values(visit),
     )
+    notifications_for_event(event)
 
 
 def _view_counted(order: Order, part: PreviewPart, user: User, sent: SentRange) -> bool:
@@ -342,7 +346,7 @@ def _tally_close(order: Order, tally: PreviewViewTally) -> None:
     order's lock."""
     if tally.repeats:
         part = tally.part
-        event_append(
+        event = event_append(
             order=order,
             type=EventType.PREVIEW_VIEWED,
             actor=tally.user,
@@ -357,6 +361,7 @@ def _tally_close(order: Order, tally: PreviewViewTally) -> None:
                 "last_at": tally.last_at.isoformat(),
             },
         )
+        notifications_for_event(event)
     tally.delete()
 
 
@@ -505,7 +510,7 @@ def _preview_record(file_id: int, parts: list[PreviewPart], info: dict) -> bool:
     file.preview_lease_until = None
     file.save(update_fields=["preview_state", "preview_info", "preview_lease_until"])
     PreviewPart.objects.bulk_create(parts)
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.PREVIEW_MADE,
         actor=None,
@@ -518,6 +523,7 @@ def _preview_record(file_id: int, parts: list[PreviewPart], info: dict) -> bool:
             ],
         },
     )
+    notifications_for_event(event)
     _preview_hold_refresh(order)
     return True
 
@@ -532,13 +538,14 @@ def _preview_record_failure(file_id: int, reason: str) -> None:
     file.preview_reason = _sentence(reason)
     file.preview_lease_until = None
     file.save(update_fields=["preview_state", "preview_reason", "preview_lease_until"])
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.PREVIEW_FAILED,
         actor=None,
         actor_role=WORKER,
         payload={"file_id": file.pk, "reason": file.preview_reason},
     )
+    notifications_for_event(event)
     _preview_hold_refresh(order)
 
 

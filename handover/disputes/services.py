@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -8,9 +10,20 @@ from handover.evidence.services import event_append
 from handover.lib.canonical import json_sha256
 from handover.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from handover.lib.text import text_check
+from handover.notifications.services import notifications_for_event
 from handover.orders.models import Order
 from handover.orders.rules import Action, Actor, State
-from handover.orders.services import decide_money, order_lock, order_move
+from handover.orders.services import (
+    MAX_TEXT_LENGTH,
+    close_request,
+    decide_money,
+    order_check,
+    order_expire_cancellation,
+    order_lock,
+    order_move,
+    originals_released,
+    role_of,
+)
 from handover.trust import services as trust
 from handover.trust.models import PartyRole
 from handover.trust.rules import DisputeResult
@@ -25,8 +38,43 @@ RESULTS = {
 }
 
 
-def dispute_open_for(*, order: Order, user: User | None, actor: Actor, reason: str) -> Dispute:
-    """The dispute row of a move to ``disputed``; called by the order services only."""
+@transaction.atomic
+def dispute_open(*, order_id: int, user: User, reason: str) -> Order:
+    """Either party asks support to decide (after completion only the buyer, until clearance);
+    returns the order, now disputed."""
+    order = order_lock(order_id)
+    reason = text_check(reason, field="reason", limit=MAX_TEXT_LENGTH)
+    actor = role_of(order, user)
+    payload = {"reason": reason}
+    _open(order, Action.OPEN_DISPUTE, actor=actor, user=user, reason=reason, payload=payload)
+    return order
+
+
+@transaction.atomic
+def cancellation_expire(*, order_id: int) -> Order:
+    """The timer's answer to a cancellation request left unanswered: cancel, unless the buyer
+    holds originals, then a dispute opens and support decides."""
+    order = order_lock(order_id)
+    if order.state != State.CANCELLATION_REQUESTED or not originals_released(order):
+        return order_expire_cancellation(order_id=order_id)
+    reason = "The cancellation request was not answered in time; originals had been released."
+    _open(
+        order, Action.EXPIRE_CANCELLATION, actor=Actor.TIMER, user=None, reason=reason, payload={}
+    )
+    return order
+
+
+def _open(
+    order: Order,
+    action: Action,
+    *,
+    actor: Actor,
+    user: User | None,
+    reason: str,
+    payload: dict[str, Any],
+) -> None:
+    """The move to ``disputed`` and its dispute row, checked before the row is written."""
+    order_check(order=order, action=action, actor=actor, target=State.DISPUTED)
     dispute = Dispute.objects.create(
         order=order,
         opened_by=user,
@@ -37,7 +85,15 @@ def dispute_open_for(*, order: Order, user: User | None, actor: Actor, reason: s
     )
     if user is not None:  # the cancellation timer's disputes go on nobody's record
         trust.record_dispute_opened(user_id=user.pk, role=PartyRole(actor.value))
-    return dispute
+    order_move(
+        order=order,
+        action=action,
+        actor=actor,
+        user=user,
+        target=State.DISPUTED,
+        payload={**payload, "dispute_id": dispute.pk},
+        changes=close_request,
+    )
 
 
 def decision_refund(order: Order, outcome: Outcome, refund: int | None) -> int:
@@ -136,7 +192,7 @@ def support_note_add(*, dispute_id: int, user: User, text: str) -> SupportNote:
     note = SupportNote.objects.create(
         dispute=dispute, author=user, text=text, created_at=timezone.now()
     )
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.SUPPORT_NOTE,
         actor=user,
@@ -144,4 +200,5 @@ def support_note_add(*, dispute_id: int, user: User, text: str) -> SupportNote:
         # The parties read the order's events: the note's hash goes on the record, not its text.
         payload={"dispute_id": dispute.pk, "note_id": note.pk, "text_sha256": json_sha256(text)},
     )
+    notifications_for_event(event)
     return note

@@ -28,6 +28,17 @@ class EventType(models.TextChoices):
     OFFER_TERMS_VERSIONED = "offer.terms_versioned"
 
 
+class Actor(models.TextChoices):
+    """The role in which someone (or something) took part in an order: an event's
+    ``actor_role``. Here, in the core, so that every app reading events shares it."""
+
+    BUYER = "buyer"
+    SELLER = "seller"
+    SUPPORT = "support"
+    TIMER = "timer"
+    PROVIDER = "provider"
+
+
 class Event(AppendOnly):
     """One thing that happened. Written only by ``event_append``; never updated or deleted."""
 

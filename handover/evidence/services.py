@@ -7,7 +7,6 @@ from django.utils import timezone
 from handover.evidence.chain import event_body, event_hash, seal_hash
 from handover.evidence.models import Event, EventType, SealedValues
 from handover.lib.canonical import canonical_json
-from handover.notifications.services import notifications_for_event
 
 # Plain SQL for the INSERT: every move writes an event under the order's lock (on SQLite,
 # under the one writer lock), and the ORM took longer to build it than the database to run
@@ -47,7 +46,8 @@ def event_append(
     The event's body (canonical JSON, see ``evidence.chain``) carries the hash of the order's
     previous event; the worker later makes it a leaf of the Merkle log (``log_sequence``).
     ``sealed`` values are for support only (``evidence.visibility``): the body holds their
-    salted hash, a ``SealedValues`` row the values."""
+    salted hash, a ``SealedValues`` row the values. The caller then writes the event's
+    notifications (``notifications_for_event``) in the same transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_append must run inside the transaction of the change it records")
     salt = secrets.token_hex(16) if sealed is not None else ""
@@ -88,6 +88,4 @@ def event_append(
     event._state.adding, event._state.db = False, connection.alias
     if sealed is not None:
         SealedValues.objects.create(event=event, salt=salt, values=sealed)
-    # In the same transaction: a notification is written with the change or not at all.
-    notifications_for_event(event)
     return event

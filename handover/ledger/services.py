@@ -26,6 +26,7 @@ from handover.ledger.models import (
 from handover.ledger.rules import Shares, shares, shares_delta
 from handover.lib.errors import Conflict, InvalidInput
 from handover.lib.money import CURRENCIES, MAX_AMOUNT
+from handover.notifications.services import notifications_for_event
 
 logger = logging.getLogger(__name__)
 
@@ -325,7 +326,7 @@ def payout_request(*, user: User, currency: str, amount: int) -> LedgerTransacti
         memo=f"payout {reference}",
     )
     assert txn is not None
-    event_append(
+    event = event_append(
         type=EventType.PAYOUT_MADE,
         actor=user,
         actor_role="seller",
@@ -336,4 +337,5 @@ def payout_request(*, user: User, currency: str, amount: int) -> LedgerTransacti
             "transaction_id": txn.pk,
         },
     )
+    notifications_for_event(event)
     return txn

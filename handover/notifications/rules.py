@@ -11,10 +11,9 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from handover.evidence.models import EventType
+from handover.evidence.models import Actor, EventType
 from handover.evidence.visibility import SUPPORT_ONLY_TYPES
 from handover.lib.money import format_amount
-from handover.orders.rules import Action, Actor
 
 
 class Party(StrEnum):
@@ -50,16 +49,20 @@ def retry_delay(attempts: int) -> timedelta | None:
 
 
 # --- who hears about what ----------------------------------------------------------------------
+#
+# The service that records an event says who hears of it: the order services pass the notice of
+# each move of the lifecycle (``orders.notices``); the other events' notices are below, by type.
 
 NOBODY: frozenset[Party] = frozenset()
 Who = Callable[[str], frozenset[Party]]
+Details = Callable[[Mapping[str, Any], str], list[str]]
 
 
-def _to(*parties: Party) -> Who:
+def to(*parties: Party) -> Who:
     return lambda actor_role: frozenset(parties)
 
 
-def _other_party(actor_role: str) -> frozenset[Party]:
+def other_party(actor_role: str) -> frozenset[Party]:
     """The party who did not act; both when support or a timer acted."""
     if actor_role == Actor.BUYER:
         return frozenset({Party.SELLER})
@@ -68,73 +71,65 @@ def _other_party(actor_role: str) -> frozenset[Party]:
     return frozenset({Party.BUYER, Party.SELLER})
 
 
-def _timer_also_tells(party: Party, always: Party) -> Who:
+def timer_also_tells(party: Party, always: Party) -> Who:
     return lambda actor_role: frozenset({always, party} if actor_role == Actor.TIMER else {always})
 
 
-def _unless_acting(party: Party) -> Who:
+def unless_acting(party: Party) -> Who:
     return lambda actor_role: NOBODY if actor_role == party else frozenset({party})
+
+
+def no_details(payload: Mapping[str, Any], currency: str) -> list[str]:
+    return []
 
 
 @dataclass(frozen=True)
 class Notice:
     who: Who
     subject: str  # formatted with the order's number as {n}
+    details: Details = no_details  # the e-mail's lines after the subject
 
 
-TRANSITION_NOTICES: dict[Action, Notice] = {
-    Action.PAY: Notice(_to(Party.SELLER), "Order #{n} is paid"),
-    Action.ABANDON: Notice(
-        _unless_acting(Party.BUYER), "Order #{n} was cancelled: it was not paid in time"
-    ),
-    Action.ACCEPT_ORDER: Notice(_to(Party.BUYER), "The seller accepted order #{n}"),
-    Action.DECLINE_ORDER: Notice(
-        _timer_also_tells(Party.SELLER, always=Party.BUYER),
-        "Order #{n} was declined; the payment is refunded",
-    ),
-    Action.DELIVER: Notice(_to(Party.BUYER), "Order #{n} was delivered"),
-    Action.ACCEPT: Notice(
-        _timer_also_tells(Party.BUYER, always=Party.SELLER), "Order #{n} is completed"
-    ),
-    Action.REQUEST_REVISION: Notice(_to(Party.SELLER), "A revision was requested on order #{n}"),
-    Action.CANCEL_LATE: Notice(_to(Party.SELLER), "Order #{n} was cancelled for late delivery"),
-    Action.REQUEST_CANCELLATION: Notice(_other_party, "Cancellation requested on order #{n}"),
-    Action.ACCEPT_CANCELLATION: Notice(_other_party, "Order #{n} was cancelled by agreement"),
-    Action.DECLINE_CANCELLATION: Notice(
-        _other_party, "The cancellation request on order #{n} was declined"
-    ),
-    Action.WITHDRAW_CANCELLATION: Notice(
-        _other_party, "The cancellation request on order #{n} was withdrawn"
-    ),
-    Action.EXPIRE_CANCELLATION: Notice(
-        _to(Party.BUYER, Party.SELLER), "The cancellation request on order #{n} ran out"
-    ),
-    Action.OPEN_DISPUTE: Notice(_other_party, "A dispute was opened on order #{n}"),
-    Action.DECIDE: Notice(
-        _to(Party.BUYER, Party.SELLER), "Support decided the dispute on order #{n}"
-    ),
-    Action.CHARGEBACK: Notice(_to(Party.SELLER), "A chargeback was reported on order #{n}"),
-}
+def _message(payload: Mapping[str, Any], currency: str) -> list[str]:
+    return [quote("Message", payload.get("body"))]
+
+
+def _failure(payload: Mapping[str, Any], currency: str) -> list[str]:
+    return [str(payload.get("reason", ""))]
+
+
+def _auto_complete(payload: Mapping[str, Any], currency: str) -> list[str]:
+    on = payload.get("enabled")
+    return ["Auto-completion is now " + ("on." if on else "off: only the buyer completes.")]
+
+
+def _cleared(payload: Mapping[str, Any], currency: str) -> list[str]:
+    if "amount" not in payload:
+        return []
+    return [f"{format_amount(payload['amount'], currency)} moved to your available balance."]
+
 
 # Events other than transitions. Downloads, refusals and preview views are on the record but
 # mail nobody: a buyer's every click would become a seller's e-mail.
 EVENT_NOTICES: dict[str, Notice] = {
-    EventType.MESSAGE_POSTED: Notice(_other_party, "New message on order #{n}"),
+    EventType.MESSAGE_POSTED: Notice(other_party, "New message on order #{n}", _message),
     EventType.DELIVERY_RELEASED_EARLY: Notice(
-        _to(Party.BUYER), "Originals of order #{n} are released to you"
+        to(Party.BUYER), "Originals of order #{n} are released to you"
     ),
     EventType.PREVIEW_FAILED: Notice(
-        _to(Party.SELLER), "A preview could not be made on order #{n}"
+        to(Party.SELLER), "A preview could not be made on order #{n}", _failure
     ),
     EventType.REVISION_GRANTED: Notice(
-        _to(Party.BUYER), "The seller granted another revision on order #{n}"
+        to(Party.BUYER), "The seller granted another revision on order #{n}"
     ),
     EventType.AUTO_COMPLETE_CHANGED: Notice(
-        _to(Party.SELLER), "The buyer changed auto-completion of order #{n}"
+        to(Party.SELLER), "The buyer changed auto-completion of order #{n}", _auto_complete
     ),
-    EventType.FUNDS_CLEARED: Notice(_to(Party.SELLER), "Earnings from order #{n} are available"),
-    EventType.REVIEW_SUBMITTED: Notice(_other_party, "A review was submitted on order #{n}"),
-    EventType.REPORT_FILED: Notice(_to(Party.SUPPORT), "A report was filed"),
+    EventType.FUNDS_CLEARED: Notice(
+        to(Party.SELLER), "Earnings from order #{n} are available", _cleared
+    ),
+    EventType.REVIEW_SUBMITTED: Notice(other_party, "A review was submitted on order #{n}"),
+    EventType.REPORT_FILED: Notice(to(Party.SUPPORT), "A report was filed"),
 }
 
 
@@ -157,24 +152,9 @@ SILENT = frozenset(
 )
 
 
-def notice_for(event_type: str, payload: Mapping[str, Any]) -> Notice | None:
-    if event_type == EventType.ORDER_TRANSITION:
-        try:
-            return TRANSITION_NOTICES.get(Action(str(payload.get("action"))))
-        except ValueError:
-            return None
-    return EVENT_NOTICES.get(event_type)
-
-
-def recipients(event_type: str, payload: Mapping[str, Any], actor_role: str) -> frozenset[Party]:
+def recipients(notice: Notice | None, actor_role: str) -> frozenset[Party]:
     """The parties an event is e-mailed to (the acting user is left out by the caller)."""
-    notice = notice_for(event_type, payload)
-    if notice is None:
-        return NOBODY
-    parties = notice.who(actor_role)
-    if event_type == EventType.ORDER_TRANSITION and payload.get("to") == "disputed":
-        parties |= {Party.SUPPORT}  # a dispute waits in support's queue
-    return parties
+    return NOBODY if notice is None else notice.who(actor_role)
 
 
 # --- what the e-mail says ----------------------------------------------------------------------
@@ -190,76 +170,24 @@ class Email:
 
 
 def email_for(
-    event_type: str, payload: Mapping[str, Any], *, order_id: int | None, currency: str
+    notice: Notice | None, payload: Mapping[str, Any], *, order_id: int | None, currency: str
 ) -> Email | None:
     """The e-mail about an event, the same for every recipient; None if it mails nobody."""
-    notice = notice_for(event_type, payload)
     if notice is None:
         return None
     subject = notice.subject.format(n=order_id)[:MAX_SUBJECT]
-    lines = _details(event_type, payload, currency)
+    lines = notice.details(payload, currency)
     if order_id is not None:
         lines.append(f"Order #{order_id}: GET /api/v1/orders/{order_id}")
     return Email(subject=subject, body="\n\n".join([subject + ".", *lines]) + "\n")
 
 
-def _quote(label: str, text: Any) -> str:
+def quote(label: str, text: Any) -> str:
+    """``text`` under ``label``, cut at MAX_QUOTE characters."""
     text = str(text or "")
     if len(text) > MAX_QUOTE:
         text = text[:MAX_QUOTE] + " [...]"
     return f"{label}:\n{text}"
-
-
-def _details(event_type: str, payload: Mapping[str, Any], currency: str) -> list[str]:
-    if event_type == EventType.ORDER_TRANSITION:
-        return _transition_details(payload, currency)
-    if event_type == EventType.MESSAGE_POSTED:
-        return [_quote("Message", payload.get("body"))]
-    if event_type == EventType.PREVIEW_FAILED:
-        return [str(payload.get("reason", ""))]
-    if event_type == EventType.AUTO_COMPLETE_CHANGED:
-        on = payload.get("enabled")
-        return ["Auto-completion is now " + ("on." if on else "off: only the buyer completes.")]
-    if event_type == EventType.FUNDS_CLEARED and "amount" in payload:
-        return [f"{format_amount(payload['amount'], currency)} moved to your available balance."]
-    return []
-
-
-def _transition_details(payload: Mapping[str, Any], currency: str) -> list[str]:
-    action, target = payload.get("action"), payload.get("to")
-    lines: list[str] = []
-    if action == Action.PAY:
-        lines.append(
-            "The buyer's payment is held in escrow. "
-            + (
-                "Accept or decline the order."
-                if target == "awaiting_acceptance"
-                else "The work can start."
-            )
-        )
-    elif action == Action.DELIVER:
-        lines.append(
-            "Review the delivery and its previews, then accept it or ask for a revision. "
-            "The originals are yours once you accept."
-        )
-    elif action == Action.ACCEPT:
-        lines.append("The originals are released to the buyer; the seller's earnings are pending.")
-    elif action == Action.EXPIRE_CANCELLATION:
-        lines.append(
-            "Support will decide, as originals had been released."
-            if target == "disputed"
-            else "The order is cancelled as proposed."
-        )
-    elif action == Action.DECIDE:
-        lines.append(f"Outcome: {payload.get('outcome', '')}")
-    for key, label in (("reason", "Reason"), ("message", "Message"), ("rationale", "Rationale")):
-        if payload.get(key):
-            lines.append(_quote(label, payload[key]))
-    if action == Action.REQUEST_CANCELLATION and "refund" in payload:
-        lines.append(f"Proposed refund: {format_amount(payload['refund'], currency)}")
-    elif isinstance(payload.get("refund"), int) and payload["refund"]:
-        lines.append(f"Refunded to the buyer: {format_amount(payload['refund'], currency)}")
-    return lines
 
 
 # --- webhooks ----------------------------------------------------------------------------------

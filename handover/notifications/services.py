@@ -1,7 +1,8 @@
-"""Notifications through an outbox: ``notifications_for_event`` writes one row per e-mail and
-webhook call in the transaction of the event; ``outbox_send_due`` (run by the worker) sends
-them afterwards and retries with backoff. Delivery is at least once: a worker killed after a
-send but before marking it sends it again, so webhook receivers dedupe on Handover-Delivery."""
+"""Notifications through an outbox: ``notifications_for_event``, called by the service that
+records an event, writes one row per e-mail and webhook call in the event's transaction;
+``outbox_send_due`` (run by the worker) sends them afterwards and retries with backoff.
+Delivery is at least once: a worker killed after a send but before marking it sends it again,
+so webhook receivers dedupe on Handover-Delivery."""
 
 import contextlib
 import http.client
@@ -14,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -29,8 +30,7 @@ from handover.evidence.visibility import payload_shown
 from handover.lib.errors import InvalidInput, NotFound
 from handover.notifications import rules
 from handover.notifications.models import Channel, Outbox, OutboxState, Webhook
-from handover.notifications.rules import Party
-from handover.orders.models import Order
+from handover.notifications.rules import Notice, Party
 
 logger = logging.getLogger(__name__)
 
@@ -58,14 +58,26 @@ _INSERT = (
 _ROW = f"({', '.join(['%s'] * len(_FIELDS))})"
 
 
-def notifications_for_event(event: Event) -> None:
+class OrderParties(Protocol):
+    """What the outbox reads of an event's order."""
+
+    buyer_id: int
+    seller_id: int
+    currency: str
+
+
+def notifications_for_event(event: Event, *, notice: Notice | None = None) -> None:
     """Queue the e-mails and webhook calls ``event`` causes, in the transaction that wrote it.
 
-    Called by ``event_append`` for every event, so it stays cheap: one query for the parties'
-    webhooks (none for an event of no order), one more only when support is told, and one
-    INSERT for all the rows."""
+    The service that records an event calls this right after ``event_append`` (every event:
+    each is a webhook call to the order's parties), with the ``notice`` of an order's move;
+    other events' notices are ``rules.EVENT_NOTICES``. It stays cheap: one query for the
+    parties' webhooks (none for an event of no order), one more only when support is told,
+    and one INSERT for all the rows."""
     order = event.order if event.order_id is not None else None
-    rows = [*_emails(event, order), *_webhook_calls(event, order)]
+    if notice is None:
+        notice = rules.EVENT_NOTICES.get(event.type)
+    rows = [*_emails(event, order, notice), *_webhook_calls(event, order)]
     if not rows:
         return
     values = [
@@ -87,12 +99,14 @@ def _outbox_row(event: Event, **values: Any) -> dict[str, Any]:
     }
 
 
-def _emails(event: Event, order: Order | None) -> Iterator[dict[str, Any]]:
-    parties = rules.recipients(event.type, event.payload, event.actor_role)
+def _emails(
+    event: Event, order: OrderParties | None, notice: Notice | None
+) -> Iterator[dict[str, Any]]:
+    parties = rules.recipients(notice, event.actor_role)
     if not parties:
         return
     currency = order.currency if order is not None else settings.HANDOVER_CURRENCY
-    email = rules.email_for(event.type, event.payload, order_id=event.order_id, currency=currency)
+    email = rules.email_for(notice, event.payload, order_id=event.order_id, currency=currency)
     if email is None:
         return
     user_ids = _party_ids(parties, order) - {event.actor_id}
@@ -106,7 +120,7 @@ def _emails(event: Event, order: Order | None) -> Iterator[dict[str, Any]]:
         )
 
 
-def _party_ids(parties: frozenset[Party], order: Order | None) -> set[int]:
+def _party_ids(parties: frozenset[Party], order: OrderParties | None) -> set[int]:
     ids: set[int] = set()
     if order is not None:
         if Party.BUYER in parties:
@@ -119,7 +133,7 @@ def _party_ids(parties: frozenset[Party], order: Order | None) -> set[int]:
     return ids
 
 
-def _webhook_calls(event: Event, order: Order | None) -> Iterator[dict[str, Any]]:
+def _webhook_calls(event: Event, order: OrderParties | None) -> Iterator[dict[str, Any]]:
     if order is None or event.type in rules.WEBHOOK_WITHHELD:
         return
     with connection.cursor() as cursor:

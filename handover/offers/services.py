@@ -10,6 +10,7 @@ from handover.evidence.services import event_append
 from handover.lib.errors import InvalidInput, NotFound
 from handover.lib.money import CURRENCIES, MAX_AMOUNT
 from handover.lib.text import text_check
+from handover.notifications.services import notifications_for_event
 from handover.offers.models import Offer, OfferTerms
 from handover.trust.rules import RiskThreshold
 
@@ -80,12 +81,13 @@ def offer_create(*, seller: User, fields: OfferFields) -> Offer:
         risk_threshold=threshold,
     )
     terms = OfferTerms.objects.create(offer=offer, version=1, text=fields.terms)
-    event_append(
+    event = event_append(
         type=EventType.OFFER_CREATED,
         actor=seller,
         actor_role="seller",
         payload={"offer_id": offer.pk, "terms_version": 1, "terms_sha256": terms.sha256},
     )
+    notifications_for_event(event)
     return offer
 
 
@@ -115,7 +117,7 @@ def offer_update(*, offer_id: int, seller: User, fields: OfferFields) -> Offer:
         terms = OfferTerms.objects.create(
             offer=offer, version=current.version + 1, text=fields.terms
         )
-        event_append(
+        event = event_append(
             type=EventType.OFFER_TERMS_VERSIONED,
             actor=seller,
             actor_role="seller",
@@ -125,6 +127,7 @@ def offer_update(*, offer_id: int, seller: User, fields: OfferFields) -> Offer:
                 "terms_sha256": terms.sha256,
             },
         )
+        notifications_for_event(event)
     return offer
 
 

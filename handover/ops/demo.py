@@ -16,6 +16,7 @@ from handover.accounts.models import Role, User
 from handover.accounts.services import token_create, user_create
 from handover.delivery.services import order_deliver
 from handover.disputes.models import Dispute
+from handover.disputes.services import dispute_open
 from handover.offers.models import Offer
 from handover.offers.services import OfferFields, offer_create
 from handover.orders import services as orders
@@ -141,7 +142,7 @@ def _disputed(offer: Offer, buyer: User, seller: User) -> None:
     orders.order_decline_cancellation(
         order_id=order_id, user=seller, message="The work is done as the brief asked."
     )
-    orders.order_open_dispute(order_id=order_id, user=buyer, reason="I do not like the colours.")
+    dispute_open(order_id=order_id, user=buyer, reason="I do not like the colours.")
 
 
 def _cancellation_requested(offer: Offer, buyer: User, seller: User) -> None:

@@ -16,7 +16,7 @@ from django_tasks_db.models import DBTaskResult
 from handover.delivery.tasks import preview_views_sweep, previews_resume, storage_sweep_task
 from handover.evidence.tasks import evidence_log
 from handover.notifications.tasks import outbox_send_enqueue_if_due
-from handover.orders.tasks import timers_sweep
+from handover.ops.tasks import timers_sweep
 
 logger = logging.getLogger(__name__)
 PERIODIC = (timers_sweep, evidence_log, previews_resume, preview_views_sweep)

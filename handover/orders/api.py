@@ -6,6 +6,7 @@ from ninja.pagination import paginate
 from pydantic import StrictBool, StrictInt
 
 from handover.api.pagination import PageParams, Pagination, page
+from handover.disputes.services import dispute_open
 from handover.evidence.models import Event
 from handover.evidence.visibility import SUPPORT_ONLY_TYPES, payload_for, reads_as_support
 from handover.lib.bounds import Id, StrictId
@@ -237,7 +238,7 @@ class ReasonIn(Schema):
 
 @router.post("/{order_id}/open-dispute", response=OrderOut)
 def open_dispute(request, order_id: Id, payload: ReasonIn):
-    order = services.order_open_dispute(order_id=order_id, user=request.auth, reason=payload.reason)
+    order = dispute_open(order_id=order_id, user=request.auth, reason=payload.reason)
     return order_out(order, request)
 
 

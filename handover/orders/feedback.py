@@ -9,6 +9,7 @@ from handover.accounts.models import User
 from handover.evidence.models import EventType
 from handover.evidence.services import event_append
 from handover.lib.errors import InvalidInput, PermissionDenied
+from handover.notifications.services import notifications_for_event
 from handover.orders.models import Order
 from handover.orders.rules import Actor, State, review_refusal
 from handover.orders.services import order_lock, role_of
@@ -48,9 +49,10 @@ def order_review(*, order_id: int, user: User, rating: int, text: str) -> Review
     )
     # Both parties read the order's events: the review itself stays out until it is visible.
     payload = {"review_id": review.pk, "author_role": role.value, "sha256": review.sha256}
-    event_append(
+    event = event_append(
         order=order, type=EventType.REVIEW_SUBMITTED, actor=user, actor_role=role, payload=payload
     )
+    notifications_for_event(event)
     return review
 
 
@@ -66,7 +68,8 @@ def order_report(
         raise InvalidInput("A report about an order is about its other party.", code="not_a_party")
     report = trust.report_add(draft=draft, order_id=order.pk)
     payload = {"report_id": report.pk, "reason": draft.reason.value, "sha256": report.sha256}
-    event_append(
+    event = event_append(
         order=order, type=EventType.REPORT_FILED, actor=reporter, actor_role=role, payload=payload
     )
+    notifications_for_event(event)
     return report

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 
 from django.db import models
 
+# The roles are the event record's (an event's actor_role); the transition table names them.
+from handover.evidence.models import Actor
 from handover.trust.rules import REVIEW_WINDOW, Asker, Cancellations, RoleRecord, review_window_ends
 
 
@@ -51,14 +53,6 @@ class PreviewHold(models.TextChoices):
     NONE = "", "none"
     PENDING = "pending", "previews are still being made"
     FAILED = "failed", "a preview could not be made"
-
-
-class Actor(models.TextChoices):
-    BUYER = "buyer"
-    SELLER = "seller"
-    SUPPORT = "support"
-    TIMER = "timer"
-    PROVIDER = "provider"
 
 
 @dataclass(frozen=True)

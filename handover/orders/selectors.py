@@ -29,10 +29,10 @@ _STARTED_BY = {(Action.PAY, Actor.BUYER)}
 
 
 def orders_visible_to(user: User) -> QuerySet[Order]:
-    from handover.disputes.models import Dispute
-
+    # Through the disputes' relation to the order: orders does not import disputes.
+    disputed = Order.objects.filter(pk=OuterRef("pk"), disputes__isnull=False)
     base = Order.objects.select_related("buyer", "seller", "terms").annotate(
-        has_dispute=Exists(Dispute.objects.filter(order=OuterRef("pk")))
+        has_dispute=Exists(disputed)
     )
     if user.is_support:
         return base
@@ -90,6 +90,30 @@ def available_actions(order: Order, role: Actor) -> list[str]:
         if role == Actor.BUYER:
             names.append("auto-complete")
     return names
+
+
+def due_timer_ids(now: datetime, limit: int = 500) -> list[int]:
+    """The orders whose timer has run out, the longest overdue first."""
+    return list(
+        Order.objects.filter(timer_at__lte=now, state__in=list(TIMER_ACTIONS))
+        # Held until its previews are shown: not picked again every sweep meanwhile.
+        .exclude(state=State.DELIVERED, preview_hold__gt="")
+        .order_by("timer_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def due_clearance_ids(now: datetime, limit: int = 500) -> list[int]:
+    """The settled orders whose seller's earnings clear now, the longest waiting first."""
+    return list(
+        Order.objects.filter(
+            clears_at__lte=now,
+            cleared_at__isnull=True,
+            state__in=[State.COMPLETED, State.CANCELLED],
+        )
+        .order_by("clears_at")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def timer_action(order: Order) -> str | None:

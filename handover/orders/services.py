@@ -19,7 +19,9 @@ from handover.ledger.rules import pricing
 from handover.lib.canonical import json_sha256
 from handover.lib.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
 from handover.lib.text import text_check
+from handover.notifications.services import notifications_for_event
 from handover.orders.models import Message, Order
+from handover.orders.notices import transition_notice
 from handover.orders.rules import (
     CLOSED,
     Action,
@@ -172,7 +174,7 @@ def order_move(
     if target in CLOSED and order.closed_at is None:
         order.closed_at = now
     _save_changes(order)
-    return event_append(
+    event = event_append(
         order=order,
         type=EventType.ORDER_TRANSITION,
         actor=user,
@@ -184,6 +186,8 @@ def order_move(
             **(payload or {}),
         },
     )
+    notifications_for_event(event, notice=transition_notice(action, target))
+    return event
 
 
 def _record_ending(
@@ -262,7 +266,7 @@ def order_place(*, buyer: User, offer_id: int, answers: list[str]) -> Order:
         created_at=now,
         timer_at=timer_for(State.PENDING_PAYMENT, now=now, windows=_windows(), auto_complete=True),
     )
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.ORDER_PLACED,
         actor=buyer,
@@ -282,6 +286,7 @@ def order_place(*, buyer: User, offer_id: int, answers: list[str]) -> Order:
             **({"risks": risks} if offer.risk_threshold is not None else {}),
         },
     )
+    notifications_for_event(event)
     return order
 
 
@@ -302,13 +307,14 @@ def order_update_answers(*, order_id: int, user: User, answers: list[str]) -> Or
         raise Conflict("The requirements are frozen once the order is paid.", code="frozen")
     order.requirements = _requirements([r["question"] for r in order.requirements], answers)
     order.save(update_fields=["requirements"])
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.ANSWERS_UPDATED,
         actor=user,
         actor_role=Actor.BUYER,
         payload={"requirements_sha256": json_sha256(order.requirements)},
     )
+    notifications_for_event(event)
     return order
 
 
@@ -344,13 +350,14 @@ def order_pay(*, order_id: int, user: User) -> dict[str, Any]:
         raise TransitionNotAllowed("Only the buyer pays, and only an order awaiting payment.")
     provider = get_provider(order.payment_provider)
     start = provider.start(order=order)
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.PAYMENT_STARTED,
         actor=user,
         actor_role=Actor.BUYER,
         payload={"provider": provider.name, "reference": start.reference},
     )
+    notifications_for_event(event)
     if start.captured:
         _capture(order, user=None, reference=start.reference)
     else:
@@ -505,13 +512,14 @@ def order_grant_revision(*, order_id: int, user: User) -> Order:
         raise TransitionNotAllowed("Only the seller grants a revision, on an open order.")
     order.revisions_granted += 1
     order.save(update_fields=["revisions_granted"])
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.REVISION_GRANTED,
         actor=user,
         actor_role=Actor.SELLER,
         payload={"revisions_left": order.revisions_left},
     )
+    notifications_for_event(event)
     return order
 
 
@@ -562,7 +570,8 @@ def order_request_cancellation(*, order_id: int, user: User, reason: str, refund
     return order
 
 
-def _close_request(order: Order) -> None:
+def close_request(order: Order) -> None:
+    """Forget the open cancellation request (a ``changes`` of ``order_move``)."""
     order.return_state = ""
     order.cancellation_requested_by = ""
     order.cancellation_reason = ""
@@ -581,7 +590,7 @@ def order_accept_cancellation(*, order_id: int, user: User) -> Order:
         user=user,
         target=State.CANCELLED,
         refund=order.cancellation_refund or 0,
-        changes=_close_request,
+        changes=close_request,
     )
 
 
@@ -596,7 +605,7 @@ def _answer_request(order_id: int, user: User, action: Action, payload: dict) ->
         user=user,
         target=target,
         payload=payload,
-        changes=_close_request,
+        changes=close_request,
     )
     return order
 
@@ -621,26 +630,13 @@ def originals_released(order: Order) -> bool:
 
 @transaction.atomic
 def order_expire_cancellation(*, order_id: int) -> Order:
-    """No answer in time: cancel, unless the buyer holds originals, then support decides."""
-    from handover.disputes.services import dispute_open_for
-
+    """No answer in time: the order is cancelled with the refund asked. When the buyer holds
+    originals support decides instead: the timer calls ``disputes.services.cancellation_expire``,
+    which opens a dispute then and comes here otherwise."""
     order = order_lock(order_id)
     if order.state == State.CANCELLATION_REQUESTED and originals_released(order):
-        order_check(
-            order=order, action=Action.EXPIRE_CANCELLATION, actor=Actor.TIMER, target=State.DISPUTED
-        )
-        reason = "The cancellation request was not answered in time; originals had been released."
-        dispute = dispute_open_for(order=order, user=None, actor=Actor.TIMER, reason=reason)
-        order_move(
-            order=order,
-            action=Action.EXPIRE_CANCELLATION,
-            actor=Actor.TIMER,
-            user=None,
-            target=State.DISPUTED,
-            payload={"dispute_id": dispute.pk},
-            changes=_close_request,
-        )
-        return order
+        # A buyer who holds originals never wins by silence.
+        raise TransitionNotAllowed("The buyer holds originals: support decides, not the timer.")
     return _settle_and_move(
         order,
         action=Action.EXPIRE_CANCELLATION,
@@ -648,30 +644,8 @@ def order_expire_cancellation(*, order_id: int) -> Order:
         user=None,
         target=State.CANCELLED,
         refund=order.cancellation_refund or 0,
-        changes=_close_request,
+        changes=close_request,
     )
-
-
-@transaction.atomic
-def order_open_dispute(*, order_id: int, user: User, reason: str) -> Order:
-    """Either party asks support to decide (after completion only the buyer, until clearance)."""
-    from handover.disputes.services import dispute_open_for
-
-    order = order_lock(order_id)
-    reason = text_check(reason, field="reason", limit=MAX_TEXT_LENGTH)
-    actor = role_of(order, user)
-    order_check(order=order, action=Action.OPEN_DISPUTE, actor=actor, target=State.DISPUTED)
-    dispute = dispute_open_for(order=order, user=user, actor=actor, reason=reason)
-    order_move(
-        order=order,
-        action=Action.OPEN_DISPUTE,
-        actor=actor,
-        user=user,
-        target=State.DISPUTED,
-        payload={"reason": reason, "dispute_id": dispute.pk},
-        changes=_close_request,
-    )
-    return order
 
 
 def decide_money(order: Order, *, refund: int) -> dict[str, Any]:
@@ -733,13 +707,14 @@ def order_set_auto_complete(*, order_id: int, user: User, enabled: bool) -> Orde
     if order.state == State.DELIVERED:
         order.timer_at = timezone.now() + settings.HANDOVER_AUTO_COMPLETE_AFTER if enabled else None
     order.save(update_fields=["auto_complete", "paused_remaining", "timer_at"])
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.AUTO_COMPLETE_CHANGED,
         actor=user,
         actor_role=Actor.BUYER,
         payload={"enabled": enabled},
     )
+    notifications_for_event(event)
     return order
 
 
@@ -758,13 +733,14 @@ def order_clear(*, order_id: int) -> int:
     amount = ledger.ledger_clear(order=order)
     order.cleared_at = now
     order.save(update_fields=["cleared_at"])
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.FUNDS_CLEARED,
         actor=None,
         actor_role=Actor.TIMER,
         payload={"amount": amount},
     )
+    notifications_for_event(event)
     return amount
 
 
@@ -777,11 +753,12 @@ def message_post(*, order_id: int, user: User, body: str) -> Message:
     message = Message.objects.create(
         order=order, author=user, author_role=actor, body=body, created_at=timezone.now()
     )
-    event_append(
+    event = event_append(
         order=order,
         type=EventType.MESSAGE_POSTED,
         actor=user,
         actor_role=actor,
         payload={"message_id": message.pk, "body": body},
     )
+    notifications_for_event(event)
     return message

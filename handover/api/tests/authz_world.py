@@ -35,7 +35,7 @@ from handover.delivery.services import order_deliver, preview_make
 from handover.delivery.tasks import preview_make_task
 from handover.delivery.tests.conftest import png_bytes
 from handover.disputes.models import Dispute
-from handover.disputes.services import dispute_decide, support_note_add
+from handover.disputes.services import dispute_decide, dispute_open, support_note_add
 from handover.notifications.services import webhook_create
 from handover.offers.models import Offer
 from handover.orders import services
@@ -209,7 +209,7 @@ def _buyer_asks_cancellation(world: World, order_id: int) -> None:
 
 
 def _buyer_disputes(world: World, order_id: int) -> None:
-    services.order_open_dispute(order_id=order_id, user=_buyer(world), reason="Not as asked.")
+    dispute_open(order_id=order_id, user=_buyer(world), reason="Not as asked.")
 
 
 def _support_refunds(world: World, order_id: int) -> None:

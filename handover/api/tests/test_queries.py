@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from handover.delivery.services import order_deliver
+from handover.disputes.services import dispute_open
 from handover.orders import services
 from handover.orders.models import Order
 
@@ -34,7 +35,7 @@ def make_order(offer, buyer, seller, state: str) -> Order:
     if state == "completed":
         services.order_accept(order_id=order.pk, user=buyer)
     if state == "disputed":
-        services.order_open_dispute(order_id=order.pk, user=buyer, reason="No")
+        dispute_open(order_id=order.pk, user=buyer, reason="No")
     order.refresh_from_db()
     assert order.state == state
     return order

@@ -65,8 +65,8 @@ def later() -> dict:
 
     from handover.delivery.models import DeliveryFile
     from handover.delivery.services import previews_resume_stalled
+    from handover.ops.timers import timers_run_due
     from handover.orders.models import Order
-    from handover.orders.timers import timers_run_due
 
     past = timezone.now() - timedelta(seconds=1)
     Order.objects.update(timer_at=past)

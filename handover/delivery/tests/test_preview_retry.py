@@ -12,9 +12,9 @@ from handover.delivery.models import DeliveryFile, PreviewState
 from handover.delivery.services import preview_make, previews_resume_stalled, stopped_reason
 from handover.delivery.tests.conftest import deliver_files, png_bytes, previews_run, upload
 from handover.evidence.models import Event, EventType
+from handover.ops.timers import timers_run_due
 from handover.orders.models import Order
 from handover.orders.tests.test_scenarios import download, ok
-from handover.orders.timers import timers_run_due
 
 # Runs again with files on S3 (SeaweedFS) in `./run test`.
 pytestmark = pytest.mark.storage

@@ -3,7 +3,7 @@ import pytest
 from handover.accounts.models import Role
 from handover.conftest import db_snapshot, make_offer, make_user
 from handover.disputes.models import Dispute
-from handover.disputes.services import dispute_decide
+from handover.disputes.services import dispute_decide, dispute_open
 from handover.lib.errors import PermissionDenied
 from handover.orders import services
 from handover.orders.rules import State
@@ -13,7 +13,7 @@ def test_a_support_agent_cannot_decide_a_dispute_on_their_own_order(seller):
     agent = make_user("agent", Role.SUPPORT)  # anyone can buy, support agents too
     order = services.order_place(buyer=agent, offer_id=make_offer(seller).pk, answers=["a", "b"])
     services.order_pay(order_id=order.pk, user=agent)
-    services.order_open_dispute(order_id=order.pk, user=agent, reason="Nothing yet.")
+    dispute_open(order_id=order.pk, user=agent, reason="Nothing yet.")
     dispute = Dispute.objects.get(order=order)
     before = db_snapshot()
     with pytest.raises(PermissionDenied):

@@ -6,7 +6,7 @@ import pytest
 from handover.accounts.models import Role
 from handover.conftest import Api, db_snapshot, make_user
 from handover.disputes.models import SupportNote
-from handover.disputes.services import MAX_NOTE
+from handover.disputes.services import MAX_NOTE, dispute_open
 from handover.evidence.models import Event
 from handover.lib.canonical import json_sha256
 from handover.orders import services
@@ -78,7 +78,7 @@ def test_a_support_agent_who_is_a_party_may_not_write_notes_on_their_own_dispute
     agent = make_user("agent", Role.SUPPORT)
     order = services.order_place(buyer=agent, offer_id=offer.pk, answers=["a", "b"])
     services.order_pay(order_id=order.pk, user=agent)
-    services.order_open_dispute(order_id=order.pk, user=agent, reason="Nothing yet.")
+    dispute_open(order_id=order.pk, user=agent, reason="Nothing yet.")
     dispute_id = order.disputes.get().pk
     refused(Api(agent).post(f"/disputes/{dispute_id}/notes", {"text": "Mine"}), 403, "forbidden")
     timeline = ok(Api(agent).get(f"/disputes/{dispute_id}/timeline"))

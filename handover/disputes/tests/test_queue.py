@@ -14,6 +14,7 @@ from handover.delivery.services import (
     file_served_record,
     order_deliver,
 )
+from handover.disputes.services import dispute_open
 from handover.lib.ranges import SentRange
 from handover.offers.services import OfferFields, offer_update
 from handover.orders import services
@@ -136,7 +137,7 @@ def flagged_dispute(buyer, seller, clock, n: int) -> None:
     )
     offer_update(offer_id=offer.pk, seller=seller, fields=fields)
     services.order_request_cancellation(order_id=order.pk, user=buyer, reason="No", refund=0)
-    services.order_open_dispute(order_id=order.pk, user=buyer, reason="Not as asked")
+    dispute_open(order_id=order.pk, user=buyer, reason="Not as asked")
 
 
 def queries(call) -> int:

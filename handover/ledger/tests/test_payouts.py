@@ -8,6 +8,7 @@ from django.utils import timezone
 from handover.conftest import db_snapshot, make_offer
 from handover.evidence.models import Event
 from handover.ledger.models import Entry, LedgerTransaction
+from handover.ops.timers import timers_run_due
 from handover.orders.tests.test_scenarios import (
     SELLER_SHARE,
     balance,
@@ -16,7 +17,6 @@ from handover.orders.tests.test_scenarios import (
     paid_order,
     refused,
 )
-from handover.orders.timers import timers_run_due
 
 
 def completed(buyer_api, seller_api, offer) -> int:

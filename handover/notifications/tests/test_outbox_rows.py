@@ -11,6 +11,8 @@ from handover.evidence.models import Event
 from handover.notifications.models import Channel, Outbox, OutboxState, Webhook
 from handover.notifications.services import event_json, notifications_for_event
 from handover.orders import services as orders
+from handover.orders.notices import transition_notice
+from handover.orders.rules import Action, State
 from handover.orders.tests.test_scenarios import (
     decide,
     deliver,
@@ -151,11 +153,12 @@ def test_queuing_costs_one_query_for_webhooks_and_one_insert(offer, seller, buye
     order_id = paid_order(buyer_api, offer)
     webhook(seller)
     deliver(seller_api, order_id)
-    # As event_append hands it over: with the order it locked.
+    # As order_move hands it over: with the order it locked, and the move's notice.
     event = Event.objects.select_related("order").get(pk=last_transition(order_id).pk)
+    notice = transition_notice(Action.DELIVER, State.DELIVERED)
     Outbox.objects.filter(event=event).delete()
     with transaction.atomic(), CaptureQueriesContext(connection) as captured:
-        notifications_for_event(event)
+        notifications_for_event(event, notice=notice)
     sql = [q["sql"].split()[0] for q in captured.captured_queries]
     assert sql.count("SELECT") == 1 and sql.count("INSERT") == 1, sql
     assert Outbox.objects.filter(event=event).count() == 2  # the buyer's mail, the webhook

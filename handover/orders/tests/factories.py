@@ -20,7 +20,7 @@ from handover.accounts.models import User
 from handover.conftest import make_offer
 from handover.delivery.services import delivery_release_early, order_deliver, preview_make
 from handover.disputes.models import Dispute
-from handover.disputes.services import dispute_decide
+from handover.disputes.services import dispute_decide, dispute_open
 from handover.offers.models import Offer
 from handover.orders import services
 from handover.orders.models import Order
@@ -172,7 +172,7 @@ class _Steps:
     def _to_disputed(self, order_id: int, source: State | None) -> None:
         assert source is not None
         self.reach(order_id, source)
-        services.order_open_dispute(order_id=order_id, user=self.buyer, reason="Not as asked.")
+        dispute_open(order_id=order_id, user=self.buyer, reason="Not as asked.")
 
     def _to_completed(self, order_id: int, source: State | None) -> None:
         if source == State.DISPUTED:

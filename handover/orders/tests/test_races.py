@@ -20,15 +20,16 @@ from handover.accounts.models import User
 from handover.accounts.services import token_create
 from handover.conftest import make_offer, make_user
 from handover.delivery.services import order_deliver
+from handover.disputes.services import dispute_open
 from handover.evidence.models import Event, EventType
 from handover.ledger.models import Account, AccountKind
 from handover.ledger.rules import shares
 from handover.ledger.tests.invariants import assert_ledger_invariants
 from handover.lib.errors import HandoverError, TransitionNotAllowed
+from handover.ops.timers import timer_fire
 from handover.orders import services
 from handover.orders.models import Order
 from handover.orders.rules import State
-from handover.orders.timers import timer_fire
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -282,7 +283,7 @@ def test_auto_complete_timer_against_open_dispute(people):
             )
         else:
             dispute = _service(
-                services.order_open_dispute,
+                dispute_open,
                 order_id=order.pk,
                 user=_party(people, opener),
                 reason="Not as asked.",

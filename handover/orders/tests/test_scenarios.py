@@ -20,8 +20,8 @@ from handover.delivery.services import preview_make
 from handover.disputes.models import Dispute
 from handover.evidence.models import Event
 from handover.ledger.models import Account, Entry, LedgerTransaction
+from handover.ops.timers import timers_run_due
 from handover.orders.models import Order
-from handover.orders.timers import timers_run_due
 
 PRICE, BUYER_FEE, SELLER_FEE, TOTAL = 10000, 550, 2000, 10550
 SELLER_SHARE = PRICE - SELLER_FEE

@@ -30,7 +30,7 @@ from handover.conftest import make_offer, make_user
 from handover.delivery.models import Delivery, DeliveryFile
 from handover.delivery.services import delivery_release_early, order_deliver, preview_make
 from handover.disputes.models import Dispute
-from handover.disputes.services import dispute_decide
+from handover.disputes.services import cancellation_expire, dispute_decide, dispute_open
 from handover.evidence.models import Event, EventType
 from handover.ledger.models import Account, AccountKind, Entry, LedgerTransaction
 from handover.ledger.rules import shares
@@ -44,11 +44,11 @@ from handover.lib.errors import (
     PermissionDenied,
     TransitionNotAllowed,
 )
+from handover.ops.timers import timers_run_due
 from handover.orders import services
 from handover.orders.models import Message, Order
 from handover.orders.rules import CLOSED, TIMER_ACTIONS, TRANSITIONS, Action, Actor
 from handover.orders.rules import State as S
-from handover.orders.timers import timers_run_due
 
 SLOW = os.environ.get("HANDOVER_SLOW") == "1"
 START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
@@ -421,7 +421,7 @@ class OrdersMachine(RuleBasedStateMachine):
         target = S.DISPUTED if m.released_early else S.CANCELLED
 
         def call(u):
-            return services.order_expire_cancellation(order_id=m.id)
+            return cancellation_expire(order_id=m.id)
 
         action = Action.EXPIRE_CANCELLATION
         if self._move(m, action, "timer", call, target=target if ok else None):
@@ -450,7 +450,7 @@ class OrdersMachine(RuleBasedStateMachine):
         ok = who in ("buyer", "seller") and (working or after_completion)
 
         def call(u):
-            return services.order_open_dispute(order_id=m.id, user=u, reason="Not as agreed.")
+            return dispute_open(order_id=m.id, user=u, reason="Not as agreed.")
 
         if self._move(m, Action.OPEN_DISPUTE, who, call, target=S.DISPUTED if ok else None):
             m.disputes += 1

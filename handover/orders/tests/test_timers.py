@@ -14,8 +14,9 @@ from handover.disputes.models import Dispute
 from handover.evidence.models import Event
 from handover.ledger.models import LedgerTransaction
 from handover.ops.scheduler import sweep_enqueue_if_idle
+from handover.ops.tasks import timers_sweep
+from handover.ops.timers import timers_run_due
 from handover.orders.models import Order
-from handover.orders.tasks import timers_sweep
 from handover.orders.tests.test_scenarios import (
     NOTHING_HELD,
     PLATFORM_SHARE,
@@ -29,7 +30,6 @@ from handover.orders.tests.test_scenarios import (
     paid_order,
     place,
 )
-from handover.orders.timers import timers_run_due
 
 SECOND = timedelta(seconds=1)
 NOTHING = {"fired": 0, "cleared": 0}

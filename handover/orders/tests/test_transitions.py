@@ -20,7 +20,7 @@ from handover.accounts.models import Role, User
 from handover.conftest import Api, db_snapshot, make_offer, make_user
 from handover.delivery.services import order_deliver
 from handover.disputes.models import Dispute, Outcome
-from handover.disputes.services import dispute_decide
+from handover.disputes.services import cancellation_expire, dispute_decide, dispute_open
 from handover.evidence.models import Event, EventType
 from handover.ledger.models import Account, LedgerTransaction, TransactionKind
 from handover.lib.errors import NotFound, PermissionDenied, TransitionNotAllowed
@@ -200,7 +200,7 @@ SERVICES: dict[Action, Callable[[int, Any], object]] = {
     Action.WITHDRAW_CANCELLATION: lambda oid, user: services.order_withdraw_cancellation(
         order_id=oid, user=user
     ),
-    Action.OPEN_DISPUTE: lambda oid, user: services.order_open_dispute(
+    Action.OPEN_DISPUTE: lambda oid, user: dispute_open(
         order_id=oid, user=user, reason="Not what we agreed."
     ),
 }
@@ -232,7 +232,7 @@ def attempt(
             return services.order_chargeback(order_id=order_id, user=user)
     elif action == Action.EXPIRE_CANCELLATION:
         if who == Who.TIMER:
-            return services.order_expire_cancellation(order_id=order_id)
+            return cancellation_expire(order_id=order_id)
     elif action == Action.DECIDE:
         dispute = Dispute.objects.filter(order_id=order_id).last()
         if user is not None and (dispute is not None or who != Who.SUPPORT):
@@ -410,7 +410,7 @@ TIMER_MOVES = [
     (State.PENDING_PAYMENT, lambda oid: services.order_abandon(order_id=oid, user=None)),
     (State.AWAITING_ACCEPTANCE, lambda oid: services.order_decline_order(order_id=oid, user=None)),
     (State.DELIVERED, lambda oid: services.order_accept(order_id=oid, user=None)),
-    (State.CANCELLATION_REQUESTED, lambda oid: services.order_expire_cancellation(order_id=oid)),
+    (State.CANCELLATION_REQUESTED, lambda oid: cancellation_expire(order_id=oid)),
 ]
 
 
@@ -460,7 +460,7 @@ def test_dispute_after_completion_only_within_the_clearance_window(clock, cast, 
     clock.move_to(order.clears_at)
     before = db_snapshot()
     with pytest.raises(TransitionNotAllowed, match="clearance window"):
-        services.order_open_dispute(order_id=order.pk, user=buyer, reason="Broken files.")
+        dispute_open(order_id=order.pk, user=buyer, reason="Broken files.")
     assert db_snapshot() == before
 
 
@@ -468,7 +468,7 @@ def test_no_second_dispute_after_one_was_decided(clock, cast, buyer):
     order = order_in_state(State.COMPLETED, **cast, from_state=State.DISPUTED)
     before = db_snapshot()
     with pytest.raises(TransitionNotAllowed, match="dispute decided already"):
-        services.order_open_dispute(order_id=order.pk, user=buyer, reason="Again.")
+        dispute_open(order_id=order.pk, user=buyer, reason="Again.")
     assert db_snapshot() == before
 
 
@@ -478,10 +478,22 @@ def test_unanswered_request_goes_to_support_when_originals_were_released(clock, 
     )
     assert order.timer_at is not None
     clock.move_to(order.timer_at)
-    services.order_expire_cancellation(order_id=order.pk)
+    cancellation_expire(order_id=order.pk)
     assert _state(order) == State.DISPUTED
     assert order.settled_at is None
     assert Dispute.objects.get(order=order).opened_by_role == Actor.TIMER
+
+
+def test_the_orders_own_expiry_never_cancels_for_a_buyer_who_holds_originals(clock, cast):
+    order = order_in_state(
+        State.CANCELLATION_REQUESTED, **cast, from_state=State.DELIVERED, released_early=True
+    )
+    assert order.timer_at is not None
+    clock.move_to(order.timer_at)
+    before = db_snapshot()
+    with pytest.raises(TransitionNotAllowed, match="holds originals"):
+        services.order_expire_cancellation(order_id=order.pk)
+    assert db_snapshot() == before
 
 
 @pytest.mark.parametrize(

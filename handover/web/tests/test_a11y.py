@@ -30,12 +30,12 @@ from handover.conftest import make_offer, make_user
 from handover.delivery.services import order_deliver
 from handover.delivery.tests.conftest import png_bytes, previews_run
 from handover.disputes.models import Dispute
+from handover.disputes.services import dispute_open
 from handover.offers.models import Offer
+from handover.ops.timers import timers_run_due
 from handover.orders.models import Order
 from handover.orders.rules import Actor, State
-from handover.orders.services import order_open_dispute
 from handover.orders.tests.factories import order_in_state
-from handover.orders.timers import timers_run_due
 from handover.web.tests.axe import SCRIPT_PATH, axe_source, blocking_violations
 from handover.web.tests.helpers import DESKTOP, PHONE
 from handover.web.tests.test_gallery import gallery_order
@@ -170,7 +170,7 @@ def _grant_revision() -> Visit:
 def _dispute(viewer: str, then: Callable[[Page], None] | None = None) -> Visit:
     """A delivery with previews, disputed by the buyer; the support agent looks."""
     order, buyer = _delivered_with_previews()
-    order_open_dispute(order_id=order.pk, user=buyer, reason="None of it uses our colours.")
+    dispute_open(order_id=order.pk, user=buyer, reason="None of it uses our colours.")
     dispute = Dispute.objects.get(order=order, decided_at__isnull=True)
     agent = make_user("agent", Role.SUPPORT)
     if viewer == "queue":

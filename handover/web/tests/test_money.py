@@ -9,8 +9,8 @@ from django.utils import timezone
 from handover.conftest import db_snapshot, make_offer
 from handover.evidence.models import Event, EventType
 from handover.ledger.models import LedgerTransaction, TransactionKind
+from handover.ops.timers import timers_run_due
 from handover.orders.tests.test_scenarios import balance, delivered_order, ok
-from handover.orders.timers import timers_run_due
 from handover.web.tests.helpers import field_errors, page_messages
 from handover.web.views import money
 

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from handover.disputes.services import dispute_open
 from handover.lib.money import format_amount
 from handover.orders import services
 from handover.web.amounts import amount_text
@@ -107,9 +108,7 @@ def order_open_dispute(request: WebRequest, order_id: int) -> HttpResponse:
         action="open-dispute",
         form=DisputeForm(_data(request)),
         template="web/orders/open_dispute.html",
-        run=lambda data: services.order_open_dispute(
-            order_id=order.pk, user=request.user, reason=data["reason"]
-        ),
+        run=lambda data: dispute_open(order_id=order.pk, user=request.user, reason=data["reason"]),
         done="Dispute opened. Support will read the order's record and decide.",
         field="reason",
         refused="A dispute cannot be opened on this order now.",

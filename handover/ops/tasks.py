@@ -1,7 +1,7 @@
 from django.tasks import task
 
 from handover.api.services import idempotency_prune
-from handover.orders.timers import timers_run_due
+from handover.ops.timers import timers_run_due
 
 
 @task()

@@ -1,4 +1,6 @@
-"""What the worker does when an order's timer or its clearance date passes."""
+"""What the worker does when an order's timer or its clearance date passes. It lives with the
+scheduler, above the domain apps: an unanswered cancellation request may open a dispute, and
+orders does not know disputes."""
 
 import logging
 from collections.abc import Callable
@@ -6,10 +8,12 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from handover.disputes.services import cancellation_expire
 from handover.lib.errors import HandoverError
 from handover.orders import services
 from handover.orders.models import Order
 from handover.orders.rules import TIMER_ACTIONS, Action, State
+from handover.orders.selectors import due_clearance_ids, due_timer_ids
 
 logger = logging.getLogger(__name__)
 
@@ -19,32 +23,8 @@ _FIRE: dict[Action, Callable[[int], Order]] = {
         order_id=order_id, user=None
     ),
     Action.ACCEPT: lambda order_id: services.order_accept(order_id=order_id, user=None),
-    Action.EXPIRE_CANCELLATION: lambda order_id: services.order_expire_cancellation(
-        order_id=order_id
-    ),
+    Action.EXPIRE_CANCELLATION: lambda order_id: cancellation_expire(order_id=order_id),
 }
-
-
-def due_timer_ids(now: datetime, limit: int = 500) -> list[int]:
-    return list(
-        Order.objects.filter(timer_at__lte=now, state__in=list(TIMER_ACTIONS))
-        # Held until its previews are shown: not picked again every sweep meanwhile.
-        .exclude(state=State.DELIVERED, preview_hold__gt="")
-        .order_by("timer_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-
-
-def due_clearance_ids(now: datetime, limit: int = 500) -> list[int]:
-    return list(
-        Order.objects.filter(
-            clears_at__lte=now,
-            cleared_at__isnull=True,
-            state__in=[State.COMPLETED, State.CANCELLED],
-        )
-        .order_by("clears_at")
-        .values_list("pk", flat=True)[:limit]
-    )
 
 
 def timer_fire(*, order_id: int) -> bool:
