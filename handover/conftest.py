@@ -13,11 +13,6 @@ pytest_plugins = [
     "handover.testing.snapshots",
 ]
 
-# Until every test module imports them from handover.testing.
-from handover.testing.actors import PASSWORD, Api, make_user  # noqa: E402
-from handover.testing.factories import make_offer  # noqa: E402
-from handover.testing.snapshots import db_snapshot  # noqa: E402
-
 
 def pytest_collection_modifyitems(config, items):
     from django.conf import settings
@@ -60,6 +55,3 @@ def _data_dir(settings, tmp_path) -> None:
             "OPTIONS": {"location": str(tmp_path / "files")},
         }
     settings.STORAGES = {**settings.STORAGES, "default": default}
-
-
-__all__ = ["PASSWORD", "Api", "db_snapshot", "make_offer", "make_user"]

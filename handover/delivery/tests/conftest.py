@@ -14,8 +14,8 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageDraw
 
-from handover.conftest import Api
-from handover.orders.tests.test_scenarios import ok, paid_order, previews_run
+from handover.testing.actors import Api
+from handover.testing.steps import ok, paid_order, previews_run
 
 
 def stored_objects() -> set[str]:

@@ -17,7 +17,7 @@ from handover.delivery.tests.conftest import (
     upload,
 )
 from handover.evidence.models import Event, EventType
-from handover.orders.tests.test_scenarios import decide, ok, open_dispute
+from handover.testing.steps import decide, ok, open_dispute
 
 # Runs again with files on S3 (SeaweedFS) in `./run test`.
 pytestmark = pytest.mark.storage

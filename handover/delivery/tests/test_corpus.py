@@ -3,7 +3,6 @@ nothing left behind by a refusal: no row, no stored object, no scratch file."""
 
 import pytest
 
-from handover.conftest import db_snapshot
 from handover.delivery.models import DeliveryFile
 from handover.delivery.tests.conftest import (
     deliver_raw,
@@ -12,6 +11,7 @@ from handover.delivery.tests.conftest import (
     stored_objects,
 )
 from handover.delivery.tests.corpus import CASES, Case
+from handover.testing.snapshots import db_snapshot
 
 # Runs again with files on S3 (SeaweedFS) in `./run test`.
 pytestmark = pytest.mark.storage

@@ -13,8 +13,8 @@ from handover.delivery.services import preview_make, previews_resume_stalled, st
 from handover.delivery.tests.conftest import deliver_files, png_bytes, previews_run, upload
 from handover.evidence.models import Event, EventType
 from handover.orders.models import Order
-from handover.orders.tests.test_scenarios import download, ok
 from handover.orders.timers import timers_run_due
+from handover.testing.steps import download, ok
 
 # Runs again with files on S3 (SeaweedFS) in `./run test`.
 pytestmark = pytest.mark.storage

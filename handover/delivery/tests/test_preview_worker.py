@@ -21,7 +21,7 @@ from handover.delivery.tests.conftest import (
     upload,
 )
 from handover.evidence.models import Event, EventType
-from handover.orders.tests.test_scenarios import ok
+from handover.testing.steps import ok
 
 # Runs again with files on S3 (SeaweedFS) in `./run test`.
 pytestmark = pytest.mark.storage

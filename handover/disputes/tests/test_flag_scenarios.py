@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from handover.disputes.rules import span, when
 from handover.evidence.models import Event
-from handover.orders.tests.test_scenarios import (
+from handover.orders.timers import timers_run_due
+from handover.testing.steps import (
     TOTAL,
     deliver,
     delivered_order,
@@ -17,7 +18,6 @@ from handover.orders.tests.test_scenarios import (
     open_dispute,
     paid_order,
 )
-from handover.orders.timers import timers_run_due
 
 HOUR = timedelta(hours=1)
 

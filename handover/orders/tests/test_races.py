@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from handover.accounts.models import User
 from handover.accounts.services import token_create
-from handover.conftest import make_offer, make_user
 from handover.delivery.services import order_deliver
 from handover.evidence.models import Event, EventType
 from handover.ledger.models import Account, AccountKind
@@ -29,6 +28,8 @@ from handover.orders import services
 from handover.orders.models import Order
 from handover.orders.rules import State
 from handover.orders.timers import timer_fire
+from handover.testing.actors import make_user
+from handover.testing.factories import make_offer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -23,7 +23,6 @@ from handover.testing.steps import (
     SELLER_SHARE,
     TOTAL,
     assert_ledger_consistent,
-    balance,
     balances,
     decide,
     deliver,
@@ -36,14 +35,10 @@ from handover.testing.steps import (
     open_dispute,
     paid_order,
     place,
-    previews_run,
     refused,
     transitions,
     upload,
 )
-
-# Re-exported until every test module imports them from handover.testing.steps.
-__all__ = ["balance", "previews_run"]
 
 # --- the seed story --------------------------------------------------------------------------
 

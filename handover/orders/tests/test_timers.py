@@ -9,14 +9,16 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from handover.conftest import db_snapshot, make_offer
 from handover.disputes.models import Dispute
 from handover.evidence.models import Event
 from handover.ledger.models import LedgerTransaction
 from handover.ops.scheduler import sweep_enqueue_if_idle
 from handover.orders.models import Order
 from handover.orders.tasks import timers_sweep
-from handover.orders.tests.test_scenarios import (
+from handover.orders.timers import timers_run_due
+from handover.testing.factories import make_offer
+from handover.testing.snapshots import db_snapshot
+from handover.testing.steps import (
     NOTHING_HELD,
     PLATFORM_SHARE,
     SELLER_SHARE,
@@ -29,7 +31,6 @@ from handover.orders.tests.test_scenarios import (
     paid_order,
     place,
 )
-from handover.orders.timers import timers_run_due
 
 SECOND = timedelta(seconds=1)
 NOTHING = {"fired": 0, "cleared": 0}

@@ -7,10 +7,11 @@ import pytest
 from django.utils import timezone
 
 from handover.api.tests.test_queries import queries
-from handover.conftest import Api, make_offer
 from handover.orders.rules import Actor, State
-from handover.orders.tests.factories import order_in_state
-from handover.orders.tests.test_scenarios import (
+from handover.orders.timers import timers_run_due
+from handover.testing.actors import Api
+from handover.testing.factories import make_offer, order_in_state
+from handover.testing.steps import (
     TOTAL,
     decide,
     delivered_order,
@@ -22,7 +23,6 @@ from handover.orders.tests.test_scenarios import (
     place,
     refused,
 )
-from handover.orders.timers import timers_run_due
 from handover.trust.rules import RiskThreshold, record_is_risky, record_risks
 from handover.trust.selectors import user_record
 from handover.trust.tests.helpers import completed_order, review

@@ -18,7 +18,7 @@ from handover.delivery.tests.conftest import pdf_bytes, png_bytes, previews_run,
 from handover.evidence.models import EventType
 from handover.orders.rules import State
 from handover.orders.services import order_accept
-from handover.orders.tests.factories import order_in_state
+from handover.testing.factories import order_in_state
 from handover.web.tests.helpers import page_messages
 
 
