@@ -9,6 +9,7 @@ pytest.register_assert_rewrite("handover.testing")
 
 pytest_plugins = [
     "handover.testing.actors",
+    "handover.testing.clock",
     "handover.testing.factories",
     "handover.testing.snapshots",
 ]

@@ -23,12 +23,6 @@ SECOND = timedelta(seconds=1)
 NOTHING = {"fired": 0, "cleared": 0}
 
 
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
-
-
 def file_row(file_id: int) -> DeliveryFile:
     return DeliveryFile.objects.get(pk=file_id)
 

@@ -36,13 +36,6 @@ SECOND = timedelta(seconds=1)
 NOTHING = {"fired": 0, "cleared": 0}
 
 
-@pytest.fixture
-def clock(time_machine):
-    """The clock stands still until a test moves it."""
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
-
-
 def state(order_id: int) -> str:
     return Order.objects.values_list("state", flat=True).get(pk=order_id)
 

@@ -31,6 +31,7 @@ from handover.testing.factories import ALLOWED_FROM, make_offer, order_in_state
 from handover.testing.snapshots import db_snapshot
 
 T0 = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
+pytestmark = pytest.mark.clock_start(T0)
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # as conftest's _fast_passwords
 WORKING = (State.IN_PROGRESS, State.REVISION_REQUESTED, State.DELIVERED)
 
@@ -361,12 +362,6 @@ class TestMatrix:
 @pytest.fixture
 def cast(buyer, seller, support) -> dict[str, User]:
     return {"buyer": buyer, "seller": seller, "support": support}
-
-
-@pytest.fixture
-def clock() -> Iterator[Any]:
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 def _state(order: Order) -> State:

@@ -32,13 +32,6 @@ SECOND = timedelta(seconds=1)
 
 
 @pytest.fixture
-def clock(time_machine):
-    """The clock stands still until a test moves it."""
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
-
-
-@pytest.fixture
 def order_id(offer, buyer_api, seller_api) -> int:
     return completed_order(buyer_api, seller_api, offer)
 

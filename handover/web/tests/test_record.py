@@ -24,11 +24,7 @@ from handover.web.tests.helpers import field_errors, page_messages
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(T0, tick=False)
-    return time_machine
+pytestmark = pytest.mark.clock_start(T0)
 
 
 @pytest.fixture
