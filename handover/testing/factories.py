@@ -30,8 +30,9 @@ from handover.orders.models import Order
 from handover.orders.rules import Actor, State
 
 
-def make_offer(seller: User, **overrides: Any) -> Offer:
-    fields: dict[str, Any] = {
+def offer_body(**overrides: Any) -> dict[str, Any]:
+    """The fields of a valid offer, as the API takes them and ``OfferFields`` holds them."""
+    return {
         "title": "Logo design",
         "description": "A logo in three concepts.",
         "price": 10000,
@@ -41,9 +42,12 @@ def make_offer(seller: User, **overrides: Any) -> Offer:
         "terms": "Terms v1: the buyer gets a licence on completion.",
         "requirements": ["Company name?", "Colours?"],
         "requires_acceptance": False,
+        **overrides,
     }
-    fields.update(overrides)
-    return offer_create(seller=seller, fields=OfferFields(**fields))
+
+
+def make_offer(seller: User, **overrides: Any) -> Offer:
+    return offer_create(seller=seller, fields=OfferFields(**offer_body(**overrides)))
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from handover.offers.models import Offer, OfferTerms
 from handover.orders.models import Order
 
 
@@ -36,6 +37,15 @@ def db_snapshot() -> dict[str, Any]:
             Report,
         )
     }
+
+
+def offer_rows() -> tuple[Any, ...]:
+    """Every row that matters, the offers and their terms versions among them."""
+    return (
+        db_snapshot(),
+        list(Offer.objects.order_by("pk").values_list()),
+        list(OfferTerms.objects.order_by("pk").values_list()),
+    )
 
 
 @pytest.fixture
