@@ -32,7 +32,6 @@ from handover.api.tests.authz_table import DONE, LOGIN, REFUSED, Expected, Outco
 from handover.delivery.models import Delivery
 from handover.delivery.services import order_deliver, preview_make
 from handover.delivery.tasks import preview_make_task
-from handover.delivery.tests.conftest import png_bytes
 from handover.disputes.models import Dispute
 from handover.disputes.services import dispute_decide, support_note_add
 from handover.notifications.services import webhook_create
@@ -42,6 +41,7 @@ from handover.orders.models import Order
 from handover.orders.rules import State
 from handover.testing.actors import PASSWORD, make_user
 from handover.testing.factories import make_offer, order_in_state
+from handover.testing.files import png_bytes
 from handover.trust.services import report_create
 
 # The roles whose requests are made as one user each.

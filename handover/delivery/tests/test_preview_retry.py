@@ -10,11 +10,11 @@ from django_tasks_db.models import DBTaskResult
 
 from handover.delivery.models import DeliveryFile, PreviewState
 from handover.delivery.services import preview_make, previews_resume_stalled, stopped_reason
-from handover.delivery.tests.conftest import deliver_files, png_bytes, previews_run, upload
 from handover.evidence.models import Event, EventType
 from handover.orders.models import Order
 from handover.orders.timers import timers_run_due
-from handover.testing.steps import download, ok
+from handover.testing.files import deliver_files, png_bytes, upload
+from handover.testing.steps import download, ok, previews_run
 
 # Runs again with files on S3 (SeaweedFS) in `./run test`.
 pytestmark = pytest.mark.storage

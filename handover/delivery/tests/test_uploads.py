@@ -12,7 +12,8 @@ from django.conf import settings
 from django.test.client import ClientHandler
 
 from handover.delivery.models import DeliveryFile
-from handover.delivery.tests.conftest import (
+from handover.evidence.models import Event, EventType
+from handover.testing.files import (
     deliver_files,
     deliver_raw,
     png_bytes,
@@ -22,7 +23,6 @@ from handover.delivery.tests.conftest import (
     text_bytes,
     upload,
 )
-from handover.evidence.models import Event, EventType
 from handover.testing.snapshots import db_snapshot
 from handover.testing.steps import ok
 

@@ -14,19 +14,13 @@ import pytest
 from django.test import override_settings
 
 from handover.accounts.models import Role
-from handover.delivery.tests.conftest import (
-    deliver_files,
-    pdf_bytes,
-    png_bytes,
-    previews_run,
-    upload,
-)
 from handover.evidence import keys, log
 from handover.evidence.chain import receipt_message
 from handover.evidence.models import Event
 from handover.records.verify import signature_valid, verify_bundle
 from handover.testing.actors import Api, make_user
 from handover.testing.factories import make_offer
+from handover.testing.files import deliver_files, pdf_bytes, png_bytes, upload
 from handover.testing.steps import (
     decide,
     delivered_order,
@@ -35,6 +29,7 @@ from handover.testing.steps import (
     ok,
     open_dispute,
     paid_order,
+    previews_run,
     refused,
 )
 

@@ -27,7 +27,6 @@ from playwright.sync_api import Page, Route, expect
 
 from handover.accounts.models import Role, User
 from handover.delivery.services import order_deliver
-from handover.delivery.tests.conftest import png_bytes, previews_run
 from handover.disputes.models import Dispute
 from handover.offers.models import Offer
 from handover.orders.models import Order
@@ -36,6 +35,8 @@ from handover.orders.services import order_open_dispute
 from handover.orders.timers import timers_run_due
 from handover.testing.actors import make_user
 from handover.testing.factories import make_offer, order_in_state
+from handover.testing.files import png_bytes
+from handover.testing.steps import previews_run
 from handover.web.tests.axe import SCRIPT_PATH, axe_source, blocking_violations
 from handover.web.tests.helpers import DESKTOP, PHONE
 from handover.web.tests.test_gallery import gallery_order

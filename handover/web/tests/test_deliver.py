@@ -12,7 +12,11 @@ from django.test.client import ClientHandler
 
 from handover.delivery import uploads
 from handover.delivery.models import Delivery, DeliveryFile
-from handover.delivery.tests.conftest import (
+from handover.delivery.tests.test_uploads import GeneratedMultipart
+from handover.evidence.models import EventType
+from handover.orders.rules import State
+from handover.testing.factories import order_in_state
+from handover.testing.files import (
     png_bytes,
     scratch_files,
     stored_bytes,
@@ -20,10 +24,6 @@ from handover.delivery.tests.conftest import (
     text_bytes,
     upload,
 )
-from handover.delivery.tests.test_uploads import GeneratedMultipart
-from handover.evidence.models import EventType
-from handover.orders.rules import State
-from handover.testing.factories import order_in_state
 from handover.testing.snapshots import db_snapshot
 from handover.web.tests.helpers import field_errors, page_messages
 
