@@ -1,24 +1,18 @@
-"""Shared actors and helpers: a seller, a buyer, a support agent, and an API client per actor."""
+"""Settings every test runs with; the shared actors, factories and steps are in handover.testing."""
 
-import itertools
-import json
 import uuid
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from django.db import connection
-from django.test import Client
 
-from handover.accounts.models import Role, User
-from handover.accounts.services import token_create, user_create
-from handover.offers.models import Offer
-from handover.offers.services import OfferFields, offer_create
-from handover.orders.models import Order
-from handover.orders.rules import State
+# The helpers' own asserts explain a failure as a test's do.
+pytest.register_assert_rewrite("handover.testing")
 
-PASSWORD = "correct-horse-battery"
-_names = itertools.count(1)
+pytest_plugins = [
+    "handover.testing.actors",
+    "handover.testing.clock",
+    "handover.testing.factories",
+    "handover.testing.snapshots",
+]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -62,158 +56,3 @@ def _data_dir(settings, tmp_path) -> None:
             "OPTIONS": {"location": str(tmp_path / "files")},
         }
     settings.STORAGES = {**settings.STORAGES, "default": default}
-
-
-class Api:
-    """A JSON client for one actor; every POST carries a fresh Idempotency-Key by default."""
-
-    def __init__(self, user: User | None):
-        self.user = user
-        self.client = Client()
-        self.token = token_create(user=user) if user else None
-
-    def _headers(self, key: str | None) -> dict[str, str]:
-        headers = {}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        if key is not None:
-            headers["Idempotency-Key"] = key
-        return headers
-
-    def get(self, path: str, *, headers: dict[str, str] | None = None, **params: Any):
-        return self.client.get(
-            f"/api/v1{path}", params, headers={**self._headers(None), **(headers or {})}
-        )
-
-    def post(self, path: str, body: Any = None, *, key: str | None = "", **kwargs: Any):
-        key = uuid.uuid4().hex if key == "" else key
-        if "files" in kwargs or "data" in kwargs:
-            return self.client.post(
-                f"/api/v1{path}", kwargs.get("data", {}), headers=self._headers(key)
-            )
-        return self.client.post(
-            f"/api/v1{path}",
-            json.dumps(body or {}),
-            content_type="application/json",
-            headers=self._headers(key),
-        )
-
-    def put(self, path: str, body: Any):
-        return self.client.put(
-            f"/api/v1{path}",
-            json.dumps(body),
-            content_type="application/json",
-            headers=self._headers(None),
-        )
-
-    def act(self, order_id: int, action: str, body: Any = None, **kwargs: Any):
-        return self.post(f"/orders/{order_id}/{action}", body, **kwargs)
-
-
-def make_user(prefix: str, role: Role = Role.MEMBER) -> User:
-    return user_create(
-        username=f"{prefix}{next(_names)}",
-        password=PASSWORD,
-        email=f"{prefix}@example.com",
-        role=role,
-    )
-
-
-@pytest.fixture
-def seller(db) -> User:
-    return make_user("seller")
-
-
-@pytest.fixture
-def buyer(db) -> User:
-    return make_user("buyer")
-
-
-@pytest.fixture
-def support(db) -> User:
-    return make_user("support", Role.SUPPORT)
-
-
-@pytest.fixture
-def stranger(db) -> User:
-    return make_user("stranger")
-
-
-@pytest.fixture
-def seller_api(seller) -> Api:
-    return Api(seller)
-
-
-@pytest.fixture
-def buyer_api(buyer) -> Api:
-    return Api(buyer)
-
-
-@pytest.fixture
-def support_api(support) -> Api:
-    return Api(support)
-
-
-@pytest.fixture
-def stranger_api(stranger) -> Api:
-    return Api(stranger)
-
-
-def make_offer(seller: User, **overrides: Any) -> Offer:
-    fields: dict[str, Any] = {
-        "title": "Logo design",
-        "description": "A logo in three concepts.",
-        "price": 10000,
-        "currency": "EUR",
-        "delivery_days": 3,
-        "revisions": 1,
-        "terms": "Terms v1: the buyer gets a licence on completion.",
-        "requirements": ["Company name?", "Colours?"],
-        "requires_acceptance": False,
-    }
-    fields.update(overrides)
-    return offer_create(seller=seller, fields=OfferFields(**fields))
-
-
-@pytest.fixture
-def offer(seller) -> Offer:
-    return make_offer(seller)
-
-
-def db_snapshot() -> dict[str, Any]:
-    """Every row that matters for 'nothing changed', table by table."""
-    from handover.delivery.models import Delivery, DeliveryFile, PreviewPart
-    from handover.disputes.models import Dispute, SupportNote
-    from handover.evidence.models import Event
-    from handover.ledger.models import Account, Entry, LedgerTransaction
-    from handover.orders.models import Message
-    from handover.trust.models import Report, Review
-
-    return {
-        model.__name__: sorted(model.objects.values_list(), key=str)
-        for model in (
-            Order,
-            Event,
-            Account,
-            Entry,
-            LedgerTransaction,
-            Message,
-            Delivery,
-            DeliveryFile,
-            PreviewPart,
-            Dispute,
-            SupportNote,
-            Review,
-            Report,
-        )
-    }
-
-
-@pytest.fixture
-def query_count() -> Iterator[Any]:
-    from django.test.utils import CaptureQueriesContext
-
-    yield lambda: CaptureQueriesContext(connection)
-
-
-__all__ = ["Api", "State", "db_snapshot", "make_offer", "make_user"]

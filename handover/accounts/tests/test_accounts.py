@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from handover.accounts.models import ApiToken, Role, User, token_digest
-from handover.conftest import PASSWORD, db_snapshot
+from handover.testing.actors import PASSWORD
+from handover.testing.snapshots import db_snapshot
 
 STRONG = "Zx9-long-passphrase"
 

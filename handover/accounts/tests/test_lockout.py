@@ -10,7 +10,7 @@ from django.contrib.auth.hashers import MD5PasswordHasher
 from django.utils.module_loading import import_string
 
 from handover.accounts.models import ApiToken
-from handover.conftest import PASSWORD
+from handover.testing.actors import PASSWORD
 
 
 def token(client, username: str, password: str):

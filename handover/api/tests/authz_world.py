@@ -29,11 +29,9 @@ from django.urls import reverse
 from handover.accounts.models import Role, User
 from handover.accounts.services import token_create
 from handover.api.tests.authz_table import DONE, LOGIN, REFUSED, Expected, Outcome
-from handover.conftest import PASSWORD, make_offer, make_user
 from handover.delivery.models import Delivery
 from handover.delivery.services import order_deliver, preview_make
 from handover.delivery.tasks import preview_make_task
-from handover.delivery.tests.conftest import png_bytes
 from handover.disputes.models import Dispute
 from handover.disputes.services import dispute_decide, dispute_open, support_note_add
 from handover.notifications.services import webhook_create
@@ -41,7 +39,9 @@ from handover.offers.models import Offer
 from handover.orders import services
 from handover.orders.models import Order
 from handover.orders.rules import State
-from handover.orders.tests.factories import order_in_state
+from handover.testing.actors import PASSWORD, make_user
+from handover.testing.factories import make_offer, order_in_state
+from handover.testing.files import png_bytes
 from handover.trust.services import report_create
 
 # The roles whose requests are made as one user each.

@@ -9,9 +9,9 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handover.conftest import db_snapshot
 from handover.lib.money import CURRENCIES, MAX_AMOUNT
-from handover.orders.tests.test_scenarios import TOTAL, deliver, paid_order
+from handover.testing.snapshots import db_snapshot
+from handover.testing.steps import TOTAL, deliver, paid_order
 
 HOSTILE = settings(
     max_examples=50,

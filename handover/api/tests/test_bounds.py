@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handover.api.tests.test_api_errors import assert_error, post_raw
-from handover.conftest import db_snapshot
 from handover.lib.bounds import MAX_ID, MAX_JSON_DEPTH
-from handover.orders.tests.test_scenarios import delivered_order, paid_order
+from handover.testing.snapshots import db_snapshot
+from handover.testing.steps import delivered_order, paid_order
 
 BEYOND = [2**63, 2**64, 10**30]  # past a signed 64-bit column: overflowed the driver
 BELOW = [0, -1, -(2**63) - 1]

@@ -9,19 +9,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from handover.accounts.models import User
 from handover.api.middleware import MAX_KEY
 from handover.api.models import IdempotencyRecord
-from handover.conftest import PASSWORD, db_snapshot
 from handover.delivery.models import Delivery, DeliveryFile
 from handover.evidence.models import Event
 from handover.ledger.models import LedgerTransaction
 from handover.orders.models import Message, Order
-from handover.orders.tests.test_scenarios import (
-    SELLER_SHARE,
-    balances,
-    deliver,
-    ok,
-    paid_order,
-    refused,
-)
+from handover.testing.actors import PASSWORD
+from handover.testing.snapshots import db_snapshot
+from handover.testing.steps import SELLER_SHARE, balances, deliver, ok, paid_order, refused
 
 
 def assert_replayed(first, second) -> None:

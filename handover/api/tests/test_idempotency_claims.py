@@ -3,8 +3,8 @@ from django.test import RequestFactory
 
 from handover.api.middleware import IdempotencyMiddleware
 from handover.api.models import IdempotencyRecord
-from handover.conftest import db_snapshot
 from handover.orders.models import Order
+from handover.testing.snapshots import db_snapshot
 
 
 def test_a_claimed_key_without_an_answer_is_refused_and_nothing_runs(offer, buyer, buyer_api):

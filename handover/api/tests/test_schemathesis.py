@@ -29,11 +29,12 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from handover.accounts.models import Role, User
-from handover.conftest import Api, make_offer, make_user
 from handover.delivery.services import preview_make
 from handover.disputes.models import Dispute
 from handover.notifications.models import Webhook
-from handover.orders.tests.test_scenarios import deliver, ok, paid_order
+from handover.testing.actors import Api, make_user
+from handover.testing.factories import make_offer
+from handover.testing.steps import deliver, ok, paid_order
 from handover.trust.models import Report
 
 SLOW = os.environ.get("HANDOVER_SLOW") == "1"

@@ -13,16 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handover.accounts.models import User
-from handover.conftest import Api, db_snapshot
 from handover.offers.models import Offer, OfferTerms
-from handover.orders.tests.test_scenarios import (
-    delivered_order,
-    ok,
-    open_dispute,
-    paid_order,
-    place,
-    upload,
-)
+from handover.testing.actors import Api
+from handover.testing.snapshots import db_snapshot
+from handover.testing.steps import delivered_order, ok, open_dispute, paid_order, place, upload
 
 BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 PROSE = st.text(

@@ -9,15 +9,9 @@ import pytest
 from django.conf import settings
 
 from handover.delivery.models import DeliveryFile
-from handover.delivery.tests.conftest import (
-    jpeg_bytes,
-    pdf_bytes,
-    png_bytes,
-    text_bytes,
-    upload,
-)
 from handover.evidence.models import Event, EventType
-from handover.orders.tests.test_scenarios import decide, ok, open_dispute
+from handover.testing.files import jpeg_bytes, pdf_bytes, png_bytes, text_bytes, upload
+from handover.testing.steps import decide, ok, open_dispute
 
 # Runs again with files on S3 (SeaweedFS) in `./run test`.
 pytestmark = pytest.mark.storage
@@ -74,7 +68,7 @@ def test_file_detail_shows_the_preview_state_and_parts(delivered_picture, buyer_
 
 
 def test_a_pending_preview_answers_409(seller_api, buyer_api, order_id, picture):
-    from handover.delivery.tests.conftest import deliver_files
+    from handover.testing.files import deliver_files
 
     file_id = ok(deliver_files(seller_api, order_id, upload(picture)), 201)["files"][0]["id"]
     response = buyer_api.get(f"/files/{file_id}/preview")

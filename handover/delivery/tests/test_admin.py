@@ -3,10 +3,10 @@
 from django.test import Client
 
 from handover.accounts.models import Role
-from handover.conftest import make_user
 from handover.delivery.models import DeliveryFile
 from handover.orders.rules import State
-from handover.orders.tests.factories import order_in_state
+from handover.testing.actors import make_user
+from handover.testing.factories import order_in_state
 
 
 def test_an_operator_cannot_rewrite_a_delivered_files_kind_or_preview_in_the_admin(

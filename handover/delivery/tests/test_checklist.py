@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from handover.conftest import db_snapshot
 from handover.delivery.api import MAX_CHECKLIST_SIZE
-from handover.delivery.tests.conftest import png_bytes, text_bytes, upload
 from handover.evidence.models import Event, EventType
-from handover.orders.tests.test_scenarios import ok
+from handover.testing.files import png_bytes, text_bytes, upload
+from handover.testing.snapshots import db_snapshot
+from handover.testing.steps import ok
 
 pytestmark = pytest.mark.storage
 

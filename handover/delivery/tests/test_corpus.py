@@ -3,15 +3,11 @@ nothing left behind by a refusal: no row, no stored object, no scratch file."""
 
 import pytest
 
-from handover.conftest import db_snapshot
 from handover.delivery.models import DeliveryFile
-from handover.delivery.tests.conftest import (
-    deliver_raw,
-    previews_run,
-    scratch_files,
-    stored_objects,
-)
 from handover.delivery.tests.corpus import CASES, Case
+from handover.testing.files import deliver_raw, scratch_files, stored_objects
+from handover.testing.snapshots import db_snapshot
+from handover.testing.steps import previews_run
 
 # Runs again with files on S3 (SeaweedFS) in `./run test`.
 pytestmark = pytest.mark.storage

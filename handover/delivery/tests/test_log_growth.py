@@ -10,15 +10,15 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from handover.conftest import Api
 from handover.delivery.models import PreviewViewTally
 from handover.delivery.services import preview_views_close
-from handover.delivery.tests.conftest import deliver_files, png_bytes, previews_run, upload
 from handover.evidence import keys
 from handover.evidence.models import Event, EventType
-from handover.orders.tests.test_scenarios import ok
 from handover.records.tests.test_bundle import fetch_bundle
 from handover.records.verify import verify_bundle
+from handover.testing.actors import Api
+from handover.testing.files import deliver_files, png_bytes, upload
+from handover.testing.steps import ok, previews_run
 
 # Runs again with files on S3 (SeaweedFS) in `./run test`.
 pytestmark = pytest.mark.storage

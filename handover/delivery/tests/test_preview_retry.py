@@ -10,23 +10,17 @@ from django_tasks_db.models import DBTaskResult
 
 from handover.delivery.models import DeliveryFile, PreviewState
 from handover.delivery.services import preview_make, previews_resume_stalled, stopped_reason
-from handover.delivery.tests.conftest import deliver_files, png_bytes, previews_run, upload
 from handover.evidence.models import Event, EventType
 from handover.ops.timers import timers_run_due
 from handover.orders.models import Order
-from handover.orders.tests.test_scenarios import download, ok
+from handover.testing.files import deliver_files, png_bytes, upload
+from handover.testing.steps import download, ok, previews_run
 
 # Runs again with files on S3 (SeaweedFS) in `./run test`.
 pytestmark = pytest.mark.storage
 
 SECOND = timedelta(seconds=1)
 NOTHING = {"fired": 0, "cleared": 0}
-
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
 
 
 def file_row(file_id: int) -> DeliveryFile:

@@ -10,7 +10,8 @@ from django_tasks_db.models import DBTaskResult
 
 from handover.delivery.models import DeliveryFile, PreviewPart, PreviewState
 from handover.delivery.services import order_deliver, preview_make
-from handover.delivery.tests.conftest import (
+from handover.evidence.models import Event, EventType
+from handover.testing.files import (
     deliver_files,
     pdf_bytes,
     png_bytes,
@@ -20,8 +21,7 @@ from handover.delivery.tests.conftest import (
     text_bytes,
     upload,
 )
-from handover.evidence.models import Event, EventType
-from handover.orders.tests.test_scenarios import ok
+from handover.testing.steps import ok
 
 # Runs again with files on S3 (SeaweedFS) in `./run test`.
 pytestmark = pytest.mark.storage

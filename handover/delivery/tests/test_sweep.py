@@ -13,7 +13,7 @@ from django.utils import timezone
 from handover.delivery.models import DeliveryFile, PreviewPart
 from handover.delivery.storage import writer_open
 from handover.delivery.sweep import ORPHAN_AGE, storage_sweep
-from handover.delivery.tests.conftest import png_bytes, stored_objects, upload
+from handover.testing.files import png_bytes, stored_objects, upload
 
 pytestmark = pytest.mark.storage
 

@@ -11,9 +11,9 @@ import pytest
 from django.conf import settings
 from django.test.client import ClientHandler
 
-from handover.conftest import db_snapshot
 from handover.delivery.models import DeliveryFile
-from handover.delivery.tests.conftest import (
+from handover.evidence.models import Event, EventType
+from handover.testing.files import (
     deliver_files,
     deliver_raw,
     png_bytes,
@@ -23,8 +23,8 @@ from handover.delivery.tests.conftest import (
     text_bytes,
     upload,
 )
-from handover.evidence.models import Event, EventType
-from handover.orders.tests.test_scenarios import ok
+from handover.testing.snapshots import db_snapshot
+from handover.testing.steps import ok
 
 # Runs again with files on S3 (SeaweedFS) in `./run test`.
 pytestmark = pytest.mark.storage
@@ -164,7 +164,7 @@ def test_only_the_seller_may_upload_and_others_are_refused_before_the_body_is_re
     request, seller_api, order_id, who, nothing_left_behind
 ):
 
-    from handover.conftest import Api
+    from handover.testing.actors import Api
 
     api = request.getfixturevalue(who) if who else Api(None)
     body = UnreadableBody(content_length=1024)
@@ -265,7 +265,7 @@ def _upload_peak(api, order_id: int, size: int) -> int:
 
 
 def test_memory_stays_flat_whatever_the_size_of_the_upload(seller_api, buyer_api, offer):
-    from handover.orders.tests.test_scenarios import paid_order
+    from handover.testing.steps import paid_order
 
     small = _upload_peak(seller_api, paid_order(buyer_api, offer), 10 * 1024 * 1024)
     large = _upload_peak(seller_api, paid_order(buyer_api, offer), 100 * 1024 * 1024)

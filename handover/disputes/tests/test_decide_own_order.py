@@ -1,12 +1,14 @@
 import pytest
 
 from handover.accounts.models import Role
-from handover.conftest import db_snapshot, make_offer, make_user
 from handover.disputes.models import Dispute
 from handover.disputes.services import dispute_decide, dispute_open
 from handover.lib.errors import PermissionDenied
 from handover.orders import services
 from handover.orders.rules import State
+from handover.testing.actors import make_user
+from handover.testing.factories import make_offer
+from handover.testing.snapshots import db_snapshot
 
 
 def test_a_support_agent_cannot_decide_a_dispute_on_their_own_order(seller):

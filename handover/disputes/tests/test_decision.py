@@ -2,10 +2,10 @@
 
 import pytest
 
-from handover.conftest import db_snapshot
 from handover.disputes.models import Dispute
 from handover.evidence.models import Event
-from handover.orders.tests.test_scenarios import (
+from handover.testing.snapshots import db_snapshot
+from handover.testing.steps import (
     PLATFORM_SHARE,
     SELLER_SHARE,
     TOTAL,

@@ -9,7 +9,7 @@ from django.utils import timezone
 from handover.disputes.rules import span, when
 from handover.evidence.models import Event
 from handover.ops.timers import timers_run_due
-from handover.orders.tests.test_scenarios import (
+from handover.testing.steps import (
     TOTAL,
     deliver,
     delivered_order,

@@ -4,13 +4,14 @@ never read them."""
 import pytest
 
 from handover.accounts.models import Role
-from handover.conftest import Api, db_snapshot, make_user
 from handover.disputes.models import SupportNote
 from handover.disputes.services import MAX_NOTE, dispute_open
 from handover.evidence.models import Event
 from handover.lib.canonical import json_sha256
 from handover.orders import services
-from handover.orders.tests.test_scenarios import ok, open_dispute, paid_order, refused
+from handover.testing.actors import Api, make_user
+from handover.testing.snapshots import db_snapshot
+from handover.testing.steps import ok, open_dispute, paid_order, refused
 
 
 def everything() -> dict:

@@ -7,7 +7,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from handover.conftest import make_offer, make_user
 from handover.delivery.services import (
     Visit,
     delivery_release_early,
@@ -18,7 +17,9 @@ from handover.disputes.services import dispute_open
 from handover.lib.ranges import SentRange
 from handover.offers.services import OfferFields, offer_update
 from handover.orders import services
-from handover.orders.tests.test_scenarios import decide, ok, open_dispute, paid_order, refused
+from handover.testing.actors import make_user
+from handover.testing.factories import make_offer
+from handover.testing.steps import decide, ok, open_dispute, paid_order, refused
 
 HOUR = timedelta(hours=1)
 

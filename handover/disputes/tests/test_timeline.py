@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from handover.orders import services
-from handover.orders.tests.test_scenarios import decide, ok, open_dispute, paid_order, refused
+from handover.testing.steps import decide, ok, open_dispute, paid_order, refused
 
 MINUTE = timedelta(minutes=1)
 

@@ -6,7 +6,7 @@ from django.db import transaction
 from handover.evidence.models import Event, EventType
 from handover.evidence.services import event_append
 from handover.orders.rules import Actor, State
-from handover.orders.tests.factories import order_in_state
+from handover.testing.factories import order_in_state
 
 pytestmark = pytest.mark.django_db
 

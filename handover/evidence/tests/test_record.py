@@ -15,7 +15,7 @@ from handover.evidence.merkle import leaf_hash, verify_inclusion
 from handover.evidence.models import Event, LogEntry, TreeHead
 from handover.evidence.triggers import APPEND_ONLY
 from handover.ledger.models import Entry
-from handover.orders.tests.test_scenarios import delivered_order, ok, open_dispute
+from handover.testing.steps import delivered_order, ok, open_dispute
 
 
 def test_each_orders_events_form_a_hash_chain(offer, buyer_api, seller_api):

@@ -12,8 +12,6 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from handover.conftest import Api
-from handover.delivery.tests.conftest import deliver_files, png_bytes, upload
 from handover.evidence import keys
 from handover.evidence.chain import seal_hash
 from handover.evidence.models import Event, EventType, SealedValues
@@ -21,9 +19,11 @@ from handover.evidence.services import event_append
 from handover.notifications.models import Channel, Outbox
 from handover.notifications.services import webhook_create
 from handover.orders.services import order_lock
-from handover.orders.tests.test_scenarios import ok, open_dispute, paid_order, previews_run
 from handover.records.tests.test_bundle import fetch_bundle
 from handover.records.verify import Reason, report_lines, verify_bundle
+from handover.testing.actors import Api
+from handover.testing.files import deliver_files, png_bytes, upload
+from handover.testing.steps import ok, open_dispute, paid_order, previews_run
 
 pytestmark = pytest.mark.storage
 

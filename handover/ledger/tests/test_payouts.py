@@ -5,18 +5,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from handover.conftest import db_snapshot, make_offer
 from handover.evidence.models import Event
 from handover.ledger.models import Entry, LedgerTransaction
 from handover.ops.timers import timers_run_due
-from handover.orders.tests.test_scenarios import (
-    SELLER_SHARE,
-    balance,
-    deliver,
-    ok,
-    paid_order,
-    refused,
-)
+from handover.testing.factories import make_offer
+from handover.testing.snapshots import db_snapshot
+from handover.testing.steps import SELLER_SHARE, balance, deliver, ok, paid_order, refused
 
 
 def completed(buyer_api, seller_api, offer) -> int:

@@ -5,7 +5,7 @@ import pytest
 
 from handover.notifications.models import Outbox, Webhook
 from handover.notifications.services import MAX_WEBHOOKS
-from handover.orders.tests.test_scenarios import deliver, ok, paid_order, refused
+from handover.testing.steps import deliver, ok, paid_order, refused
 
 
 def delete(api, webhook_id: int):

@@ -9,12 +9,12 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from handover.conftest import make_offer
 from handover.notifications import rules
 from handover.notifications.models import Outbox
 from handover.notifications.services import _claim
 from handover.orders import services as orders
-from handover.orders.tests.test_scenarios import paid_order
+from handover.testing.factories import make_offer
+from handover.testing.steps import paid_order
 
 SECOND = timedelta(seconds=1)
 

@@ -6,14 +6,15 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from handover.conftest import make_offer, make_user
 from handover.evidence.models import Event
 from handover.notifications.models import Channel, Outbox, OutboxState, Webhook
 from handover.notifications.services import event_json, notifications_for_event
 from handover.orders import services as orders
 from handover.orders.notices import transition_notice
 from handover.orders.rules import Action, State
-from handover.orders.tests.test_scenarios import (
+from handover.testing.actors import make_user
+from handover.testing.factories import make_offer
+from handover.testing.steps import (
     decide,
     deliver,
     last_transition,

@@ -21,7 +21,7 @@ from handover.notifications.models import Channel, Outbox, OutboxState
 from handover.notifications.services import event_json, outbox_send_due
 from handover.notifications.tasks import outbox_send, outbox_send_enqueue_if_due
 from handover.notifications.tests.conftest import Endpoint, serving
-from handover.orders.tests.test_scenarios import last_transition, ok, paid_order
+from handover.testing.steps import last_transition, ok, paid_order
 
 NOTHING = {"sent": 0, "retried": 0, "dead": 0}
 SECOND = timedelta(seconds=1)

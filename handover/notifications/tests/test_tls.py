@@ -14,7 +14,7 @@ from cryptography.x509.oid import NameOID
 from handover.notifications.models import Channel, Outbox, OutboxState
 from handover.notifications.services import outbox_send_due
 from handover.notifications.tests.conftest import Endpoint, serving
-from handover.orders.tests.test_scenarios import ok, paid_order
+from handover.testing.steps import ok, paid_order
 
 
 def self_signed(folder: Path, name: str) -> tuple[Path, Path]:

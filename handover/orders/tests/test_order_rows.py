@@ -10,14 +10,13 @@ from django.db.models.signals import post_save, pre_save
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from handover.conftest import make_offer
 from handover.lib.errors import NotFound
 from handover.offers.models import OfferTerms
 from handover.offers.services import offer_set_active
 from handover.orders import services
 from handover.orders.models import Order
 from handover.orders.rules import Action, Actor, State
-from handover.orders.tests.factories import order_in_state
+from handover.testing.factories import make_offer, order_in_state
 
 pytestmark = pytest.mark.django_db
 

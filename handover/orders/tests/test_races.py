@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from handover.accounts.models import User
 from handover.accounts.services import token_create
-from handover.conftest import make_offer, make_user
 from handover.delivery.services import order_deliver
 from handover.disputes.services import dispute_open
 from handover.evidence.models import Event, EventType
@@ -30,6 +29,8 @@ from handover.ops.timers import timer_fire
 from handover.orders import services
 from handover.orders.models import Order
 from handover.orders.rules import State
+from handover.testing.actors import make_user
+from handover.testing.factories import make_offer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

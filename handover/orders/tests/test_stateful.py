@@ -26,7 +26,6 @@ from hypothesis.stateful import (
 )
 
 from handover.accounts.models import Role, User
-from handover.conftest import make_offer, make_user
 from handover.delivery.models import Delivery, DeliveryFile
 from handover.delivery.services import delivery_release_early, order_deliver, preview_make
 from handover.disputes.models import Dispute
@@ -49,6 +48,8 @@ from handover.orders import services
 from handover.orders.models import Message, Order
 from handover.orders.rules import CLOSED, TIMER_ACTIONS, TRANSITIONS, Action, Actor
 from handover.orders.rules import State as S
+from handover.testing.actors import make_user
+from handover.testing.factories import make_offer
 
 SLOW = os.environ.get("HANDOVER_SLOW") == "1"
 START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)

@@ -9,7 +9,6 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from handover.conftest import db_snapshot, make_offer
 from handover.disputes.models import Dispute
 from handover.evidence.models import Event
 from handover.ledger.models import LedgerTransaction
@@ -17,7 +16,9 @@ from handover.ops.scheduler import sweep_enqueue_if_idle
 from handover.ops.tasks import timers_sweep
 from handover.ops.timers import timers_run_due
 from handover.orders.models import Order
-from handover.orders.tests.test_scenarios import (
+from handover.testing.factories import make_offer
+from handover.testing.snapshots import db_snapshot
+from handover.testing.steps import (
     NOTHING_HELD,
     PLATFORM_SHARE,
     SELLER_SHARE,
@@ -33,13 +34,6 @@ from handover.orders.tests.test_scenarios import (
 
 SECOND = timedelta(seconds=1)
 NOTHING = {"fired": 0, "cleared": 0}
-
-
-@pytest.fixture
-def clock(time_machine):
-    """The clock stands still until a test moves it."""
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
 
 
 def state(order_id: int) -> str:

@@ -17,7 +17,6 @@ from django.db import transaction
 from django.test import override_settings
 
 from handover.accounts.models import Role, User
-from handover.conftest import Api, db_snapshot, make_offer, make_user
 from handover.delivery.services import order_deliver
 from handover.disputes.models import Dispute, Outcome
 from handover.disputes.services import cancellation_expire, dispute_decide, dispute_open
@@ -27,9 +26,12 @@ from handover.lib.errors import NotFound, PermissionDenied, TransitionNotAllowed
 from handover.orders import services
 from handover.orders.models import Order
 from handover.orders.rules import CLOSED, TRANSITIONS, Action, Actor, State
-from handover.orders.tests.factories import ALLOWED_FROM, order_in_state
+from handover.testing.actors import Api, make_user
+from handover.testing.factories import ALLOWED_FROM, make_offer, order_in_state
+from handover.testing.snapshots import db_snapshot
 
 T0 = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
+pytestmark = pytest.mark.clock_start(T0)
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # as conftest's _fast_passwords
 WORKING = (State.IN_PROGRESS, State.REVISION_REQUESTED, State.DELIVERED)
 
@@ -360,12 +362,6 @@ class TestMatrix:
 @pytest.fixture
 def cast(buyer, seller, support) -> dict[str, User]:
     return {"buyer": buyer, "seller": seller, "support": support}
-
-
-@pytest.fixture
-def clock() -> Iterator[Any]:
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 def _state(order: Order) -> State:

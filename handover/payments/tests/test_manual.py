@@ -1,6 +1,6 @@
-from handover.conftest import make_offer
 from handover.orders import services
 from handover.orders.rules import State
+from handover.testing.factories import make_offer
 
 
 def test_asking_to_pay_again_by_transfer_shows_the_same_reference(settings, seller, buyer):

@@ -14,18 +14,14 @@ import pytest
 from django.test import override_settings
 
 from handover.accounts.models import Role
-from handover.conftest import Api, make_offer, make_user
-from handover.delivery.tests.conftest import (
-    deliver_files,
-    pdf_bytes,
-    png_bytes,
-    previews_run,
-    upload,
-)
 from handover.evidence import keys, log
 from handover.evidence.chain import receipt_message
 from handover.evidence.models import Event
-from handover.orders.tests.test_scenarios import (
+from handover.records.verify import signature_valid, verify_bundle
+from handover.testing.actors import Api, make_user
+from handover.testing.factories import make_offer
+from handover.testing.files import deliver_files, pdf_bytes, png_bytes, upload
+from handover.testing.steps import (
     decide,
     delivered_order,
     download,
@@ -33,9 +29,9 @@ from handover.orders.tests.test_scenarios import (
     ok,
     open_dispute,
     paid_order,
+    previews_run,
     refused,
 )
-from handover.records.verify import signature_valid, verify_bundle
 
 BUYER_NOTE = "Hello! <script>alert(1)</script> & “quotes” — Grüße, Привет"
 

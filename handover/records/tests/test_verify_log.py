@@ -19,11 +19,11 @@ from handover.evidence.merkle import MerkleTree, leaf_hash
 from handover.evidence.models import Event
 from handover.evidence.triggers import sqlite_create
 from handover.lib.canonical import canonical_json
-from handover.orders.tests.test_scenarios import delivered_order, ok
 from handover.records import verify
 from handover.records.management.commands.verify import Progress, _event_rows
 from handover.records.tests.test_bundle import fresh_log_tree
 from handover.records.verify import EventRow, HeadRow, LeafRow, Reason, key_id, verify_log
+from handover.testing.steps import delivered_order, ok
 
 R = Reason
 

@@ -3,8 +3,8 @@ and reports."""
 
 from typing import Any
 
-from handover.conftest import db_snapshot
-from handover.orders.tests.test_scenarios import delivered_order, ok
+from handover.testing.snapshots import db_snapshot
+from handover.testing.steps import delivered_order, ok
 from handover.trust.models import Report, Review
 
 

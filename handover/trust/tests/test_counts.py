@@ -15,14 +15,14 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from handover.accounts.models import Role, User
-from handover.conftest import make_offer, make_user
 from handover.disputes.models import Dispute
 from handover.disputes.services import dispute_decide
 from handover.ops.timers import timers_run_due
 from handover.orders import services
 from handover.orders.models import Order
 from handover.orders.rules import Actor, State
-from handover.orders.tests.factories import order_in_state
+from handover.testing.actors import make_user
+from handover.testing.factories import make_offer, order_in_state
 from handover.trust.models import PartyRole, RoleCounts
 from handover.trust.selectors import user_record
 from handover.trust.tests.test_races import _at_once

@@ -10,11 +10,11 @@ import pytest
 from django.db import connection
 
 from handover.accounts.models import Role
-from handover.conftest import make_user
 from handover.lib.errors import Conflict
 from handover.orders.feedback import order_review
 from handover.orders.rules import State
-from handover.orders.tests.factories import order_in_state
+from handover.testing.actors import make_user
+from handover.testing.factories import order_in_state
 from handover.trust.models import Report, Review
 from handover.trust.services import MAX_OPEN_REPORTS, report_create, report_handle
 

@@ -7,11 +7,11 @@ import pytest
 from django.utils import timezone
 
 from handover.api.tests.test_queries import queries
-from handover.conftest import Api, make_offer
 from handover.ops.timers import timers_run_due
 from handover.orders.rules import Actor, State
-from handover.orders.tests.factories import order_in_state
-from handover.orders.tests.test_scenarios import (
+from handover.testing.actors import Api
+from handover.testing.factories import make_offer, order_in_state
+from handover.testing.steps import (
     TOTAL,
     decide,
     delivered_order,

@@ -18,9 +18,9 @@ from handover.api.tests.test_api_errors import (
     not_an_int,
     too_long,
 )
-from handover.conftest import Api
 from handover.evidence.models import Event
-from handover.orders.tests.test_scenarios import ok, paid_order, refused
+from handover.testing.actors import Api
+from handover.testing.steps import ok, paid_order, refused
 from handover.trust.models import Report, ReportReason
 from handover.trust.services import MAX_OPEN_REPORTS
 from handover.trust.tests.helpers import trust_snapshot

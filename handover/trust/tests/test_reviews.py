@@ -20,23 +20,15 @@ from handover.api.tests.test_api_errors import (
     not_an_int,
     too_long,
 )
-from handover.conftest import make_offer
 from handover.evidence.models import Event
 from handover.orders.rules import State
-from handover.orders.tests.factories import order_in_state
-from handover.orders.tests.test_scenarios import TOTAL, ok, open_dispute, paid_order, refused
+from handover.testing.factories import make_offer, order_in_state
+from handover.testing.steps import TOTAL, ok, open_dispute, paid_order, refused
 from handover.trust.models import Review
 from handover.trust.rules import REVIEW_WINDOW, review_sha256
 from handover.trust.tests.helpers import completed_order, review, reviews_of, trust_snapshot
 
 SECOND = timedelta(seconds=1)
-
-
-@pytest.fixture
-def clock(time_machine):
-    """The clock stands still until a test moves it."""
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
 
 
 @pytest.fixture

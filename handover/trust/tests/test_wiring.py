@@ -7,11 +7,12 @@ from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from handover.conftest import db_snapshot, make_offer
 from handover.evidence.models import Event, EventType
 from handover.lib.errors import InvalidInput
 from handover.offers.models import Offer, OfferTerms
-from handover.orders.tests.test_scenarios import delivered_order, ok, open_dispute, refused
+from handover.testing.factories import make_offer
+from handover.testing.snapshots import db_snapshot
+from handover.testing.steps import delivered_order, ok, open_dispute, refused
 from handover.trust.rules import RiskThreshold
 
 

@@ -26,16 +26,17 @@ from django.utils import timezone
 from playwright.sync_api import Page, Route, expect
 
 from handover.accounts.models import Role, User
-from handover.conftest import make_offer, make_user
 from handover.delivery.services import order_deliver
-from handover.delivery.tests.conftest import png_bytes, previews_run
 from handover.disputes.models import Dispute
 from handover.disputes.services import dispute_open
 from handover.offers.models import Offer
 from handover.ops.timers import timers_run_due
 from handover.orders.models import Order
 from handover.orders.rules import Actor, State
-from handover.orders.tests.factories import order_in_state
+from handover.testing.actors import make_user
+from handover.testing.factories import make_offer, order_in_state
+from handover.testing.files import png_bytes
+from handover.testing.steps import previews_run
 from handover.web.tests.axe import SCRIPT_PATH, axe_source, blocking_violations
 from handover.web.tests.helpers import DESKTOP, PHONE
 from handover.web.tests.test_gallery import gallery_order

@@ -7,7 +7,7 @@ from axes.models import AccessAttempt
 from django.contrib.auth import SESSION_KEY
 
 from handover.accounts.models import User
-from handover.conftest import PASSWORD
+from handover.testing.actors import PASSWORD
 from handover.web.tests.helpers import field_errors, form_errors, page_messages
 
 NEW_PASSWORD = "plum-orchard-lantern"

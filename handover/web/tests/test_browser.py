@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import FilePayload, Page, expect
 
-from handover.conftest import PASSWORD, make_offer, make_user
-from handover.delivery.tests.conftest import png_bytes, previews_run
 from handover.evidence.models import EventType
 from handover.offers.models import Offer
 from handover.orders.models import Order
 from handover.orders.rules import State
 from handover.orders.services import order_pay, order_place
-from handover.orders.tests.factories import order_in_state
+from handover.testing.actors import PASSWORD, make_user
+from handover.testing.factories import make_offer, order_in_state
+from handover.testing.files import png_bytes
+from handover.testing.steps import previews_run
 from handover.web.tests.helpers import Snapshots
 from handover.web.tests.test_gallery import gallery_order
 

@@ -10,10 +10,13 @@ import pytest
 from django.test import Client
 from django.test.client import ClientHandler
 
-from handover.conftest import db_snapshot
 from handover.delivery import uploads
 from handover.delivery.models import Delivery, DeliveryFile
-from handover.delivery.tests.conftest import (
+from handover.delivery.tests.test_uploads import GeneratedMultipart
+from handover.evidence.models import EventType
+from handover.orders.rules import State
+from handover.testing.factories import order_in_state
+from handover.testing.files import (
     png_bytes,
     scratch_files,
     stored_bytes,
@@ -21,10 +24,7 @@ from handover.delivery.tests.conftest import (
     text_bytes,
     upload,
 )
-from handover.delivery.tests.test_uploads import GeneratedMultipart
-from handover.evidence.models import EventType
-from handover.orders.rules import State
-from handover.orders.tests.factories import order_in_state
+from handover.testing.snapshots import db_snapshot
 from handover.web.tests.helpers import field_errors, page_messages
 
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00" + bytes(200)

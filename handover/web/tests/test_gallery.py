@@ -14,11 +14,12 @@ from django.utils.csp import CSP
 
 from handover.delivery.models import DeliveryFile
 from handover.delivery.services import order_deliver
-from handover.delivery.tests.conftest import pdf_bytes, png_bytes, previews_run, text_bytes
 from handover.evidence.models import EventType
 from handover.orders.rules import State
 from handover.orders.services import order_accept
-from handover.orders.tests.factories import order_in_state
+from handover.testing.factories import order_in_state
+from handover.testing.files import pdf_bytes, png_bytes, text_bytes
+from handover.testing.steps import previews_run
 from handover.web.tests.helpers import page_messages
 
 

@@ -6,11 +6,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from handover.conftest import db_snapshot, make_offer
 from handover.evidence.models import Event, EventType
 from handover.ledger.models import LedgerTransaction, TransactionKind
 from handover.ops.timers import timers_run_due
-from handover.orders.tests.test_scenarios import balance, delivered_order, ok
+from handover.testing.factories import make_offer
+from handover.testing.snapshots import db_snapshot
+from handover.testing.steps import balance, delivered_order, ok
 from handover.web.tests.helpers import field_errors, page_messages
 from handover.web.views import money
 

@@ -1,10 +1,11 @@
 """Browsing offers and placing an order."""
 
-from handover.conftest import db_snapshot, make_offer
 from handover.evidence.models import EventType
 from handover.offers.services import offer_set_active
 from handover.orders.models import Order
 from handover.orders.rules import State
+from handover.testing.factories import make_offer
+from handover.testing.snapshots import db_snapshot
 from handover.web.tests.helpers import field_errors, form_errors, page_messages
 
 

@@ -5,21 +5,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from handover.conftest import db_snapshot, make_offer
 from handover.evidence.models import EventType
 from handover.orders.models import Message, Order
 from handover.orders.rules import State
 from handover.orders.services import order_place
-from handover.orders.tests.factories import order_in_state
+from handover.testing.factories import make_offer, order_in_state
+from handover.testing.snapshots import db_snapshot
 from handover.web.tests.helpers import field_errors, page_messages
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(T0, tick=False)
-    return time_machine
+pytestmark = pytest.mark.clock_start(T0)
 
 
 @pytest.fixture

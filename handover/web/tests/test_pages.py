@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils.csp import CSP
 
 from handover.orders.rules import State
-from handover.orders.tests.factories import order_in_state
+from handover.testing.factories import order_in_state
 
 INLINE = [
     (r"<script(?![^>]*\ssrc=)[^>]*>", "an inline <script>"),

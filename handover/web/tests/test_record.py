@@ -11,24 +11,21 @@ import pytest
 from django.test import Client
 
 from handover.accounts.models import Role, User
-from handover.conftest import Api, db_snapshot, make_offer, make_user
 from handover.disputes.services import support_note_add
 from handover.evidence.models import EventType
 from handover.orders.feedback import order_report, order_review
 from handover.orders.models import Order
 from handover.orders.rules import State
-from handover.orders.tests.factories import order_in_state
+from handover.testing.actors import Api, make_user
+from handover.testing.factories import make_offer, order_in_state
+from handover.testing.snapshots import db_snapshot
 from handover.trust.models import Report, ReportReason, Review
 from handover.trust.services import MAX_OPEN_REPORTS, report_create
 from handover.web.tests.helpers import field_errors, page_messages
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(T0, tick=False)
-    return time_machine
+pytestmark = pytest.mark.clock_start(T0)
 
 
 @pytest.fixture

@@ -3,12 +3,12 @@ sales list, and an order that waits for the seller with the buyer's record besid
 
 import pytest
 
-from handover.conftest import db_snapshot, make_offer
 from handover.evidence.models import Event, EventType
 from handover.offers.models import Offer
 from handover.orders.rules import State
 from handover.orders.services import order_place
-from handover.orders.tests.factories import order_in_state
+from handover.testing.factories import make_offer, order_in_state
+from handover.testing.snapshots import db_snapshot
 from handover.web.tests.helpers import field_errors, page_messages
 
 OFFER = {

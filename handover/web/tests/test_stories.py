@@ -15,8 +15,6 @@ import pytest
 from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from handover.accounts.models import Role, User
-from handover.conftest import make_offer, make_user
-from handover.delivery.tests.conftest import png_bytes, previews_run
 from handover.disputes.models import Dispute, Outcome
 from handover.evidence.models import EventType
 from handover.ledger.models import AccountKind, Entry, TransactionKind
@@ -25,6 +23,10 @@ from handover.lib.money import format_amount
 from handover.offers.models import Offer
 from handover.orders.models import Order
 from handover.orders.rules import State
+from handover.testing.actors import make_user
+from handover.testing.factories import make_offer
+from handover.testing.files import png_bytes
+from handover.testing.steps import previews_run
 from handover.trust.models import Report, Review
 from handover.web.tests.conftest import PageWatch
 from handover.web.tests.test_browser import Snapshots

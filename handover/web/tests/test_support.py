@@ -11,20 +11,16 @@ from django.utils import timezone
 from django.utils.csp import CSP
 
 from handover.accounts.models import Role
-from handover.conftest import Api, db_snapshot, make_offer, make_user
 from handover.delivery.services import preview_make
 from handover.disputes.models import Dispute, SupportNote
 from handover.evidence.models import Event, EventType
 from handover.ledger.models import Entry
 from handover.ops.demo import demo_png
 from handover.orders.models import Order
-from handover.orders.tests.test_scenarios import (
-    balances,
-    decide,
-    delivered_order,
-    ok,
-    open_dispute,
-)
+from handover.testing.actors import Api, make_user
+from handover.testing.factories import make_offer
+from handover.testing.snapshots import db_snapshot
+from handover.testing.steps import balances, decide, delivered_order, ok, open_dispute
 from handover.web.tests.helpers import field_errors, page_messages
 from handover.web.tests.test_pages import INLINE
 from handover.web.timeline import Look, item_look, timeline_days

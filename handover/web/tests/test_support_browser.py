@@ -11,13 +11,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import Page, expect
 
 from handover.accounts.models import Role
-from handover.conftest import PASSWORD, Api, make_offer, make_user
 from handover.delivery.services import preview_make
 from handover.disputes.models import Dispute, SupportNote
 from handover.ops.demo import demo_png
 from handover.orders.models import Order
 from handover.orders.rules import State
-from handover.orders.tests.test_scenarios import ok, open_dispute
+from handover.testing.actors import PASSWORD, Api, make_user
+from handover.testing.factories import make_offer
+from handover.testing.steps import ok, open_dispute
 from handover.web.tests.helpers import Snapshots
 
 pytestmark = [

@@ -1,4 +1,5 @@
-"""Orders in any state, reached through the real services the way their parties would.
+"""Offers, and orders in any state reached through the real services the way their parties
+would.
 
     order = order_in_state(State.DELIVERED, buyer=buyer, seller=seller, support=support)
     order = order_in_state(
@@ -12,19 +13,46 @@ would. No step moves the clock: call it inside ``time_machine.travel`` to fix th
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from handover.accounts.models import User
-from handover.conftest import make_offer
 from handover.delivery.services import delivery_release_early, order_deliver, preview_make
 from handover.disputes.models import Dispute
 from handover.disputes.services import dispute_decide, dispute_open
 from handover.offers.models import Offer
+from handover.offers.services import OfferFields, offer_create
 from handover.orders import services
 from handover.orders.models import Order
 from handover.orders.rules import Actor, State
+
+
+def offer_body(**overrides: Any) -> dict[str, Any]:
+    """The fields of a valid offer, as the API takes them and ``OfferFields`` holds them."""
+    return {
+        "title": "Logo design",
+        "description": "A logo in three concepts.",
+        "price": 10000,
+        "currency": "EUR",
+        "delivery_days": 3,
+        "revisions": 1,
+        "terms": "Terms v1: the buyer gets a licence on completion.",
+        "requirements": ["Company name?", "Colours?"],
+        "requires_acceptance": False,
+        **overrides,
+    }
+
+
+def make_offer(seller: User, **overrides: Any) -> Offer:
+    return offer_create(seller=seller, fields=OfferFields(**offer_body(**overrides)))
+
+
+@pytest.fixture
+def offer(seller) -> Offer:
+    return make_offer(seller)
 
 
 def _png() -> bytes:
