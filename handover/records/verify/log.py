@@ -133,36 +133,37 @@ def event_failures(row: EventRow, previous: str) -> tuple[list[Failure], bool]:
     """What is wrong with an event, given the recorded hash of its order's event before it
     ("" for the first); and whether it is recorded under its body's leaf hash (as events of
     the current version are), so that its leaf need not be hashed again."""
+    problems, under_leaf_hash = _event_problems(row, previous)
+    if not problems:
+        return [], under_leaf_hash
     name = f"event {row.id}" + (f" of order {row.order_id}" if row.order_id else "")
-    failures = []
+    return [Failure(reason, f"{name}: {detail}") for reason, detail in problems], under_leaf_hash
+
+
+def _event_problems(row: EventRow, previous: str) -> tuple[list[tuple[Reason, str]], bool]:
+    problems = []
     columns = _columns_body(row)
     body = columns if _canonical_text(columns) == row.body else _parsed(row.body)
     if body is None:
-        failures.append(Failure(Reason.MALFORMED, f"{name}: its body is not JSON."))
+        problems.append((Reason.MALFORMED, "its body is not JSON."))
         body = {}
-    raw = row.body.encode(errors="surrogatepass")
     version = body.get("v")
-    if not body_hash_matches(raw, version, row.hash):
-        failures.append(
-            Failure(Reason.EVENT_HASH_MISMATCH, f"{name}: its body does not hash to its hash.")
-        )
-        under_leaf_hash = False
-    else:
+    if body_hash_matches(row.body.encode(errors="surrogatepass"), version, row.hash):
         under_leaf_hash = version == EVENT_VERSION  # its event hash is its leaf hash
+    else:
+        problems.append((Reason.EVENT_HASH_MISMATCH, "its body does not hash to its hash."))
+        under_leaf_hash = False
     if body.get("order") != row.order_id:
-        detail = f"{name}: its body says order {body.get('order')}."
-        failures.append(Failure(Reason.ORDER_MISMATCH, detail))
+        problems.append((Reason.ORDER_MISMATCH, f"its body says order {body.get('order')}."))
     prev = body.get("prev")
     if link := link_failure(prev, previous, first=previous == ""):
-        detail = (
-            f"{name}: its previous hash is {prev!r}, the order's event before it has {previous!r}."
-        )
-        failures.append(Failure(link, detail))
+        detail = f"its previous hash is {prev!r}, the order's event before it has {previous!r}."
+        problems.append((link, detail))
     # A body that is its columns' canonical body holds each column as it is.
     if body is not columns and (changed := _changed_columns(row, body)):
-        detail = f"{name}: its {', '.join(changed)} column differs from its body."
-        failures.append(Failure(Reason.EVENT_COLUMN_MISMATCH, detail))
-    return failures, under_leaf_hash
+        detail = f"its {', '.join(changed)} column differs from its body."
+        problems.append((Reason.EVENT_COLUMN_MISMATCH, detail))
+    return problems, under_leaf_hash
 
 
 def _columns_body(row: EventRow) -> dict[str, Any]:
