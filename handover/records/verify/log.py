@@ -12,7 +12,6 @@ from typing import Any
 
 from handover.evidence.chain import EVENT_VERSION
 from handover.evidence.merkle import HASH_SIZE, CompactRange, leaf_hash
-from handover.lib.canonical import canonical_json
 from handover.records.verify.checks import (
     Failure,
     Reason,
@@ -181,11 +180,17 @@ def _columns_body(row: EventRow) -> dict[str, Any]:
 
 
 def _canonical_text(value: Any) -> str | None:
-    """The value as canonical JSON text; None for a value JSON cannot hold."""
+    """The value as canonical JSON text (``canonical_json``); None for a value JSON cannot
+    hold."""
     try:
-        return canonical_json(value).decode()
-    except (TypeError, ValueError, RecursionError, UnicodeError):
+        return _CANONICAL.encode(value)
+    except (TypeError, ValueError, RecursionError):
         return None
+
+
+# canonical_json's encoder, made once: json.dumps makes one a call, a fifth of what encoding
+# an event costs. The tests hold the two to the same text.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _parsed(body: str) -> dict[str, Any] | None:
