@@ -3,6 +3,7 @@ plain tool doing the same job, and the children that measure peak memory in a fr
 
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 from collections.abc import Callable
@@ -30,19 +31,16 @@ FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
 def imagemagick() -> tuple[str, str] | None:
-    """ImageMagick's ``convert`` (or ``magick``) and its version: the first program of that
-    name on ``PATH`` whose ``-version`` says ImageMagick (another ``convert`` may come first)."""
+    """ImageMagick's ``magick`` (7) or ``convert`` (6) as ``PATH`` finds it, and its version;
+    None when there is none, or when the ``convert`` found is another program of that name."""
     for name in ("magick", "convert"):
-        for folder in os.environ.get("PATH", "").split(os.pathsep):
-            program = Path(folder or ".") / name
-            if not (program.is_file() and os.access(program, os.X_OK)):
-                continue
-            done = subprocess.run(
-                [str(program), "-version"], capture_output=True, text=True, check=False
-            )
-            first = done.stdout.splitlines()[0] if done.stdout else ""
-            if "ImageMagick" in first:
-                return str(program), first.removeprefix("Version: ").split(" https")[0]
+        program = shutil.which(name)
+        if program is None:
+            continue
+        done = subprocess.run([program, "-version"], capture_output=True, text=True, check=False)
+        first = done.stdout.splitlines()[0] if done.stdout else ""
+        if "ImageMagick" in first:
+            return program, first.removeprefix("Version: ").split(" https")[0]
     return None
 
 
@@ -85,8 +83,8 @@ def section_image(ctx: Context) -> None:
     found = imagemagick()
     if found is None:
         report.notes.append(
-            "image: no ImageMagick on PATH: the convert rows are skipped; "
-            "`apt-get install imagemagick` adds them"
+            "image: no ImageMagick on PATH (`magick` or `convert`): the convert rows are "
+            "skipped; `apt-get install imagemagick` adds them"
         )
     else:
         convert, version = found
@@ -103,7 +101,9 @@ def section_image(ctx: Context) -> None:
     samples = interleaved(cases, plan.image_reps)
     ours = median_wall(samples["ours"])
     what = f"image: {megapixels:.0f} MP JPEG -> preview, median"
-    if "convert" in samples:
+    if "convert" not in samples:
+        report.add(f"{what}, vs `convert`", "skipped: no ImageMagick on PATH")
+    else:
         plain = median_wall(samples["convert"])
         report.add(
             f"{what}, vs `convert`",
@@ -135,8 +135,9 @@ def section_image(ctx: Context) -> None:
     in_worker = run_child("image-rss", str(src), str(out), "worker", env=worker_env)
     decoded = run_child("decode-rss", str(src))
     baseline, ratio = "-", "-"
-    if version is not None:
-        magick_rss = run_child("rss", *convert_command(src, out / "rss.jpg", size_hint=False))
+    if found is not None:
+        command = convert_command(found[0], src, out / "rss.jpg", size_hint=False)
+        magick_rss = run_child("rss", *command)
         baseline = f"{magick_rss['peak_mib']:.0f} MiB (convert)"
         ratio = f"{mine['child_peak_mib'] / magick_rss['peak_mib']:.2f}x"
     report.add(

@@ -7,63 +7,29 @@ verifiers never raise for arguments of the right types, they answer False.
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from itertools import repeat
-from types import ModuleType
-
-_native: ModuleType | None
-try:
-    # SHA-256 of many messages in one call (native/, OpenSSL looped in C): the same digests as
-    # hashlib without a hash object and a call per message, which are most of what a 65-byte
-    # node costs. Where it could not be built, the loops below use hashlib.
-    import handover_sha256
-
-    _native = handover_sha256
-except ImportError:  # pragma: no cover - depends on the machine that installed Handover
-    _native = None
-
-NATIVE = _native is not None
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
-# Bound once: every node costs one call, and the lookup would be a visible share of it.
-_sha256 = hashlib.sha256
-# The hash objects' digest, for map(): the loops over many hashes run in C, not in bytecode.
-_digest = type(hashlib.sha256()).digest
-# SHA-256 having read 0x01, copied for each node of a path: cheaper than a new hash of the
-# concatenation, on a path of twenty nodes.
-_NODE_PREFIX = hashlib.sha256(b"\x01")
-
 
 def leaf_hash(data: bytes) -> bytes:
     """SHA-256(0x00 || data): the hash of one log entry."""
-    return _sha256(b"\x00" + data).digest()
+    return hashlib.sha256(b"\x00" + data).digest()
 
 
 def leaf_hashes(entries: Iterable[bytes]) -> list[bytes]:
     """``leaf_hash`` of each entry, in order."""
-    if _native is not None:
-        return _native.each(entries, b"\x00")
-    return list(map(_digest, map(_sha256, map(b"\x00".__add__, entries))))
+    return [leaf_hash(entry) for entry in entries]
 
 
 def text_leaf_hashes(entries: Iterable[str]) -> list[bytes]:
     """``leaf_hash`` of each entry's UTF-8 bytes (UnicodeEncodeError for text that has none)."""
-    if _native is not None:
-        return _native.each(entries, b"\x00")
-    return leaf_hashes(map(str.encode, entries))
-
-
-def text_leaf_hashes_hex(entries: Iterable[str]) -> list[str]:
-    """``text_leaf_hashes`` in hex, as an event's hash is recorded."""
-    if _native is not None:
-        return _native.each(entries, b"\x00", hex=True)
-    return list(map(bytes.hex, text_leaf_hashes(entries)))
+    return [leaf_hash(entry.encode()) for entry in entries]
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
     """SHA-256(0x01 || left || right): the hash of an interior node."""
-    return _sha256(b"\x01" + left + right).digest()
+    return hashlib.sha256(b"\x01" + left + right).digest()
 
 
 def root(leaf_hashes: Sequence[bytes]) -> bytes:
@@ -96,34 +62,23 @@ def verify_inclusion(
     leaf_hash: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
 ) -> bool:
     """Whether proof shows leaf_hash at index in the tree of size leaves with root (2.1.3.2)."""
-    if not 0 <= index < size:
+    if not 0 <= index < size or not _all_hashes((leaf_hash, root, *proof)):
         return False
-    # The RFC's loop over fn and sn, unrolled as transparency-dev/merkle does it: below the
-    # level where index and size - 1 part ("inner"), the path holds one sibling per level, on
-    # the side LSB(fn) gives; above it the leaf's node is the last of its level, and the path
-    # holds one left sibling per set bit of index. The RFC fails a path of any other length
-    # (sn reaches 0 too early, or is not 0 at the end), so that is checked first.
-    inner = (index ^ (size - 1)).bit_length()
-    if len(proof) != inner + (index >> inner).bit_count():
-        return False
-    if len(leaf_hash) != HASH_SIZE or len(root) != HASH_SIZE:
-        return False
-    start = _NODE_PREFIX.copy
-    node = leaf_hash
-    sides = index | -1 << inner  # a set bit: the sibling is on the left (ones above inner)
+    fn, sn, node = index, size - 1, leaf_hash
     for sibling in proof:
-        if len(sibling) != HASH_SIZE:
+        if sn == 0:
             return False
-        pair = start()
-        if sides & 1:
-            pair.update(sibling)
-            pair.update(node)
+        if fn & 1 or fn == sn:
+            node = node_hash(sibling, node)
+            if not fn & 1:
+                while fn and not fn & 1:  # "until either LSB(fn) is set or fn is 0"
+                    fn >>= 1
+                    sn >>= 1
         else:
-            pair.update(node)
-            pair.update(sibling)
-        node = pair.digest()
-        sides >>= 1
-    return node == root
+            node = node_hash(node, sibling)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and node == root
 
 
 def verify_consistency(
@@ -143,24 +98,23 @@ def verify_consistency(
     path = list(proof)
     if old_size & (old_size - 1) == 0:
         path.insert(0, old_root)
-    sha = _sha256
     fn, sn = old_size - 1, new_size - 1
-    ones = (fn ^ (fn + 1)).bit_length() - 1  # "right-shift ... until LSB(fn) is not set"
-    fn >>= ones
-    sn >>= ones
+    while fn & 1:  # "right-shift both fn and sn equally until LSB(fn) is not set"
+        fn >>= 1
+        sn >>= 1
     fr = sr = path[0]
     for c in path[1:]:
         if sn == 0:
             return False
         if fn & 1 or fn == sn:
-            fr = sha(b"\x01" + c + fr).digest()
-            sr = sha(b"\x01" + c + sr).digest()
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
             if not fn & 1:
-                zeros = (fn & -fn).bit_length() - 1  # fn == sn > 0, as in verify_inclusion
-                fn >>= zeros
-                sn >>= zeros
+                while fn and not fn & 1:  # "until either LSB(fn) is set or fn is 0"
+                    fn >>= 1
+                    sn >>= 1
         else:
-            sr = sha(b"\x01" + sr + c).digest()
+            sr = node_hash(sr, c)
         fn >>= 1
         sn >>= 1
     return fr == old_root and sr == new_root and sn == 0
@@ -225,10 +179,10 @@ class MerkleTree:
             size = leaves
         if not 0 <= index < size <= leaves:
             raise ValueError(f"no leaf {index} in a tree of {size} in a log of {leaves}")
-        # In the shape verify_inclusion reads: below the level where index and size - 1 part,
-        # the sibling at every level, each a stored complete subtree but perhaps the topmost,
-        # which may be the tree's incomplete last node (hashed on demand); above that level, the
-        # stored left sibling wherever the leaf's node is a right child.
+        # PATH(index, size) read off the stored levels: below the level where index and
+        # size - 1 part, the sibling at every level, each a stored complete subtree but perhaps
+        # the topmost, which may be the tree's incomplete last node (hashed on demand); above
+        # that level, the stored left sibling wherever the leaf's node is a right child.
         inner = (index ^ (size - 1)).bit_length()
         path = [levels[height][(index >> height) ^ 1] for height in range(inner - 1)]
         if inner:
@@ -280,7 +234,7 @@ class MerkleTree:
             return self._levels[height][start >> height]
         cached = self._incomplete.get((start, end))
         if cached is None:
-            levels, sha = self._levels, _sha256
+            levels = self._levels
             blocks = []
             position = start
             while position < end:
@@ -289,7 +243,7 @@ class MerkleTree:
                 position += 1 << height
             cached = blocks.pop()
             while blocks:
-                cached = sha(b"\x01" + blocks.pop() + cached).digest()
+                cached = node_hash(blocks.pop(), cached)
             if len(self._incomplete) >= self._CACHE_LIMIT:
                 self._incomplete.clear()
             self._incomplete[start, end] = cached
@@ -329,7 +283,7 @@ class CompactRange:
         node: bytes | None = None
         for waiting in self._edge:  # from the lowest level: the rightmost subtree first
             if waiting is not None:
-                node = waiting if node is None else _sha256(b"\x01" + waiting + node).digest()
+                node = waiting if node is None else node_hash(waiting, node)
         return EMPTY_ROOT if node is None else node
 
 
@@ -353,10 +307,7 @@ def _parents(level: Sequence[bytes]) -> list[bytes]:
 
 def _node_hashes(level: Sequence[bytes]) -> list[bytes]:
     """node_hash of each pair (an odd last node left out)."""
-    if _native is not None:
-        return _native.pairs(level, b"\x01")
-    pairs = map(b"".join, zip(repeat(b"\x01"), level[0::2], level[1::2]))
-    return list(map(_digest, map(_sha256, pairs)))
+    return [node_hash(left, right) for left, right in zip(level[0::2], level[1::2], strict=False)]
 
 
 def _split(n: int) -> int:

@@ -1,4 +1,5 @@
 import hashlib
+import os
 import random
 from collections.abc import Iterator, Sequence
 
@@ -238,12 +239,13 @@ def test_proof_builders_refuse_what_the_rfc_does_not_define():
 def test_proofs_and_appends_cost_logarithmic_hashes_not_a_rebuild(monkeypatch):
     tree = MerkleTree(LEAVES * 20)  # 6000 leaves: a path has at most 13 nodes
     calls = []
+    node_hash = merkle.node_hash
 
-    def counting_sha256(data: bytes):
-        calls.append(len(data))
-        return hashlib.sha256(data)
+    def counting_node_hash(left: bytes, right: bytes) -> bytes:
+        calls.append(len(left + right))
+        return node_hash(left, right)
 
-    monkeypatch.setattr(merkle, "_sha256", counting_sha256)
+    monkeypatch.setattr(merkle, "node_hash", counting_node_hash)
     for index, size in [(0, 5999), (2999, 5999), (5998, 5999), (5999, 6000), (0, 4097)]:
         calls.clear()
         tree.inclusion_proof(index, size)
@@ -489,3 +491,109 @@ def test_growing_in_batches_gives_the_same_tree_as_building_at_once(batches):
         assert tree.size == start
         assert tree._levels == MerkleTree(LEAVES[:start])._levels
         assert tree.root() == root(LEAVES[:start])
+
+
+# --- verify_inclusion against RFC 9162 section 2.1.3.2's loop, transcribed apart from the module,
+# on every argument in small trees and on random ones in a large one.
+
+
+def rfc_verify_inclusion(
+    leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
+) -> bool:
+    if not 0 <= index < size or any(len(v) != 32 for v in (leaf, root, *proof)):
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = hashlib.sha256(b"\x01" + p + r).digest()
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = hashlib.sha256(b"\x01" + r + p).digest()
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+SMALL_LEAVES = LEAVES[:40]
+SMALL_TREE = MerkleTree(SMALL_LEAVES)
+
+
+def test_every_proof_in_small_trees_reads_as_the_rfc_loop_reads_it():
+    for size in range(1, 34):
+        root = SMALL_TREE.root(size)
+        for index in range(size):
+            proof = SMALL_TREE.inclusion_proof(index, size)
+            assert verify_inclusion(SMALL_LEAVES[index], index, size, proof, root)
+            # Every size the proof could be read against, and every index, shorter and
+            # longer paths: the same answer as the loop, True or False.
+            for other in range(0, 40):
+                for at in (index, index ^ 1, other - 1):
+                    for path in (proof, proof[:-1], [*proof, root], proof[1:]):
+                        args = (SMALL_LEAVES[index], at, other, path, root)
+                        assert verify_inclusion(*args) == rfc_verify_inclusion(*args), args[1:3]
+
+
+def test_random_proofs_in_a_large_tree_read_as_the_rfc_loop_reads_them():
+    rng = random.Random(6962)
+    leaves = [rng.randbytes(32) for _ in range(20_000)]
+    tree = MerkleTree(leaves)
+    for _ in range(2000):
+        size = rng.randint(1, len(leaves))
+        index = rng.randrange(size)
+        proof = tree.inclusion_proof(index, size)
+        root = tree.root(size)
+        assert verify_inclusion(leaves[index], index, size, proof, root)
+        other = rng.choice([size - 1, size + 1, rng.randint(1, 2 * size), 2**64])
+        for args in (
+            (leaves[index], index, other, proof, root),
+            (leaves[index], index, other, proof, tree.root(min(other, len(leaves)))),
+            (leaves[index], rng.randrange(2 * size), size, proof, root),
+        ):
+            assert verify_inclusion(*args) == rfc_verify_inclusion(*args)
+
+
+# --- the list helpers, against leaf_hash one entry at a time.
+
+
+def test_leaf_hashes_of_bytes_and_of_text_are_leaf_hash_of_each():
+    entries = [os.urandom(n) for n in range(0, 300, 7)]
+    assert merkle.leaf_hashes(entries) == [merkle.leaf_hash(e) for e in entries]
+    texts = ["", "plain", "é\u20ac\U0001f600", '{"a":1}']
+    assert merkle.text_leaf_hashes(texts) == [merkle.leaf_hash(t.encode()) for t in texts]
+    with pytest.raises(UnicodeEncodeError):
+        merkle.text_leaf_hashes(["\ud800"])
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 5, 8, 13, 64, 100, 1000])
+def test_trees_grown_in_steps_are_the_rfcs(size):
+    entries = [n.to_bytes(4, "big") for n in range(size)]
+    leaves = merkle.leaf_hashes(entries)
+    assert merkle.root(leaves) == ref_mth(entries)
+    tree = merkle.MerkleTree()
+    for start in range(0, size, 7):
+        tree.extend(leaves[start : start + 7])
+    assert tree.root() == ref_mth(entries)
+    if size:
+        assert tree.root(size // 2 or 1) == ref_mth(entries[: size // 2 or 1])
+
+
+@given(size=st.integers(0, 200), cuts=st.lists(st.integers(1, 40), max_size=20))
+def test_a_compact_range_gives_the_rfcs_root_at_every_size_it_passes(size, cuts):
+    entries = [n.to_bytes(2, "big") for n in range(size)]
+    leaves = merkle.leaf_hashes(entries)
+    compact = merkle.CompactRange()
+    assert compact.root() == merkle.EMPTY_ROOT
+    at = 0
+    for cut in [*cuts, size]:
+        run = leaves[at : at + cut]
+        compact.extend(run)
+        at += len(run)
+        assert (compact.size, compact.root()) == (at, ref_mth(entries[:at]))
+    assert len(compact._edge) <= max(size, 1).bit_length()
+    with pytest.raises(ValueError):
+        compact.extend([b"short"])

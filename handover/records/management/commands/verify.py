@@ -1,6 +1,7 @@
+import json
 import time
 from collections.abc import Iterator
-from typing import TextIO
+from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.db import connection
@@ -20,6 +21,9 @@ from handover.records.verify import (
     verify_bundle,
     verify_log,
 )
+
+# Rows fetched from the database at a time, streamed: memory stays flat however long the log.
+_CHUNK = 2000
 
 
 class Command(BaseCommand):
@@ -96,60 +100,43 @@ def _log_report(expected: bytes | None, expected_id: str | None, err: OutputWrap
 def _event_rows(model) -> Iterator[EventRow]:
     # Grouped by order, each order's events in id order: one chain at a time, flat memory.
     rows = model.objects.order_by("order_id", "id")
-    # SQLite holds the payload column as text, written as the body holds the payload: read as
-    # it is, not decoded, the verifier compares it with the body as text. PostgreSQL's jsonb
-    # comes decoded, and the verifier encodes it again.
-    # The verifier takes that text as JSON, so SQLite says whether it is (json_valid: its
-    # CHECK constraint can be switched off); text that is not matches no body.
-    as_text = connection.vendor == "sqlite"
-    if as_text:
+    sqlite = connection.vendor == "sqlite"
+    if sqlite:
+        # SQLite holds the payload as text behind a CHECK (json_valid) that can be switched
+        # off: it says whether the text is JSON, and text that is not matches no body.
         rows = rows.annotate(
             payload_text=Cast("payload", TextField()),
             payload_valid=Func("payload", function="JSON_VALID", output_field=BooleanField()),
         )
-    else:
+    else:  # jsonb holds nothing but JSON, and comes decoded
         rows = rows.annotate(payload_valid=Value(True, output_field=BooleanField()))
     columns = rows.values_list(
-        "id",
-        "order_id",
-        "type",
-        "actor_id",
-        "actor_role",
-        "created_at",
-        "payload_text" if as_text else "payload",
-        "payload_valid",
-        "body",
-        "prev_hash",
-        "hash",
-    )
-    for row in columns.iterator(chunk_size=2000):
-        pk, order_id, type, actor_id, role, created_at, value, valid, body, prev, digest = row
-        if not as_text:
-            payload, text = value, None
-        elif valid:
-            payload, text = None, value
-        else:
-            payload, text = NOT_JSON, None
+        "id", "order_id", "type", "actor_id", "actor_role", "created_at",
+        "payload_text" if sqlite else "payload", "payload_valid", "body", "prev_hash", "hash",
+    )  # fmt: skip
+    for row in columns.iterator(chunk_size=_CHUNK):
+        pk, order_id, type, actor_id, role, at, payload, valid, body, prev, digest = row
+        if not valid:
+            payload = NOT_JSON
+        elif sqlite:
+            payload = _decoded(payload)
         yield EventRow(
-            pk,
-            order_id,
-            type,
-            actor_id,
-            role,
-            created_at.isoformat(),
-            payload,
-            body,
-            prev,
-            digest,
-            text,
+            pk, order_id, type, actor_id, role, at.isoformat(), payload, body, prev, digest
         )
+
+
+def _decoded(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):  # deeper than Python reads: no body holds it
+        return NOT_JSON
 
 
 def _leaf_rows(model) -> Iterator[LeafRow]:
     rows = model.objects.order_by("seq").values_list(
         "seq", "event_id", "leaf_hash", "event__body", "event__hash"
     )
-    for seq, event_id, leaf, body, event_hash in rows.iterator(chunk_size=2000):
+    for seq, event_id, leaf, body, event_hash in rows.iterator(chunk_size=_CHUNK):
         yield LeafRow(seq, event_id, bytes(leaf), body, event_hash)
 
 

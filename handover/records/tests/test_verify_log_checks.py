@@ -1,7 +1,7 @@
-"""``verify_log``'s fast path against its field-by-field checks: an event whose body is byte for
-byte the body its columns make passes at once; anything else is looked at field by field, so
-a log reports exactly what it would if every event and every leaf were checked one at a time.
-Pure: rows made here, no database."""
+"""``verify_log``'s checks on rows made here (pure, no database): an event whose body is byte
+for byte the canonical body of its columns holds each column as it is; anything else is looked
+at field by field, and a log reports exactly what it would if every event were read field by
+field and every leaf hashed, one row at a time."""
 
 import base64
 import hashlib
@@ -19,9 +19,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from handover.evidence.chain import EVENT_VERSION, event_body, event_hash, tree_head_message
-from handover.evidence.merkle import MerkleTree, leaf_hash, leaf_hashes, verify_consistency
-from handover.records import verify
-from handover.records.verify import EventRow, HeadRow, LeafRow, Reason, key_id, verify_log
+from handover.evidence.merkle import MerkleTree, leaf_hash, verify_consistency
+from handover.records.management.commands.verify import _decoded
+from handover.records.verify import NOT_JSON, EventRow, HeadRow, LeafRow, Reason, key_id, verify_log
+from handover.records.verify import log as log_check
 
 R = Reason
 KEY = Ed25519PrivateKey.generate()
@@ -61,10 +62,13 @@ def test_the_expected_body_is_byte_for_byte_the_writers(
     )
     digest = event_hash(body, version)
     row = EventRow(1, order, type, actor, role, at, payload, body.decode(), prev, digest)
-    assert verify._expected_body(row, version) == body.decode()
+    if version == EVENT_VERSION:
+        assert log_check._canonical_text(log_check._columns_body(row)) == body.decode()
+    # Either version, the one check finds nothing wrong with it.
+    assert log_check.event_failures(row, prev) == ([], version == EVENT_VERSION)
 
 
-def test_a_column_no_body_can_hold_as_it_is_leaves_the_fast_path():
+def test_a_column_no_body_can_hold_as_it_is_is_not_the_canonical_body():
     row = _chain(1, 1)[0]
     columns: list[dict[str, Any]] = [
         {"actor_id": True},
@@ -73,7 +77,8 @@ def test_a_column_no_body_can_hold_as_it_is_leaves_the_fast_path():
         {"created_at": None},
     ]
     for changed in columns:
-        assert verify._expected_body(replace(row, **changed), EVENT_VERSION) is None
+        changed_row = replace(row, **changed)
+        assert log_check._canonical_text(log_check._columns_body(changed_row)) != row.body
 
 
 # --- a small log, and every kind of change to it ---------------------------------------------
@@ -82,8 +87,9 @@ def test_a_column_no_body_can_hold_as_it_is_leaves_the_fast_path():
 def _chain(
     order: int | None, count: int, first_id: int = 1, *, stored_text: bool = False
 ) -> list[EventRow]:
-    """An order's events as a reader gives them: the payload decoded (PostgreSQL's), or with
-    ``stored_text`` as the column's text, canonical JSON as event_append writes it (SQLite's)."""
+    """An order's events as a reader gives them: the payload as decoded (PostgreSQL's), or with
+    ``stored_text`` decoded from the column's text, canonical JSON as event_append writes it
+    (SQLite's)."""
     rows, prev = [], ""
     for n in range(count):
         at = f"2030-01-01T00:{order or 0:02d}:{n:02d}+00:00"
@@ -107,11 +113,10 @@ def _chain(
                 data["actor"],
                 "buyer",
                 at,
-                None if stored_text else payload,
+                _decoded(_json_text(payload)) if stored_text else payload,
                 body.decode(),
                 prev,
                 digest,
-                _json_text(payload) if stored_text else None,
             )
         )
         prev = digest
@@ -146,16 +151,17 @@ def _head(leaves: list[LeafRow], size: int, root: str | None = None) -> HeadRow:
 
 @contextmanager
 def one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """verify_log as it was: every event checked field by field, every leaf hashed on its own."""
+    """verify_log with no short way: every event read field by field (its columns' canonical
+    body never taken for it), every leaf hashed on its own, one row at a time."""
+    checked_leaf = log_check._checked_leaf
     with monkeypatch.context() as patched:
-        patched.setattr(verify, "_FAST_PATH", False)
-        patched.setattr(verify, "_expected_body", lambda row, version: None)
+        patched.setattr(log_check, "_columns_body", lambda row: NOT_JSON)
         patched.setattr(
-            verify,
-            "_leaf_hashes_of",
-            lambda chunk, stored, unhashed: leaf_hashes(leaf.body.encode() for leaf in chunk),
+            log_check,
+            "_checked_leaf",
+            lambda leaf, unhashed, report: checked_leaf(leaf, None, report),
         )
-        patched.setattr(verify, "_CHUNK", 1)
+        patched.setattr(log_check, "_CHUNK", 1)
         yield
 
 
@@ -194,19 +200,17 @@ def _changes(rows: list[EventRow], rng: random.Random) -> list[EventRow]:
             rows[n] = replace(row, body=body, hash=event_hash(body.encode()))
         elif kind == 11:  # a recorded hash that is not a hex digest
             rows[n] = replace(row, hash='x","role":"buyer')
-        elif kind == 12 and row.payload_json is not None:  # stored text: the same value spelled
-            spelled = json.dumps(json.loads(row.payload_json), indent=1)  # otherwise: sound
-            rows[n] = replace(row, payload_json=spelled)
-        elif kind == 13 and row.payload_json is not None:  # stored text that is not JSON
-            rows[n] = replace(row, payload_json=row.payload_json[:-1])
+        elif kind == 12:  # stored text: the same value spelled otherwise, read: sound
+            spelled = json.dumps(row.payload, indent=1)
+            rows[n] = replace(row, payload=_decoded(spelled))
+        elif kind == 13:  # stored text that is not JSON, as read
+            rows[n] = replace(row, payload=_decoded(_json_text(row.payload)[:-1]))
     return rows
 
 
 def _with_payload(row: EventRow, change) -> EventRow:
-    """The row with its payload column changed, in the form its reader gives it."""
-    if row.payload_json is None:
-        return replace(row, payload=change(row.payload))
-    return replace(row, payload_json=_json_text(change(json.loads(row.payload_json))))
+    """The row with its payload column changed, as its reader gives it."""
+    return replace(row, payload=change(row.payload))
 
 
 def _leaf_changes(leaves: list[LeafRow], rng: random.Random) -> list[LeafRow]:
@@ -250,7 +254,7 @@ def test_a_sound_log_passes_in_chunks_of_any_size(monkeypatch):
     leaves = _leaves(rows)
     heads = [_head(leaves, 5), _head(leaves, 16), _head(leaves, len(leaves))]
     for chunk in (1, 2, 5, 4096):
-        monkeypatch.setattr(verify, "_CHUNK", chunk)
+        monkeypatch.setattr(log_check, "_CHUNK", chunk)
         failures, events, size, ticks = _reported(rows, leaves, heads)
         assert not failures
         assert (events, size, ticks) == (len(rows), len(leaves), len(rows) + len(leaves))
@@ -264,11 +268,10 @@ def test_a_payload_column_true_where_the_body_has_1_is_a_change():
     assert "its payload column differs" in report.failures[0].detail
 
 
-def test_a_stored_payload_text_is_held_to_the_body_as_it_is_and_as_json():
+def test_a_stored_payload_text_is_held_to_the_body_as_json():
     sound = _log()
-    n = next(i for i, row in enumerate(sound) if row.payload_json and row.order_id)
-    stored = sound[n].payload_json
-    assert stored is not None and sound[n].payload is None
+    n = next(i for i, row in enumerate(sound) if row.order_id == 2)
+    stored = _json_text(sound[n].payload)
     checks = {
         # the same value spelled otherwise (as written before the column held canonical JSON)
         json.dumps(json.loads(stored), indent=1): [],
@@ -278,7 +281,7 @@ def test_a_stored_payload_text_is_held_to_the_body_as_it_is_and_as_json():
     }
     for text, reasons in checks.items():
         rows = list(sound)
-        rows[n] = replace(rows[n], payload_json=text)
+        rows[n] = replace(rows[n], payload=_decoded(text))
         report = verify_log(events=rows, leaves=[], heads=[], public_key=RAW)
         assert report.reasons == reasons
         if reasons:
@@ -310,8 +313,8 @@ def test_a_recorded_hash_that_is_not_hex_cannot_slip_a_body_past_the_chain():
     head, tail = rows[1].body.split('"prev":', 1)
     body = head + f'"prev":"{forged}"' + tail[tail.index(",") :]
     rows[1] = replace(rows[1], prev_hash=forged, body=body, hash=event_hash(body.encode()))
-    # the body the short way would have taken
-    assert verify._expected_body(rows[1], EVENT_VERSION) == body
+    # the body the writer makes of its columns escapes the forged hash: it is not this body
+    assert log_check._canonical_text(log_check._columns_body(rows[1])) != body
     report = verify_log(events=rows, leaves=[], heads=[], public_key=RAW)
     first, second = (
         [f.reason for f in report.failures if f.detail.startswith(f"event {n} of order 1:")]
@@ -332,7 +335,7 @@ def test_any_change_is_reported_as_checking_one_at_a_time_reports_it(monkeypatch
         with one_at_a_time(monkeypatch):
             expected = _reported(rows, leaves, heads)
         for chunk in (1, 3, 4096):
-            monkeypatch.setattr(verify, "_CHUNK", chunk)
+            monkeypatch.setattr(log_check, "_CHUNK", chunk)
             assert _reported(rows, leaves, heads) == expected
         found += bool(expected[0])
     assert found > 300  # (a few changes are sound: a no-order event's body, made canonical)
@@ -365,7 +368,7 @@ def test_heads_extend_each_other_exactly_when_the_consistency_proof_says_so(size
     by_proof = verify_consistency(
         old_size, new_size, raw_old, raw_new, tree.consistency_proof(old_size, new_size)
     )
-    assert verify._extends(old, tree.root(old_size), new, tree.root(new_size)) == by_proof
+    assert log_check._extends(old, tree.root(old_size), new, tree.root(new_size)) == by_proof
 
 
 def test_a_head_of_no_leaves_is_checked_and_does_not_hold_up_the_rest():
@@ -399,7 +402,7 @@ def _json_text(value: Any) -> str:
 
 @given(JSON)
 def test_the_payload_encoder_is_canonical_json(value):
-    assert "".join(verify._json_chunks(value, 0)) == _json_text(value)
+    assert log_check._canonical_text(value) == _json_text(value)
 
 
 # --- events of version 1 (recorded under SHA-256 of the body) --------------------------------
@@ -432,7 +435,7 @@ def _mixed_chain() -> list[EventRow]:
 @pytest.mark.parametrize("kept", [100_000, 2])
 def test_a_log_of_both_versions_verifies(monkeypatch, kept):
     # With room for 2 ids only, the leaf pass hashes every leaf: the same result.
-    monkeypatch.setattr(verify, "_UNHASHED_MAX", kept)
+    monkeypatch.setattr(log_check, "_UNHASHED_MAX", kept)
     rows = _mixed_chain()
     assert [json.loads(r.body)["v"] for r in rows] == [1, 1, 1, 1, 2, 2, 2, 2]
     # Version 1: SHA-256 of the body; version 2: the body's RFC 9162 leaf hash.
@@ -441,7 +444,7 @@ def test_a_log_of_both_versions_verifies(monkeypatch, kept):
     leaves = _leaves(rows)
     heads = [_head(leaves, 3), _head(leaves, len(leaves))]
     for chunk in (1, 3, 4096):
-        monkeypatch.setattr(verify, "_CHUNK", chunk)
+        monkeypatch.setattr(log_check, "_CHUNK", chunk)
         failures, events, size, ticks = _reported(rows, leaves, heads)
         assert failures == []
         assert (events, size, ticks) == (8, 8, 16)
@@ -461,11 +464,19 @@ def test_a_body_recorded_under_the_other_versions_hash_is_a_mismatch():
         assert report.failures[0].detail.startswith(f"event {n + 1} of order 1:")
 
 
-def test_a_leaf_is_hashed_again_unless_its_event_is_current_and_hashed():
+def test_a_leaf_is_hashed_again_unless_its_event_is_current_and_hashed(monkeypatch):
     """The leaf pass takes stored leaf hashes as their bodies' only when the event pass found
     each event recorded under that very hash; old or changed events' leaves are hashed again."""
     leaves = _leaves(_mixed_chain())
     zeroed = replace(leaves[6], leaf_hash=bytes(32))
+    hashed: list[int] = []
+    leaf_matches = log_check.leaf_matches
+
+    def counted(stored: bytes, body: bytes) -> bool:
+        hashed.append(1)
+        return leaf_matches(stored, body)
+
+    monkeypatch.setattr(log_check, "leaf_matches", counted)
     for chunk, unhashed, taken in (
         (leaves[4:], set(), True),  # current, and each checked against its body
         (leaves[:4], set(), False),  # version 1: recorded under another hash than the leaf's
@@ -473,9 +484,12 @@ def test_a_leaf_is_hashed_again_unless_its_event_is_current_and_hashed():
         (leaves[4:], None, False),  # too many such events to keep their ids
         ([*leaves[4:6], zeroed, leaves[7]], set(), False),  # a stored hash not its event's
     ):
-        stored = [leaf.leaf_hash for leaf in chunk]
-        hashes = verify._leaf_hashes_of(chunk, stored, unhashed)
-        assert (hashes is stored) is taken
-        assert hashes == (
-            [leaf_hash(leaf.body.encode()) for leaf in chunk] if not taken else stored
-        )
+        hashed.clear()
+        report = log_check.Report()
+        hashes = [log_check._checked_leaf(leaf, unhashed, report) for leaf in chunk]
+        assert (not hashed) is taken
+        assert hashes == [leaf.leaf_hash for leaf in chunk]
+        if not taken:
+            assert hashes == [leaf_hash(leaf.body.encode()) for leaf in chunk] or (
+                zeroed in chunk and report.reasons == [R.LEAF_HASH_MISMATCH]
+            )

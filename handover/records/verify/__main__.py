@@ -1,0 +1,5 @@
+import sys
+
+from handover.records.verify.cli import main
+
+sys.exit(main())
