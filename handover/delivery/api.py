@@ -1,39 +1,21 @@
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from django.conf import settings
-from django.core.files.storage import default_storage
-from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from handover.accounts.models import User
 from handover.delivery.models import ChecklistItem, Delivery, DeliveryFile, PreviewPart
 from handover.delivery.selectors import file_for, requirements_delivered
-from handover.delivery.services import (
-    Tick,
-    Visit,
-    delivery_release_early,
-    file_served_record,
-    order_deliver,
-    original_access,
-    preview_part_for,
-)
-from handover.delivery.storage import presigned_url
+from handover.delivery.services import Tick, delivery_release_early, order_deliver
+from handover.delivery.serving import original_served, preview_served
 from handover.delivery.uploads import UploadSession
 from handover.lib.bounds import Id, StrictId, json_parse
 from handover.lib.errors import InvalidInput
-from handover.lib.ranges import Disposition, SentRange, accel_redirect, serve_file
-from handover.orders.api import OrderOut, _answer, _visible
+from handover.orders.api import OrderOut, order_answer
+from handover.orders.selectors import order_visible
 
 router = Router()
 
-# Bytes a party uploaded must never run as a page of ours: no sniffing, no scripts, no frames.
-ORIGINAL_CSP = "default-src 'none'; sandbox"
-# A text preview is HTML we made (Pygments, inline styles): it may style itself, no more.
-PREVIEW_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; media-src 'self'; sandbox"
-)
 # A checklist answers at most 30 requirement items with notes of 2,000 characters, each
 # character six characters of JSON at worst ("\u00e9").
 MAX_CHECKLIST_SIZE = 512 * 1024
@@ -202,7 +184,7 @@ def create_delivery(
 
 @router.get("/orders/{order_id}/deliveries", response=list[DeliveryOut])
 def list_deliveries(request, order_id: Id):
-    order = _visible(request, order_id)
+    order = order_visible(order_id=order_id, user=request.auth)
     deliveries = order.deliveries.select_related("order").prefetch_related(
         "files__preview_parts", "checklist"
     )
@@ -227,7 +209,7 @@ class RequirementOut(Schema):
 @router.get("/orders/{order_id}/checklist", response=list[RequirementOut])
 def checklist(request, order_id: Id):
     """Each requirement item beside the delivered files the seller said answer it."""
-    order = _visible(request, order_id)
+    order = order_visible(order_id=order_id, user=request.auth)
     deliveries = order.deliveries.prefetch_related("files", "checklist")
     return [
         {
@@ -256,60 +238,13 @@ class ReleaseIn(Schema):
 @router.post("/orders/{order_id}/release-early", response=OrderOut)
 def release_early(request, order_id: Id, payload: ReleaseIn):
     delivery_release_early(order_id=order_id, user=request.auth, delivery_id=payload.delivery_id)
-    return _answer(request, order_id)
+    return order_answer(request, order_id)
 
 
 @router.get("/files/{file_id}", response=FileOut)
 def file_detail(request, file_id: Id):
     file, _actor = file_for(file_id=file_id, user=request.auth)
     return _file_out(file)
-
-
-def _visit(request: HttpRequest, user: User) -> Visit:
-    return Visit(
-        user=user,
-        address=request.META.get("REMOTE_ADDR", ""),
-        user_agent=request.headers.get("User-Agent", ""),
-    )
-
-
-def original_served(request: HttpRequest, *, file_id: int, user: User) -> HttpResponseBase:
-    """An original's bytes for ``user`` (a bearer token's or the page's session's), under
-    ``original_access``'s rule, and the download on the order's record."""
-    visit = _visit(request, user)
-    file = original_access(file_id=file_id, visit=visit)
-    response, sent = _bytes_response(
-        request,
-        key=file.storage_key,
-        size=file.size,
-        sha256=file.sha256,
-        content_type=file.content_type,
-        name=file.name,
-        disposition="attachment",
-        csp=ORIGINAL_CSP,
-    )
-    file_served_record(file=file, visit=visit, sent=sent)
-    return response
-
-
-def preview_served(
-    request: HttpRequest, *, file_id: int, user: User, part: int
-) -> HttpResponseBase:
-    """One part of a file's preview for ``user``, and the view on the order's record."""
-    visit = _visit(request, user)
-    file, preview_part = preview_part_for(file_id=file_id, user=visit.user, index=part)
-    response, sent = _bytes_response(
-        request,
-        key=preview_part.storage_key,
-        size=preview_part.size,
-        sha256=preview_part.sha256,
-        content_type=preview_part.content_type,
-        name=f"preview-{preview_part.index + 1}-{file.name}{_suffix(preview_part.storage_key)}",
-        disposition="inline",
-        csp=PREVIEW_CSP,
-    )
-    file_served_record(file=file, visit=visit, sent=sent, part=preview_part)
-    return response
 
 
 @router.api_operation(["GET", "HEAD"], "/files/{file_id}/original")
@@ -320,51 +255,3 @@ def download_original(request, file_id: Id):
 @router.api_operation(["GET", "HEAD"], "/files/{file_id}/preview")
 def preview(request, file_id: Id, part: PartIndex = 0):
     return preview_served(request, file_id=file_id, user=request.auth, part=part)
-
-
-def _suffix(key: str) -> str:
-    tail = key.rsplit("/", 1)[-1]
-    return "." + tail.rsplit(".", 1)[-1] if "." in tail else ""
-
-
-def _bytes_response(
-    request: HttpRequest,
-    *,
-    key: str,
-    size: int,
-    sha256: str,
-    content_type: str,
-    name: str,
-    disposition: Disposition,
-    csp: str,
-) -> tuple[HttpResponseBase, SentRange]:
-    """The bytes of a stored file, by the fastest way the deployment has: a short-lived S3
-    link, nginx (X-Accel-Redirect), or the app itself with Range and ETag."""
-    etag = f'"{sha256}"'
-    requested = request.headers.get("Range", "")
-    if getattr(default_storage, "bucket", None) is not None:
-        url = presigned_url(key, name=name, content_type=content_type, disposition=disposition)
-        response: HttpResponseBase = HttpResponseRedirect(url)
-        response["Cache-Control"] = "private, no-store"
-        return response, SentRange(status=302, bytes=0, range=requested)
-    if settings.HANDOVER_ACCEL_REDIRECT:
-        accel = accel_redirect(
-            settings.HANDOVER_ACCEL_REDIRECT.rstrip("/") + "/" + key,
-            size=size,
-            etag=etag,
-            content_type=content_type,
-            filename=name,
-            disposition=disposition,
-        )
-        accel["Content-Security-Policy"] = csp
-        return accel, SentRange(status=accel.status_code, bytes=size, range=requested)
-    return serve_file(
-        request,
-        opener=lambda: default_storage.open(key, "rb"),
-        size=size,
-        etag=etag,
-        content_type=content_type,
-        filename=name,
-        disposition=disposition,
-        extra_headers={"Content-Security-Policy": csp},
-    )

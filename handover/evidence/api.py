@@ -1,14 +1,12 @@
 import base64
 
-from django.http import FileResponse
 from ninja import Router, Schema
 
-from handover.accounts.models import User
 from handover.evidence import keys
 from handover.evidence.models import TreeHead
 from handover.lib.bounds import Id
 from handover.lib.errors import NotFound
-from handover.records.bundle import bundle_build, receipt_for, tree_head_out
+from handover.records.bundle import bundle_served, receipt_for, tree_head_out
 
 router = Router()
 
@@ -47,22 +45,6 @@ def latest_tree_head(request):
     if head is None:
         raise NotFound("No tree head has been signed yet.", code="no_tree_head")
     return tree_head_out(head)
-
-
-def bundle_served(*, order_id: int, user: User) -> FileResponse:
-    """The evidence bundle of an order ``user`` may see, as a zip download (the API's route
-    and the order page's link both serve it)."""
-    path = bundle_build(order_id=order_id, user=user)
-    source = path.open("rb")
-    # Unlinked while open: the response still reads it, and nothing is left in scratch
-    # space however the download ends.
-    path.unlink()
-    return FileResponse(
-        source,
-        as_attachment=True,
-        filename=f"order-{order_id}-evidence.zip",
-        content_type="application/zip",
-    )
 
 
 @router.get("/orders/{order_id}/evidence")

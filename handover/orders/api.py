@@ -9,12 +9,12 @@ from handover.api.pagination import PageParams, Pagination, page
 from handover.evidence.models import Event
 from handover.evidence.visibility import SUPPORT_ONLY_TYPES, payload_for, reads_as_support
 from handover.lib.bounds import Id, StrictId
-from handover.lib.errors import NotFound
 from handover.orders import services
 from handover.orders.models import Message, Order
 from handover.orders.rules import Actor, State
 from handover.orders.selectors import (
     available_actions,
+    order_visible,
     orders_visible_to,
     timer_action,
     viewer_role,
@@ -108,15 +108,11 @@ def order_out(order: Order, request, *, with_record: bool = False, **extra) -> d
     return fields
 
 
-def _visible(request, order_id: int) -> Order:
-    order = orders_visible_to(request.auth).filter(pk=order_id).first()
-    if order is None:
-        raise NotFound("No such order.")
-    return order
-
-
-def _answer(request, order_id: int, **extra) -> dict:
-    return order_out(_visible(request, order_id), request, with_record=True, **extra)
+def order_answer(request, order_id: int, **extra) -> dict:
+    """The order as its detail route shows it, for a route that changed it."""
+    return order_out(
+        order_visible(order_id=order_id, user=request.auth), request, with_record=True, **extra
+    )
 
 
 @router.post("", response={201: OrderOut})
@@ -148,7 +144,7 @@ def list_orders(
 
 @router.get("/{order_id}", response=OrderOut)
 def get_order(request, order_id: Id):
-    return order_out(_visible(request, order_id), request, with_record=True)
+    return order_out(order_visible(order_id=order_id, user=request.auth), request, with_record=True)
 
 
 @router.put("/{order_id}/answers", response=OrderOut)
@@ -292,7 +288,7 @@ class MessagePage(Schema):
 
 @router.get("/{order_id}/messages", response=MessagePage)
 def list_messages(request, order_id: Id, params: Query[PageParams]):
-    order = _visible(request, order_id)
+    order = order_visible(order_id=order_id, user=request.auth)
     messages = Message.objects.filter(order=order).select_related("author")
     return page(messages, params, _message_out)
 
@@ -315,7 +311,7 @@ class EventOut(Schema):
 @router.get("/{order_id}/events", response=list[EventOut])
 @paginate(Pagination)
 def list_events(request, order_id: Id):
-    order = _visible(request, order_id)
+    order = order_visible(order_id=order_id, user=request.auth)
     support = reads_as_support(request.auth, buyer_id=order.buyer_id, seller_id=order.seller_id)
     events = Event.objects.filter(order=order).select_related("sealed")
     if not support:

@@ -6,6 +6,7 @@ from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from handover.accounts.models import User
+from handover.lib.errors import NotFound
 from handover.lib.rows import columns, partial, pk_in_range, row_first, table
 from handover.offers.models import Offer, OfferTerms
 from handover.orders.models import Order
@@ -33,6 +34,14 @@ def orders_visible_to(user: User) -> QuerySet[Order]:
     if user.is_support:
         return base
     return base.filter(Q(buyer=user) | Q(seller=user))
+
+
+def order_visible(*, order_id: int, user: User) -> Order:
+    """The order if ``user`` may see it; to anyone else it does not exist (``NotFound``)."""
+    order = orders_visible_to(user).filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("No such order.")
+    return order
 
 
 def viewer_role(order: Order, user: User) -> Actor:

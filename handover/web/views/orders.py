@@ -17,12 +17,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from handover.delivery.models import Delivery
 from handover.delivery.services import buyer_may_take_originals
 from handover.disputes.selectors import order_timeline
-from handover.evidence.api import bundle_served
 from handover.lib.errors import HandoverError, InvalidInput
 from handover.orders import services
 from handover.orders.models import Order
 from handover.orders.rules import CLOSED, Actor, State
 from handover.orders.selectors import orders_visible_to, viewer_role
+from handover.records.bundle import bundle_served
 from handover.trust.selectors import user_record
 from handover.web.display import order_timers
 from handover.web.forms import AutoCompleteForm, MessageForm, RevisionForm
