@@ -59,7 +59,7 @@ class TickOut(Schema):
 class DeliveryOut(Schema):
     id: int
     order_id: int
-    message: str
+    text: str
     created_at: str
     released_early_at: str | None
     files: list[FileOut]
@@ -105,7 +105,7 @@ def _delivery_out(
     return {
         "id": delivery.pk,
         "order_id": delivery.order_id,
-        "message": delivery.message,
+        "text": delivery.message,
         "created_at": delivery.created_at.isoformat(),
         "released_early_at": (
             delivery.released_early_at.isoformat() if delivery.released_early_at else None
@@ -157,14 +157,14 @@ def _tick(item: Any) -> Tick:
 def create_delivery(
     request,
     order_id: Id,
-    message: Form[str] = "",
+    text: Form[str] = "",
     checklist: Form[str] = "",
     files: File[list[UploadedFile] | None] = None,
 ):
     delivery = order_deliver(
         order_id=order_id,
         user=request.auth,
-        message=message,
+        text=text,
         files=list(files or []),
         checklist=_ticks(checklist),
     )

@@ -2,7 +2,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import StrictInt
 
 from handover.api.pagination import PageParams
@@ -35,7 +35,7 @@ class DisputeOut(Schema):
     seller_id: int
     seller: str
     opened_by_role: str
-    reason: str
+    text: str = Field(alias="reason", description="The text of the request that opened it.")
     opened_at: datetime
     age_seconds: int
     target_seconds: int
@@ -47,7 +47,9 @@ class DisputeOut(Schema):
     decided_at: datetime | None
     outcome: str
     refund: int | None
-    rationale: str
+    decision_text: str = Field(
+        alias="rationale", description="The decision's text: why, as both parties are told."
+    )
 
 
 class DisputePage(Schema):
@@ -58,7 +60,7 @@ class DisputePage(Schema):
 class DecisionIn(Schema):
     outcome: str
     refund: StrictInt | None = None
-    rationale: str
+    text: str
 
 
 class NoteIn(Schema):
@@ -153,6 +155,6 @@ def decide(request, dispute_id: Id, payload: DecisionIn):
         user=request.auth,
         outcome=payload.outcome,
         refund=payload.refund,
-        rationale=payload.rationale,
+        text=payload.text,
     )
     return _one(dispute_id)

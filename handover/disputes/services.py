@@ -16,13 +16,13 @@ MAX_RATIONALE = 20_000
 MAX_NOTE = 20_000
 
 
-def dispute_open_for(*, order: Order, user: User | None, actor: Actor, reason: str) -> Dispute:
+def dispute_open_for(*, order: Order, user: User | None, actor: Actor, text: str) -> Dispute:
     """The dispute row of a move to ``disputed``; called by the order services only."""
     return Dispute.objects.create(
         order=order,
         opened_by=user,
         opened_by_role=actor,
-        reason=reason,
+        reason=text,
         opened_at=timezone.now(),
         state_before=order.state,
     )
@@ -49,7 +49,7 @@ def decision_refund(order: Order, outcome: Outcome, refund: int | None) -> int:
 
 @transaction.atomic
 def dispute_decide(
-    *, dispute_id: int, user: User, outcome: str, refund: int | None, rationale: str
+    *, dispute_id: int, user: User, outcome: str, refund: int | None, text: str
 ) -> Dispute:
     """Support decides a dispute: release, refund or split; the order and the money move."""
     if not user.is_support:
@@ -61,11 +61,11 @@ def dispute_decide(
         decision = Outcome(outcome)
     except ValueError:
         raise InvalidInput("The outcome is release, refund or split.", code="bad_outcome") from None
-    if not rationale.strip():
+    if not text.strip():
         raise InvalidInput(
             "A decision needs a rationale: both parties are told why.", code="rationale_required"
         )
-    rationale = text_check(rationale, field="rationale", limit=MAX_RATIONALE)
+    text = text_check(text, field="rationale", limit=MAX_RATIONALE)
     order = order_lock(dispute.order_id)
     if _is_party(order, user):
         raise PermissionDenied("A dispute on your own order is decided by another agent.")
@@ -80,7 +80,7 @@ def dispute_decide(
     dispute.decided_by = user
     dispute.outcome = decision
     dispute.refund = amount
-    dispute.rationale = rationale
+    dispute.rationale = text
     dispute.save()
     order_move(
         order=order,
@@ -92,7 +92,7 @@ def dispute_decide(
         payload={
             "dispute_id": dispute.pk,
             "outcome": decision.value,
-            "rationale": rationale,
+            "rationale": text,
             "refunded": amount,
             "total": order.total,
             **money,

@@ -35,7 +35,7 @@ class AnswersIn(Schema):
 
 class CancellationOut(Schema):
     requested_by: str
-    reason: str
+    text: str
     refund: int
 
 
@@ -91,7 +91,7 @@ def order_out(order: Order, request, *, with_record: bool = False, **extra) -> d
     if order.cancellation_requested_by:
         cancellation = {
             "requested_by": order.cancellation_requested_by,
-            "reason": order.cancellation_reason,
+            "text": order.cancellation_reason,
             "refund": order.cancellation_refund,
         }
     fields = {f: getattr(order, f) for f in OrderOut.model_fields if hasattr(order, f)}
@@ -194,46 +194,41 @@ _simple("withdraw-cancellation", services.order_withdraw_cancellation, "Withdraw
 _simple("chargeback", services.order_chargeback, "Record a chargeback reported by the provider")
 
 
-class MessageIn(Schema):
-    message: str
+class TextIn(Schema):
+    """The free text of a request: every request that takes one calls it ``text``."""
+
+    text: str
 
 
 @router.post("/{order_id}/request-revision", response=OrderOut)
-def request_revision(request, order_id: Id, payload: MessageIn):
-    order = services.order_request_revision(
-        order_id=order_id, user=request.auth, message=payload.message
-    )
+def request_revision(request, order_id: Id, payload: TextIn):
+    order = services.order_request_revision(order_id=order_id, user=request.auth, text=payload.text)
     return order_out(order, request)
 
 
 @router.post("/{order_id}/decline-cancellation", response=OrderOut)
-def decline_cancellation(request, order_id: Id, payload: MessageIn):
+def decline_cancellation(request, order_id: Id, payload: TextIn):
     order = services.order_decline_cancellation(
-        order_id=order_id, user=request.auth, message=payload.message
+        order_id=order_id, user=request.auth, text=payload.text
     )
     return order_out(order, request)
 
 
-class CancellationIn(Schema):
-    reason: str
+class CancellationIn(TextIn):
     refund: StrictInt
 
 
 @router.post("/{order_id}/request-cancellation", response=OrderOut)
 def request_cancellation(request, order_id: Id, payload: CancellationIn):
     order = services.order_request_cancellation(
-        order_id=order_id, user=request.auth, reason=payload.reason, refund=payload.refund
+        order_id=order_id, user=request.auth, text=payload.text, refund=payload.refund
     )
     return order_out(order, request)
 
 
-class ReasonIn(Schema):
-    reason: str
-
-
 @router.post("/{order_id}/open-dispute", response=OrderOut)
-def open_dispute(request, order_id: Id, payload: ReasonIn):
-    order = services.order_open_dispute(order_id=order_id, user=request.auth, reason=payload.reason)
+def open_dispute(request, order_id: Id, payload: TextIn):
+    order = services.order_open_dispute(order_id=order_id, user=request.auth, text=payload.text)
     return order_out(order, request)
 
 
@@ -249,17 +244,13 @@ def set_auto_complete(request, order_id: Id, payload: AutoCompleteIn):
     return order_out(order, request)
 
 
-class BodyIn(Schema):
-    body: str
-
-
 class MessageOut(Schema):
     id: int
     order_id: int
     author_id: int
     author: str
     author_role: str
-    body: str
+    text: str
     created_at: datetime
 
 
@@ -270,14 +261,14 @@ def _message_out(message: Message) -> dict:
         "author_id": message.author_id,
         "author": message.author.username,
         "author_role": message.author_role,
-        "body": message.body,
+        "text": message.body,
         "created_at": message.created_at,
     }
 
 
 @router.post("/{order_id}/messages", response={201: MessageOut})
-def post_message(request, order_id: Id, payload: BodyIn):
-    message = services.message_post(order_id=order_id, user=request.auth, body=payload.body)
+def post_message(request, order_id: Id, payload: TextIn):
+    message = services.message_post(order_id=order_id, user=request.auth, text=payload.text)
     return Status(201, _message_out(message))
 
 

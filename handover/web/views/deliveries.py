@@ -59,7 +59,7 @@ def order_deliver_page(request: WebRequest, order_id: int) -> HttpResponse:
         delivery = order_deliver(
             order_id=order.pk,
             user=request.user,
-            message=form.cleaned_data["message"],
+            text=form.cleaned_data["text"],
             files=form.cleaned_data["files"],
             checklist=form.ticks(),
         )

@@ -204,10 +204,10 @@ def order_request_revision(request: WebRequest, order_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.order_request_revision(
-                order_id=order.pk, user=request.user, message=form.cleaned_data["message"]
+                order_id=order.pk, user=request.user, text=form.cleaned_data["text"]
             )
         except InvalidInput as error:
-            form.add_error("message", error.detail)
+            form.add_error("text", error.detail)
         except HandoverError as error:
             messages.error(request, error.detail)
             return back(order)
@@ -240,10 +240,10 @@ def message_post(request: WebRequest, order_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.message_post(
-                order_id=order.pk, user=request.user, body=form.cleaned_data["body"]
+                order_id=order.pk, user=request.user, text=form.cleaned_data["text"]
             )
         except HandoverError as error:
-            form.add_error("body", error.detail)
+            form.add_error("text", error.detail)
         else:
             if request.htmx:
                 return render(request, "web/orders/_chat.html", _chat_context(order, None))
