@@ -4,6 +4,7 @@ from typing import Annotated, Any
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from handover.api.errors import refusals
 from handover.delivery.models import ChecklistItem, Delivery, DeliveryFile, PreviewPart
 from handover.delivery.selectors import file_for, requirements_delivered
 from handover.delivery.services import Tick, delivery_release_early, order_deliver
@@ -153,7 +154,9 @@ def _tick(item: Any) -> Tick:
     return Tick(requirement=requirement, note=note)
 
 
-@router.post("/orders/{order_id}/deliveries", response={201: DeliveryOut})
+@router.post(
+    "/orders/{order_id}/deliveries", response={201: DeliveryOut, **refusals(411, 413, 415)}
+)
 def create_delivery(
     request,
     order_id: Id,
@@ -247,11 +250,39 @@ def file_detail(request, file_id: Id):
     return _file_out(file)
 
 
-@router.api_operation(["GET", "HEAD"], "/files/{file_id}/original")
+# A file's bytes: Range and conditional requests answer 206, 304, 412 or 416 (no body).
+BYTES = {
+    "responses": {
+        "200": {
+            "description": "The bytes (or a redirect to them).",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    }
+}
+# HEAD is an operation of its own: one operationId each.
+ORIGINAL: dict[str, Any] = {"response": refusals(403, 429), "openapi_extra": BYTES}
+PREVIEW: dict[str, Any] = {"response": refusals(409), "openapi_extra": BYTES}
+
+
+@router.get("/files/{file_id}/original", **ORIGINAL)
 def download_original(request, file_id: Id):
+    """An original: the seller and support always, the buyer once released (403 before)."""
     return original_served(request, file_id=file_id, user=request.auth)
 
 
-@router.api_operation(["GET", "HEAD"], "/files/{file_id}/preview")
+@router.api_operation(["HEAD"], "/files/{file_id}/original", **ORIGINAL)
+def download_original_head(request, file_id: Id):
+    return original_served(request, file_id=file_id, user=request.auth)
+
+
+@router.get("/files/{file_id}/preview", **PREVIEW)
 def preview(request, file_id: Id, part: PartIndex = 0):
+    """A part of a file's preview (409 while it is made, or when it could not be)."""
+    return preview_served(request, file_id=file_id, user=request.auth, part=part)
+
+
+@router.api_operation(["HEAD"], "/files/{file_id}/preview", **PREVIEW)
+def preview_head(request, file_id: Id, part: PartIndex = 0):
     return preview_served(request, file_id=file_id, user=request.auth, part=part)

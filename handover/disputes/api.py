@@ -5,6 +5,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import StrictInt
 
+from handover.api.errors import refusals
 from handover.api.pagination import PageParams
 from handover.disputes.selectors import (
     dispute_flags,
@@ -103,7 +104,7 @@ def _one(dispute_id: int) -> dict:
     return dispute_summary(dispute, now, dispute_flags([dispute], now=now)[dispute.pk])
 
 
-@router.get("", response=DisputePage)
+@router.get("", response={200: DisputePage, **refusals(403)})
 def list_disputes(request, params: Query[PageParams], decided: bool = False):
     """The dispute queue, oldest first, with the response target and flags (support only)."""
     _require_support(request)
@@ -117,7 +118,7 @@ def list_disputes(request, params: Query[PageParams], decided: bool = False):
     }
 
 
-@router.get("/{dispute_id}", response=DisputeOut)
+@router.get("/{dispute_id}", response={200: DisputeOut, **refusals(403)})
 def get_dispute(request, dispute_id: Id):
     _require_support(request)
     return _one(dispute_id)
@@ -131,7 +132,7 @@ def timeline(request, dispute_id: Id):
     return {"dispute_id": dispute.pk, "order_id": dispute.order_id, "items": items}
 
 
-@router.post("/{dispute_id}/notes", response={201: NoteOut})
+@router.post("/{dispute_id}/notes", response={201: NoteOut, **refusals(403)})
 def add_note(request, dispute_id: Id, payload: NoteIn):
     """An internal note on the dispute (support only; the parties never see it)."""
     note = support_note_add(dispute_id=dispute_id, user=request.auth, text=payload.text)
@@ -147,7 +148,7 @@ def add_note(request, dispute_id: Id, payload: NoteIn):
     )
 
 
-@router.post("/{dispute_id}/decision", response=DisputeOut)
+@router.post("/{dispute_id}/decision", response={200: DisputeOut, **refusals(403)})
 def decide(request, dispute_id: Id, payload: DecisionIn):
     _require_support(request)
     dispute_decide(

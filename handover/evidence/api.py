@@ -2,6 +2,7 @@ import base64
 
 from ninja import Router, Schema
 
+from handover.api.errors import refusals
 from handover.evidence import keys
 from handover.evidence.models import TreeHead
 from handover.lib.bounds import Id
@@ -38,7 +39,7 @@ class TreeHeadOut(Schema):
     signature: str
 
 
-@router.get("/evidence/tree-head", response=TreeHeadOut, auth=None)
+@router.get("/evidence/tree-head", response={200: TreeHeadOut, **refusals(404)}, auth=None)
 def latest_tree_head(request):
     """The latest signed tree head of the deployment's Merkle log."""
     head = TreeHead.objects.order_by("-size").first()
@@ -47,7 +48,19 @@ def latest_tree_head(request):
     return tree_head_out(head)
 
 
-@router.get("/orders/{order_id}/evidence")
+@router.get(
+    "/orders/{order_id}/evidence",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The bundle, a zip (application/zip).",
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        }
+    },
+)
 def evidence_bundle(request, order_id: Id):
     """The order's evidence bundle (a zip; see ``records.bundle``), for its parties and
     support. ``handover verify`` checks it offline."""

@@ -5,6 +5,7 @@ from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import StrictBool, StrictInt
 
+from handover.api.errors import refusals
 from handover.api.pagination import PageParams, Pagination, page
 from handover.evidence.models import Event
 from handover.evidence.visibility import SUPPORT_ONLY_TYPES, payload_for, reads_as_support
@@ -147,7 +148,7 @@ def get_order(request, order_id: Id):
     return order_out(order_visible(order_id=order_id, user=request.auth), request, with_record=True)
 
 
-@router.put("/{order_id}/answers", response=OrderOut)
+@router.put("/{order_id}/answers", response={200: OrderOut, **refusals(409)})
 def update_answers(request, order_id: Id, payload: AnswersIn):
     order = services.order_update_answers(
         order_id=order_id, user=request.auth, answers=payload.answers

@@ -6,6 +6,7 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import StrictInt
 
 from handover.accounts.models import User
+from handover.api.errors import refusals
 from handover.api.pagination import PageParams, page
 from handover.lib.bounds import Id, StrictId
 from handover.lib.errors import NotFound, PermissionDenied
@@ -69,7 +70,7 @@ def _review_out(review: Review) -> dict:
     }
 
 
-@router.post("/orders/{order_id}/review", response={201: ReviewOut})
+@router.post("/orders/{order_id}/review", response={201: ReviewOut, **refusals(403)})
 def submit_review(request, order_id: Id, payload: ReviewIn):
     """Review the other party of an ended order (once; hidden from them until both are in)."""
     review = review_submit(
@@ -212,7 +213,7 @@ def _require_support(request) -> None:
         raise PermissionDenied("Reports are read by support agents.")
 
 
-@router.get("/reports", response=ReportPage)
+@router.get("/reports", response={200: ReportPage, **refusals(403)})
 def list_reports(request, params: Query[PageParams]):
     """The report queue (support only): open reports first, oldest first."""
     _require_support(request)
@@ -221,7 +222,7 @@ def list_reports(request, params: Query[PageParams]):
     return page(reports.order_by(handled, "created_at", "id"), params, _report_out)
 
 
-@router.post("/reports/{report_id}/handled", response=ReportOut)
+@router.post("/reports/{report_id}/handled", response={200: ReportOut, **refusals(403)})
 def handle_report(request, report_id: Id):
     """Mark a report as dealt with (support only)."""
     _require_support(request)
