@@ -12,7 +12,7 @@ from handover.delivery.serving import original_served, preview_served
 from handover.delivery.uploads import UploadSession
 from handover.lib.bounds import Id, StrictId, json_parse
 from handover.lib.errors import InvalidInput
-from handover.orders.api import OrderOut, order_answer
+from handover.orders.api import OrderDetailOut
 from handover.orders.selectors import order_visible
 
 router = Router()
@@ -31,12 +31,16 @@ class PreviewPartOut(Schema):
     sha256: str
     url: str
 
+    @staticmethod
+    def resolve_url(part: PreviewPart) -> str:
+        return f"/api/v1/files/{part.file_id}/preview?part={part.index}"
+
 
 class PreviewOut(Schema):
-    state: str
-    reason: str
-    info: dict[str, Any]
-    parts: list[PreviewPartOut]
+    state: str = Field(alias="preview_state")
+    reason: str = Field(alias="preview_reason")
+    info: dict[str, Any] = Field(alias="preview_info")
+    parts: list[PreviewPartOut] = Field(alias="preview_parts")
 
 
 class FileOut(Schema):
@@ -50,81 +54,78 @@ class FileOut(Schema):
     preview: PreviewOut
     original_url: str
 
+    @staticmethod
+    def resolve_preview(file: DeliveryFile) -> DeliveryFile:
+        return file  # PreviewOut reads the file's preview_* fields
+
+    @staticmethod
+    def resolve_original_url(file: DeliveryFile) -> str:
+        return f"/api/v1/files/{file.pk}/original"
+
 
 class TickOut(Schema):
     requirement: int
     question: str
     note: str
 
+    @staticmethod
+    def resolve_question(item: ChecklistItem) -> str:
+        requirements = item.delivery.order.requirements
+        index = item.requirement
+        return requirements[index].get("question", "") if index < len(requirements) else ""
+
 
 class DeliveryOut(Schema):
     id: int
     order_id: int
-    text: str
+    text: str = Field(alias="message")
     created_at: str
     released_early_at: str | None
     files: list[FileOut]
     checklist: list[TickOut]
 
+    @staticmethod
+    def resolve_created_at(delivery: Delivery) -> str:
+        return delivery.created_at.isoformat()
 
-def _file_out(file: DeliveryFile, parts: Iterable[PreviewPart] | None = None) -> dict:
-    return {
-        "id": file.pk,
-        "delivery_id": file.delivery_id,
-        "name": file.name,
-        "size": file.size,
-        "sha256": file.sha256,
-        "kind": file.kind,
-        "content_type": file.content_type,
-        "preview": {
-            "state": file.preview_state,
-            "reason": file.preview_reason,
-            "info": file.preview_info,
-            "parts": [
-                {
-                    "index": p.index,
-                    "content_type": p.content_type,
-                    "size": p.size,
-                    "sha256": p.sha256,
-                    "url": f"/api/v1/files/{file.pk}/preview?part={p.index}",
-                }
-                for p in (file.preview_parts.all() if parts is None else parts)
-            ],
-        },
-        "original_url": f"/api/v1/files/{file.pk}/original",
-    }
+    @staticmethod
+    def resolve_released_early_at(delivery: Delivery) -> str | None:
+        released = delivery.released_early_at
+        return released.isoformat() if released else None
+
+    @staticmethod
+    def resolve_files(delivery: Delivery) -> Iterable[DeliveryFile]:
+        return delivery.files.all()
+
+    @staticmethod
+    def resolve_checklist(delivery: Delivery) -> Iterable[ChecklistItem]:
+        return delivery.checklist.all()
 
 
-def _delivery_out(
-    delivery: Delivery,
-    *,
-    files: list[dict] | None = None,
-    checklist: Iterable[ChecklistItem] | None = None,
-) -> dict:
-    """A delivery as the API shows it; ``files`` (already shown) and ``checklist`` when the
-    caller has them, else read through the delivery's (prefetched) relations."""
-    return {
-        "id": delivery.pk,
-        "order_id": delivery.order_id,
-        "text": delivery.message,
-        "created_at": delivery.created_at.isoformat(),
-        "released_early_at": (
-            delivery.released_early_at.isoformat() if delivery.released_early_at else None
-        ),
-        "files": [_file_out(f) for f in delivery.files.all()] if files is None else files,
-        "checklist": [
-            {
-                "requirement": item.requirement,
-                "question": _question(delivery.order.requirements, item.requirement),
-                "note": item.note,
-            }
-            for item in (delivery.checklist.all() if checklist is None else checklist)
-        ],
-    }
+class NewPreviewOut(PreviewOut):
+    """A new file's preview: being made, no parts yet (and no query to say so)."""
+
+    @staticmethod
+    def resolve_parts(file: DeliveryFile) -> list:
+        return []
 
 
-def _question(requirements: list[dict], index: int) -> str:
-    return requirements[index].get("question", "") if index < len(requirements) else ""
+class NewFileOut(FileOut):
+    preview: NewPreviewOut
+
+
+class NewDeliveryOut(DeliveryOut):
+    """A delivery just made, answered from the rows order_deliver wrote."""
+
+    files: list[NewFileOut]  # type: ignore[assignment]
+
+    @staticmethod
+    def resolve_files(delivery: Delivery) -> Iterable[DeliveryFile]:
+        return delivery.made_files
+
+    @staticmethod
+    def resolve_checklist(delivery: Delivery) -> Iterable[ChecklistItem]:
+        return delivery.made_checklist
 
 
 def _ticks(raw: str) -> list[Tick]:
@@ -155,7 +156,7 @@ def _tick(item: Any) -> Tick:
 
 
 @router.post(
-    "/orders/{order_id}/deliveries", response={201: DeliveryOut, **refusals(411, 413, 415)}
+    "/orders/{order_id}/deliveries", response={201: NewDeliveryOut, **refusals(411, 413, 415)}
 )
 def create_delivery(
     request,
@@ -174,15 +175,7 @@ def create_delivery(
     session: UploadSession | None = getattr(request, "upload_session", None)
     if session is not None:
         session.claimed.update(f.storage_key for f in delivery.made_files)
-    # Answered from the rows just written: new files have no preview parts yet.
-    return Status(
-        201,
-        _delivery_out(
-            delivery,
-            files=[_file_out(f, parts=[]) for f in delivery.made_files],
-            checklist=delivery.made_checklist,
-        ),
-    )
+    return Status(201, delivery)
 
 
 @router.get("/orders/{order_id}/deliveries", response=list[DeliveryOut])
@@ -191,19 +184,19 @@ def list_deliveries(request, order_id: Id):
     deliveries = order.deliveries.select_related("order").prefetch_related(
         "files__preview_parts", "checklist"
     )
-    return [_delivery_out(d) for d in deliveries]
+    return list(deliveries)
 
 
 class DeliveredFileOut(Schema):
-    id: int
-    name: str
-    kind: str
-    delivery_id: int
+    id: int = Field(alias="file.pk")
+    name: str = Field(alias="file.name")
+    kind: str = Field(alias="file.kind")
+    delivery_id: int = Field(alias="delivery.pk")
     note: str
 
 
 class RequirementOut(Schema):
-    requirement: int
+    requirement: int = Field(alias="index")
     question: str
     answer: str
     delivered: list[DeliveredFileOut]
@@ -214,40 +207,23 @@ def checklist(request, order_id: Id):
     """Each requirement item beside the delivered files the seller said answer it."""
     order = order_visible(order_id=order_id, user=request.auth)
     deliveries = order.deliveries.prefetch_related("files", "checklist")
-    return [
-        {
-            "requirement": row.index,
-            "question": row.question,
-            "answer": row.answer,
-            "delivered": [
-                {
-                    "id": t.file.pk,
-                    "name": t.file.name,
-                    "kind": t.file.kind,
-                    "delivery_id": t.delivery.pk,
-                    "note": t.note,
-                }
-                for t in row.delivered
-            ],
-        }
-        for row in requirements_delivered(order, deliveries)
-    ]
+    return requirements_delivered(order, deliveries)
 
 
 class ReleaseIn(Schema):
     delivery_id: StrictId
 
 
-@router.post("/orders/{order_id}/release-early", response=OrderOut)
+@router.post("/orders/{order_id}/release-early", response=OrderDetailOut)
 def release_early(request, order_id: Id, payload: ReleaseIn):
     delivery_release_early(order_id=order_id, user=request.auth, delivery_id=payload.delivery_id)
-    return order_answer(request, order_id)
+    return order_visible(order_id=order_id, user=request.auth)
 
 
 @router.get("/files/{file_id}", response=FileOut)
 def file_detail(request, file_id: Id):
     file, _actor = file_for(file_id=file_id, user=request.auth)
-    return _file_out(file)
+    return file
 
 
 # A file's bytes: Range and conditional requests answer 206, 304, 412 or 416 (no body).
