@@ -198,7 +198,7 @@ def test_accept_against_request_cancellation_on_a_delivered_order(people):
                 services.order_request_cancellation,
                 order_id=order.pk,
                 user=_party(people, asker),
-                reason="Changed my mind.",
+                text="Changed my mind.",
                 refund=refund,
             )
         pairs.append((accept, request) if i % 3 else (request, accept))
@@ -285,7 +285,7 @@ def test_auto_complete_timer_against_open_dispute(people):
                 services.order_open_dispute,
                 order_id=order.pk,
                 user=_party(people, opener),
-                reason="Not as asked.",
+                text="Not as asked.",
             )
         pairs.append((timer, dispute))
     since = _last_event()
