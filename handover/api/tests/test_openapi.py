@@ -1,10 +1,14 @@
 """The OpenAPI document a client is generated from: valid, and every refusal in it."""
 
+import ast
+from pathlib import Path
+
 import pytest
 from openapi_spec_validator import validate
 
 from handover.api.errors import CODES
 from handover.api.tests.authz_table import API
+from handover.lib.errors import HandoverError
 
 PREFIX = "/api/v1"
 
@@ -62,3 +66,33 @@ def test_a_route_that_needs_a_token_documents_401_and_a_path_with_an_id_404(docu
             assert "401" in operation["responses"], key
         if "{" in path:
             assert "404" in operation["responses"], key
+
+
+def _raised_codes() -> set[tuple[int, str]]:
+    """(status, code) of every domain error the code raises with a written code, and of
+    every error class's own code."""
+    classes = {c.__name__: c for c in _subclasses(HandoverError)}
+    found = {(c.status, c.code) for c in classes.values() if c is not HandoverError}
+    root = Path(__file__).resolve().parents[2]
+    for path in root.rglob("*.py"):
+        if {"tests", "migrations"} & set(path.parts):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", None))
+            code = next((k.value for k in node.keywords if k.arg == "code"), None)
+            if name in classes and isinstance(code, ast.Constant):
+                found.add((classes[name].status, str(code.value)))
+    return found
+
+
+def _subclasses(cls: type[HandoverError]) -> list[type[HandoverError]]:
+    return [cls, *(s for sub in cls.__subclasses__() for s in _subclasses(sub))]
+
+
+def test_the_documented_codes_name_every_code_the_code_raises():
+    import handover.api.api  # noqa: F401  (every app's errors imported)
+
+    missing = sorted((s, c) for s, c in _raised_codes() if c not in CODES.get(s, ()))
+    assert missing == []
