@@ -234,7 +234,7 @@ def upload(port: int, order_id: int, token: str, path: Path, name: str) -> Uploa
     """POST one file as a delivery, the multipart body streamed from disk in 1 MiB blocks."""
     boundary = uuid.uuid4().hex
     head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="message"\r\n\r\nBench upload.\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="text"\r\n\r\nBench upload.\r\n'
         f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
         "Content-Type: application/octet-stream\r\n\r\n"
     ).encode()

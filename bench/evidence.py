@@ -902,7 +902,7 @@ def measure_append(plan: Plan) -> dict:
         assert status == 200, answer
         files = {"files": ("work.txt", os.urandom(512).hex().encode())}
         status, answer = send("POST", f"/orders/{order_id}/deliveries", ids["seller"],
-                              form={"message": "Done."}, files=files)  # fmt: skip
+                              form={"text": "Done."}, files=files)  # fmt: skip
         assert status == 201, answer
         return order_id
 

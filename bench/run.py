@@ -194,7 +194,7 @@ def lifecycle(send: Send, ids: dict[str, str]) -> dict[str, float]:
     order_id = order["id"]
     call("pay", f"/orders/{order_id}/pay", "buyer", 200)
     files = {"files": ("work.txt", os.urandom(512).hex().encode())}  # 1 KiB of UTF-8 text
-    form = {"message": "Done."}
+    form = {"text": "Done."}
     call("deliver", f"/orders/{order_id}/deliveries", "seller", 201, form=form, files=files)
     call("accept", f"/orders/{order_id}/accept", "buyer", 200)
     return times

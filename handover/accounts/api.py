@@ -2,6 +2,7 @@ from ninja import Router, Schema, Status
 
 from handover.accounts.models import User
 from handover.accounts.services import token_for_credentials, user_create
+from handover.api.errors import refusals
 
 router = Router()
 
@@ -34,7 +35,7 @@ def create_user(request, payload: UserIn):
     return Status(201, user)
 
 
-@router.post("/auth/token", auth=None, response=TokenOut)
+@router.post("/auth/token", auth=None, response={200: TokenOut, **refusals(401, 429)})
 def create_token(request, payload: CredentialsIn):
     token = token_for_credentials(
         username=payload.username, password=payload.password, request=request

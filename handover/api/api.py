@@ -7,6 +7,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from handover.api.auth import BearerAuth
+from handover.api.errors import errors_document
 from handover.lib.bounds import json_parse
 from handover.lib.errors import HandoverError, TooManyRequests
 
@@ -22,7 +23,18 @@ class StrictJsonParser(Parser):
         return data
 
 
-api = NinjaAPI(
+class HandoverAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        """ninja's document, with every refusal each operation may answer (see api.errors)."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return errors_document(schema)
+
+    def get_openapi_operation_id(self, operation) -> str:
+        # The view's own name ("pay", "create_order"): what a generated client calls it.
+        return operation.view_func.__name__
+
+
+api = HandoverAPI(
     parser=StrictJsonParser(),
     title="Handover API",
     version="1",

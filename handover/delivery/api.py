@@ -1,39 +1,22 @@
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from django.conf import settings
-from django.core.files.storage import default_storage
-from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from handover.accounts.models import User
+from handover.api.errors import refusals
 from handover.delivery.models import ChecklistItem, Delivery, DeliveryFile, PreviewPart
 from handover.delivery.selectors import file_for, requirements_delivered
-from handover.delivery.services import (
-    Tick,
-    Visit,
-    delivery_release_early,
-    file_served_record,
-    order_deliver,
-    original_access,
-    preview_part_for,
-)
-from handover.delivery.storage import presigned_url
+from handover.delivery.services import Tick, delivery_release_early, order_deliver
+from handover.delivery.serving import original_served, preview_served
 from handover.delivery.uploads import UploadSession
 from handover.lib.bounds import Id, StrictId, json_parse
 from handover.lib.errors import InvalidInput
-from handover.lib.ranges import Disposition, SentRange, accel_redirect, serve_file
-from handover.orders.api import OrderOut, _answer, _visible
+from handover.orders.api import OrderDetailOut
+from handover.orders.selectors import order_visible
 
 router = Router()
 
-# Bytes a party uploaded must never run as a page of ours: no sniffing, no scripts, no frames.
-ORIGINAL_CSP = "default-src 'none'; sandbox"
-# A text preview is HTML we made (Pygments, inline styles): it may style itself, no more.
-PREVIEW_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; media-src 'self'; sandbox"
-)
 # A checklist answers at most 30 requirement items with notes of 2,000 characters, each
 # character six characters of JSON at worst ("\u00e9").
 MAX_CHECKLIST_SIZE = 512 * 1024
@@ -48,12 +31,16 @@ class PreviewPartOut(Schema):
     sha256: str
     url: str
 
+    @staticmethod
+    def resolve_url(part: PreviewPart) -> str:
+        return f"/api/v1/files/{part.file_id}/preview?part={part.index}"
+
 
 class PreviewOut(Schema):
-    state: str
-    reason: str
-    info: dict[str, Any]
-    parts: list[PreviewPartOut]
+    state: str = Field(alias="preview_state")
+    reason: str = Field(alias="preview_reason")
+    info: dict[str, Any] = Field(alias="preview_info")
+    parts: list[PreviewPartOut] = Field(alias="preview_parts")
 
 
 class FileOut(Schema):
@@ -67,81 +54,78 @@ class FileOut(Schema):
     preview: PreviewOut
     original_url: str
 
+    @staticmethod
+    def resolve_preview(file: DeliveryFile) -> DeliveryFile:
+        return file  # PreviewOut reads the file's preview_* fields
+
+    @staticmethod
+    def resolve_original_url(file: DeliveryFile) -> str:
+        return f"/api/v1/files/{file.pk}/original"
+
 
 class TickOut(Schema):
     requirement: int
     question: str
     note: str
 
+    @staticmethod
+    def resolve_question(item: ChecklistItem) -> str:
+        requirements = item.delivery.order.requirements
+        index = item.requirement
+        return requirements[index].get("question", "") if index < len(requirements) else ""
+
 
 class DeliveryOut(Schema):
     id: int
     order_id: int
-    message: str
+    text: str = Field(alias="message")
     created_at: str
     released_early_at: str | None
     files: list[FileOut]
     checklist: list[TickOut]
 
+    @staticmethod
+    def resolve_created_at(delivery: Delivery) -> str:
+        return delivery.created_at.isoformat()
 
-def _file_out(file: DeliveryFile, parts: Iterable[PreviewPart] | None = None) -> dict:
-    return {
-        "id": file.pk,
-        "delivery_id": file.delivery_id,
-        "name": file.name,
-        "size": file.size,
-        "sha256": file.sha256,
-        "kind": file.kind,
-        "content_type": file.content_type,
-        "preview": {
-            "state": file.preview_state,
-            "reason": file.preview_reason,
-            "info": file.preview_info,
-            "parts": [
-                {
-                    "index": p.index,
-                    "content_type": p.content_type,
-                    "size": p.size,
-                    "sha256": p.sha256,
-                    "url": f"/api/v1/files/{file.pk}/preview?part={p.index}",
-                }
-                for p in (file.preview_parts.all() if parts is None else parts)
-            ],
-        },
-        "original_url": f"/api/v1/files/{file.pk}/original",
-    }
+    @staticmethod
+    def resolve_released_early_at(delivery: Delivery) -> str | None:
+        released = delivery.released_early_at
+        return released.isoformat() if released else None
+
+    @staticmethod
+    def resolve_files(delivery: Delivery) -> Iterable[DeliveryFile]:
+        return delivery.files.all()
+
+    @staticmethod
+    def resolve_checklist(delivery: Delivery) -> Iterable[ChecklistItem]:
+        return delivery.checklist.all()
 
 
-def _delivery_out(
-    delivery: Delivery,
-    *,
-    files: list[dict] | None = None,
-    checklist: Iterable[ChecklistItem] | None = None,
-) -> dict:
-    """A delivery as the API shows it; ``files`` (already shown) and ``checklist`` when the
-    caller has them, else read through the delivery's (prefetched) relations."""
-    return {
-        "id": delivery.pk,
-        "order_id": delivery.order_id,
-        "message": delivery.message,
-        "created_at": delivery.created_at.isoformat(),
-        "released_early_at": (
-            delivery.released_early_at.isoformat() if delivery.released_early_at else None
-        ),
-        "files": [_file_out(f) for f in delivery.files.all()] if files is None else files,
-        "checklist": [
-            {
-                "requirement": item.requirement,
-                "question": _question(delivery.order.requirements, item.requirement),
-                "note": item.note,
-            }
-            for item in (delivery.checklist.all() if checklist is None else checklist)
-        ],
-    }
+class NewPreviewOut(PreviewOut):
+    """A new file's preview: being made, no parts yet (and no query to say so)."""
+
+    @staticmethod
+    def resolve_parts(file: DeliveryFile) -> list:
+        return []
 
 
-def _question(requirements: list[dict], index: int) -> str:
-    return requirements[index].get("question", "") if index < len(requirements) else ""
+class NewFileOut(FileOut):
+    preview: NewPreviewOut
+
+
+class NewDeliveryOut(DeliveryOut):
+    """A delivery just made, answered from the rows order_deliver wrote."""
+
+    files: list[NewFileOut]  # type: ignore[assignment]
+
+    @staticmethod
+    def resolve_files(delivery: Delivery) -> Iterable[DeliveryFile]:
+        return delivery.made_files
+
+    @staticmethod
+    def resolve_checklist(delivery: Delivery) -> Iterable[ChecklistItem]:
+        return delivery.made_checklist
 
 
 def _ticks(raw: str) -> list[Tick]:
@@ -171,54 +155,48 @@ def _tick(item: Any) -> Tick:
     return Tick(requirement=requirement, note=note)
 
 
-@router.post("/orders/{order_id}/deliveries", response={201: DeliveryOut})
+@router.post(
+    "/orders/{order_id}/deliveries", response={201: NewDeliveryOut, **refusals(411, 413, 415)}
+)
 def create_delivery(
     request,
     order_id: Id,
-    message: Form[str] = "",
+    text: Form[str] = "",
     checklist: Form[str] = "",
     files: File[list[UploadedFile] | None] = None,
 ):
     delivery = order_deliver(
         order_id=order_id,
         user=request.auth,
-        message=message,
+        text=text,
         files=list(files or []),
         checklist=_ticks(checklist),
     )
     session: UploadSession | None = getattr(request, "upload_session", None)
     if session is not None:
         session.claimed.update(f.storage_key for f in delivery.made_files)
-    # Answered from the rows just written: new files have no preview parts yet.
-    return Status(
-        201,
-        _delivery_out(
-            delivery,
-            files=[_file_out(f, parts=[]) for f in delivery.made_files],
-            checklist=delivery.made_checklist,
-        ),
-    )
+    return Status(201, delivery)
 
 
 @router.get("/orders/{order_id}/deliveries", response=list[DeliveryOut])
 def list_deliveries(request, order_id: Id):
-    order = _visible(request, order_id)
+    order = order_visible(order_id=order_id, user=request.auth)
     deliveries = order.deliveries.select_related("order").prefetch_related(
         "files__preview_parts", "checklist"
     )
-    return [_delivery_out(d) for d in deliveries]
+    return list(deliveries)
 
 
 class DeliveredFileOut(Schema):
-    id: int
-    name: str
-    kind: str
-    delivery_id: int
+    id: int = Field(alias="file.pk")
+    name: str = Field(alias="file.name")
+    kind: str = Field(alias="file.kind")
+    delivery_id: int = Field(alias="delivery.pk")
     note: str
 
 
 class RequirementOut(Schema):
-    requirement: int
+    requirement: int = Field(alias="index")
     question: str
     answer: str
     delivered: list[DeliveredFileOut]
@@ -227,144 +205,60 @@ class RequirementOut(Schema):
 @router.get("/orders/{order_id}/checklist", response=list[RequirementOut])
 def checklist(request, order_id: Id):
     """Each requirement item beside the delivered files the seller said answer it."""
-    order = _visible(request, order_id)
+    order = order_visible(order_id=order_id, user=request.auth)
     deliveries = order.deliveries.prefetch_related("files", "checklist")
-    return [
-        {
-            "requirement": row.index,
-            "question": row.question,
-            "answer": row.answer,
-            "delivered": [
-                {
-                    "id": t.file.pk,
-                    "name": t.file.name,
-                    "kind": t.file.kind,
-                    "delivery_id": t.delivery.pk,
-                    "note": t.note,
-                }
-                for t in row.delivered
-            ],
-        }
-        for row in requirements_delivered(order, deliveries)
-    ]
+    return requirements_delivered(order, deliveries)
 
 
 class ReleaseIn(Schema):
     delivery_id: StrictId
 
 
-@router.post("/orders/{order_id}/release-early", response=OrderOut)
+@router.post("/orders/{order_id}/release-early", response=OrderDetailOut)
 def release_early(request, order_id: Id, payload: ReleaseIn):
     delivery_release_early(order_id=order_id, user=request.auth, delivery_id=payload.delivery_id)
-    return _answer(request, order_id)
+    return order_visible(order_id=order_id, user=request.auth)
 
 
 @router.get("/files/{file_id}", response=FileOut)
 def file_detail(request, file_id: Id):
     file, _actor = file_for(file_id=file_id, user=request.auth)
-    return _file_out(file)
+    return file
 
 
-def _visit(request: HttpRequest, user: User) -> Visit:
-    return Visit(
-        user=user,
-        address=request.META.get("REMOTE_ADDR", ""),
-        user_agent=request.headers.get("User-Agent", ""),
-    )
+# A file's bytes: Range and conditional requests answer 206, 304, 412 or 416 (no body).
+BYTES = {
+    "responses": {
+        "200": {
+            "description": "The bytes (or a redirect to them).",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    }
+}
+# HEAD is an operation of its own: one operationId each.
+ORIGINAL: dict[str, Any] = {"response": refusals(403, 429), "openapi_extra": BYTES}
+PREVIEW: dict[str, Any] = {"response": refusals(409), "openapi_extra": BYTES}
 
 
-def original_served(request: HttpRequest, *, file_id: int, user: User) -> HttpResponseBase:
-    """An original's bytes for ``user`` (a bearer token's or the page's session's), under
-    ``original_access``'s rule, and the download on the order's record."""
-    visit = _visit(request, user)
-    file = original_access(file_id=file_id, visit=visit)
-    response, sent = _bytes_response(
-        request,
-        key=file.storage_key,
-        size=file.size,
-        sha256=file.sha256,
-        content_type=file.content_type,
-        name=file.name,
-        disposition="attachment",
-        csp=ORIGINAL_CSP,
-    )
-    file_served_record(file=file, visit=visit, sent=sent)
-    return response
-
-
-def preview_served(
-    request: HttpRequest, *, file_id: int, user: User, part: int
-) -> HttpResponseBase:
-    """One part of a file's preview for ``user``, and the view on the order's record."""
-    visit = _visit(request, user)
-    file, preview_part = preview_part_for(file_id=file_id, user=visit.user, index=part)
-    response, sent = _bytes_response(
-        request,
-        key=preview_part.storage_key,
-        size=preview_part.size,
-        sha256=preview_part.sha256,
-        content_type=preview_part.content_type,
-        name=f"preview-{preview_part.index + 1}-{file.name}{_suffix(preview_part.storage_key)}",
-        disposition="inline",
-        csp=PREVIEW_CSP,
-    )
-    file_served_record(file=file, visit=visit, sent=sent, part=preview_part)
-    return response
-
-
-@router.api_operation(["GET", "HEAD"], "/files/{file_id}/original")
+@router.get("/files/{file_id}/original", **ORIGINAL)
 def download_original(request, file_id: Id):
+    """An original: the seller and support always, the buyer once released (403 before)."""
     return original_served(request, file_id=file_id, user=request.auth)
 
 
-@router.api_operation(["GET", "HEAD"], "/files/{file_id}/preview")
+@router.api_operation(["HEAD"], "/files/{file_id}/original", **ORIGINAL)
+def download_original_head(request, file_id: Id):
+    return original_served(request, file_id=file_id, user=request.auth)
+
+
+@router.get("/files/{file_id}/preview", **PREVIEW)
 def preview(request, file_id: Id, part: PartIndex = 0):
+    """A part of a file's preview (409 while it is made, or when it could not be)."""
     return preview_served(request, file_id=file_id, user=request.auth, part=part)
 
 
-def _suffix(key: str) -> str:
-    tail = key.rsplit("/", 1)[-1]
-    return "." + tail.rsplit(".", 1)[-1] if "." in tail else ""
-
-
-def _bytes_response(
-    request: HttpRequest,
-    *,
-    key: str,
-    size: int,
-    sha256: str,
-    content_type: str,
-    name: str,
-    disposition: Disposition,
-    csp: str,
-) -> tuple[HttpResponseBase, SentRange]:
-    """The bytes of a stored file, by the fastest way the deployment has: a short-lived S3
-    link, nginx (X-Accel-Redirect), or the app itself with Range and ETag."""
-    etag = f'"{sha256}"'
-    requested = request.headers.get("Range", "")
-    if getattr(default_storage, "bucket", None) is not None:
-        url = presigned_url(key, name=name, content_type=content_type, disposition=disposition)
-        response: HttpResponseBase = HttpResponseRedirect(url)
-        response["Cache-Control"] = "private, no-store"
-        return response, SentRange(status=302, bytes=0, range=requested)
-    if settings.HANDOVER_ACCEL_REDIRECT:
-        accel = accel_redirect(
-            settings.HANDOVER_ACCEL_REDIRECT.rstrip("/") + "/" + key,
-            size=size,
-            etag=etag,
-            content_type=content_type,
-            filename=name,
-            disposition=disposition,
-        )
-        accel["Content-Security-Policy"] = csp
-        return accel, SentRange(status=accel.status_code, bytes=size, range=requested)
-    return serve_file(
-        request,
-        opener=lambda: default_storage.open(key, "rb"),
-        size=size,
-        etag=etag,
-        content_type=content_type,
-        filename=name,
-        disposition=disposition,
-        extra_headers={"Content-Security-Policy": csp},
-    )
+@router.api_operation(["HEAD"], "/files/{file_id}/preview", **PREVIEW)
+def preview_head(request, file_id: Id, part: PartIndex = 0):
+    return preview_served(request, file_id=file_id, user=request.auth, part=part)

@@ -71,7 +71,7 @@ def order_deliver(
     *,
     order_id: int,
     user: User,
-    message: str,
+    text: str,
     files: Sequence[UploadedFile],
     checklist: Sequence[Tick] = (),
 ) -> Delivery:
@@ -93,9 +93,9 @@ def order_deliver(
             order = order_lock(order_id)
             actor = role_of(order, user)
             order_check(order=order, action=Action.DELIVER, actor=actor, target=State.DELIVERED)
-            message = text_check(message, field="message", limit=MAX_TEXT_LENGTH, required=False)
+            text = text_check(text, field="message", limit=MAX_TEXT_LENGTH, required=False)
             ticks = _checklist_clean(order, checklist)
-            delivery = _record_delivery(order, user, actor, message, stored, ticks)
+            delivery = _record_delivery(order, user, actor, text, stored, ticks)
         # Rows point at these objects now. (Were an outer transaction to roll back, they
         # would stay as orphans: better than rows pointing at nothing.)
         session.claimed.update(f.key for f in stored)

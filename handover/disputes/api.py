@@ -2,10 +2,12 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Router, Schema, Status
+from ninja.pagination import paginate
 from pydantic import StrictInt
 
-from handover.api.pagination import PageParams
+from handover.api.errors import refusals
+from handover.api.pagination import PageRendered, Pagination
 from handover.disputes.selectors import (
     dispute_flags,
     dispute_summary,
@@ -35,7 +37,7 @@ class DisputeOut(Schema):
     seller_id: int
     seller: str
     opened_by_role: str
-    reason: str
+    text: str = Field(alias="reason", description="The text of the request that opened it.")
     opened_at: datetime
     age_seconds: int
     target_seconds: int
@@ -47,18 +49,15 @@ class DisputeOut(Schema):
     decided_at: datetime | None
     outcome: str
     refund: int | None
-    rationale: str
-
-
-class DisputePage(Schema):
-    items: list[DisputeOut]
-    count: int
+    decision_text: str = Field(
+        alias="rationale", description="The decision's text: why, as both parties are told."
+    )
 
 
 class DecisionIn(Schema):
     outcome: str
     refund: StrictInt | None = None
-    rationale: str
+    text: str
 
 
 class NoteIn(Schema):
@@ -68,7 +67,7 @@ class NoteIn(Schema):
 class NoteOut(Schema):
     id: int
     dispute_id: int
-    author: str
+    author: str = Field(alias="author.username")
     text: str
     created_at: datetime
 
@@ -101,21 +100,21 @@ def _one(dispute_id: int) -> dict:
     return dispute_summary(dispute, now, dispute_flags([dispute], now=now)[dispute.pk])
 
 
-@router.get("", response=DisputePage)
-def list_disputes(request, params: Query[PageParams], decided: bool = False):
+@router.get("", response={200: list[DisputeOut], **refusals(403)})
+@paginate(Pagination)
+def list_disputes(request, decided: bool = False):
     """The dispute queue, oldest first, with the response target and flags (support only)."""
     _require_support(request)
-    queue = disputes_with_orders().filter(decided_at__isnull=not decided)
-    disputes = list(queue[params.offset : params.offset + params.limit])
+    return PageRendered(disputes_with_orders().filter(decided_at__isnull=not decided), _summaries)
+
+
+def _summaries(disputes: list) -> list[dict]:
     now = timezone.now()
-    flags = dispute_flags(disputes, now=now)
-    return {
-        "items": [dispute_summary(d, now, flags[d.pk]) for d in disputes],
-        "count": queue.count(),
-    }
+    flags = dispute_flags(disputes, now=now)  # one pass for the page
+    return [dispute_summary(d, now, flags[d.pk]) for d in disputes]
 
 
-@router.get("/{dispute_id}", response=DisputeOut)
+@router.get("/{dispute_id}", response={200: DisputeOut, **refusals(403)})
 def get_dispute(request, dispute_id: Id):
     _require_support(request)
     return _one(dispute_id)
@@ -129,23 +128,14 @@ def timeline(request, dispute_id: Id):
     return {"dispute_id": dispute.pk, "order_id": dispute.order_id, "items": items}
 
 
-@router.post("/{dispute_id}/notes", response={201: NoteOut})
+@router.post("/{dispute_id}/notes", response={201: NoteOut, **refusals(403)})
 def add_note(request, dispute_id: Id, payload: NoteIn):
     """An internal note on the dispute (support only; the parties never see it)."""
     note = support_note_add(dispute_id=dispute_id, user=request.auth, text=payload.text)
-    return Status(
-        201,
-        {
-            "id": note.pk,
-            "dispute_id": note.dispute_id,
-            "author": request.auth.username,
-            "text": note.text,
-            "created_at": note.created_at,
-        },
-    )
+    return Status(201, note)
 
 
-@router.post("/{dispute_id}/decision", response=DisputeOut)
+@router.post("/{dispute_id}/decision", response={200: DisputeOut, **refusals(403)})
 def decide(request, dispute_id: Id, payload: DecisionIn):
     _require_support(request)
     dispute_decide(
@@ -153,6 +143,6 @@ def decide(request, dispute_id: Id, payload: DecisionIn):
         user=request.auth,
         outcome=payload.outcome,
         refund=payload.refund,
-        rationale=payload.rationale,
+        text=payload.text,
     )
     return _one(dispute_id)

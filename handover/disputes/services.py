@@ -39,14 +39,14 @@ RESULTS = {
 
 
 @transaction.atomic
-def dispute_open(*, order_id: int, user: User, reason: str) -> Order:
+def dispute_open(*, order_id: int, user: User, text: str) -> Order:
     """Either party asks support to decide (after completion only the buyer, until clearance);
     returns the order, now disputed."""
     order = order_lock(order_id)
-    reason = text_check(reason, field="reason", limit=MAX_TEXT_LENGTH)
+    text = text_check(text, field="reason", limit=MAX_TEXT_LENGTH)
     actor = role_of(order, user)
-    payload = {"reason": reason}
-    _open(order, Action.OPEN_DISPUTE, actor=actor, user=user, reason=reason, payload=payload)
+    payload = {"reason": text}
+    _open(order, Action.OPEN_DISPUTE, actor=actor, user=user, text=text, payload=payload)
     return order
 
 
@@ -57,10 +57,8 @@ def cancellation_expire(*, order_id: int) -> Order:
     order = order_lock(order_id)
     if order.state != State.CANCELLATION_REQUESTED or not originals_released(order):
         return order_expire_cancellation(order_id=order_id)
-    reason = "The cancellation request was not answered in time; originals had been released."
-    _open(
-        order, Action.EXPIRE_CANCELLATION, actor=Actor.TIMER, user=None, reason=reason, payload={}
-    )
+    text = "The cancellation request was not answered in time; originals had been released."
+    _open(order, Action.EXPIRE_CANCELLATION, actor=Actor.TIMER, user=None, text=text, payload={})
     return order
 
 
@@ -70,7 +68,7 @@ def _open(
     *,
     actor: Actor,
     user: User | None,
-    reason: str,
+    text: str,
     payload: dict[str, Any],
 ) -> None:
     """The move to ``disputed`` and its dispute row, checked before the row is written."""
@@ -79,7 +77,7 @@ def _open(
         order=order,
         opened_by=user,
         opened_by_role=actor,
-        reason=reason,
+        reason=text,
         opened_at=timezone.now(),
         state_before=order.state,
     )
@@ -117,7 +115,7 @@ def decision_refund(order: Order, outcome: Outcome, refund: int | None) -> int:
 
 @transaction.atomic
 def dispute_decide(
-    *, dispute_id: int, user: User, outcome: str, refund: int | None, rationale: str
+    *, dispute_id: int, user: User, outcome: str, refund: int | None, text: str
 ) -> Dispute:
     """Support decides a dispute: release, refund or split; the order and the money move."""
     if not user.is_support:
@@ -129,11 +127,11 @@ def dispute_decide(
         decision = Outcome(outcome)
     except ValueError:
         raise InvalidInput("The outcome is release, refund or split.", code="bad_outcome") from None
-    if not rationale.strip():
+    if not text.strip():
         raise InvalidInput(
             "A decision needs a rationale: both parties are told why.", code="rationale_required"
         )
-    rationale = text_check(rationale, field="rationale", limit=MAX_RATIONALE)
+    text = text_check(text, field="rationale", limit=MAX_RATIONALE)
     order = order_lock(dispute.order_id)
     if _is_party(order, user):
         raise PermissionDenied("A dispute on your own order is decided by another agent.")
@@ -148,7 +146,7 @@ def dispute_decide(
     dispute.decided_by = user
     dispute.outcome = decision
     dispute.refund = amount
-    dispute.rationale = rationale
+    dispute.rationale = text
     dispute.save()
     order_move(
         order=order,
@@ -160,7 +158,7 @@ def dispute_decide(
         payload={
             "dispute_id": dispute.pk,
             "outcome": decision.value,
-            "rationale": rationale,
+            "rationale": text,
             "refunded": amount,
             "total": order.total,
             **money,

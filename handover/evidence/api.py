@@ -1,14 +1,13 @@
 import base64
 
-from django.http import FileResponse
 from ninja import Router, Schema
 
-from handover.accounts.models import User
+from handover.api.errors import refusals
 from handover.evidence import keys
 from handover.evidence.models import TreeHead
 from handover.lib.bounds import Id
 from handover.lib.errors import NotFound
-from handover.records.bundle import bundle_build, receipt_for, tree_head_out
+from handover.records.bundle import bundle_served, receipt_for, tree_head_out
 
 router = Router()
 
@@ -40,7 +39,7 @@ class TreeHeadOut(Schema):
     signature: str
 
 
-@router.get("/evidence/tree-head", response=TreeHeadOut, auth=None)
+@router.get("/evidence/tree-head", response={200: TreeHeadOut, **refusals(404)}, auth=None)
 def latest_tree_head(request):
     """The latest signed tree head of the deployment's Merkle log."""
     head = TreeHead.objects.order_by("-size").first()
@@ -49,23 +48,19 @@ def latest_tree_head(request):
     return tree_head_out(head)
 
 
-def bundle_served(*, order_id: int, user: User) -> FileResponse:
-    """The evidence bundle of an order ``user`` may see, as a zip download (the API's route
-    and the order page's link both serve it)."""
-    path = bundle_build(order_id=order_id, user=user)
-    source = path.open("rb")
-    # Unlinked while open: the response still reads it, and nothing is left in scratch
-    # space however the download ends.
-    path.unlink()
-    return FileResponse(
-        source,
-        as_attachment=True,
-        filename=f"order-{order_id}-evidence.zip",
-        content_type="application/zip",
-    )
-
-
-@router.get("/orders/{order_id}/evidence")
+@router.get(
+    "/orders/{order_id}/evidence",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The bundle, a zip (application/zip).",
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        }
+    },
+)
 def evidence_bundle(request, order_id: Id):
     """The order's evidence bundle (a zip; see ``records.bundle``), for its parties and
     support. ``handover verify`` checks it offline."""

@@ -1,9 +1,10 @@
 from datetime import datetime
 
 from django.db.models import F
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Router, Schema, Status
+from ninja.pagination import paginate
 
-from handover.api.pagination import PageParams, page
+from handover.api.pagination import Pagination
 from handover.lib.bounds import Id
 from handover.notifications.models import Channel, Outbox, Webhook
 from handover.notifications.services import webhook_create, webhook_deactivate
@@ -28,35 +29,15 @@ class WebhookCreated(WebhookOut):
     secret: str
 
 
-class WebhookPage(Schema):
-    items: list[WebhookOut]
-    count: int
-
-
 class NotificationOut(Schema):
     id: int
     event_id: int
-    order_id: int | None
+    order_id: int | None = Field(alias="event_order_id")  # annotated by list_notifications
     subject: str
     body: str
     state: str
     created_at: datetime
     sent_at: datetime | None
-
-
-class NotificationPage(Schema):
-    items: list[NotificationOut]
-    count: int
-
-
-def _webhook_out(webhook: Webhook) -> dict:
-    return {
-        "id": webhook.pk,
-        "url": webhook.url,
-        "events": webhook.events,
-        "active": webhook.active,
-        "created_at": webhook.created_at,
-    }
 
 
 @router.post("/webhooks", response={201: WebhookCreated})
@@ -73,36 +54,24 @@ def create_webhook(request, payload: WebhookIn):
     within 10 s counts; anything else (redirects too) is retried after 30 s, 2 min, 10 min,
     1 h, 6 h, 12 h and 24 h, then dropped."""
     webhook = webhook_create(owner=request.auth, url=payload.url, events=payload.events)
-    return Status(201, {**_webhook_out(webhook), "secret": webhook.secret})
+    return Status(201, webhook)
 
 
-@router.get("/webhooks", response=WebhookPage)
-def list_webhooks(request, params: Query[PageParams]):
-    return page(Webhook.objects.filter(owner=request.auth), params, _webhook_out)
+@router.get("/webhooks", response=list[WebhookOut])
+@paginate(Pagination)
+def list_webhooks(request):
+    return Webhook.objects.filter(owner=request.auth)
 
 
 @router.delete("/webhooks/{webhook_id}", response=WebhookOut)
 def delete_webhook(request, webhook_id: Id):
     """Deactivate a webhook; nothing more is sent to it."""
-    return _webhook_out(webhook_deactivate(owner=request.auth, webhook_id=webhook_id))
+    return webhook_deactivate(owner=request.auth, webhook_id=webhook_id)
 
 
-def _notification_out(row: Outbox) -> dict:
-    return {
-        "id": row.pk,
-        "event_id": row.event_id,
-        "order_id": row.event_order_id,  # type: ignore[attr-defined]
-        "subject": row.subject,
-        "body": row.body,
-        "state": row.state,
-        "created_at": row.created_at,
-        "sent_at": row.sent_at,
-    }
-
-
-@router.get("/notifications", response=NotificationPage)
-def list_notifications(request, params: Query[PageParams]):
+@router.get("/notifications", response=list[NotificationOut])
+@paginate(Pagination)
+def list_notifications(request):
     """The e-mails sent (or being sent) to you, newest first."""
     rows = Outbox.objects.filter(recipient=request.auth, channel=Channel.EMAIL)
-    rows = rows.annotate(event_order_id=F("event__order_id")).order_by("-id")
-    return page(rows, params, _notification_out)
+    return rows.annotate(event_order_id=F("event__order_id")).order_by("-id")

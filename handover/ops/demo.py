@@ -123,7 +123,7 @@ def _delivered(offer: Offer, buyer: User, seller: User) -> int:
     order_id = _paid(offer, buyer)
     upload = SimpleUploadedFile(f"order-{order_id}.png", demo_png(order_id), "image/png")
     order_deliver(
-        order_id=order_id, user=seller, message="Here is the work, as asked.", files=[upload]
+        order_id=order_id, user=seller, text="Here is the work, as asked.", files=[upload]
     )
     return order_id
 
@@ -137,12 +137,12 @@ def _disputed(offer: Offer, buyer: User, seller: User) -> None:
     # The fraud Handover exists for: the buyer saw the work, then wants their money back.
     order_id = _delivered(offer, buyer, seller)
     orders.order_request_cancellation(
-        order_id=order_id, user=buyer, reason="I changed my mind.", refund=_total(order_id)
+        order_id=order_id, user=buyer, text="I changed my mind.", refund=_total(order_id)
     )
     orders.order_decline_cancellation(
-        order_id=order_id, user=seller, message="The work is done as the brief asked."
+        order_id=order_id, user=seller, text="The work is done as the brief asked."
     )
-    dispute_open(order_id=order_id, user=buyer, reason="I do not like the colours.")
+    dispute_open(order_id=order_id, user=buyer, text="I do not like the colours.")
 
 
 def _cancellation_requested(offer: Offer, buyer: User, seller: User) -> None:
@@ -150,14 +150,14 @@ def _cancellation_requested(offer: Offer, buyer: User, seller: User) -> None:
     orders.order_request_cancellation(
         order_id=order_id,
         user=buyer,
-        reason="We only need five of the ten photos now.",
+        text="We only need five of the ten photos now.",
         refund=_total(order_id) // 2,
     )
 
 
 def _in_progress(offer: Offer, buyer: User, seller: User) -> None:
     order_id = _paid(offer, buyer, ["Acme Tea", "Green and gold"])
-    orders.message_post(order_id=order_id, user=seller, body="Thanks! First concepts tomorrow.")
+    orders.message_post(order_id=order_id, user=seller, text="Thanks! First concepts tomorrow.")
 
 
 def _total(order_id: int) -> int:
@@ -241,7 +241,7 @@ def _examples(data: DemoData, tokens: dict[str, str], api: str) -> list[str]:
             f"  # support decides dispute {dispute.pk}: release the money to the seller",
             '  curl -s -X POST -H "Authorization: Bearer $SUPPORT" \\',
             f'    -H "Idempotency-Key: decide-{dispute.pk}" -H "Content-Type: application/json" \\',
-            '    -d \'{"outcome": "release", "rationale": "Delivered as asked."}\' \\',
+            '    -d \'{"outcome": "release", "text": "Delivered as asked."}\' \\',
             f"    {api}/disputes/{dispute.pk}/decision",
             "",
         ]

@@ -1,21 +1,23 @@
 from datetime import datetime
+from typing import Any
 
 from django.db.models import BooleanField, Value
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import StrictBool, StrictInt
 
-from handover.api.pagination import PageParams, Pagination, page
+from handover.api.errors import refusals
+from handover.api.pagination import Pagination
 from handover.disputes.services import dispute_open
 from handover.evidence.models import Event
 from handover.evidence.visibility import SUPPORT_ONLY_TYPES, payload_for, reads_as_support
 from handover.lib.bounds import Id, StrictId
-from handover.lib.errors import NotFound
 from handover.orders import services
 from handover.orders.models import Message, Order
 from handover.orders.rules import Actor, State
 from handover.orders.selectors import (
     available_actions,
+    order_visible,
     orders_visible_to,
     timer_action,
     viewer_role,
@@ -36,7 +38,7 @@ class AnswersIn(Schema):
 
 class CancellationOut(Schema):
     requested_by: str
-    reason: str
+    text: str
     refund: int
 
 
@@ -45,9 +47,9 @@ class OrderOut(Schema):
     state: str
     offer_id: int
     buyer_id: int
-    buyer: str
+    buyer: str = Field(alias="buyer.username")
     seller_id: int
-    seller: str
+    seller: str = Field(alias="seller.username")
     currency: str
     price: int
     buyer_fee: int
@@ -55,7 +57,7 @@ class OrderOut(Schema):
     total: int
     refunded: int
     requirements: list[dict[str, str]]
-    terms_version: int
+    terms_version: int = Field(alias="terms.version")
     terms_sha256: str
     delivery_days: int
     revisions_included: int
@@ -78,46 +80,53 @@ class OrderOut(Schema):
     cancellation: CancellationOut | None
     role: str
     actions: list[str]
+    # Set by pay, for a provider that needs the buyer to act (a manual transfer).
     payment_instructions: str = ""
-    # For the seller of an order awaiting acceptance: who is asking (see trust.selectors).
+    # For the seller of an order awaiting acceptance: who is asking (see trust.selectors);
+    # shown by OrderDetailOut only.
     buyer_record: dict | None = None
 
+    @staticmethod
+    def resolve_timer_action(order: Order) -> str | None:
+        return timer_action(order)
 
-def order_out(order: Order, request, *, with_record: bool = False, **extra) -> dict:
-    role = viewer_role(order, request.auth)
-    if with_record and role == Actor.SELLER and order.state == State.AWAITING_ACCEPTANCE:
-        # A few queries for this one order; lists leave it out and stay constant.
-        extra["buyer_record"] = user_record(order.buyer).as_dict()
-    cancellation = None
-    if order.cancellation_requested_by:
-        cancellation = {
+    @staticmethod
+    def resolve_cancellation(order: Order) -> dict | None:
+        if not order.cancellation_requested_by:
+            return None
+        return {
             "requested_by": order.cancellation_requested_by,
-            "reason": order.cancellation_reason,
+            "text": order.cancellation_reason,
             "refund": order.cancellation_refund,
         }
-    fields = {f: getattr(order, f) for f in OrderOut.model_fields if hasattr(order, f)}
-    fields.update(
-        buyer=order.buyer.username,
-        seller=order.seller.username,
-        terms_version=order.terms.version,
-        timer_action=timer_action(order),
-        cancellation=cancellation,
-        role=role.value,
-        actions=available_actions(order, role),
-        **extra,
-    )
-    return fields
+
+    @staticmethod
+    def resolve_role(order: Order, context: Any) -> str:
+        return viewer_role(order, context["request"].auth).value
+
+    @staticmethod
+    def resolve_actions(order: Order, context: Any) -> list[str]:
+        return available_actions(order, viewer_role(order, context["request"].auth))
+
+    @staticmethod
+    def resolve_payment_instructions(order: Order) -> str:
+        return getattr(order, "payment_instructions", "")
+
+    @staticmethod
+    def resolve_buyer_record(order: Order, context: Any) -> dict | None:
+        return None
 
 
-def _visible(request, order_id: int) -> Order:
-    order = orders_visible_to(request.auth).filter(pk=order_id).first()
-    if order is None:
-        raise NotFound("No such order.")
-    return order
+class OrderDetailOut(OrderOut):
+    """One order, with the buyer's record for its seller while it awaits acceptance (a few
+    queries: lists leave it out and stay constant)."""
 
-
-def _answer(request, order_id: int, **extra) -> dict:
-    return order_out(_visible(request, order_id), request, with_record=True, **extra)
+    @staticmethod
+    def resolve_buyer_record(order: Order, context: Any) -> dict | None:
+        role = viewer_role(order, context["request"].auth)
+        if role == Actor.SELLER and order.state == State.AWAITING_ACCEPTANCE:
+            return user_record(order.buyer).as_dict()
+        return None
 
 
 @router.post("", response={201: OrderOut})
@@ -125,18 +134,12 @@ def create_order(request, payload: OrderIn):
     order = services.order_place(
         buyer=request.auth, offer_id=payload.offer_id, answers=payload.answers
     )
-    return Status(201, order_out(order, request))
+    return Status(201, order)
 
 
-class OrderPage(Schema):
-    items: list[OrderOut]
-    count: int
-
-
-@router.get("", response=OrderPage)
-def list_orders(
-    request, params: Query[PageParams], state: str | None = None, role: str | None = None
-):
+@router.get("", response=list[OrderOut])
+@paginate(Pagination)
+def list_orders(request, state: str | None = None, role: str | None = None):
     orders = orders_visible_to(request.auth)
     if role == "buyer":
         orders = orders.filter(buyer=request.auth)
@@ -144,26 +147,28 @@ def list_orders(
         orders = orders.filter(seller=request.auth)
     if state:
         orders = orders.filter(state=state)
-    return page(orders, params, lambda order: order_out(order, request))
+    return orders
 
 
-@router.get("/{order_id}", response=OrderOut)
+@router.get("/{order_id}", response=OrderDetailOut)
 def get_order(request, order_id: Id):
-    return order_out(_visible(request, order_id), request, with_record=True)
+    return order_visible(order_id=order_id, user=request.auth)
 
 
-@router.put("/{order_id}/answers", response=OrderOut)
+@router.put("/{order_id}/answers", response={200: OrderOut, **refusals(409)})
 def update_answers(request, order_id: Id, payload: AnswersIn):
     order = services.order_update_answers(
         order_id=order_id, user=request.auth, answers=payload.answers
     )
-    return order_out(order, request)
+    return order
 
 
 @router.post("/{order_id}/pay", response=OrderOut)
 def pay(request, order_id: Id):
     result = services.order_pay(order_id=order_id, user=request.auth)
-    return order_out(result["order"], request, payment_instructions=result["instructions"])
+    order = result["order"]
+    order.payment_instructions = result["instructions"]  # shown once, with this answer
+    return order
 
 
 class ReferenceIn(Schema):
@@ -175,14 +180,14 @@ def confirm_payment(request, order_id: Id, payload: ReferenceIn):
     order = services.order_confirm_payment(
         order_id=order_id, user=request.auth, reference=payload.reference
     )
-    return order_out(order, request)
+    return order
 
 
 def _simple(path: str, service, summary: str):
     """A POST action that takes no body and returns the order."""
 
     def view(request, order_id: Id):
-        return order_out(service(order_id=order_id, user=request.auth), request)
+        return service(order_id=order_id, user=request.auth)
 
     view.__name__ = path.replace("-", "_")
     router.post(f"/{{order_id}}/{path}", response=OrderOut, summary=summary)(view)
@@ -199,47 +204,41 @@ _simple("withdraw-cancellation", services.order_withdraw_cancellation, "Withdraw
 _simple("chargeback", services.order_chargeback, "Record a chargeback reported by the provider")
 
 
-class MessageIn(Schema):
-    message: str
+class TextIn(Schema):
+    """The free text of a request: every request that takes one calls it ``text``."""
+
+    text: str
 
 
 @router.post("/{order_id}/request-revision", response=OrderOut)
-def request_revision(request, order_id: Id, payload: MessageIn):
-    order = services.order_request_revision(
-        order_id=order_id, user=request.auth, message=payload.message
-    )
-    return order_out(order, request)
+def request_revision(request, order_id: Id, payload: TextIn):
+    order = services.order_request_revision(order_id=order_id, user=request.auth, text=payload.text)
+    return order
 
 
 @router.post("/{order_id}/decline-cancellation", response=OrderOut)
-def decline_cancellation(request, order_id: Id, payload: MessageIn):
+def decline_cancellation(request, order_id: Id, payload: TextIn):
     order = services.order_decline_cancellation(
-        order_id=order_id, user=request.auth, message=payload.message
+        order_id=order_id, user=request.auth, text=payload.text
     )
-    return order_out(order, request)
+    return order
 
 
-class CancellationIn(Schema):
-    reason: str
+class CancellationIn(TextIn):
     refund: StrictInt
 
 
 @router.post("/{order_id}/request-cancellation", response=OrderOut)
 def request_cancellation(request, order_id: Id, payload: CancellationIn):
     order = services.order_request_cancellation(
-        order_id=order_id, user=request.auth, reason=payload.reason, refund=payload.refund
+        order_id=order_id, user=request.auth, text=payload.text, refund=payload.refund
     )
-    return order_out(order, request)
-
-
-class ReasonIn(Schema):
-    reason: str
+    return order
 
 
 @router.post("/{order_id}/open-dispute", response=OrderOut)
-def open_dispute(request, order_id: Id, payload: ReasonIn):
-    order = dispute_open(order_id=order_id, user=request.auth, reason=payload.reason)
-    return order_out(order, request)
+def open_dispute(request, order_id: Id, payload: TextIn):
+    return dispute_open(order_id=order_id, user=request.auth, text=payload.text)
 
 
 class AutoCompleteIn(Schema):
@@ -251,51 +250,30 @@ def set_auto_complete(request, order_id: Id, payload: AutoCompleteIn):
     order = services.order_set_auto_complete(
         order_id=order_id, user=request.auth, enabled=payload.enabled
     )
-    return order_out(order, request)
-
-
-class BodyIn(Schema):
-    body: str
+    return order
 
 
 class MessageOut(Schema):
     id: int
     order_id: int
     author_id: int
-    author: str
+    author: str = Field(alias="author.username")
     author_role: str
-    body: str
+    text: str = Field(alias="body")
     created_at: datetime
 
 
-def _message_out(message: Message) -> dict:
-    return {
-        "id": message.pk,
-        "order_id": message.order_id,
-        "author_id": message.author_id,
-        "author": message.author.username,
-        "author_role": message.author_role,
-        "body": message.body,
-        "created_at": message.created_at,
-    }
-
-
 @router.post("/{order_id}/messages", response={201: MessageOut})
-def post_message(request, order_id: Id, payload: BodyIn):
-    message = services.message_post(order_id=order_id, user=request.auth, body=payload.body)
-    return Status(201, _message_out(message))
+def post_message(request, order_id: Id, payload: TextIn):
+    message = services.message_post(order_id=order_id, user=request.auth, text=payload.text)
+    return Status(201, message)
 
 
-class MessagePage(Schema):
-    items: list[MessageOut]
-    count: int
-
-
-@router.get("/{order_id}/messages", response=MessagePage)
-def list_messages(request, order_id: Id, params: Query[PageParams]):
-    order = _visible(request, order_id)
-    messages = Message.objects.filter(order=order).select_related("author")
-    return page(messages, params, _message_out)
+@router.get("/{order_id}/messages", response=list[MessageOut])
+@paginate(Pagination)
+def list_messages(request, order_id: Id):
+    order = order_visible(order_id=order_id, user=request.auth)
+    return Message.objects.filter(order=order).select_related("author")
 
 
 class EventOut(Schema):
@@ -316,7 +294,7 @@ class EventOut(Schema):
 @router.get("/{order_id}/events", response=list[EventOut])
 @paginate(Pagination)
 def list_events(request, order_id: Id):
-    order = _visible(request, order_id)
+    order = order_visible(order_id=order_id, user=request.auth)
     support = reads_as_support(request.auth, buyer_id=order.buyer_id, seller_id=order.seller_id)
     events = Event.objects.filter(order=order).select_related("sealed")
     if not support:

@@ -39,6 +39,14 @@ def orders_visible_to(user: User) -> QuerySet[Order]:
     return base.filter(Q(buyer=user) | Q(seller=user))
 
 
+def order_visible(*, order_id: int, user: User) -> Order:
+    """The order if ``user`` may see it; to anyone else it does not exist (``NotFound``)."""
+    order = orders_visible_to(user).filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
 def viewer_role(order: Order, user: User) -> Actor:
     if user.pk == order.buyer_id:
         return Actor.BUYER

@@ -483,10 +483,10 @@ def order_accept(*, order_id: int, user: User | None) -> Order:
 
 
 @transaction.atomic
-def order_request_revision(*, order_id: int, user: User, message: str) -> Order:
+def order_request_revision(*, order_id: int, user: User, text: str) -> Order:
     """The buyer asks for changes, using one of the revisions left."""
     order = order_lock(order_id)
-    message = text_check(message, field="message", limit=MAX_TEXT_LENGTH)
+    text = text_check(text, field="message", limit=MAX_TEXT_LENGTH)
     actor = role_of(order, user)
 
     def use_revision(order: Order) -> None:
@@ -498,7 +498,7 @@ def order_request_revision(*, order_id: int, user: User, message: str) -> Order:
         actor=actor,
         user=user,
         target=State.REVISION_REQUESTED,
-        payload={"message": message, "revisions_left": order.revisions_left - 1},
+        payload={"message": text, "revisions_left": order.revisions_left - 1},
         changes=use_revision,
     )
     return order
@@ -538,10 +538,10 @@ def order_cancel_late(*, order_id: int, user: User) -> Order:
 
 
 @transaction.atomic
-def order_request_cancellation(*, order_id: int, user: User, reason: str, refund: int) -> Order:
+def order_request_cancellation(*, order_id: int, user: User, text: str, refund: int) -> Order:
     """Either party proposes to cancel, with the refund the buyer would get."""
     order = order_lock(order_id)
-    reason = text_check(reason, field="reason", limit=MAX_TEXT_LENGTH)
+    text = text_check(text, field="reason", limit=MAX_TEXT_LENGTH)
     actor = role_of(order, user)
     order_check(
         order=order,
@@ -555,7 +555,7 @@ def order_request_cancellation(*, order_id: int, user: User, reason: str, refund
     def open_request(order: Order) -> None:
         order.return_state = order.state
         order.cancellation_requested_by = actor
-        order.cancellation_reason = reason
+        order.cancellation_reason = text
         order.cancellation_refund = refund
 
     order_move(
@@ -564,7 +564,7 @@ def order_request_cancellation(*, order_id: int, user: User, reason: str, refund
         actor=actor,
         user=user,
         target=State.CANCELLATION_REQUESTED,
-        payload={"reason": reason, "refund": refund},
+        payload={"reason": text, "refund": refund},
         changes=open_request,
     )
     return order
@@ -611,10 +611,10 @@ def _answer_request(order_id: int, user: User, action: Action, payload: dict) ->
 
 
 @transaction.atomic
-def order_decline_cancellation(*, order_id: int, user: User, message: str) -> Order:
+def order_decline_cancellation(*, order_id: int, user: User, text: str) -> Order:
     """The other party says no; the order goes back to where it was."""
-    message = text_check(message, field="message", limit=MAX_TEXT_LENGTH)
-    return _answer_request(order_id, user, Action.DECLINE_CANCELLATION, {"message": message})
+    text = text_check(text, field="message", limit=MAX_TEXT_LENGTH)
+    return _answer_request(order_id, user, Action.DECLINE_CANCELLATION, {"message": text})
 
 
 @transaction.atomic
@@ -745,20 +745,20 @@ def order_clear(*, order_id: int) -> int:
 
 
 @transaction.atomic
-def message_post(*, order_id: int, user: User, body: str) -> Message:
+def message_post(*, order_id: int, user: User, text: str) -> Message:
     """Add a chat message to the order; it is never edited or deleted."""
     order = order_lock(order_id)
     actor = role_of(order, user)
-    body = text_check(body, field="message", limit=MAX_TEXT_LENGTH)
+    text = text_check(text, field="message", limit=MAX_TEXT_LENGTH)
     message = Message.objects.create(
-        order=order, author=user, author_role=actor, body=body, created_at=timezone.now()
+        order=order, author=user, author_role=actor, body=text, created_at=timezone.now()
     )
     event = event_append(
         order=order,
         type=EventType.MESSAGE_POSTED,
         actor=user,
         actor_role=actor,
-        payload={"message_id": message.pk, "body": body},
+        payload={"message_id": message.pk, "body": text},
     )
     notifications_for_event(event)
     return message

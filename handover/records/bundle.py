@@ -69,6 +69,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.core.files.storage import default_storage
+from django.http import FileResponse
 from django.utils import timezone
 
 from handover.accounts.models import User
@@ -262,6 +263,22 @@ def receipt_for(*, order_id: int, delivery_id: int, user: User) -> dict[str, Any
     if delivery is None or event is None:
         raise NotFound("No such delivery on this order.")
     return delivery_receipt(delivery, event)
+
+
+def bundle_served(*, order_id: int, user: User) -> FileResponse:
+    """The evidence bundle of an order ``user`` may see, as a zip download (the API's route
+    and the order page's link both serve it)."""
+    path = bundle_build(order_id=order_id, user=user)
+    source = path.open("rb")
+    # Unlinked while open: the response still reads it, and nothing is left in scratch
+    # space however the download ends.
+    path.unlink()
+    return FileResponse(
+        source,
+        as_attachment=True,
+        filename=f"order-{order_id}-evidence.zip",
+        content_type="application/zip",
+    )
 
 
 # --- how it is written -----------------------------------------------------------------------

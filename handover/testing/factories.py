@@ -174,7 +174,7 @@ class _Steps:
 
     def deliver(self, order_id: int) -> None:
         work = SimpleUploadedFile("work.png", _PNG)
-        delivery = order_deliver(order_id=order_id, user=self.seller, message="Done", files=[work])
+        delivery = order_deliver(order_id=order_id, user=self.seller, text="Done", files=[work])
         for file_id in delivery.files.values_list("pk", flat=True):
             preview_make(file_id=file_id)  # the worker's part: the buyer is shown the work
         if self.released_early:
@@ -184,7 +184,7 @@ class _Steps:
         self._to_delivered(order_id, None)
         if Order.objects.get(pk=order_id).revisions_left <= 0:
             services.order_grant_revision(order_id=order_id, user=self.seller)
-        services.order_request_revision(order_id=order_id, user=self.buyer, message="Bluer.")
+        services.order_request_revision(order_id=order_id, user=self.buyer, text="Bluer.")
 
     def _to_cancellation_requested(self, order_id: int, source: State | None) -> None:
         assert source is not None
@@ -193,14 +193,14 @@ class _Steps:
         services.order_request_cancellation(
             order_id=order_id,
             user=self.party(self.requested_by),
-            reason="We cannot agree on the brief.",
+            text="We cannot agree on the brief.",
             refund=total if self.refund is None else self.refund,
         )
 
     def _to_disputed(self, order_id: int, source: State | None) -> None:
         assert source is not None
         self.reach(order_id, source)
-        dispute_open(order_id=order_id, user=self.buyer, reason="Not as asked.")
+        dispute_open(order_id=order_id, user=self.buyer, text="Not as asked.")
 
     def _to_completed(self, order_id: int, source: State | None) -> None:
         if source == State.DISPUTED:
@@ -230,7 +230,7 @@ class _Steps:
             user=self.support,
             outcome=outcome,
             refund=None,
-            rationale="Decided on the evidence.",
+            text="Decided on the evidence.",
         )
 
     def _to_charged_back(self, order_id: int, source: State | None) -> None:

@@ -86,7 +86,7 @@ def upload(content: bytes, name: str = "work.png", content_type: str = "") -> Si
 def deliver_files(api: Api, order_id: int, *files: SimpleUploadedFile, **kwargs: Any):
     return api.post(
         f"/orders/{order_id}/deliveries",
-        data={"message": "Here it is", "files": list(files)},
+        data={"text": "Here it is", "files": list(files)},
         **kwargs,
     )
 

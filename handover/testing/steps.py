@@ -103,7 +103,7 @@ def deliver(seller_api, order_id: int, content: bytes = b"ORIGINAL" * 64) -> dic
     delivery = ok(
         seller_api.post(
             f"/orders/{order_id}/deliveries",
-            data={"message": "Here it is", "files": [upload(content)]},
+            data={"text": "Here it is", "files": [upload(content)]},
         ),
         201,
     )
@@ -129,12 +129,12 @@ def delivered_order(buyer_api, seller_api, offer) -> tuple[int, int]:
 
 
 def open_dispute(api, order_id: int, reason: str = "Not what I asked for") -> int:
-    assert ok(api.act(order_id, "open-dispute", {"reason": reason}))["state"] == "disputed"
+    assert ok(api.act(order_id, "open-dispute", {"text": reason}))["state"] == "disputed"
     return Dispute.objects.get(order_id=order_id, decided_at__isnull=True).pk
 
 
 def decide(support_api, dispute_id: int, outcome: str, refund: int | None = None):
-    body: dict[str, Any] = {"outcome": outcome, "rationale": "Read the evidence."}
+    body: dict[str, Any] = {"outcome": outcome, "text": "Read the evidence."}
     if refund is not None:
         body["refund"] = refund
     return support_api.post(f"/disputes/{dispute_id}/decision", body)

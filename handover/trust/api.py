@@ -2,16 +2,18 @@ from datetime import datetime
 
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Router, Schema, Status
+from ninja.pagination import paginate
 from pydantic import StrictInt
 
 from handover.accounts.models import User
-from handover.api.pagination import PageParams, page
+from handover.api.errors import refusals
+from handover.api.pagination import Pagination
 from handover.lib.bounds import Id, StrictId
 from handover.lib.errors import NotFound, PermissionDenied
 from handover.orders.feedback import order_report, order_review
 from handover.orders.selectors import order_reviews_for
-from handover.trust.models import Report, Review
+from handover.trust.models import Report
 from handover.trust.selectors import user_record, visible_reviews
 from handover.trust.services import report_create, report_handle
 
@@ -30,10 +32,10 @@ class ReviewOut(Schema):
     id: int
     order_id: int
     author_id: int
-    author: str
+    author: str = Field(alias="author.username")
     author_role: str
     subject_id: int
-    subject: str
+    subject: str = Field(alias="subject.username")
     rating: int
     text: str
     created_at: datetime
@@ -49,35 +51,13 @@ class OrderReviewsOut(Schema):
     )
 
 
-class ReviewPage(Schema):
-    items: list[ReviewOut]
-    count: int
-
-
-def _review_out(review: Review) -> dict:
-    return {
-        "id": review.pk,
-        "order_id": review.order_id,
-        "author_id": review.author_id,
-        "author": review.author.username,
-        "author_role": review.author_role,
-        "subject_id": review.subject_id,
-        "subject": review.subject.username,
-        "rating": review.rating,
-        "text": review.text,
-        "created_at": review.created_at,
-        "salt": review.salt,
-        "sha256": review.sha256,
-    }
-
-
-@router.post("/orders/{order_id}/review", response={201: ReviewOut})
+@router.post("/orders/{order_id}/review", response={201: ReviewOut, **refusals(403)})
 def submit_review(request, order_id: Id, payload: ReviewIn):
     """Review the other party of an ended order (once; hidden from them until both are in)."""
     review = order_review(
         order_id=order_id, user=request.auth, rating=payload.rating, text=payload.text
     )
-    return Status(201, _review_out(review))
+    return Status(201, review)
 
 
 @router.get("/orders/{order_id}/reviews", response=OrderReviewsOut)
@@ -87,7 +67,7 @@ def list_order_reviews(request, order_id: Id):
         order_id=order_id, user=request.auth, now=timezone.now()
     )
     return {
-        "reviews": [_review_out(review) for review in shown],
+        "reviews": shown,
         "hidden": hidden,
         "window_ends_at": window_ends_at,
     }
@@ -100,12 +80,12 @@ def _user(user_id: int) -> User:
     return user
 
 
-@router.get("/users/{user_id}/reviews", response=ReviewPage)
-def list_user_reviews(request, user_id: Id, params: Query[PageParams]):
+@router.get("/users/{user_id}/reviews", response=list[ReviewOut])
+@paginate(Pagination)
+def list_user_reviews(request, user_id: Id):
     """Visible reviews of a user, newest first."""
     reviews = visible_reviews(timezone.now()).filter(subject=_user(user_id))
-    reviews = reviews.select_related("author", "subject").order_by("-id")
-    return page(reviews, params, _review_out)
+    return reviews.select_related("author", "subject").order_by("-id")
 
 
 # --- the record ------------------------------------------------------------------------------
@@ -164,36 +144,15 @@ class ReportIn(Schema):
 class ReportOut(Schema):
     id: int
     reporter_id: int
-    reporter: str
+    reporter: str = Field(alias="reporter.username")
     subject_id: int
-    subject: str
+    subject: str = Field(alias="subject.username")
     order_id: int | None
     reason: str
     text: str
     created_at: datetime
     handled_at: datetime | None
     handled_by_id: int | None
-
-
-class ReportPage(Schema):
-    items: list[ReportOut]
-    count: int
-
-
-def _report_out(report: Report) -> dict:
-    return {
-        "id": report.pk,
-        "reporter_id": report.reporter_id,
-        "reporter": report.reporter.username,
-        "subject_id": report.subject_id,
-        "subject": report.subject.username,
-        "order_id": report.order_id,
-        "reason": report.reason,
-        "text": report.text,
-        "created_at": report.created_at,
-        "handled_at": report.handled_at,
-        "handled_by_id": report.handled_by_id,
-    }
 
 
 @router.post("/users/{user_id}/reports", response={201: ReportOut})
@@ -210,7 +169,7 @@ def file_report(request, user_id: Id, payload: ReportIn):
             reason=reason,
             text=text,
         )
-    return Status(201, _report_out(report))
+    return Status(201, report)
 
 
 def _require_support(request) -> None:
@@ -218,18 +177,19 @@ def _require_support(request) -> None:
         raise PermissionDenied("Reports are read by support agents.")
 
 
-@router.get("/reports", response=ReportPage)
-def list_reports(request, params: Query[PageParams]):
+@router.get("/reports", response={200: list[ReportOut], **refusals(403)})
+@paginate(Pagination)
+def list_reports(request):
     """The report queue (support only): open reports first, oldest first."""
     _require_support(request)
     handled = ExpressionWrapper(Q(handled_at__isnull=False), output_field=BooleanField())
     reports = Report.objects.select_related("reporter", "subject")
-    return page(reports.order_by(handled, "created_at", "id"), params, _report_out)
+    return reports.order_by(handled, "created_at", "id")
 
 
-@router.post("/reports/{report_id}/handled", response=ReportOut)
+@router.post("/reports/{report_id}/handled", response={200: ReportOut, **refusals(403)})
 def handle_report(request, report_id: Id):
     """Mark a report as dealt with (support only)."""
     _require_support(request)
     report_handle(report_id=report_id, user=request.auth)
-    return _report_out(Report.objects.select_related("reporter", "subject").get(pk=report_id))
+    return Report.objects.select_related("reporter", "subject").get(pk=report_id)

@@ -74,11 +74,11 @@ class OrderForm(PlainLabels, forms.Form):
 
 
 class MessageForm(PlainLabels, forms.Form):
-    body = _text("Message", limit=MAX_TEXT_LENGTH, rows=3)
+    text = _text("Message", limit=MAX_TEXT_LENGTH, rows=3)
 
 
 class RevisionForm(PlainLabels, forms.Form):
-    message = _text("What should change?", limit=MAX_TEXT_LENGTH, rows=5)
+    text = _text("What should change?", limit=MAX_TEXT_LENGTH, rows=5)
 
 
 class AutoCompleteForm(PlainLabels, forms.Form):
@@ -179,7 +179,7 @@ class MultipleFileField(forms.FileField):
 class DeliveryForm(PlainLabels, forms.Form):
     """A delivery: a message, the requirement items it answers (each with a note), files."""
 
-    message = forms.CharField(
+    text = forms.CharField(
         label="Message to the buyer",
         max_length=MAX_TEXT_LENGTH,
         required=False,
@@ -225,7 +225,7 @@ class DeliveryForm(PlainLabels, forms.Form):
 class CancellationForm(PlainLabels, forms.Form):
     """Ask to cancel: why, and what the buyer gets back (major units, kept exact)."""
 
-    reason = _text("Why cancel?", limit=MAX_TEXT_LENGTH, rows=4)
+    text = _text("Why cancel?", limit=MAX_TEXT_LENGTH, rows=4)
     refund = forms.CharField(label="Refund to the buyer", max_length=32)
 
     def __init__(self, *args, order: Order, **kwargs):
@@ -249,11 +249,11 @@ class CancellationForm(PlainLabels, forms.Form):
 
 
 class AnswerForm(PlainLabels, forms.Form):
-    message = _text("Your answer", limit=MAX_TEXT_LENGTH, rows=4)
+    text = _text("Your answer", limit=MAX_TEXT_LENGTH, rows=4)
 
 
 class DisputeForm(PlainLabels, forms.Form):
-    reason = _text("What went wrong?", limit=MAX_TEXT_LENGTH, rows=5)
+    text = _text("What went wrong?", limit=MAX_TEXT_LENGTH, rows=5)
 
 
 class ReviewForm(PlainLabels, forms.Form):

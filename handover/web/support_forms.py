@@ -33,6 +33,11 @@ class NoteForm(PlainLabels, forms.Form):
         help_text="Only support sees notes; the parties see that a note was added.",
     )
 
+    def __init__(self, *args, **kwargs):
+        # The dispute page holds the decision form too, whose ``text`` keeps the plain ids.
+        kwargs.setdefault("auto_id", "id_note_%s")
+        super().__init__(*args, **kwargs)
+
 
 @dataclass(frozen=True)
 class DecisionMoney:
@@ -65,7 +70,7 @@ class DecisionForm(PlainLabels, forms.Form):
     refund = forms.CharField(
         label="Refund to the buyer, for a split", max_length=32, required=False
     )
-    rationale = forms.CharField(
+    text = forms.CharField(
         label="Rationale",
         max_length=MAX_RATIONALE,
         widget=forms.Textarea(attrs={"rows": 5}),
@@ -120,7 +125,7 @@ class DecisionForm(PlainLabels, forms.Form):
         return {
             "outcome": data["outcome"],
             "refund": "" if refund is None else amount_text(refund, self.order.currency),
-            "rationale": data["rationale"],
+            "text": data["text"],
         }
 
 

@@ -199,25 +199,25 @@ API: dict[str, Expected] = {
     f"POST {ORDER}/accept-order": api_move({AA: {"seller": 200}}),
     f"POST {ORDER}/decline-order": api_move({AA: {"seller": 200}}),
     f"POST {ORDER}/accept": api_move({DEL: {"buyer": 200}}),
-    f"POST {ORDER}/request-revision": api_move({DEL: {"buyer": 200}}, body={"message": "Bluer."}),
+    f"POST {ORDER}/request-revision": api_move({DEL: {"buyer": 200}}, body={"text": "Bluer."}),
     f"POST {ORDER}/grant-revision": api_move({CLOSED: {"seller": 409}}, seller=200),
     f"POST {ORDER}/cancel-late": api_move(),  # no order here is past its due date
     f"POST {ORDER}/request-cancellation": api_move(
-        {WORKING: both(200)}, body={"reason": "We disagree.", "refund": 1000}
+        {WORKING: both(200)}, body={"text": "We disagree.", "refund": 1000}
     ),
     # The buyer asked to cancel: the seller answers, the buyer may withdraw.
     f"POST {ORDER}/accept-cancellation": api_move({CR: {"seller": 200}}),
-    f"POST {ORDER}/decline-cancellation": api_move({CR: {"seller": 200}}, body={"message": "No."}),
+    f"POST {ORDER}/decline-cancellation": api_move({CR: {"seller": 200}}, body={"text": "No."}),
     f"POST {ORDER}/withdraw-cancellation": api_move({CR: {"buyer": 200}}),
     f"POST {ORDER}/open-dispute": api_move(
-        {OPEN_TO_DISPUTE: both(200), S.COMPLETED: {"buyer": 200}}, body={"reason": "Not as asked."}
+        {OPEN_TO_DISPUTE: both(200), S.COMPLETED: {"buyer": 200}}, body={"text": "Not as asked."}
     ),
     f"POST {ORDER}/chargeback": api_move({S.COMPLETED: staff(200)}),
     f"POST {ORDER}/auto-complete": api_move(
         {CLOSED: {"buyer": 409}}, buyer=200, body={"enabled": False}
     ),
     # Support may write in an order's chat too (as "support").
-    f"POST {ORDER}/messages": api_order(201, body={"body": "Hello."}),
+    f"POST {ORDER}/messages": api_order(201, body={"text": "Hello."}),
     f"GET {ORDER}/messages": api_order(200),
     f"GET {ORDER}/events": api_order(200),
     f"GET {ORDER}/evidence": api_order(200),
@@ -229,7 +229,7 @@ API: dict[str, Expected] = {
     # --- deliveries and files ---
     f"GET {ORDER}/deliveries": api_order(200),
     f"POST {ORDER}/deliveries": api_move(
-        {(IP, RR): {"seller": 201}}, body={"message": "Here it is."}, upload=True
+        {(IP, RR): {"seller": 201}}, body={"text": "Here it is."}, upload=True
     ),
     f"GET {ORDER}/deliveries/{{delivery_id}}/receipt": api_order(200),
     f"POST {ORDER}/release-early": api_move(
@@ -251,7 +251,7 @@ API: dict[str, Expected] = {
         403,
         {S.CANCELLED: staff(409)},  # decided already
         **staff(200),
-        body={"outcome": "release", "rationale": "Read the evidence."},
+        body={"outcome": "release", "text": "Read the evidence."},
     ),
 }
 
@@ -300,7 +300,7 @@ WEB: dict[str, Expected] = {
     f"POST {WEB_ORDER}/decline-order/": page_move({AA: {"seller": DONE}}),
     f"GET {WEB_ORDER}/deliver/": page_move({(IP, RR): {"seller": 200}}),
     f"POST {WEB_ORDER}/deliver/": page_move(
-        {(IP, RR): {"seller": DONE}}, body={"message": "Here it is."}, upload=True
+        {(IP, RR): {"seller": DONE}}, body={"text": "Here it is."}, upload=True
     ),
     f"GET {WEB_ORDER}/accept/": page_move({DEL: {"buyer": 200}}),
     f"POST {WEB_ORDER}/accept/": page_move({DEL: {"buyer": DONE}}),
@@ -331,7 +331,7 @@ WEB: dict[str, Expected] = {
     ),
     f"GET {WEB_ORDER}/messages/": page(405),
     # Back to the chat (a plain redirect); support may write there too, as in the API.
-    f"POST {WEB_ORDER}/messages/": page_order(302, body={"body": "Hello."}),
+    f"POST {WEB_ORDER}/messages/": page_order(302, body={"text": "Hello."}),
     f"GET {WEB_ORDER}/evidence/": page_order(200),
     f"POST {WEB_ORDER}/evidence/": page(405),
     f"GET {WEB_ORDER}/review/": page_move({CLOSED: both(200)}),

@@ -114,7 +114,7 @@ def _admin_rows(world: World) -> None:
     disputed = world.orders[State.DISPUTED]
     support, buyer = world.people["support"].user, world.people["buyer"].user
     support_note_add(dispute_id=disputed["dispute_id"], user=support, text="Compare the files.")
-    services.message_post(order_id=disputed["order_id"], user=buyer, body="Hello.")
+    services.message_post(order_id=disputed["order_id"], user=buyer, text="Hello.")
     preview_make_task.enqueue(disputed["file_id"])  # a task row; no worker runs it here
     for password in (PASSWORD, "wrong-password"):  # a good and a failed sign-in, for axes
         Client().post(
@@ -181,7 +181,7 @@ def _delivered(world: World, offer: Offer) -> int:
     order_id = _reached(world, State.IN_PROGRESS, offer)
     work = SimpleUploadedFile("work.png", png_bytes(64, 48))
     seller = world.people["seller"].user
-    delivery = order_deliver(order_id=order_id, user=seller, message="Done", files=[work])
+    delivery = order_deliver(order_id=order_id, user=seller, text="Done", files=[work])
     preview_make(file_id=delivery.files.get().pk)
     return order_id
 
@@ -199,17 +199,17 @@ def _then(*steps: Step) -> Build:
 
 
 def _buyer_asks_revision(world: World, order_id: int) -> None:
-    services.order_request_revision(order_id=order_id, user=_buyer(world), message="Bluer.")
+    services.order_request_revision(order_id=order_id, user=_buyer(world), text="Bluer.")
 
 
 def _buyer_asks_cancellation(world: World, order_id: int) -> None:
     services.order_request_cancellation(
-        order_id=order_id, user=_buyer(world), reason="Not what I need.", refund=1000
+        order_id=order_id, user=_buyer(world), text="Not what I need.", refund=1000
     )
 
 
 def _buyer_disputes(world: World, order_id: int) -> None:
-    dispute_open(order_id=order_id, user=_buyer(world), reason="Not as asked.")
+    dispute_open(order_id=order_id, user=_buyer(world), text="Not as asked.")
 
 
 def _support_refunds(world: World, order_id: int) -> None:
@@ -219,7 +219,7 @@ def _support_refunds(world: World, order_id: int) -> None:
         user=world.people["support"].user,
         outcome="refund",
         refund=None,
-        rationale="Read the evidence.",
+        text="Read the evidence.",
     )
 
 

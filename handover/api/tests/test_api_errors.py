@@ -93,7 +93,7 @@ json_values = st.recursive(
 
 
 # Fields every schema below requires: leaving one out must be refused.
-REQUIRED = {"title", "price", "currency", "delivery_days", "terms", "reason", "refund"}
+REQUIRED = {"title", "price", "currency", "delivery_days", "terms", "text", "refund"}
 
 
 def corrupt(base: dict[str, Any], bad: dict[str, st.SearchStrategy]) -> st.SearchStrategy:
@@ -172,7 +172,7 @@ def test_a_token_of_a_deactivated_user_stops_working(buyer, buyer_api):
 
 
 @pytest.mark.parametrize(
-    "raw", ["{bad", "{'a': 1}", "[1, 2", b"\xff\xfe{}", '{"body": "x"} trailing', "[" * 5000]
+    "raw", ["{bad", "{'a': 1}", "[1, 2", b"\xff\xfe{}", '{"text": "x"} trailing', "[" * 5000]
 )
 def test_unparseable_json_is_refused_with_400(offer, buyer_api, raw):
     order_id = paid_order(buyer_api, offer)
@@ -215,9 +215,9 @@ def test_money_must_be_an_integer_of_minor_units(seller_api, price):
 @pytest.mark.parametrize(
     ("path", "body"),
     [
-        ("request-cancellation", {"reason": "x", "refund": 100.0}),
-        ("request-cancellation", {"reason": "x", "refund": 1.5}),
-        ("request-cancellation", {"reason": "x", "refund": "100"}),
+        ("request-cancellation", {"text": "x", "refund": 100.0}),
+        ("request-cancellation", {"text": "x", "refund": 1.5}),
+        ("request-cancellation", {"text": "x", "refund": "100"}),
     ],
 )
 def test_refunds_must_be_integers(offer, buyer_api, path, body):
@@ -274,7 +274,7 @@ def test_a_stranger_sees_no_order(offer, buyer_api, stranger_api):
 
     assert_error(stranger_api.get(f"/orders/{order_id}"), 404, "not_found")
     assert_error(stranger_api.act(order_id, "accept"), 404, "not_found")
-    assert_error(stranger_api.post(f"/orders/{order_id}/messages", {"body": "hi"}), 404)
+    assert_error(stranger_api.post(f"/orders/{order_id}/messages", {"text": "hi"}), 404)
     assert db_snapshot() == before
 
 
@@ -283,7 +283,7 @@ def test_a_cancellation_refund_outside_zero_to_total_is_refused(offer, buyer_api
     order_id = paid_order(buyer_api, offer)
     before = db_snapshot()
 
-    r = buyer_api.act(order_id, "request-cancellation", {"reason": "x", "refund": refund})
+    r = buyer_api.act(order_id, "request-cancellation", {"text": "x", "refund": refund})
 
     assert_error(r, 400, "bad_refund")
     assert db_snapshot() == before
@@ -317,9 +317,9 @@ def test_text_with_lone_surrogates_is_refused_not_a_crash(offer, buyer_api, sell
     elif where == "order":
         r = buyer_api.post("/orders", {"offer_id": offer.pk, "answers": [text, "blue"]})
     elif where == "cancellation":
-        r = buyer_api.act(order_id, "request-cancellation", {"reason": text, "refund": 0})
+        r = buyer_api.act(order_id, "request-cancellation", {"text": text, "refund": 0})
     else:
-        r = buyer_api.post(f"/orders/{order_id}/messages", {"body": text})
+        r = buyer_api.post(f"/orders/{order_id}/messages", {"text": text})
 
     assert_error(r, 400)
     assert db_snapshot() == before
@@ -330,7 +330,7 @@ def test_a_body_over_the_upload_limit_answers_413_in_the_error_shape(offer, buye
     order_id = paid_order(buyer_api, offer)
     before = db_snapshot()
 
-    r = buyer_api.post(f"/orders/{order_id}/messages", {"body": "x" * 20_000})
+    r = buyer_api.post(f"/orders/{order_id}/messages", {"text": "x" * 20_000})
 
     assert_error(r, 413)
     assert db_snapshot() == before
@@ -403,9 +403,9 @@ def test_hostile_cancellation_requests_are_refused_and_change_nothing(offer, buy
     deliver(seller_api, order_id)
     before = db_snapshot()
     body = corrupt(
-        {"reason": "Not as agreed", "refund": 500},
+        {"text": "Not as agreed", "refund": 500},
         {
-            "reason": st.one_of(BLANK, NUL_TEXT, too_long(10_000), not_a_string),
+            "text": st.one_of(BLANK, NUL_TEXT, too_long(10_000), not_a_string),
             "refund": st.one_of(
                 st.integers(max_value=-1), st.integers(min_value=TOTAL + 1), huge_ints, not_an_int
             ),
@@ -426,8 +426,8 @@ def test_hostile_messages_are_refused_and_change_nothing(offer, buyer_api):
     order_id = paid_order(buyer_api, offer)
     before = db_snapshot()
     body = st.one_of(
-        st.one_of(BLANK, NUL_TEXT, too_long(10_000), not_a_string).map(lambda b: {"body": b}),
-        st.dictionaries(any_text.filter(lambda k: k != "body"), json_scalars, max_size=3),
+        st.one_of(BLANK, NUL_TEXT, too_long(10_000), not_a_string).map(lambda b: {"text": b}),
+        st.dictionaries(any_text.filter(lambda k: k != "text"), json_scalars, max_size=3),
     )
 
     @HOSTILE

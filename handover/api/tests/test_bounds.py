@@ -116,7 +116,7 @@ def test_any_integer_as_an_id_is_answered_without_a_server_error(offer, buyer_ap
         "file": lambda n: buyer_api.get(f"/files/{n}"),
         "original": lambda n: buyer_api.get(f"/files/{n}/original"),
         "record": lambda n: buyer_api.get(f"/users/{n}/record"),
-        "message": lambda n: buyer_api.post(f"/orders/{n}/messages", {"body": "hi"}),
+        "message": lambda n: buyer_api.post(f"/orders/{n}/messages", {"text": "hi"}),
     }
     in_query_or_body = {
         "seller filter": lambda n: buyer_api.get("/offers", seller_id=n),
@@ -191,6 +191,6 @@ def test_deep_json_inside_a_field_is_refused_before_validation(seller_api):
 
 def test_json_at_the_limit_still_reaches_validation(offer, buyer_api):
     order_id = paid_order(buyer_api, offer)
-    body = json.dumps({"body": nested(MAX_JSON_DEPTH - 1)})
+    body = json.dumps({"text": nested(MAX_JSON_DEPTH - 1)})
 
     assert_error(post_raw(buyer_api, f"/orders/{order_id}/messages", body), 422)

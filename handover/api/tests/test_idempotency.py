@@ -27,7 +27,7 @@ def assert_replayed(first, second) -> None:
 
 def test_a_retried_message_returns_the_stored_answer_and_posts_once(offer, buyer_api):
     order_id = paid_order(buyer_api, offer)
-    body = {"body": "Is blue fine?"}
+    body = {"text": "Is blue fine?"}
 
     first = buyer_api.post(f"/orders/{order_id}/messages", body, key="msg-1")
     second = buyer_api.post(f"/orders/{order_id}/messages", body, key="msg-1")
@@ -69,11 +69,11 @@ def test_a_retried_order_placement_creates_one_order(offer, buyer_api):
 
 def test_the_same_key_with_another_body_is_refused_and_changes_nothing(offer, buyer_api):
     order_id = paid_order(buyer_api, offer)
-    ok(buyer_api.post(f"/orders/{order_id}/messages", {"body": "first"}, key="k"), 201)
+    ok(buyer_api.post(f"/orders/{order_id}/messages", {"text": "first"}, key="k"), 201)
     before = db_snapshot()
 
-    other_body = buyer_api.post(f"/orders/{order_id}/messages", {"body": "second"}, key="k")
-    other_path = buyer_api.act(order_id, "request-cancellation", {"body": "first"}, key="k")
+    other_body = buyer_api.post(f"/orders/{order_id}/messages", {"text": "second"}, key="k")
+    other_path = buyer_api.act(order_id, "request-cancellation", {"text": "first"}, key="k")
 
     refused(other_body, 422, "idempotency_key_reused")
     refused(other_path, 422, "idempotency_key_reused")
@@ -82,7 +82,7 @@ def test_the_same_key_with_another_body_is_refused_and_changes_nothing(offer, bu
 
 def test_keys_are_per_user(offer, buyer_api, seller_api):
     order_id = paid_order(buyer_api, offer)
-    body = {"body": "same words"}
+    body = {"text": "same words"}
 
     ok(buyer_api.post(f"/orders/{order_id}/messages", body, key="shared"), 201)
     ok(seller_api.post(f"/orders/{order_id}/messages", body, key="shared"), 201)
@@ -96,7 +96,7 @@ def test_a_bad_key_is_refused_before_anything_runs(offer, buyer_api, key):
     order_id = paid_order(buyer_api, offer)
     before = db_snapshot()
 
-    r = buyer_api.post(f"/orders/{order_id}/messages", {"body": "hi"}, key=key)
+    r = buyer_api.post(f"/orders/{order_id}/messages", {"text": "hi"}, key=key)
 
     refused(r, 400, "bad_idempotency_key")
     assert db_snapshot() == before
@@ -107,8 +107,8 @@ def test_a_key_of_the_maximum_length_is_accepted(offer, buyer_api):
     order_id = paid_order(buyer_api, offer)
     key = "k" * MAX_KEY
 
-    first = buyer_api.post(f"/orders/{order_id}/messages", {"body": "hi"}, key=key)
-    second = buyer_api.post(f"/orders/{order_id}/messages", {"body": "hi"}, key=key)
+    first = buyer_api.post(f"/orders/{order_id}/messages", {"text": "hi"}, key=key)
+    second = buyer_api.post(f"/orders/{order_id}/messages", {"text": "hi"}, key=key)
 
     assert first.status_code == 201
     assert_replayed(first, second)
@@ -137,7 +137,7 @@ def test_a_retried_multipart_delivery_stores_one_delivery(offer, buyer_api, sell
         files = [SimpleUploadedFile("a.png", b"A" * 300), SimpleUploadedFile("b.txt", b"B")]
         return seller_api.post(
             f"/orders/{order_id}/deliveries",
-            data={"message": "Final", "files": files},
+            data={"text": "Final", "files": files},
             key="deliver-1",
         )
 
@@ -159,7 +159,7 @@ def test_a_retried_delivery_with_other_files_is_refused(offer, buyer_api, seller
     ok(
         seller_api.post(
             f"/orders/{order_id}/deliveries",
-            data={"message": "Final", "files": [SimpleUploadedFile("a.png", b"A")]},
+            data={"text": "Final", "files": [SimpleUploadedFile("a.png", b"A")]},
             key="deliver-2",
         ),
         201,
@@ -167,7 +167,7 @@ def test_a_retried_delivery_with_other_files_is_refused(offer, buyer_api, seller
 
     r = seller_api.post(
         f"/orders/{order_id}/deliveries",
-        data={"message": "Final", "files": [SimpleUploadedFile("a.png", b"AA")]},
+        data={"text": "Final", "files": [SimpleUploadedFile("a.png", b"AA")]},
         key="deliver-2",
     )
 
@@ -180,7 +180,7 @@ def test_requests_without_a_key_run_every_time_and_store_nothing(offer, buyer_ap
     IdempotencyRecord.objects.all().delete()
 
     for _ in range(2):
-        ok(buyer_api.post(f"/orders/{order_id}/messages", {"body": "ping"}, key=None), 201)
+        ok(buyer_api.post(f"/orders/{order_id}/messages", {"text": "ping"}, key=None), 201)
 
     assert Message.objects.filter(order_id=order_id).count() == 2
     assert not IdempotencyRecord.objects.exists()
@@ -217,7 +217,7 @@ def test_a_retried_delivery_with_other_bytes_of_the_same_names_and_sizes_is_refu
     created = ok(
         seller_api.post(
             f"/orders/{order_id}/deliveries",
-            data={"message": "Final", "files": first},
+            data={"text": "Final", "files": first},
             key="deliver-3",
         ),
         201,
@@ -226,7 +226,7 @@ def test_a_retried_delivery_with_other_bytes_of_the_same_names_and_sizes_is_refu
     other = [SimpleUploadedFile("a.png", b"A" * 64), SimpleUploadedFile("b.txt", b"B" * 31 + b"C")]
     r = seller_api.post(
         f"/orders/{order_id}/deliveries",
-        data={"message": "Final", "files": other},
+        data={"text": "Final", "files": other},
         key="deliver-3",
     )
 
@@ -236,7 +236,7 @@ def test_a_retried_delivery_with_other_bytes_of_the_same_names_and_sizes_is_refu
     same = [SimpleUploadedFile("a.png", b"A" * 64), SimpleUploadedFile("b.txt", b"B" * 32)]
     again = seller_api.post(
         f"/orders/{order_id}/deliveries",
-        data={"message": "Final", "files": same},
+        data={"text": "Final", "files": same},
         key="deliver-3",
     )
     assert again["Idempotent-Replayed"] == "true"

@@ -29,13 +29,13 @@ def make_order(offer, buyer, seller, state: str) -> Order:
         order_deliver(
             order_id=order.pk,
             user=seller,
-            message="",
+            text="",
             files=[SimpleUploadedFile("f.txt", b"x")],
         )
     if state == "completed":
         services.order_accept(order_id=order.pk, user=buyer)
     if state == "disputed":
-        dispute_open(order_id=order.pk, user=buyer, reason="No")
+        dispute_open(order_id=order.pk, user=buyer, text="No")
     order.refresh_from_db()
     assert order.state == state
     return order
@@ -100,12 +100,12 @@ def test_accept_costs_the_same_with_one_order_or_thirty(offer, buyer, seller, bu
 
 def test_posting_a_message_costs_the_same_with_one_order_or_thirty(offer, buyer, seller, buyer_api):
     order = make_order(offer, buyer, seller, "in_progress")
-    buyer_api.post(f"/orders/{order.pk}/messages", {"body": "warm up"})
-    few = queries(lambda: buyer_api.post(f"/orders/{order.pk}/messages", {"body": "hi"}), 201)
+    buyer_api.post(f"/orders/{order.pk}/messages", {"text": "warm up"})
+    few = queries(lambda: buyer_api.post(f"/orders/{order.pk}/messages", {"text": "hi"}), 201)
 
     make_orders(offer, buyer, seller, MORE)
 
-    many = queries(lambda: buyer_api.post(f"/orders/{order.pk}/messages", {"body": "hi"}), 201)
+    many = queries(lambda: buyer_api.post(f"/orders/{order.pk}/messages", {"text": "hi"}), 201)
     assert many == few
 
 
@@ -115,6 +115,6 @@ def test_order_events_page_costs_the_same_however_long_the_history(offer, buyer,
     few = queries(lambda: buyer_api.get(f"/orders/{order.pk}/events"))
 
     for n in range(MORE):
-        services.message_post(order_id=order.pk, user=buyer, body=f"message {n}")
+        services.message_post(order_id=order.pk, user=buyer, text=f"message {n}")
 
     assert queries(lambda: buyer_api.get(f"/orders/{order.pk}/events")) == few

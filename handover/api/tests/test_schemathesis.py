@@ -69,7 +69,7 @@ def story(db) -> Iterator[Story]:
     file_id = delivery["files"][0]["id"]
     preview_make(file_id=file_id)
     disputed = paid_order(apis["buyer"], offer)
-    ok(apis["buyer"].act(disputed, "open-dispute", {"reason": "Nothing arrived"}))
+    ok(apis["buyer"].act(disputed, "open-dispute", {"text": "Nothing arrived"}))
     ok(apis["seller"].post(f"/users/{users['buyer'].pk}/reports", {"reason": "abusive"}), 201)
     hook = {"url": "https://hooks.example.com/handover", "events": []}
     ok(apis["seller"].post("/webhooks", hook), 201)

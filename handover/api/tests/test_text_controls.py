@@ -92,12 +92,12 @@ def order_answers_update(a: Actors) -> Send:
 
 def chat_message(a: Actors) -> Send:
     order_id = paid_order(a.buyer, a.offer)
-    return lambda text: a.buyer.post(f"/orders/{order_id}/messages", {"body": text})
+    return lambda text: a.buyer.post(f"/orders/{order_id}/messages", {"text": text})
 
 
 def delivery(message: str, note: str | None = None) -> dict[str, Any]:
     ticks = [] if note is None else [{"requirement": 0, "note": note}]
-    return {"message": message, "checklist": json.dumps(ticks), "files": [upload(b"x" * 64)]}
+    return {"text": message, "checklist": json.dumps(ticks), "files": [upload(b"x" * 64)]}
 
 
 def delivery_message(a: Actors) -> Send:
@@ -112,31 +112,29 @@ def checklist_note(a: Actors) -> Send:
 
 def revision_message(a: Actors) -> Send:
     order_id, _ = delivered_order(a.buyer, a.seller, a.offer)
-    return lambda text: a.buyer.act(order_id, "request-revision", {"message": text})
+    return lambda text: a.buyer.act(order_id, "request-revision", {"text": text})
 
 
 def cancellation_reason(a: Actors) -> Send:
     order_id = paid_order(a.buyer, a.offer)
-    return lambda text: a.buyer.act(
-        order_id, "request-cancellation", {"reason": text, "refund": 500}
-    )
+    return lambda text: a.buyer.act(order_id, "request-cancellation", {"text": text, "refund": 500})
 
 
 def cancellation_decline(a: Actors) -> Send:
     order_id = paid_order(a.buyer, a.offer)
-    ok(a.buyer.act(order_id, "request-cancellation", {"reason": "Too slow", "refund": 500}))
-    return lambda text: a.seller.act(order_id, "decline-cancellation", {"message": text})
+    ok(a.buyer.act(order_id, "request-cancellation", {"text": "Too slow", "refund": 500}))
+    return lambda text: a.seller.act(order_id, "decline-cancellation", {"text": text})
 
 
 def dispute_reason(a: Actors) -> Send:
     order_id = paid_order(a.buyer, a.offer)
-    return lambda text: a.buyer.act(order_id, "open-dispute", {"reason": text})
+    return lambda text: a.buyer.act(order_id, "open-dispute", {"text": text})
 
 
 def decision_rationale(a: Actors) -> Send:
     dispute_id = open_dispute(a.buyer, paid_order(a.buyer, a.offer))
     path = f"/disputes/{dispute_id}/decision"
-    return lambda text: a.support.post(path, {"outcome": "release", "rationale": text})
+    return lambda text: a.support.post(path, {"outcome": "release", "text": text})
 
 
 def support_note(a: Actors) -> Send:

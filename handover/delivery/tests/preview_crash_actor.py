@@ -44,7 +44,7 @@ def setup() -> dict:
     delivery = order_deliver(
         order_id=order.pk,
         user=seller,
-        message="Here it is",
+        text="Here it is",
         files=[SimpleUploadedFile("article.txt", text)],
     )
     file = delivery.files.get()

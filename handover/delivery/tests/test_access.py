@@ -116,7 +116,7 @@ def test_seller_and_support_always_get_the_original(
 
 def test_release_early_opens_that_delivery_only(delivered, seller_api, buyer_api, order_id):
     first = delivered(upload(png_bytes(seed=1), "one.png"))
-    ok(buyer_api.act(order_id, "request-revision", {"message": "Bluer"}))
+    ok(buyer_api.act(order_id, "request-revision", {"text": "Bluer"}))
     second = delivered(upload(png_bytes(seed=2), "two.png"))
     ok(seller_api.act(order_id, "release-early", {"delivery_id": first["id"]}))
     assert body_of(buyer_api.get(f"/files/{first['files'][0]['id']}/original"))[:4] == b"\x89PNG"

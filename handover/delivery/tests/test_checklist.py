@@ -18,7 +18,7 @@ def deliver(api, order_id, checklist, *files, **kwargs):
     return api.post(
         f"/orders/{order_id}/deliveries",
         data={
-            "message": "Logo and palette",
+            "text": "Logo and palette",
             "checklist": json.dumps(checklist) if not isinstance(checklist, str) else checklist,
             "files": list(files) or [upload(png_bytes(), "logo.png")],
         },
@@ -50,7 +50,7 @@ def test_support_sees_each_requirement_beside_the_files_delivered_for_it(
     seller_api, buyer_api, support_api, order_id
 ):
     first = ok(deliver(seller_api, order_id, [{"requirement": 0, "note": "the name set"}]), 201)
-    ok(buyer_api.act(order_id, "request-revision", {"message": "Colours too"}))
+    ok(buyer_api.act(order_id, "request-revision", {"text": "Colours too"}))
     second = ok(
         deliver(seller_api, order_id, [{"requirement": 1}], upload(text_bytes(5), "palette.txt")),
         201,

@@ -180,7 +180,7 @@ def test_the_buyer_may_accept_while_auto_complete_waits(seller_api, buyer_api, o
 def test_only_the_latest_delivery_holds_auto_complete(seller_api, buyer_api, order_id, clock):
     deliver_one(seller_api, order_id)
     previews_run()
-    ok(buyer_api.act(order_id, "request-revision", {"message": "More blue"}))
+    ok(buyer_api.act(order_id, "request-revision", {"text": "More blue"}))
     deliver_one(seller_api, order_id)
     assert Order.objects.get(pk=order_id).preview_hold == "pending"
     previews_run()

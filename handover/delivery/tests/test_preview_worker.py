@@ -63,9 +63,7 @@ def test_the_worker_makes_previews_after_the_delivery_commits(
 def test_a_delivery_that_rolls_back_leaves_no_preview_task(seller, order_id):
     """The task row is part of the delivery's transaction: an outer rollback takes both."""
     with pytest.raises(Rollback), transaction.atomic():
-        order_deliver(
-            order_id=order_id, user=seller, message="", files=[upload(png_bytes(), "a.png")]
-        )
+        order_deliver(order_id=order_id, user=seller, text="", files=[upload(png_bytes(), "a.png")])
         assert DBTaskResult.objects.count() == 1
         raise Rollback
     assert DBTaskResult.objects.count() == 0

@@ -15,17 +15,15 @@ def test_a_support_agent_cannot_decide_a_dispute_on_their_own_order(seller):
     agent = make_user("agent", Role.SUPPORT)  # anyone can buy, support agents too
     order = services.order_place(buyer=agent, offer_id=make_offer(seller).pk, answers=["a", "b"])
     services.order_pay(order_id=order.pk, user=agent)
-    dispute_open(order_id=order.pk, user=agent, reason="Nothing yet.")
+    dispute_open(order_id=order.pk, user=agent, text="Nothing yet.")
     dispute = Dispute.objects.get(order=order)
     before = db_snapshot()
     with pytest.raises(PermissionDenied):
         dispute_decide(
-            dispute_id=dispute.pk, user=agent, outcome="refund", refund=None, rationale="Mine."
+            dispute_id=dispute.pk, user=agent, outcome="refund", refund=None, text="Mine."
         )
     assert db_snapshot() == before
     other = make_user("agent", Role.SUPPORT)
-    dispute_decide(
-        dispute_id=dispute.pk, user=other, outcome="refund", refund=None, rationale="Late."
-    )
+    dispute_decide(dispute_id=dispute.pk, user=other, outcome="refund", refund=None, text="Late.")
     order.refresh_from_db()
     assert order.state == State.CANCELLED and order.refunded == order.total

@@ -30,7 +30,7 @@ def test_a_decision_without_a_rationale_is_refused_and_changes_nothing(
 
     body = refused(
         support_api.post(
-            f"/disputes/{dispute_id}/decision", {"outcome": "release", "rationale": rationale}
+            f"/disputes/{dispute_id}/decision", {"outcome": "release", "text": rationale}
         ),
         400,
         "rationale_required",
@@ -58,11 +58,11 @@ def test_the_decision_event_carries_outcome_money_and_rationale(dispute_id, supp
     decision = ok(
         support_api.post(
             f"/disputes/{dispute_id}/decision",
-            {"outcome": "split", "refund": TOTAL // 2, "rationale": rationale},
+            {"outcome": "split", "refund": TOTAL // 2, "text": rationale},
         )
     )
 
-    assert (decision["outcome"], decision["refund"], decision["rationale"]) == (
+    assert (decision["outcome"], decision["refund"], decision["decision_text"]) == (
         "split",
         TOTAL // 2,
         rationale,

@@ -48,13 +48,13 @@ def test_a_clean_order_that_goes_to_a_dispute_raises_no_flag(
     order_id = paid_order(buyer_api, offer)
     clock.shift(HOUR)
     ok(
-        buyer_api.post(f"/orders/{order_id}/messages", {"body": "Budget 105.50 EUR, order #1234"}),
+        buyer_api.post(f"/orders/{order_id}/messages", {"text": "Budget 105.50 EUR, order #1234"}),
         201,
     )
     clock.shift(HOUR)
     ok(
         seller_api.post(
-            f"/orders/{order_id}/messages", {"body": "Draft by 2026-05-03 14:30, v1.2.3"}
+            f"/orders/{order_id}/messages", {"text": "Draft by 2026-05-03 14:30, v1.2.3"}
         ),
         201,
     )
@@ -83,10 +83,10 @@ def test_buyer_downloads_early_released_originals_then_asks_to_cancel(
     clock.shift(2 * HOUR)
     ok(
         buyer_api.act(
-            order_id, "request-cancellation", {"reason": "Changed my mind", "refund": TOTAL}
+            order_id, "request-cancellation", {"text": "Changed my mind", "refund": TOTAL}
         )
     )
-    ok(seller_api.act(order_id, "decline-cancellation", {"message": "You have the files."}))
+    ok(seller_api.act(order_id, "decline-cancellation", {"text": "You have the files."}))
     dispute_id = open_dispute(buyer_api, order_id)
 
     assert flags(support_api, dispute_id) == {
@@ -206,7 +206,7 @@ def test_a_seller_who_leaves_the_buyers_message_unanswered_is_flagged(
     order_id = paid_order(buyer_api, offer)
     clock.shift(HOUR)
     ok(
-        buyer_api.post(f"/orders/{order_id}/messages", {"body": "Can you use the new colours?"}),
+        buyer_api.post(f"/orders/{order_id}/messages", {"text": "Can you use the new colours?"}),
         201,
     )
     asked_at = Event.objects.filter(order_id=order_id, type="message.posted").get().created_at
@@ -230,11 +230,7 @@ def test_a_cancellation_request_the_timer_sends_to_support_flags_the_silent_sell
     delivery = deliver(seller_api, order_id)
     release_early(seller_api, order_id, delivery["id"])
     clock.shift(HOUR)
-    ok(
-        buyer_api.act(
-            order_id, "request-cancellation", {"reason": "Wrong colours", "refund": TOTAL}
-        )
-    )
+    ok(buyer_api.act(order_id, "request-cancellation", {"text": "Wrong colours", "refund": TOTAL}))
     asked_at = timezone.now()
     clock.shift(settings.HANDOVER_CANCELLATION_WINDOW + timedelta(minutes=5))
     assert timers_run_due() == {"fired": 1, "cleared": 0}
@@ -252,9 +248,9 @@ def test_a_cancellation_request_the_timer_sends_to_support_flags_the_silent_sell
 
 def test_a_prompt_answer_is_not_silence(offer, buyer_api, seller_api, support_api, settings, clock):
     order_id = paid_order(buyer_api, offer)
-    ok(buyer_api.post(f"/orders/{order_id}/messages", {"body": "New colours?"}), 201)
+    ok(buyer_api.post(f"/orders/{order_id}/messages", {"text": "New colours?"}), 201)
     clock.shift(settings.HANDOVER_CANCELLATION_WINDOW - HOUR)
-    ok(seller_api.post(f"/orders/{order_id}/messages", {"body": "Sure, tomorrow."}), 201)
+    ok(seller_api.post(f"/orders/{order_id}/messages", {"text": "Sure, tomorrow."}), 201)
     clock.shift(HOUR)
     dispute_id = open_dispute(buyer_api, order_id)
 
@@ -278,7 +274,7 @@ def test_a_party_sharing_contact_details_in_the_chat_is_flagged(
 ):
     order_id = paid_order(buyer_api, offer)
     clock.shift(HOUR)
-    ok(seller_api.post(f"/orders/{order_id}/messages", {"body": body}), 201)
+    ok(seller_api.post(f"/orders/{order_id}/messages", {"text": body}), 201)
     sent_at = Event.objects.filter(order_id=order_id, type="message.posted").get().created_at
     clock.shift(HOUR)
     dispute_id = open_dispute(buyer_api, order_id)

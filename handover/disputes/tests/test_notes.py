@@ -79,7 +79,7 @@ def test_a_support_agent_who_is_a_party_may_not_write_notes_on_their_own_dispute
     agent = make_user("agent", Role.SUPPORT)
     order = services.order_place(buyer=agent, offer_id=offer.pk, answers=["a", "b"])
     services.order_pay(order_id=order.pk, user=agent)
-    dispute_open(order_id=order.pk, user=agent, reason="Nothing yet.")
+    dispute_open(order_id=order.pk, user=agent, text="Nothing yet.")
     dispute_id = order.disputes.get().pk
     refused(Api(agent).post(f"/disputes/{dispute_id}/notes", {"text": "Mine"}), 403, "forbidden")
     timeline = ok(Api(agent).get(f"/disputes/{dispute_id}/timeline"))

@@ -44,7 +44,7 @@ def test_the_queue_lists_open_disputes_oldest_first_with_target_and_overdue(
     assert [i["overdue"] for i in items] == [False, False]
     due = datetime.fromisoformat(items[0]["due_at"]) - datetime.fromisoformat(items[0]["opened_at"])
     assert due == 4 * HOUR
-    assert (items[1]["opened_by_role"], items[1]["reason"]) == ("seller", "The buyer vanished")
+    assert (items[1]["opened_by_role"], items[1]["text"]) == ("seller", "The buyer vanished")
     assert (items[0]["buyer_id"], items[0]["buyer"]) == (buyer.pk, buyer.username)
     assert (items[0]["seller_id"], items[0]["seller"]) == (seller.pk, seller.username)
 
@@ -76,7 +76,7 @@ def test_the_queue_keeps_the_fields_it_always_had(offer, buyer_api, support_api)
         "order_id",
         "order_state",
         "opened_by_role",
-        "reason",
+        "text",
         "opened_at",
         "age_seconds",
         "total",
@@ -84,9 +84,9 @@ def test_the_queue_keeps_the_fields_it_always_had(offer, buyer_api, support_api)
         "decided_at",
         "outcome",
         "refund",
-        "rationale",
+        "decision_text",
     } <= set(item)
-    assert (item["id"], item["order_state"], item["reason"]) == (
+    assert (item["id"], item["order_state"], item["text"]) == (
         dispute_id,
         "disputed",
         "Nothing yet",
@@ -117,9 +117,9 @@ def flagged_dispute(buyer, seller, clock, n: int) -> None:
     order = services.order_place(buyer=buyer, offer_id=offer.pk, answers=["ACME", "blue"])
     services.order_pay(order_id=order.pk, user=buyer)
     clock.shift(timedelta(seconds=1))
-    services.message_post(order_id=order.pk, user=buyer, body="Mail me: ben@example.com")
+    services.message_post(order_id=order.pk, user=buyer, text="Mail me: ben@example.com")
     delivery = order_deliver(
-        order_id=order.pk, user=seller, message="", files=[SimpleUploadedFile("f.txt", b"x")]
+        order_id=order.pk, user=seller, text="", files=[SimpleUploadedFile("f.txt", b"x")]
     )
     delivery_release_early(order_id=order.pk, user=seller, delivery_id=delivery.pk)
     file = delivery.files.get()
@@ -137,8 +137,8 @@ def flagged_dispute(buyer, seller, clock, n: int) -> None:
         requires_acceptance=False,
     )
     offer_update(offer_id=offer.pk, seller=seller, fields=fields)
-    services.order_request_cancellation(order_id=order.pk, user=buyer, reason="No", refund=0)
-    dispute_open(order_id=order.pk, user=buyer, reason="Not as asked")
+    services.order_request_cancellation(order_id=order.pk, user=buyer, text="No", refund=0)
+    dispute_open(order_id=order.pk, user=buyer, text="Not as asked")
 
 
 def queries(call) -> int:

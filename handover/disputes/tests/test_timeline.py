@@ -19,13 +19,13 @@ def a_disputed_story(offer, buyer_api, seller_api, support_api, clock) -> tuple[
     a note, a minute apart; returns (order id, dispute id, file id)."""
     order_id = paid_order(buyer_api, offer)
     clock.shift(MINUTE)
-    ok(buyer_api.post(f"/orders/{order_id}/messages", {"body": "Blue, please"}), 201)
+    ok(buyer_api.post(f"/orders/{order_id}/messages", {"text": "Blue, please"}), 201)
     clock.shift(MINUTE)
     delivery = ok(
         seller_api.post(
             f"/orders/{order_id}/deliveries",
             data={
-                "message": "Here it is",
+                "text": "Here it is",
                 "checklist": json.dumps([{"requirement": 1, "note": "blue"}]),
                 "files": [SimpleUploadedFile("logo.txt", b"the logo\n")],
             },
@@ -160,7 +160,7 @@ def test_the_timeline_costs_the_same_however_long_the_history(
 
     few = {"support": count(support_api), "buyer": count(buyer_api)}
     for n in range(20):
-        services.message_post(order_id=order_id, user=seller, body=f"message {n}")
+        services.message_post(order_id=order_id, user=seller, text=f"message {n}")
         ok(support_api.post(f"/disputes/{dispute_id}/notes", {"text": f"note {n}"}), 201)
 
     assert {"support": count(support_api), "buyer": count(buyer_api)} == few

@@ -132,7 +132,7 @@ def test_the_database_refuses_to_change_the_record(
     table, statement, offer, buyer_api, seller_api, support_api
 ):
     order_id, _ = delivered_order(buyer_api, seller_api, offer)
-    ok(buyer_api.post(f"/orders/{order_id}/messages", {"body": "hi"}), 201)
+    ok(buyer_api.post(f"/orders/{order_id}/messages", {"text": "hi"}), 201)
     dispute_id = open_dispute(buyer_api, order_id)
     ok(support_api.post(f"/disputes/{dispute_id}/notes", {"text": "Looked at it."}), 201)
     log_sequence()

@@ -81,7 +81,7 @@ def test_notifications_list_my_emails_newest_first_in_pages(
     ok(buyer_api.post("/webhooks", {"url": "https://hooks.example/in"}), 201)
     order_id = paid_order(buyer_api, offer)
     deliver(seller_api, order_id)
-    ok(seller_api.post(f"/orders/{order_id}/messages", {"body": "Enjoy"}), 201)
+    ok(seller_api.post(f"/orders/{order_id}/messages", {"text": "Enjoy"}), 201)
 
     mine = ok(buyer_api.get("/notifications"))
     assert mine["count"] == 2

@@ -87,8 +87,8 @@ def test_the_acting_user_is_not_mailed_about_their_own_message(
     offer, buyer, seller, buyer_api, seller_api
 ):
     order_id = paid_order(buyer_api, offer)
-    ok(buyer_api.post(f"/orders/{order_id}/messages", {"body": "Any news?"}), 201)
-    ok(seller_api.post(f"/orders/{order_id}/messages", {"body": "Tomorrow."}), 201)
+    ok(buyer_api.post(f"/orders/{order_id}/messages", {"text": "Any news?"}), 201)
+    ok(seller_api.post(f"/orders/{order_id}/messages", {"text": "Tomorrow."}), 201)
     messages = Outbox.objects.filter(event__type="message.posted").order_by("id")
     assert [(m.recipient_id, m.body.split("\n\n")[1]) for m in messages] == [
         (seller.pk, "Message:\nAny news?"),
@@ -113,7 +113,7 @@ def test_a_transaction_that_fails_after_the_event_leaves_neither_event_nor_outbo
         pass
 
     with pytest.raises(Crash), transaction.atomic():
-        orders.message_post(order_id=order_id, user=buyer, body="lost with the transaction")
+        orders.message_post(order_id=order_id, user=buyer, text="lost with the transaction")
         assert Outbox.objects.count() == rows + 1  # written, inside the transaction
         raise Crash
 

@@ -83,7 +83,7 @@ def test_every_change_of_terms_counts_one_version_up_even_back_to_old_words(offe
 def test_a_terms_version_cannot_be_rewritten(offer):
     terms = offer.terms_versions.get()
     terms.text = "Rewritten after the fact."
-    with pytest.raises(RuntimeError, match="immutable"):
+    with pytest.raises(RuntimeError, match="append-only"):
         terms.save()
     assert OfferTerms.objects.get(pk=terms.pk).text == TERMS_V1
 

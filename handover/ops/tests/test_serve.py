@@ -161,7 +161,7 @@ def test_serve_answers_and_worker_auto_completes_a_delivered_order(served):
     )
     order = buyer.json("POST", "/api/v1/orders", {"offer_id": offer["id"], "answers": []})
     assert buyer.json("POST", f"/api/v1/orders/{order['id']}/pay")["state"] == "in_progress"
-    body, content_type = _multipart({"message": "Done"}, {"files": ("banner.png", b"x" * 5000)})
+    body, content_type = _multipart({"text": "Done"}, {"files": ("banner.png", b"x" * 5000)})
     deliveries = f"/api/v1/orders/{order['id']}/deliveries"
     # A chunked upload: Django would read it as empty, so it is refused, never half-taken.
     status, raw = _chunked_post(base, deliveries, body, content_type, tokens["seller"])

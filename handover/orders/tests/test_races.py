@@ -62,7 +62,7 @@ def _delivered(people: People, count: int) -> list[Order]:
         order = services.order_place(buyer=people.buyer, offer_id=offer.pk, answers=["A", "B"])
         services.order_pay(order_id=order.pk, user=people.buyer)
         work = SimpleUploadedFile("logo.png", b"PNG" * 10)
-        order_deliver(order_id=order.pk, user=people.seller, message="Done.", files=[work])
+        order_deliver(order_id=order.pk, user=people.seller, text="Done.", files=[work])
         orders.append(Order.objects.get(pk=order.pk))
     return orders
 
@@ -192,7 +192,7 @@ def test_accept_against_request_cancellation_on_a_delivered_order(people):
             request = _api(
                 people.tokens[asker],
                 f"/orders/{order.pk}/request-cancellation",
-                {"reason": "Changed my mind.", "refund": refund},
+                {"text": "Changed my mind.", "refund": refund},
             )
         else:
             accept = _service(services.order_accept, order_id=order.pk, user=people.buyer)
@@ -200,7 +200,7 @@ def test_accept_against_request_cancellation_on_a_delivered_order(people):
                 services.order_request_cancellation,
                 order_id=order.pk,
                 user=_party(people, asker),
-                reason="Changed my mind.",
+                text="Changed my mind.",
                 refund=refund,
             )
         pairs.append((accept, request) if i % 3 else (request, accept))
@@ -229,7 +229,7 @@ def test_accept_cancellation_against_withdraw_cancellation(people):
         services.order_request_cancellation(
             order_id=order.pk,
             user=_party(people, askers[order.pk]),
-            reason="It is not working out.",
+            text="It is not working out.",
             refund=refunds[order.pk],
         )
     pairs = []
@@ -280,14 +280,14 @@ def test_auto_complete_timer_against_open_dispute(people):
             dispute = _api(
                 people.tokens[opener],
                 f"/orders/{order.pk}/open-dispute",
-                {"reason": "Not as asked."},
+                {"text": "Not as asked."},
             )
         else:
             dispute = _service(
                 dispute_open,
                 order_id=order.pk,
                 user=_party(people, opener),
-                reason="Not as asked.",
+                text="Not as asked.",
             )
         pairs.append((timer, dispute))
     since = _last_event()

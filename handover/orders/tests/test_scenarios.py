@@ -50,14 +50,14 @@ def test_seed_story_declined_cancellation_then_dispute_released_pays_seller_and_
     refused(download(buyer_api, file_id), 403, "originals_locked")
 
     r = buyer_api.act(
-        order_id, "request-cancellation", {"reason": "Changed my mind", "refund": TOTAL}
+        order_id, "request-cancellation", {"text": "Changed my mind", "refund": TOTAL}
     )
     assert ok(r)["cancellation"] == {
         "requested_by": "buyer",
-        "reason": "Changed my mind",
+        "text": "Changed my mind",
         "refund": TOTAL,
     }
-    r = seller_api.act(order_id, "decline-cancellation", {"message": "Done as asked."})
+    r = seller_api.act(order_id, "decline-cancellation", {"text": "Done as asked."})
     assert ok(r)["state"] == "delivered"
     assert last_transition(order_id).payload["message"] == "Done as asked."
     dispute_id = open_dispute(buyer_api, order_id)
@@ -111,7 +111,7 @@ def test_mutual_cancellation_refunds_as_proposed_and_settles_the_rest_in_proport
     offer, seller, buyer_api, seller_api, refund, seller_share, platform_share
 ):
     order_id, _ = delivered_order(buyer_api, seller_api, offer)
-    r = buyer_api.act(order_id, "request-cancellation", {"reason": "Not needed", "refund": refund})
+    r = buyer_api.act(order_id, "request-cancellation", {"text": "Not needed", "refund": refund})
     assert ok(r)["state"] == "cancellation_requested"
     refused(buyer_api.act(order_id, "accept-cancellation"), 409, "transition_not_allowed")
 
@@ -201,14 +201,14 @@ def test_request_revision_refused_when_revisions_are_exhausted_until_the_seller_
 ):
     offer = make_offer(seller, revisions=1)
     order_id, _ = delivered_order(buyer_api, seller_api, offer)
-    order = ok(buyer_api.act(order_id, "request-revision", {"message": "Darker blue"}))
+    order = ok(buyer_api.act(order_id, "request-revision", {"text": "Darker blue"}))
     assert order["state"] == "revision_requested" and order["revisions_left"] == 0
     deliver(seller_api, order_id, b"SECOND")
     assert "request-revision" not in ok(buyer_api.get(f"/orders/{order_id}"))["actions"]
 
     before = db_snapshot()
     refused(
-        buyer_api.act(order_id, "request-revision", {"message": "Again"}),
+        buyer_api.act(order_id, "request-revision", {"text": "Again"}),
         409,
         "transition_not_allowed",
     )
@@ -217,7 +217,7 @@ def test_request_revision_refused_when_revisions_are_exhausted_until_the_seller_
     assert ok(seller_api.act(order_id, "grant-revision"))["revisions_left"] == 1
     granted = Event.objects.filter(order_id=order_id, type="order.revision_granted").get()
     assert granted.actor_role == "seller" and granted.payload == {"revisions_left": 1}
-    order = ok(buyer_api.act(order_id, "request-revision", {"message": "Again"}))
+    order = ok(buyer_api.act(order_id, "request-revision", {"text": "Again"}))
     assert order["state"] == "revision_requested" and order["revisions_left"] == 0
     assert [t[0] for t in transitions(order_id)].count("request_revision") == 2
     refused(buyer_api.act(order_id, "grant-revision"), 409, "transition_not_allowed")
@@ -276,9 +276,7 @@ def test_buyer_disputes_after_completion_and_a_refund_takes_the_money_back_from_
     order_id, file_id = delivered_order(buyer_api, seller_api, offer)
     ok(buyer_api.act(order_id, "accept"))
     assert balances(order_id, seller)["pending"] == SELLER_SHARE
-    refused(
-        seller_api.act(order_id, "open-dispute", {"reason": "x"}), 409, "transition_not_allowed"
-    )
+    refused(seller_api.act(order_id, "open-dispute", {"text": "x"}), 409, "transition_not_allowed")
     dispute_id = open_dispute(buyer_api, order_id, "The files are corrupt")
     assert downloaded_bytes(download(buyer_api, file_id))  # nothing revoked until decided
 
@@ -298,7 +296,7 @@ def test_buyer_disputes_after_completion_and_a_refund_takes_the_money_back_from_
     assert order.refunded == TOTAL and order.clears_at is None
     refused(download(buyer_api, file_id), 403, "originals_locked")
     refused(
-        buyer_api.act(order_id, "open-dispute", {"reason": "again"}), 409, "transition_not_allowed"
+        buyer_api.act(order_id, "open-dispute", {"text": "again"}), 409, "transition_not_allowed"
     )
     assert_ledger_consistent()
 
@@ -314,7 +312,7 @@ def test_buyer_cannot_dispute_a_completed_order_after_clearance(
     before = db_snapshot()
 
     refused(
-        buyer_api.act(order_id, "open-dispute", {"reason": "Late regrets"}),
+        buyer_api.act(order_id, "open-dispute", {"text": "Late regrets"}),
         409,
         "transition_not_allowed",
     )
@@ -523,7 +521,7 @@ def test_strangers_get_404_for_real_and_guessed_file_ids_and_leave_no_trace(
 def test_release_early_lets_the_buyer_download_that_delivery_only(seller, buyer_api, seller_api):
     order_id = paid_order(buyer_api, make_offer(seller, revisions=2))
     first = deliver(seller_api, order_id, b"FIRST")
-    ok(buyer_api.act(order_id, "request-revision", {"message": "Another version"}))
+    ok(buyer_api.act(order_id, "request-revision", {"text": "Another version"}))
     second = deliver(seller_api, order_id, b"SECOND")
     refused(
         buyer_api.post(f"/orders/{order_id}/release-early", {"delivery_id": first["id"]}),
@@ -547,11 +545,7 @@ def test_access_to_early_released_originals_ends_when_the_order_is_refunded(
     delivery_id = ok(seller_api.get(f"/orders/{order_id}/deliveries"))[0]["id"]
     ok(seller_api.post(f"/orders/{order_id}/release-early", {"delivery_id": delivery_id}))
     assert downloaded_bytes(download(buyer_api, file_id))
-    ok(
-        seller_api.act(
-            order_id, "request-cancellation", {"reason": "Cannot finish", "refund": TOTAL}
-        )
-    )
+    ok(seller_api.act(order_id, "request-cancellation", {"text": "Cannot finish", "refund": TOTAL}))
     ok(buyer_api.act(order_id, "accept-cancellation"))
 
     refused(download(buyer_api, file_id), 403, "originals_locked")

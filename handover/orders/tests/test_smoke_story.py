@@ -15,25 +15,25 @@ def test_seed_story_through_the_api(offer, buyer_api, seller_api, support_api):
     assert r.json()["state"] == "in_progress"
     r = seller_api.post(
         f"/orders/{oid}/deliveries",
-        data={"message": "Here it is", "files": [SimpleUploadedFile("logo.png", b"PNGDATA" * 100)]},
+        data={"text": "Here it is", "files": [SimpleUploadedFile("logo.png", b"PNGDATA" * 100)]},
     )
     assert r.status_code == 201, r.content
     file_id = r.json()["files"][0]["id"]
     r = buyer_api.get(f"/files/{file_id}/original")
     assert r.status_code == 403, r.content
     assert r.json()["error"] == "originals_locked"
-    r = buyer_api.act(oid, "request-cancellation", {"reason": "changed my mind", "refund": 10550})
+    r = buyer_api.act(oid, "request-cancellation", {"text": "changed my mind", "refund": 10550})
     assert r.status_code == 200, r.content
-    r = seller_api.act(oid, "decline-cancellation", {"message": "The work is done as asked."})
+    r = seller_api.act(oid, "decline-cancellation", {"text": "The work is done as asked."})
     assert r.json()["state"] == "delivered"
-    r = buyer_api.act(oid, "open-dispute", {"reason": "I do not like it"})
+    r = buyer_api.act(oid, "open-dispute", {"text": "I do not like it"})
     assert r.json()["state"] == "disputed"
     r = support_api.get("/disputes")
     assert r.status_code == 200
     dispute = r.json()["items"][0]
     r = support_api.post(
         f"/disputes/{dispute['id']}/decision",
-        {"outcome": "release", "rationale": "Delivered as asked."},
+        {"outcome": "release", "text": "Delivered as asked."},
     )
     assert r.status_code == 200, r.content
     assert r.json()["order_state"] == "completed"

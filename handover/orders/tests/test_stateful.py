@@ -319,7 +319,7 @@ class OrdersMachine(RuleBasedStateMachine):
         upload = SimpleUploadedFile("work.bin", b"w" * data.draw(st.integers(1, 2048)))
 
         def call(u):
-            delivery = order_deliver(order_id=m.id, user=u, message="Here.", files=[upload])
+            delivery = order_deliver(order_id=m.id, user=u, text="Here.", files=[upload])
             m.deliveries.append(delivery.pk)
             # The worker makes the preview before the clock moves: auto-complete never waits
             # on it here (test_preview_retry covers the wait).
@@ -342,7 +342,7 @@ class OrdersMachine(RuleBasedStateMachine):
         ok = who == "buyer" and m.state == S.DELIVERED and m.revisions_left > 0
 
         def call(u):
-            return services.order_request_revision(order_id=m.id, user=u, message="Bigger.")
+            return services.order_request_revision(order_id=m.id, user=u, text="Bigger.")
 
         target = S.REVISION_REQUESTED if ok else None
         if self._move(m, Action.REQUEST_REVISION, who, call, target=target):
@@ -374,7 +374,7 @@ class OrdersMachine(RuleBasedStateMachine):
 
         def call(u):
             return services.order_request_cancellation(
-                order_id=m.id, user=u, reason="It is not working out.", refund=refund
+                order_id=m.id, user=u, text="It is not working out.", refund=refund
             )
 
         target = S.CANCELLATION_REQUESTED if ok else None
@@ -400,7 +400,7 @@ class OrdersMachine(RuleBasedStateMachine):
 
         def call(u):
             return services.order_decline_cancellation(
-                order_id=m.id, user=u, message="The work is done as asked."
+                order_id=m.id, user=u, text="The work is done as asked."
             )
 
         target = S(m.return_state) if ok else None
@@ -451,7 +451,7 @@ class OrdersMachine(RuleBasedStateMachine):
         ok = who in ("buyer", "seller") and (working or after_completion)
 
         def call(u):
-            return dispute_open(order_id=m.id, user=u, reason="Not as agreed.")
+            return dispute_open(order_id=m.id, user=u, text="Not as agreed.")
 
         if self._move(m, Action.OPEN_DISPUTE, who, call, target=S.DISPUTED if ok else None):
             m.disputes += 1
@@ -472,7 +472,7 @@ class OrdersMachine(RuleBasedStateMachine):
 
         def call(u):
             return dispute_decide(
-                dispute_id=dispute.pk, user=u, outcome=outcome, refund=refund, rationale="Read."
+                dispute_id=dispute.pk, user=u, outcome=outcome, refund=refund, text="Read."
             )
 
         refusals = (PermissionDenied, Conflict, InvalidInput)

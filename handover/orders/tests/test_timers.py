@@ -120,13 +120,13 @@ def test_auto_complete_pauses_during_a_cancellation_request_and_resumes_with_the
     settings.HANDOVER_CANCELLATION_WINDOW = timedelta(days=2)
     order_id = delivered(buyer_api, seller_api, offer)
     clock.shift(timedelta(days=1))
-    ok(buyer_api.act(order_id, "request-cancellation", {"reason": "Too slow", "refund": 1000}))
+    ok(buyer_api.act(order_id, "request-cancellation", {"text": "Too slow", "refund": 1000}))
     assert timer_at(order_id) == timezone.now() + timedelta(days=2)
 
     clock.shift(timedelta(days=1, hours=23))  # auto-complete would have run by now
     assert timers_run_due() == NOTHING
     if answer == "decline":
-        r = seller_api.act(order_id, "decline-cancellation", {"message": "Nearly done"})
+        r = seller_api.act(order_id, "decline-cancellation", {"text": "Nearly done"})
     else:
         r = buyer_api.act(order_id, "withdraw-cancellation")
     assert ok(r)["state"] == "delivered"
@@ -143,7 +143,7 @@ def test_unanswered_cancellation_cancels_with_the_proposed_refund_when_nothing_w
     offer, seller, buyer_api, seller_api, settings, clock
 ):
     order_id = delivered(buyer_api, seller_api, offer)
-    ok(buyer_api.act(order_id, "request-cancellation", {"reason": "Wrong colours", "refund": 3000}))
+    ok(buyer_api.act(order_id, "request-cancellation", {"text": "Wrong colours", "refund": 3000}))
     clock.shift(settings.HANDOVER_CANCELLATION_WINDOW - SECOND)
     assert timers_run_due() == NOTHING
 
@@ -176,7 +176,7 @@ def test_unanswered_cancellation_goes_to_support_when_originals_were_released_ea
     order_id = paid_order(buyer_api, offer)
     delivery = deliver(seller_api, order_id)
     ok(seller_api.post(f"/orders/{order_id}/release-early", {"delivery_id": delivery["id"]}))
-    ok(buyer_api.act(order_id, "request-cancellation", {"reason": "Keep it", "refund": TOTAL}))
+    ok(buyer_api.act(order_id, "request-cancellation", {"text": "Keep it", "refund": TOTAL}))
 
     clock.shift(settings.HANDOVER_CANCELLATION_WINDOW + SECOND)
     assert timers_run_due() == {"fired": 1, "cleared": 0}

@@ -183,27 +183,27 @@ SERVICES: dict[Action, Callable[[int, Any], object]] = {
     Action.ACCEPT_ORDER: lambda oid, user: services.order_accept_order(order_id=oid, user=user),
     Action.DECLINE_ORDER: lambda oid, user: services.order_decline_order(order_id=oid, user=user),
     Action.DELIVER: lambda oid, user: order_deliver(
-        order_id=oid, user=user, message="Version 2", files=_work()
+        order_id=oid, user=user, text="Version 2", files=_work()
     ),
     Action.ACCEPT: lambda oid, user: services.order_accept(order_id=oid, user=user),
     Action.REQUEST_REVISION: lambda oid, user: services.order_request_revision(
-        order_id=oid, user=user, message="Make it bluer."
+        order_id=oid, user=user, text="Make it bluer."
     ),
     Action.CANCEL_LATE: lambda oid, user: services.order_cancel_late(order_id=oid, user=user),
     Action.REQUEST_CANCELLATION: lambda oid, user: services.order_request_cancellation(
-        order_id=oid, user=user, reason="Plans changed.", refund=1000
+        order_id=oid, user=user, text="Plans changed.", refund=1000
     ),
     Action.ACCEPT_CANCELLATION: lambda oid, user: services.order_accept_cancellation(
         order_id=oid, user=user
     ),
     Action.DECLINE_CANCELLATION: lambda oid, user: services.order_decline_cancellation(
-        order_id=oid, user=user, message="The work is fine."
+        order_id=oid, user=user, text="The work is fine."
     ),
     Action.WITHDRAW_CANCELLATION: lambda oid, user: services.order_withdraw_cancellation(
         order_id=oid, user=user
     ),
     Action.OPEN_DISPUTE: lambda oid, user: dispute_open(
-        order_id=oid, user=user, reason="Not what we agreed."
+        order_id=oid, user=user, text="Not what we agreed."
     ),
 }
 # Services the worker calls with user=None when a timer runs out.
@@ -243,7 +243,7 @@ def attempt(
                 user=user,
                 outcome=sc.decide,
                 refund=None,
-                rationale="Decided on the evidence.",
+                text="Decided on the evidence.",
             )
     elif user is not None or (who == Who.TIMER and action in TIMED):
         return SERVICES[action](order_id, user)
@@ -371,7 +371,7 @@ def _state(order: Order) -> State:
 
 def test_buyer_can_use_the_last_revision(clock, cast, buyer):
     order = order_in_state(State.DELIVERED, **cast)  # the offer includes one revision
-    services.order_request_revision(order_id=order.pk, user=buyer, message="Bluer.")
+    services.order_request_revision(order_id=order.pk, user=buyer, text="Bluer.")
     assert _state(order) == State.REVISION_REQUESTED
     assert order.revisions_left == 0
 
@@ -381,10 +381,10 @@ def test_revision_refused_when_none_left_until_the_seller_grants_one(clock, cast
     order = order_in_state(State.DELIVERED, **cast, offer=offer)
     before = db_snapshot()
     with pytest.raises(TransitionNotAllowed, match="No revisions are left"):
-        services.order_request_revision(order_id=order.pk, user=buyer, message="Bluer.")
+        services.order_request_revision(order_id=order.pk, user=buyer, text="Bluer.")
     assert db_snapshot() == before
     services.order_grant_revision(order_id=order.pk, user=seller)
-    services.order_request_revision(order_id=order.pk, user=buyer, message="Bluer.")
+    services.order_request_revision(order_id=order.pk, user=buyer, text="Bluer.")
     assert _state(order) == State.REVISION_REQUESTED
 
 
@@ -439,12 +439,12 @@ def test_auto_complete_pauses_during_a_request_and_resumes_with_the_time_left(
     order = order_in_state(State.DELIVERED, **cast)
     assert order.timer_at == T0 + timedelta(days=3)
     clock.move_to(T0 + timedelta(days=1))
-    services.order_request_cancellation(order_id=order.pk, user=seller, reason="Ill.", refund=0)
+    services.order_request_cancellation(order_id=order.pk, user=seller, text="Ill.", refund=0)
     order.refresh_from_db()
     assert order.paused_remaining == timedelta(days=2)
     assert order.timer_at == T0 + timedelta(days=1, hours=48)  # the response window
     clock.move_to(T0 + timedelta(days=2))
-    services.order_decline_cancellation(order_id=order.pk, user=buyer, message="Finish it.")
+    services.order_decline_cancellation(order_id=order.pk, user=buyer, text="Finish it.")
     assert _state(order) == State.DELIVERED
     assert order.timer_at == T0 + timedelta(days=4)
     assert order.paused_remaining is None
@@ -456,7 +456,7 @@ def test_dispute_after_completion_only_within_the_clearance_window(clock, cast, 
     clock.move_to(order.clears_at)
     before = db_snapshot()
     with pytest.raises(TransitionNotAllowed, match="clearance window"):
-        dispute_open(order_id=order.pk, user=buyer, reason="Broken files.")
+        dispute_open(order_id=order.pk, user=buyer, text="Broken files.")
     assert db_snapshot() == before
 
 
@@ -464,7 +464,7 @@ def test_no_second_dispute_after_one_was_decided(clock, cast, buyer):
     order = order_in_state(State.COMPLETED, **cast, from_state=State.DISPUTED)
     before = db_snapshot()
     with pytest.raises(TransitionNotAllowed, match="dispute decided already"):
-        dispute_open(order_id=order.pk, user=buyer, reason="Again.")
+        dispute_open(order_id=order.pk, user=buyer, text="Again.")
     assert db_snapshot() == before
 
 
@@ -519,8 +519,8 @@ REFUSED_OVER_HTTP = [
         "withdraw-cancellation",
         None,
     ),
-    (State.COMPLETED, {}, "seller", "open-dispute", {"reason": "Unpaid extras."}),
-    (State.CANCELLED, {}, "buyer", "request-cancellation", {"reason": "Again.", "refund": 0}),
+    (State.COMPLETED, {}, "seller", "open-dispute", {"text": "Unpaid extras."}),
+    (State.CANCELLED, {}, "buyer", "request-cancellation", {"text": "Again.", "refund": 0}),
 ]
 
 
@@ -545,7 +545,7 @@ def test_refused_move_over_http_is_409_and_changes_nothing(cast, state, options,
     [
         (State.PENDING_PAYMENT, "pay", None),
         (State.DELIVERED, "accept", None),
-        (State.DELIVERED, "open-dispute", {"reason": "Mine now."}),
+        (State.DELIVERED, "open-dispute", {"text": "Mine now."}),
         (State.CANCELLATION_REQUESTED, "accept-cancellation", None),
     ],
 )

@@ -82,13 +82,13 @@ def long_order() -> tuple[int, dict[str, Api]]:
     apis = {"seller": Api(seller), "buyer": Api(buyer), "support": Api(support)}
     b, s = apis["buyer"], apis["seller"]
     order_id = paid_order(b, make_offer(seller))
-    ok(b.post(f"/orders/{order_id}/messages", {"body": BUYER_NOTE}), 201)
-    ok(s.post(f"/orders/{order_id}/messages", {"body": "On it.\nTwo concepts first."}), 201)
+    ok(b.post(f"/orders/{order_id}/messages", {"text": BUYER_NOTE}), 201)
+    ok(s.post(f"/orders/{order_id}/messages", {"text": "On it.\nTwo concepts first."}), 201)
     first = ok(
         s.post(
             f"/orders/{order_id}/deliveries",
             data={
-                "message": "Concepts & a brief",
+                "text": "Concepts & a brief",
                 "files": [upload(png_bytes(), "logo.png"), upload(pdf_bytes(2), "brief.pdf")],
                 "checklist": json.dumps([{"requirement": 0, "note": "the name is on it"}]),
             },
@@ -99,13 +99,13 @@ def long_order() -> tuple[int, dict[str, Api]]:
     logo = first["files"][0]["id"]
     downloaded_bytes(b.get(f"/files/{logo}/preview", part=0))
     refused(download(b, logo), 403, "originals_locked")
-    ok(b.act(order_id, "request-revision", {"message": "Bigger letters, please."}))
+    ok(b.act(order_id, "request-revision", {"text": "Bigger letters, please."}))
     second = ok(deliver_files(s, order_id, upload(png_bytes(seed=7), "logo-v2.png")), 201)
     previews_run()
     ok(s.post(f"/orders/{order_id}/release-early", {"delivery_id": second["id"]}))
     downloaded_bytes(download(b, second["files"][0]["id"]))
-    ok(b.act(order_id, "request-cancellation", {"reason": "Changed my mind", "refund": 5000}))
-    ok(s.act(order_id, "decline-cancellation", {"message": "Delivered as asked."}))
+    ok(b.act(order_id, "request-cancellation", {"text": "Changed my mind", "refund": 5000}))
+    ok(s.act(order_id, "decline-cancellation", {"text": "Delivered as asked."}))
     dispute_id = open_dispute(b, order_id)
     ok(apis["support"].post(f"/disputes/{dispute_id}/notes", {"text": "Both files seen."}), 201)
     ok(decide(apis["support"], dispute_id, "release"))
@@ -213,7 +213,7 @@ def test_parties_and_support_get_the_bundle_and_a_stranger_is_told_there_is_no_o
 def test_a_bundle_holds_events_written_a_moment_before(offer, buyer_api, seller_api, tmp_path):
     """No waiting for the worker: the bundle logs and signs what is there when it is asked."""
     order_id, _file_id = delivered_order(buyer_api, seller_api, offer)
-    ok(buyer_api.post(f"/orders/{order_id}/messages", {"body": "Just now"}), 201)
+    ok(buyer_api.post(f"/orders/{order_id}/messages", {"text": "Just now"}), 201)
     path = tmp_path / "b.zip"
     path.write_bytes(fetch_bundle(buyer_api, order_id))
     report = verify_bundle(path)

@@ -49,7 +49,7 @@ def record(offer, buyer_api, seller_api) -> int:
     first, _file = delivered_order(buyer_api, seller_api, offer)
     log_sequence()
     assert tree_head_sign(force=True) is not None
-    ok(buyer_api.post(f"/orders/{first}/messages", {"body": "Thanks!"}), 201)
+    ok(buyer_api.post(f"/orders/{first}/messages", {"text": "Thanks!"}), 201)
     delivered_order(buyer_api, seller_api, offer)
     log_sequence()
     assert tree_head_sign(force=True) is not None
@@ -71,7 +71,7 @@ def test_a_healthy_record_verifies_with_a_progress_bar(record):
 
 
 def test_events_not_yet_logged_are_checked_too(record, buyer_api):
-    ok(buyer_api.post(f"/orders/{record}/messages", {"body": "Not logged yet"}), 201)
+    ok(buyer_api.post(f"/orders/{record}/messages", {"text": "Not logged yet"}), 201)
     out, _err, error = run_log_check()
     assert error is None, out
     assert out.startswith(f"OK: {Event.objects.count()} events, ")

@@ -65,7 +65,7 @@ def decided(parties: Parties, outcome: str, **kind: Any) -> Order:
         user=parties["support"],
         outcome=outcome,
         refund=refund,
-        rationale="R",
+        text="R",
     )
     return order
 

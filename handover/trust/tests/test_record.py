@@ -55,7 +55,7 @@ def record_of(api: Api, user) -> dict[str, Any]:
 
 
 def cancel(asker: Api, other: Api, order_id: int, refund: int = TOTAL) -> None:
-    ok(asker.act(order_id, "request-cancellation", {"reason": "No longer", "refund": refund}))
+    ok(asker.act(order_id, "request-cancellation", {"text": "No longer", "refund": refund}))
     assert ok(other.act(order_id, "accept-cancellation"))["state"] == "cancelled"
 
 

@@ -142,7 +142,7 @@ def test_a_stranger_sees_no_reviews_of_an_order(order_id, buyer_api, stranger_ap
 
 def test_both_parties_review_a_cancelled_order(offer, buyer_api, seller_api):
     order_id = paid_order(buyer_api, offer)
-    r = seller_api.act(order_id, "request-cancellation", {"reason": "Too busy", "refund": TOTAL})
+    r = seller_api.act(order_id, "request-cancellation", {"text": "Too busy", "refund": TOTAL})
     ok(r)
     assert ok(buyer_api.act(order_id, "accept-cancellation"))["state"] == "cancelled"
 

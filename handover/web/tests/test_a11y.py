@@ -128,7 +128,7 @@ def _delivered_with_previews(viewer: str = "buyer") -> tuple[Order, User]:
     order_deliver(
         order_id=order.pk,
         user=order.seller,
-        message="Two concepts, as asked.",
+        text="Two concepts, as asked.",
         files=[
             SimpleUploadedFile("logo.png", png_bytes()),
             SimpleUploadedFile("notes.md", b"# Notes\n\nThe logo uses two colours.\n"),
@@ -171,7 +171,7 @@ def _grant_revision() -> Visit:
 def _dispute(viewer: str, then: Callable[[Page], None] | None = None) -> Visit:
     """A delivery with previews, disputed by the buyer; the support agent looks."""
     order, buyer = _delivered_with_previews()
-    dispute_open(order_id=order.pk, user=buyer, reason="None of it uses our colours.")
+    dispute_open(order_id=order.pk, user=buyer, text="None of it uses our colours.")
     dispute = Dispute.objects.get(order=order, decided_at__isnull=True)
     agent = make_user("agent", Role.SUPPORT)
     if viewer == "queue":

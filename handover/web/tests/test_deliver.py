@@ -74,7 +74,7 @@ def test_the_seller_delivers_files_with_a_message_and_the_checklist(client, in_p
     response = client.post(
         url(in_progress),
         {
-            "message": "Two concepts.",
+            "text": "Two concepts.",
             "tick_0": "on",
             "note_0": "The name is on both.",
             "note_1": "not ticked, so not recorded",
@@ -101,7 +101,7 @@ def test_the_pages_script_is_answered_with_where_to_go(client, in_progress, sell
     client.force_login(seller)
     response = client.post(
         url(in_progress),
-        {"message": "", "files": [upload(png_bytes(), "a.png")]},
+        {"text": "", "files": [upload(png_bytes(), "a.png")]},
         headers={"X-Handover-Upload": "1"},
     )
     assert response.status_code == 200
@@ -168,7 +168,7 @@ def test_a_refused_file_is_shown_beside_the_field_and_nothing_is_kept(client, in
     response = client.post(
         url(in_progress),
         {
-            "message": "Kept for the next try",
+            "text": "Kept for the next try",
             "tick_1": "on",
             "files": [upload(png_bytes(), "logo.png"), upload(ELF, "tool.bin")],
         },
@@ -188,7 +188,7 @@ def test_a_refused_file_is_shown_beside_the_field_and_nothing_is_kept(client, in
 def test_a_delivery_needs_a_file(client, in_progress, seller):
     client.force_login(seller)
     before = db_snapshot()
-    response = client.post(url(in_progress), {"message": "Nothing attached"})
+    response = client.post(url(in_progress), {"text": "Nothing attached"})
     assert response.status_code == 422
     assert field_errors(response, "files") == ["A delivery needs at least one file."]
     assert db_snapshot() == before

@@ -63,7 +63,7 @@ def gallery_order(buyer, seller, support, scratch: Path):
     order_deliver(
         order_id=order.pk,
         user=seller,
-        message="All of it",
+        text="All of it",
         files=[SimpleUploadedFile(name, data) for name, data in files],
     )
     previews_run()
@@ -169,7 +169,7 @@ def test_strangers_get_404_for_previews_and_originals(client, gallery, stranger)
 def test_a_preview_being_made_says_so(client, buyer, seller, support):
     order = order_in_state(State.IN_PROGRESS, buyer=buyer, seller=seller, support=support)
     work = [SimpleUploadedFile("work.png", png_bytes())]
-    file = order_deliver(order_id=order.pk, user=seller, message="", files=work).files.get()
+    file = order_deliver(order_id=order.pk, user=seller, text="", files=work).files.get()
     client.force_login(buyer)
     response = client.get(f"/files/{file.pk}/preview/")
     assert response.status_code == 409

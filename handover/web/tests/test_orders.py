@@ -84,7 +84,7 @@ def test_a_stranger_gets_404_on_someone_elses_order_and_changes_nothing(
 ):
     client.force_login(stranger)
     before = db_snapshot()
-    data = {"message": "x", "body": "x", "enabled": "off"} if method == "post" else {}
+    data = {"text": "x", "enabled": "off"} if method == "post" else {}
     response = getattr(client, method)(f"/orders/{delivered.pk}/{path}", data)
     assert response.status_code == 404
     assert db_snapshot() == before
@@ -262,7 +262,7 @@ def test_requesting_a_revision_uses_one_and_sends_the_work_back(client, delivere
         form
     )
     response = client.post(
-        f"/orders/{delivered.pk}/request-revision/", {"message": "Bigger letters."}, follow=True
+        f"/orders/{delivered.pk}/request-revision/", {"text": "Bigger letters."}, follow=True
     )
     delivered.refresh_from_db()
     assert delivered.state == State.REVISION_REQUESTED and delivered.revisions_left == 0
@@ -273,9 +273,9 @@ def test_requesting_a_revision_uses_one_and_sends_the_work_back(client, delivere
 def test_a_revision_request_needs_a_message_beside_its_field(client, delivered, buyer):
     client.force_login(buyer)
     before = db_snapshot()
-    response = client.post(f"/orders/{delivered.pk}/request-revision/", {"message": "  "})
+    response = client.post(f"/orders/{delivered.pk}/request-revision/", {"text": "  "})
     assert response.status_code == 422
-    assert field_errors(response, "message") == ["This field is required."]
+    assert field_errors(response, "text") == ["This field is required."]
     assert db_snapshot() == before
 
 
@@ -287,9 +287,7 @@ def test_no_revision_is_offered_when_none_are_left(client, clock, buyer, seller,
     client.force_login(buyer)
     assert "Request a revision" not in page(client.get(f"/orders/{order.pk}/"))
     before = db_snapshot()
-    response = client.post(
-        f"/orders/{order.pk}/request-revision/", {"message": "Again"}, follow=True
-    )
+    response = client.post(f"/orders/{order.pk}/request-revision/", {"text": "Again"}, follow=True)
     assert page_messages(response) == ["A revision cannot be requested on this order now."]
     assert db_snapshot() == before
 
@@ -330,7 +328,7 @@ def test_a_malformed_auto_complete_post_changes_nothing(client, delivered, buyer
 
 def test_a_message_goes_on_the_order_and_its_record(client, in_progress, buyer):
     client.force_login(buyer)
-    response = client.post(f"/orders/{in_progress.pk}/messages/", {"body": "Hello there"})
+    response = client.post(f"/orders/{in_progress.pk}/messages/", {"text": "Hello there"})
     assert response.status_code == 302
     assert response["Location"] == f"/orders/{in_progress.pk}/#chat"
     message = Message.objects.get(order=in_progress)
@@ -342,7 +340,7 @@ def test_a_message_goes_on_the_order_and_its_record(client, in_progress, buyer):
 def test_a_message_sent_with_htmx_gets_the_chat_back(client, in_progress, seller):
     client.force_login(seller)
     response = client.post(
-        f"/orders/{in_progress.pk}/messages/", {"body": "On it"}, headers={"HX-Request": "true"}
+        f"/orders/{in_progress.pk}/messages/", {"text": "On it"}, headers={"HX-Request": "true"}
     )
     assert response.status_code == 200
     html = page(response)
@@ -353,12 +351,12 @@ def test_a_message_sent_with_htmx_gets_the_chat_back(client, in_progress, seller
 def test_an_empty_message_is_refused_beside_its_field(client, in_progress, buyer):
     client.force_login(buyer)
     before = db_snapshot()
-    response = client.post(f"/orders/{in_progress.pk}/messages/", {"body": " "})
+    response = client.post(f"/orders/{in_progress.pk}/messages/", {"text": " "})
     assert response.status_code == 422
-    assert field_errors(response, "body") == ["This field is required."]
+    assert field_errors(response, "text") == ["This field is required."]
     htmx = client.post(
-        f"/orders/{in_progress.pk}/messages/", {"body": ""}, headers={"HX-Request": "true"}
+        f"/orders/{in_progress.pk}/messages/", {"text": ""}, headers={"HX-Request": "true"}
     )
     assert htmx.status_code == 422 and "<html" not in page(htmx)
-    assert field_errors(htmx, "body") == ["This field is required."]
+    assert field_errors(htmx, "text") == ["This field is required."]
     assert db_snapshot() == before

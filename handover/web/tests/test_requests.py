@@ -48,7 +48,7 @@ def test_the_buyer_asks_to_cancel_with_a_partial_refund(client, delivered, buyer
     assert 'value="105.50"' in page(form)  # the full total by default
     response = client.post(
         f"/orders/{delivered.pk}/request-cancellation/",
-        {"reason": "The brief changed.", "refund": "60.25"},
+        {"text": "The brief changed.", "refund": "60.25"},
         follow=True,
     )
     delivered.refresh_from_db()
@@ -76,7 +76,7 @@ def test_a_refund_out_of_bounds_is_refused_beside_its_field(
     client.force_login(buyer)
     before = db_snapshot()
     response = client.post(
-        f"/orders/{delivered.pk}/request-cancellation/", {"reason": "x", "refund": refund}
+        f"/orders/{delivered.pk}/request-cancellation/", {"text": "x", "refund": refund}
     )
     assert response.status_code == 422
     assert field_errors(response, "refund") == [error]
@@ -115,12 +115,12 @@ def test_the_other_party_agrees_after_a_confirmation(client, requested, buyer):
 
 def test_the_other_party_declines_with_a_message(client, requested, buyer):
     client.force_login(buyer)
-    empty = client.post(f"/orders/{requested.pk}/decline-cancellation/", {"message": " "})
+    empty = client.post(f"/orders/{requested.pk}/decline-cancellation/", {"text": " "})
     assert empty.status_code == 422
-    assert field_errors(empty, "message") == ["This field is required."]
+    assert field_errors(empty, "text") == ["This field is required."]
     response = client.post(
         f"/orders/{requested.pk}/decline-cancellation/",
-        {"message": "Please finish the logo."},
+        {"text": "Please finish the logo."},
         follow=True,
     )
     requested.refresh_from_db()
@@ -138,7 +138,7 @@ def test_the_requester_cannot_answer_their_own_request(client, requested, seller
     assert page_messages(response) == ["That is not possible on this order now."]
     response = client.post(f"/orders/{requested.pk}/accept-cancellation/", follow=True)
     assert page_messages(response) == ["The other party answers a cancellation request."]
-    client.post(f"/orders/{requested.pk}/decline-cancellation/", {"message": "no"})
+    client.post(f"/orders/{requested.pk}/decline-cancellation/", {"text": "no"})
     assert db_snapshot() == before
 
 
@@ -199,10 +199,10 @@ def test_either_party_opens_a_dispute_with_a_reason(client, delivered, seller):
     client.force_login(seller)
     form = client.get(f"/orders/{delivered.pk}/open-dispute/")
     assert "Yes, open the dispute" in page(form)
-    empty = client.post(f"/orders/{delivered.pk}/open-dispute/", {"reason": ""})
-    assert empty.status_code == 422 and field_errors(empty, "reason") == ["This field is required."]
+    empty = client.post(f"/orders/{delivered.pk}/open-dispute/", {"text": ""})
+    assert empty.status_code == 422 and field_errors(empty, "text") == ["This field is required."]
     response = client.post(
-        f"/orders/{delivered.pk}/open-dispute/", {"reason": "No answer for a week."}, follow=True
+        f"/orders/{delivered.pk}/open-dispute/", {"text": "No answer for a week."}, follow=True
     )
     delivered.refresh_from_db()
     assert delivered.state == State.DISPUTED
@@ -217,7 +217,7 @@ def test_a_dispute_cannot_be_opened_twice(client, parties, buyer):
     order = order_in_state(State.DISPUTED, **parties)
     client.force_login(buyer)
     before = db_snapshot()
-    response = client.post(f"/orders/{order.pk}/open-dispute/", {"reason": "x"}, follow=True)
+    response = client.post(f"/orders/{order.pk}/open-dispute/", {"text": "x"}, follow=True)
     assert page_messages(response) == ["A dispute cannot be opened on this order now."]
     assert db_snapshot() == before
 
@@ -292,7 +292,7 @@ STRANGER_PATHS = [
 def test_a_stranger_gets_404_and_changes_nothing(client, requested, stranger, method, path):
     client.force_login(stranger)
     before = db_snapshot()
-    data = {"reason": "x", "refund": "1", "message": "x"} if method == "post" else {}
+    data = {"text": "x", "refund": "1"} if method == "post" else {}
     assert getattr(client, method)(f"/orders/{requested.pk}/{path}", data).status_code == 404
     assert db_snapshot() == before
 

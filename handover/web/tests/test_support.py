@@ -58,7 +58,7 @@ def test_every_support_page_is_404_for_anyone_but_support_and_changes_nothing(
 ):
     client.force_login(request.getfixturevalue(who))
     before = db_snapshot()
-    data = {"text": "x", "outcome": "release", "rationale": "x", "confirm": "yes"}
+    data = {"text": "x", "outcome": "release", "confirm": "yes"}
     for method, url in support_urls(disputed[2]):
         response = getattr(client, method)(url, data if method == "post" else {})
         assert response.status_code == 404, url
@@ -86,7 +86,7 @@ def test_the_queue_lists_open_disputes_oldest_first_as_the_api_does(
     first = make_offer(seller, title="First logo")
     second = make_offer(seller, title="Second logo")
     order_a, _ = delivered_order(buyer_api, seller_api, first)
-    ok(buyer_api.post(f"/orders/{order_a}/messages", {"body": "Mail me at ana@example.com"}), 201)
+    ok(buyer_api.post(f"/orders/{order_a}/messages", {"text": "Mail me at ana@example.com"}), 201)
     dispute_a = open_dispute(buyer_api, order_a)
     time_machine.shift(timedelta(hours=2))
     order_b, _ = delivered_order(buyer_api, seller_api, second)
@@ -131,7 +131,7 @@ def png_delivery(seller_api, buyer_api, offer) -> tuple[int, int]:
         seller_api.post(
             f"/orders/{order['id']}/deliveries",
             data={
-                "message": "Three concepts",
+                "text": "Three concepts",
                 "files": [SimpleUploadedFile("concepts.png", demo_png(1))],
                 "checklist": '[{"requirement": 0, "note": "the name is in the mark"}]',
             },
@@ -205,7 +205,7 @@ def test_an_empty_note_is_refused_beside_the_field(client, disputed, support):
     before = db_snapshot()
     response = client.post(f"/support/disputes/{disputed[2]}/notes/", {"text": "   "})
     assert response.status_code == 422
-    assert field_errors(response, "text") == ["This field is required."]
+    assert field_errors(response, "note_text") == ["This field is required."]
     assert db_snapshot() == before
 
 
@@ -220,32 +220,32 @@ def decision_url(dispute_id: int) -> str:
     ("data", "field", "error"),
     [
         (
-            {"outcome": "split", "refund": "52.755", "rationale": "Half done."},
+            {"outcome": "split", "refund": "52.755", "text": "Half done."},
             "refund",
             "EUR amounts have at most 2 decimals.",
         ),
         (
-            {"outcome": "split", "refund": "fifty", "rationale": "Half done."},
+            {"outcome": "split", "refund": "fifty", "text": "Half done."},
             "refund",
             "Write the amount in digits, like 120.50.",
         ),
         (
-            {"outcome": "split", "refund": "", "rationale": "Half done."},
+            {"outcome": "split", "refund": "", "text": "Half done."},
             "refund",
             "A split needs the amount the buyer gets back.",
         ),
         (  # the service's own refusal: a split is strictly between nothing and everything
-            {"outcome": "split", "refund": "105.50", "rationale": "Half done."},
+            {"outcome": "split", "refund": "105.50", "text": "Half done."},
             "refund",
             "A split needs a refund above 0 and below the total of 10550.",
         ),
         (
-            {"outcome": "release", "refund": "10", "rationale": "Delivered as asked."},
+            {"outcome": "release", "refund": "10", "text": "Delivered as asked."},
             "refund",
             "Only a split takes an amount: leave it empty.",
         ),
-        ({"outcome": "release", "refund": "", "rationale": ""}, "rationale", None),
-        ({"outcome": "release", "refund": "", "rationale": "  \n "}, "rationale", None),
+        ({"outcome": "release", "refund": "", "text": ""}, "text", None),
+        ({"outcome": "release", "refund": "", "text": "  \n "}, "text", None),
     ],
 )
 @pytest.mark.parametrize("confirm", ["", "yes"])
@@ -265,7 +265,7 @@ def test_the_confirmation_shows_where_the_money_goes_and_changes_nothing(client,
     before = db_snapshot()
     response = client.post(
         decision_url(disputed[2]),
-        {"outcome": "split", "refund": "52.75", "rationale": "Half the concepts were usable."},
+        {"outcome": "split", "refund": "52.75", "text": "Half the concepts were usable."},
     )
     html = page(response)
     assert response.status_code == 200
@@ -278,7 +278,7 @@ def test_the_confirmation_shows_where_the_money_goes_and_changes_nothing(client,
 
 def test_change_the_decision_brings_the_form_back_filled_in(client, disputed, support):
     client.force_login(support)
-    data = {"outcome": "split", "refund": "52.75", "rationale": "Half.", "change": "yes"}
+    data = {"outcome": "split", "refund": "52.75", "text": "Half.", "change": "yes"}
     response = client.post(decision_url(disputed[2]), data)
     html = page(response)
     assert response.status_code == 200
@@ -310,7 +310,7 @@ def test_a_confirmed_decision_moves_the_ledger_exactly_as_the_api_does(
     web_order, _ = delivered_order(buyer_api, seller_api, offer)
     web_dispute = open_dispute(buyer_api, web_order)
     client.force_login(support)
-    data = {"outcome": outcome, "refund": typed, "rationale": "Read the evidence."}
+    data = {"outcome": outcome, "refund": typed, "text": "Read the evidence."}
 
     response = client.post(decision_url(web_dispute), {**data, "confirm": "yes"})
 
@@ -347,7 +347,7 @@ def test_a_decided_dispute_cannot_be_decided_again(client, disputed, support, su
     ok(decide(support_api, dispute_id, "release"))
     client.force_login(support)
     before = db_snapshot()
-    data = {"outcome": "refund", "refund": "", "rationale": "Changed my mind", "confirm": "yes"}
+    data = {"outcome": "refund", "refund": "", "text": "Changed my mind", "confirm": "yes"}
     response = client.post(decision_url(dispute_id), data, follow=True)
     assert "This dispute is decided already." in page_messages(response)
     assert db_snapshot() == before
@@ -361,7 +361,7 @@ def test_a_decision_after_completion_shows_what_is_taken_back(
     dispute_id = open_dispute(buyer_api, order_id, "The files are corrupt")
     client.force_login(support)
     response = client.post(
-        decision_url(dispute_id), {"outcome": "refund", "refund": "", "rationale": "Corrupt."}
+        decision_url(dispute_id), {"outcome": "refund", "refund": "", "text": "Corrupt."}
     )
     html = page(response)
     assert "Taken back from the seller" in html and "80.00 EUR" in html and "25.50 EUR" in html
@@ -424,7 +424,7 @@ def test_an_agent_who_is_a_party_sees_no_notes_and_cannot_decide(
     html = page(client.get(f"/support/disputes/{dispute_id}/"))
     assert "Agent-buyer: careful" not in html and "another agent decides it" in html
     before = db_snapshot()
-    data = {"outcome": "refund", "refund": "", "rationale": "Mine.", "confirm": "yes"}
+    data = {"outcome": "refund", "refund": "", "text": "Mine.", "confirm": "yes"}
     response = client.post(decision_url(dispute_id), data, follow=True)
     assert "A dispute on your own order is decided by another agent." in page_messages(response)
     assert db_snapshot() == before
@@ -433,7 +433,7 @@ def test_an_agent_who_is_a_party_sees_no_notes_and_cannot_decide(
 def test_every_page_here_has_the_policy_and_nothing_inline(client, disputed, support, seller):
     policy = CSP.HEADER_ENFORCE.value
     dispute_id = disputed[2]
-    split = {"outcome": "split", "refund": "52.75", "rationale": "Half."}
+    split = {"outcome": "split", "refund": "52.75", "text": "Half."}
     requests = [
         (support, "get", "/support/disputes/", {}),
         (support, "get", f"/support/disputes/{dispute_id}/", {}),

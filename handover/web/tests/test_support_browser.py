@@ -47,7 +47,7 @@ def disputed_order(seller, buyer) -> tuple[int, int]:
     ok(buyer_api.act(order_id, "pay"))
     ok(
         buyer_api.post(
-            f"/orders/{order_id}/messages", {"body": "Rounder? Write to ana@example.com"}
+            f"/orders/{order_id}/messages", {"text": "Rounder? Write to ana@example.com"}
         ),
         201,
     )
@@ -55,7 +55,7 @@ def disputed_order(seller, buyer) -> tuple[int, int]:
         seller_api.post(
             f"/orders/{order_id}/deliveries",
             data={
-                "message": "Three concepts, as agreed.",
+                "text": "Three concepts, as agreed.",
                 "files": [SimpleUploadedFile("concepts.png", demo_png(2, size=96))],
                 "checklist": '[{"requirement": 0, "note": "name set in the wordmark"}]',
             },

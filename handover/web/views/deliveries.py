@@ -3,7 +3,8 @@
 The delivery form's files arrive already in storage: ``delivery.uploads.UploadMiddleware``
 streams this page's upload as it does the API's (after the CSRF check), and leaves any
 refusal in ``request.upload_error``. The view then calls ``order_deliver``, as the API does.
-Previews and originals are served by the API's own functions, under the same access rule.
+Previews and originals are served by ``delivery.serving``, as the API serves them, under the
+same access rule.
 """
 
 from django.contrib import messages
@@ -15,9 +16,9 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods
 
-from handover.delivery.api import original_served, preview_served
 from handover.delivery.models import DeliveryFile
 from handover.delivery.services import order_deliver
+from handover.delivery.serving import original_served, preview_served
 from handover.delivery.uploads import UploadSession
 from handover.lib.errors import (
     HandoverError,
@@ -58,7 +59,7 @@ def order_deliver_page(request: WebRequest, order_id: int) -> HttpResponse:
         delivery = order_deliver(
             order_id=order.pk,
             user=request.user,
-            message=form.cleaned_data["message"],
+            text=form.cleaned_data["text"],
             files=form.cleaned_data["files"],
             checklist=form.ticks(),
         )

@@ -17,12 +17,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from handover.delivery.models import Delivery
 from handover.delivery.services import buyer_may_take_originals
 from handover.disputes.selectors import order_timeline
-from handover.evidence.api import bundle_served
 from handover.lib.errors import HandoverError, InvalidInput
 from handover.orders import services
 from handover.orders.models import Order
 from handover.orders.rules import CLOSED, Actor, State
 from handover.orders.selectors import orders_visible_to, viewer_role
+from handover.records.bundle import bundle_served
 from handover.trust.selectors import user_record
 from handover.web.display import order_timers
 from handover.web.forms import AutoCompleteForm, MessageForm, RevisionForm
@@ -204,10 +204,10 @@ def order_request_revision(request: WebRequest, order_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.order_request_revision(
-                order_id=order.pk, user=request.user, message=form.cleaned_data["message"]
+                order_id=order.pk, user=request.user, text=form.cleaned_data["text"]
             )
         except InvalidInput as error:
-            form.add_error("message", error.detail)
+            form.add_error("text", error.detail)
         except HandoverError as error:
             messages.error(request, error.detail)
             return back(order)
@@ -240,10 +240,10 @@ def message_post(request: WebRequest, order_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.message_post(
-                order_id=order.pk, user=request.user, body=form.cleaned_data["body"]
+                order_id=order.pk, user=request.user, text=form.cleaned_data["text"]
             )
         except HandoverError as error:
-            form.add_error("body", error.detail)
+            form.add_error("text", error.detail)
         else:
             if request.htmx:
                 return render(request, "web/orders/_chat.html", _chat_context(order, None))

@@ -33,7 +33,7 @@ def order_request_cancellation(request: WebRequest, order_id: int) -> HttpRespon
         form=form,
         template="web/orders/request_cancellation.html",
         run=lambda data: services.order_request_cancellation(
-            order_id=order.pk, user=request.user, reason=data["reason"], refund=data["refund"]
+            order_id=order.pk, user=request.user, text=data["text"], refund=data["refund"]
         ),
         done="Cancellation requested. The other party can accept or decline it.",
         field="refund",
@@ -73,10 +73,10 @@ def order_decline_cancellation(request: WebRequest, order_id: int) -> HttpRespon
         form=AnswerForm(_data(request)),
         template="web/orders/decline_cancellation.html",
         run=lambda data: services.order_decline_cancellation(
-            order_id=order.pk, user=request.user, message=data["message"]
+            order_id=order.pk, user=request.user, text=data["text"]
         ),
         done="You declined the cancellation; the order goes on where it was.",
-        field="message",
+        field="text",
     )
 
 
@@ -108,8 +108,8 @@ def order_open_dispute(request: WebRequest, order_id: int) -> HttpResponse:
         action="open-dispute",
         form=DisputeForm(_data(request)),
         template="web/orders/open_dispute.html",
-        run=lambda data: dispute_open(order_id=order.pk, user=request.user, reason=data["reason"]),
+        run=lambda data: dispute_open(order_id=order.pk, user=request.user, text=data["text"]),
         done="Dispute opened. Support will read the order's record and decide.",
-        field="reason",
+        field="text",
         refused="A dispute cannot be opened on this order now.",
     )

@@ -225,10 +225,10 @@ def _decide(request: WebRequest, dispute: Dispute, role: Actor, form: DecisionFo
             user=request.user,
             outcome=data["outcome"],
             refund=data["refund"],
-            rationale=data["rationale"],
+            text=data["text"],
         )
     except InvalidInput as error:
-        form.add_error(_DECISION_FIELDS.get(error.code, "rationale"), error.detail)
+        form.add_error(_DECISION_FIELDS.get(error.code, "text"), error.detail)
         return _dispute_page(request, dispute, role, decision_form=form, status=422)
     except HandoverError as error:
         messages.error(request, error.detail)
