@@ -31,6 +31,33 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _flush_lifts_append_only_triggers() -> Iterator[None]:
+    """Transactional tests empty the tables after each test: with DELETE on SQLite, which the
+    append-only triggers refuse (PostgreSQL's TRUNCATE is not a row operation). Only tests
+    flush, so only here: the triggers are lifted for the flush, in its transaction, and put back."""
+    from django.db.backends.sqlite3.operations import DatabaseOperations
+
+    from handover.evidence.triggers import APPEND_ONLY, sqlite_create, sqlite_drop
+
+    plain = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        statements = plain(
+            self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+        )
+        guarded = [table for table in APPEND_ONLY if table in tables]
+        if not statements or not guarded:
+            return statements
+        drops = [sql for table in guarded for sql in sqlite_drop(table)]
+        creates = [sql for table in guarded for sql in sqlite_create(table)]
+        return drops + statements + creates
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings) -> None:
     """The production hasher costs about a second per account here; tests make many."""
