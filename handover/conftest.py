@@ -36,11 +36,13 @@ def _flush_lifts_append_only_triggers() -> Iterator[None]:
     """Transactional tests empty the tables after each test: with DELETE on SQLite, which the
     append-only triggers refuse (PostgreSQL's TRUNCATE is not a row operation). Only tests
     flush, so only here: the triggers are lifted for the flush, in its transaction, and put back."""
-    from django.db.backends.sqlite3.operations import DatabaseOperations
-
     from handover.evidence.triggers import APPEND_ONLY, sqlite_create, sqlite_drop
 
-    plain = DatabaseOperations.sql_flush
+    if connection.vendor != "sqlite":
+        yield
+        return
+    operations = type(connection.ops)
+    plain = operations.sql_flush
 
     def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
         statements = plain(
@@ -54,7 +56,7 @@ def _flush_lifts_append_only_triggers() -> Iterator[None]:
         return drops + statements + creates
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        patch.setattr(operations, "sql_flush", sql_flush)
         yield
 
 
