@@ -119,9 +119,9 @@ class UploadMiddleware:
                 request.upload_error = upload_refusal(error)  # type: ignore[attr-defined]
                 # The file being read when it was refused, to name it beside the error.
                 request.upload_error_file = handler.file_name or ""  # type: ignore[attr-defined]
-                # The body is read: Django now gives the request no files (and an empty
-                # POST, which the fields sent before the files then replace).
-                assert not request.FILES
+                # The body is read: asked now, Django gives the request no files and an
+                # empty POST, which the fields sent before the files then replace.
+                request.FILES  # noqa: B018
                 request.POST = handler.fields_read()  # type: ignore[assignment]
             except BaseException:
                 handler.abort()
