@@ -3,6 +3,8 @@
     ./run bench                    SQLite, then PostgreSQL on a throwaway server
     ./run bench --http             also through a real `handover serve` (gunicorn) on loopback
     .venv/bin/python bench/run.py  SQLite only, unless HANDOVER_BENCH_PG_URL is set
+    ./run bench --compare REF      before (the commit REF) and after (this tree) in one run:
+                                   lifecycles/s and the transition's p99 with 2 clients
 
 A lifecycle is four API calls by a buyer and a seller: place an order, pay it (the test provider
 captures at once), deliver one 1 KiB text file (multipart), accept. Every POST carries an
@@ -42,6 +44,7 @@ TARGET_ACCEPT_P99_MS = 50
 PASSWORD = "bench-password-not-secret"
 STEPS = ("place", "pay", "deliver", "accept")
 HANDOVER = [sys.executable, "-m", "handover.cli"]
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -60,6 +63,12 @@ def main() -> None:
     parser.add_argument(
         "--parallel-s", type=float, default=15, help="seconds each parallel measure runs (15)"
     )
+    parser.add_argument(
+        "--compare", metavar="REF", help="measure the commit REF and this tree, same run"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="--compare: rounds, the variants interleaved (2)"
+    )
     parser.add_argument("--child", choices=["inproc", "parallel", "http"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -75,16 +84,29 @@ def main() -> None:
     if "postgresql" in databases and not pg_url:
         print("PostgreSQL skipped: HANDOVER_BENCH_PG_URL is not set (./run bench sets it).")
         databases.remove("postgresql")
+    if args.compare:
+        from compare import compare  # bench/compare.py
+
+        compare(args, databases, pg_url)
+        return
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     modes = ["inproc", "parallel", "http"] if args.http else ["inproc", "parallel"]
     results = {(mode, db): run_child(mode, db, args, pg_url) for mode in modes for db in databases}
     report(results, args, time.perf_counter() - started, (load_before, os.getloadavg()[0]))
 
 
-def run_child(mode: str, db: str, args: argparse.Namespace, pg_url: str) -> dict:
-    """Measure one database in a fresh process, data directory and database."""
+def run_child(
+    mode: str,
+    db: str,
+    args: argparse.Namespace,
+    pg_url: str,
+    tree: Path = ROOT,
+    extra_env: dict[str, str] | None = None,
+) -> dict:
+    """Measure one database in a fresh process, data directory and database, with the code
+    of ``tree`` (this one, or another commit's for --compare)."""
     data_dir = tempfile.mkdtemp(prefix=f"handover-bench-{db}-")
-    env = {**os.environ, "HANDOVER_DATA_DIR": data_dir}
+    env = {**os.environ, "HANDOVER_DATA_DIR": data_dir, **(extra_env or {})}
     env["DJANGO_SETTINGS_MODULE"] = "handover.settings"
     env.pop("DATABASE_URL", None)
     dbname = ""
@@ -93,12 +115,15 @@ def run_child(mode: str, db: str, args: argparse.Namespace, pg_url: str) -> dict
             dbname = f"bench_{uuid.uuid4().hex[:12]}"
             pg_admin(pg_url, f'CREATE DATABASE "{dbname}"')
             env["DATABASE_URL"] = with_database(pg_url, dbname)
-        command = [sys.executable, __file__, "--child", mode, "--clients", str(args.clients)]
+        command = [sys.executable, str(tree / "bench" / "run.py"), "--child", mode]
+        command += ["--clients", str(args.clients)]
         command += ["--lifecycles", str(args.lifecycles), "--warmup", str(args.warmup)]
         command += ["--budget", str(args.budget), "--procs", str(args.procs)]
         command += ["--parallel-s", str(args.parallel_s)]
         print(f"measuring {db} ({mode}) ...", file=sys.stderr, flush=True)
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            command, env=env, cwd=tree, capture_output=True, text=True, check=False
+        )
         if done.returncode:
             sys.exit(f"bench on {db} ({mode}) failed:\n{done.stdout}\n{done.stderr}")
         return json.loads(done.stdout.strip().splitlines()[-1])
@@ -125,9 +150,13 @@ def with_database(url: str, name: str) -> str:
 def setup_django() -> dict[str, str]:
     """Migrate the empty database; make a seller, a buyer and an offer; return tokens and ids."""
     import django
-
-    django.setup()
     from django.conf import settings
+
+    engine = os.environ.get("HANDOVER_BENCH_SQLITE_ENGINE")
+    if engine and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        # Another SQLite backend to compare (bench/sqlite_flock): set before any connection.
+        settings.DATABASES["default"]["ENGINE"] = engine
+    django.setup()
     from django.core.management import call_command
     from django.db import connection
 

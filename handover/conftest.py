@@ -1,8 +1,10 @@
 """Settings every test runs with; the shared actors, factories and steps are in handover.testing."""
 
 import uuid
+from collections.abc import Iterator
 
 import pytest
+from django.db import connection
 
 # The helpers' own asserts explain a failure as a test's do.
 pytest.register_assert_rewrite("handover.testing")
@@ -23,6 +25,35 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_lifts_append_only_triggers() -> Iterator[None]:
+    """Transactional tests empty the tables after each test: with DELETE on SQLite, which the
+    append-only triggers refuse (PostgreSQL's TRUNCATE is not a row operation). Only tests
+    flush, so only here: the triggers are lifted for the flush, in its transaction, and put back."""
+    from handover.evidence.triggers import APPEND_ONLY, sqlite_create, sqlite_drop
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    operations = type(connection.ops)
+    plain = operations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        statements = plain(
+            self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+        )
+        guarded = [table for table in APPEND_ONLY if table in tables]
+        if not statements or not guarded:
+            return statements
+        drops = [sql for table in guarded for sql in sqlite_drop(table)]
+        creates = [sql for table in guarded for sql in sqlite_create(table)]
+        return drops + statements + creates
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(operations, "sql_flush", sql_flush)
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -2,10 +2,11 @@
 sniffed, counted against the limits and written under a generated key as it arrives, so an
 upload is never held whole in memory, never spooled to a temp file and never read twice.
 
-``UploadMiddleware`` parses multipart API requests itself, before anything else reads the
-body, so that every refusal (too large, refused kind, bad name) becomes a clear JSON error and
-every object an unfinished or refused request wrote is deleted when the request ends. A
-delivery's service claims the objects it recorded; whatever is unclaimed is removed.
+The upload handlers here are Django's own hook for that: the interface's
+``handover.api.uploads.UploadMiddleware`` sets them on a delivery's request before anything
+else reads the body, so that every refusal (too large, refused kind, bad name) becomes a clear
+error and every object an unfinished or refused request wrote is deleted when the request
+ends. A delivery's service claims the objects it recorded; whatever is unclaimed is removed.
 
 The delivery page posts to ``/orders/{id}/deliver/`` with the session's user. That body is
 streamed the same way, but it runs before ``CsrfViewMiddleware.process_view``, so the CSRF
@@ -13,7 +14,6 @@ check is made in the stream: when the first file begins, against the fields read
 form sends its token first) or the X-CSRFToken header. A request that fails it stores nothing."""
 
 import hashlib
-import re
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,35 +21,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import (
     BadRequest,
     RequestDataTooBig,
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
-from django.utils.datastructures import MultiValueDict
 
-from handover.api.auth import request_api_user
 from handover.delivery.kinds import Kind, Refused
 from handover.delivery.sniff import Sniffer
 from handover.delivery.storage import Writer, writer_open
-from handover.lib.bounds import id_in_range
-from handover.lib.errors import HandoverError, InvalidInput, NotAuthenticated, NotFound
+from handover.lib.errors import HandoverError, InvalidInput
 from handover.lib.text import text_check
 
 # Shared by the uploads of a process; each upload keeps one chunk in flight at a time.
 _HASHERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="upload-sha256")
-# Any number of digits: one no id can be is a 404 here, before the body is read.
-DELIVERY_PATH = re.compile(r"^/api/v1/orders/(?P<order_id>[0-9]+)/deliveries/?$")
-# The page's URL takes ids only (``<id:...>``): any other number is a 404 there.
-WEB_DELIVERY_PATH = re.compile(r"^/orders/(?P<order_id>[0-9]{1,19})/deliver/$")
 CHUNK = 1024 * 1024
 MAX_NAME = 255
 
@@ -158,16 +149,11 @@ class StrictNameParser(MultiPartParser):
         name_characters_check(file_name.replace("\\", "/").rsplit("/", 1)[-1])
         return super().sanitize_file_name(file_name)
 
-
-def _parse_strictly(request: HttpRequest):
-    def parse_file_upload(META, post_data):
-        parser = StrictNameParser(META, post_data, request.upload_handlers, request.encoding)
-        for handler in request.upload_handlers:
-            if isinstance(handler, WebDeliveryUploadHandler):
-                handler.parser = parser
-        return parser.parse()
-
-    return parse_file_upload
+    def fields_read(self) -> QueryDict:
+        """The form's fields parsed so far (those sent before the files). The parser keeps
+        them in its own ``_post`` until it returns them all; a subclass is where to ask."""
+        fields = getattr(self, "_post", None)
+        return fields.copy() if fields is not None else QueryDict(mutable=True)
 
 
 class NoFilesHandler(FileUploadHandler):
@@ -277,12 +263,22 @@ class DeliveryUploadHandler(FileUploadHandler):
         super().__init__(request)
         self.session = session
         self.ingest: FileIngest | None = None
+        self.parser: StrictNameParser | None = None
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        """Django's own hook for taking over the parse: the body is read by Django's parser,
+        stricter about file names, with this handler alone."""
+        if self.parser is not None:
+            return None  # asked again by that parser: it goes on and parses
         # The form's own fields take a little room beside the files.
         if content_length > settings.HANDOVER_MAX_DELIVERY_SIZE + 1024 * 1024:
             raise DeliveryTooLarge(_limit_text("A delivery", settings.HANDOVER_MAX_DELIVERY_SIZE))
-        return None
+        self.parser = StrictNameParser(META, input_data, [self], encoding)
+        return self.parser.parse()
+
+    def fields_read(self) -> QueryDict:
+        """The form's fields parsed so far (those sent before the files)."""
+        return self.parser.fields_read() if self.parser is not None else QueryDict(mutable=True)
 
     def new_file(self, field_name, file_name, *args, **kwargs):
         super().new_file(field_name, file_name, *args, **kwargs)
@@ -349,13 +345,7 @@ class WebDeliveryUploadHandler(DeliveryUploadHandler):
     def __init__(self, request: HttpRequest, session: UploadSession, *, user):
         super().__init__(request, session)
         self.user = user
-        self.parser: MultiPartParser | None = None
         self.checked = False
-
-    def fields_read(self) -> QueryDict:
-        """The form's fields parsed so far (those sent before the files)."""
-        fields = getattr(self.parser, "_post", None)
-        return fields.copy() if fields is not None else QueryDict(mutable=True)
 
     def new_file(self, field_name, file_name, *args, **kwargs):
         if not self.checked:
@@ -367,16 +357,14 @@ class WebDeliveryUploadHandler(DeliveryUploadHandler):
         super().new_file(field_name, file_name, *args, **kwargs)
 
     def _csrf_check(self) -> None:
-        request: Any = self.request
         # CsrfViewMiddleware reads the token from request.POST, which is being parsed: it is
-        # shown the fields read so far (the token among them) for the length of the check.
-        request._post = self.fields_read()
-        try:
-            refusal = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(
-                request, _no_view, (), {}
-            )
-        finally:
-            del request._post
+        # shown the fields read so far (the token among them). The parse's result replaces
+        # them once the body has been read.
+        request: Any = self.request
+        request.POST = self.fields_read()
+        refusal = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(
+            request, _no_view, (), {}
+        )
         if refusal is not None:
             raise CsrfRefused(refusal)
 
@@ -384,13 +372,6 @@ class WebDeliveryUploadHandler(DeliveryUploadHandler):
 def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
     """Stands for the page's view in the CSRF check: like it, not exempt."""
     raise NotImplementedError
-
-
-def _is_retry(request: HttpRequest, user) -> bool:
-    from handover.api.middleware import idempotency_key_taken, idempotency_scope
-
-    key = request.headers.get("Idempotency-Key")
-    return key is not None and idempotency_key_taken(idempotency_scope(user, request), key)
 
 
 def _limit_text(what: str, limit: int) -> str:
@@ -410,122 +391,7 @@ def _human_size(size: int) -> str:
     return f"{size} bytes"
 
 
-def _error(error: HandoverError) -> JsonResponse:
-    return JsonResponse({"error": error.code, "detail": error.detail}, status=error.status)
-
-
-class UploadMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method != "POST" or request.content_type != "multipart/form-data":
-            return self.get_response(request)
-        if not _length_given(request):
-            return _length_required(request)
-        match = DELIVERY_PATH.match(request.path)
-        if match is None:
-            web = WEB_DELIVERY_PATH.match(request.path)
-            if web is not None and id_in_range(int(web["order_id"])):
-                return self._web_delivery(request, int(web["order_id"]))
-            if request.path.startswith("/api/"):
-                try:
-                    request.POST  # noqa: B018 - parse now, so a refusal is answered here
-                except FORM_REFUSALS as error:
-                    return _parse_error(error)
-            return self.get_response(request)
-        order_id = int(match["order_id"])
-        if not id_in_range(order_id):
-            return _error(NotFound("No such order."))  # as the API answers any other path
-        return self._delivery(request, order_id)
-
-    def _delivery(self, request: HttpRequest, order_id: int) -> HttpResponse:
-        from handover.delivery.selectors import delivery_precheck
-
-        session = UploadSession(order_id=order_id)
-        try:
-            user = request_api_user(request)
-            if user is None:
-                raise NotAuthenticated("Send a valid API token.")
-            if _is_retry(request, user):
-                # The stored answer is replayed; the body is read only for its fingerprint.
-                handler: DeliveryUploadHandler = RetryUploadHandler(request, session)
-            else:
-                # Refuse before reading a byte of the body when the caller may not deliver.
-                delivery_precheck(order_id=order_id, user=user)
-                handler = DeliveryUploadHandler(request, session)
-        except HandoverError as error:
-            return _error(error)
-        _stream_into(request, handler, session)
-        try:
-            try:
-                request.FILES  # noqa: B018
-            except FORM_REFUSALS as error:
-                handler.abort()
-                return _parse_error(error)
-            except BaseException:
-                handler.abort()
-                raise
-            return self.get_response(request)
-        finally:
-            session.discard_unclaimed(default_storage.delete)
-
-    def _web_delivery(self, request: HttpRequest, order_id: int) -> HttpResponse:
-        """The delivery page's upload. A refusal while streaming is left for the view to show
-        beside the form (``request.upload_error``), with the fields sent before the files."""
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
-            return redirect_to_login(request.get_full_path())  # not a byte read
-        session = UploadSession(order_id=order_id)
-        handler = WebDeliveryUploadHandler(request, session, user=user)
-        _stream_into(request, handler, session)
-        try:
-            try:
-                request.FILES  # noqa: B018
-            except CsrfRefused as refused:
-                handler.abort()
-                return refused.response
-            except FORM_REFUSALS as error:
-                handler.abort()
-                request.upload_error = _refusal_of(error)  # type: ignore[attr-defined]
-                # The file being read when it was refused, to name it beside the error.
-                request.upload_error_file = handler.file_name or ""  # type: ignore[attr-defined]
-                request._post = handler.fields_read()  # type: ignore[attr-defined]
-                request._files = MultiValueDict()  # type: ignore[attr-defined]
-            except BaseException:
-                handler.abort()
-                raise
-            return self.get_response(request)
-        finally:
-            session.discard_unclaimed(default_storage.delete)
-
-
-def _length_given(request: HttpRequest) -> bool:
-    """Whether the body's length is known before it is read. Django reads a body without
-    one (``Transfer-Encoding: chunked``) as empty, so an upload would arrive without its
-    files, and its size could not be refused before the first byte."""
-    return request.META.get("CONTENT_LENGTH", "").strip().isdigit()
-
-
-def _length_required(request: HttpRequest) -> HttpResponse:
-    refusal = LengthRequired(
-        "Send the upload with a Content-Length header; a chunked body cannot be taken."
-    )
-    if request.path.startswith("/api/"):
-        return _error(refusal)
-    return HttpResponse(refusal.detail, status=411, content_type="text/plain; charset=utf-8")
-
-
-def _stream_into(
-    request: HttpRequest, handler: DeliveryUploadHandler, session: UploadSession
-) -> None:
-    """Have the request's body parsed by ``handler`` alone, strictly, into ``session``."""
-    request.upload_handlers = [handler]
-    request.parse_file_upload = _parse_strictly(request)  # type: ignore[method-assign]
-    request.upload_session = session  # type: ignore[attr-defined]
-
-
-def _refusal_of(error: Exception) -> HandoverError:
+def upload_refusal(error: Exception) -> HandoverError:
     """A parsing failure as the error the caller is shown."""
     if isinstance(error, HandoverError):
         return error
@@ -535,5 +401,7 @@ def _refusal_of(error: Exception) -> HandoverError:
     return InvalidInput(f"The form could not be read: {error}", code="bad_multipart")
 
 
-def _parse_error(error: Exception) -> JsonResponse:
-    return _error(_refusal_of(error))
+def upload_handlers_set(request: HttpRequest, handler: DeliveryUploadHandler) -> None:
+    """Have the request's body parsed by ``handler`` alone, into its session."""
+    request.upload_handlers = [handler]
+    request.upload_session = handler.session  # type: ignore[attr-defined]

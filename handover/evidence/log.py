@@ -80,15 +80,10 @@ def _sequence_batch(size: int, *, sweep: bool = False) -> int:
         .values_list("id", "body")[:size]
     )
     hashes = text_leaf_hashes([body for _id, body in pending])
-    with connection.cursor() as cursor:
-        # Plain executemany: building a model instance per leaf cost more than the insert.
-        cursor.executemany(
-            f"INSERT INTO {_LOG} (seq, event_id, leaf_hash) VALUES (%s, %s, %s)",
-            [
-                (start + 1 + n, event_id, hashed)
-                for n, ((event_id, _body), hashed) in enumerate(zip(pending, hashes, strict=True))
-            ],
-        )
+    LogEntry.objects.bulk_create(
+        LogEntry(seq=start + 1 + n, event_id=event_id, leaf_hash=hashed)
+        for n, ((event_id, _body), hashed) in enumerate(zip(pending, hashes, strict=True))
+    )
     return len(pending)
 
 

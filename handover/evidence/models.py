@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from handover.lib.canonical import CanonicalJSONEncoder
 from handover.lib.models import AppendOnly
 
 
@@ -51,7 +52,9 @@ class Event(AppendOnly):
     )
     actor_role = models.CharField(max_length=16)
     created_at = models.DateTimeField(db_index=True)
-    payload = models.JSONField(default=dict)
+    # Canonical JSON, as the body holds it: SQLite keeps the column as that text, and
+    # `handover verify --log` compares the two as they are (PostgreSQL's jsonb keeps its own form).
+    payload = models.JSONField(default=dict, encoder=CanonicalJSONEncoder)
     # What is hashed: the canonical JSON of the fields above and prev_hash (see
     # evidence.chain). The columns are queryable copies; the body is the record.
     body = models.TextField()

@@ -1,35 +1,16 @@
 import secrets
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from handover.evidence.chain import event_body, event_hash, seal_hash
 from handover.evidence.models import Event, EventType, SealedValues
-from handover.lib.canonical import canonical_json
-
-# Plain SQL for the INSERT: every move writes an event under the order's lock (on SQLite,
-# under the one writer lock), and the ORM took longer to build it than the database to run
-# it. The values still go through each field's own conversion, as in Model.save().
-_FIELDS = [f for f in Event._meta.concrete_fields if not f.primary_key]
-_INSERT = (
-    f"INSERT INTO {Event._meta.db_table} ({', '.join(str(f.column) for f in _FIELDS)})"
-    f" VALUES ({', '.join(['%s'] * len(_FIELDS))}) RETURNING {Event._meta.pk.column}"
-)
-
-# SQLite keeps a JSON column as text: there the payload column holds the payload as the body
-# does, canonical JSON, so that `handover verify --log` compares the two as they are (PostgreSQL
-# keeps jsonb, its own form, and the verifier encodes each payload again).
-_PAYLOAD = next(n for n, f in enumerate(_FIELDS) if f.name == "payload")
-
-_HEAD = f"SELECT hash FROM {Event._meta.db_table} WHERE order_id = %s ORDER BY id DESC LIMIT 1"
 
 
 def _chain_head(order_id: int) -> str:
-    with connection.cursor() as cursor:
-        cursor.execute(_HEAD, [order_id])
-        row = cursor.fetchone()
-    return row[0] if row else ""
+    head = Event.objects.filter(order_id=order_id).order_by("-id").values_list("hash", flat=True)
+    return head.first() or ""
 
 
 def event_append(
@@ -65,7 +46,7 @@ def event_append(
         payload=payload,
         prev_hash=prev_hash,
     )
-    event = Event(
+    event = Event.objects.create(
         order=order,
         type=type,
         actor=actor,
@@ -76,16 +57,6 @@ def event_append(
         prev_hash=prev_hash,
         hash=event_hash(body),
     )
-    values = [
-        canonical_json(payload).decode()
-        if n == _PAYLOAD and connection.vendor == "sqlite"
-        else f.get_db_prep_save(getattr(event, f.attname), connection)
-        for n, f in enumerate(_FIELDS)
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT, values)
-        (event.pk,) = cursor.fetchone()
-    event._state.adding, event._state.db = False, connection.alias
     if sealed is not None:
         SealedValues.objects.create(event=event, salt=salt, values=sealed)
     return event

@@ -1,16 +1,11 @@
-"""Postings to the escrow ledger. Callers hold the order's row lock and an open transaction.
-
-Finding the accounts and writing a posting are plain SQL: they run inside the order's
-transaction, so on SQLite under the one writer lock, twice in every order's life, and the ORM
-spent ten times longer building these few statements than the database spent running them.
-"""
+"""Postings to the escrow ledger. Callers hold the order's row lock and an open transaction."""
 
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db import IntegrityError, transaction
+from django.db.models import BigIntegerField, Case, F, Sum, Value, When
 from django.utils import timezone
 
 from handover.accounts.models import User
@@ -47,28 +42,9 @@ def _account_name(kind: AccountKind, *, owner_id: int | None, order_id: int | No
 
 AccountSpec = tuple[AccountKind, int | None, int | None]  # kind, owner id, order id
 
-_ACCOUNT = Account._meta.db_table
-_TRANSACTION = LedgerTransaction._meta.db_table
-_ENTRY = Entry._meta.db_table
-# Every field, in the order Account.from_db expects them.
-_ACCOUNT_FIELDS = [f.attname for f in Account._meta.concrete_fields]
-_ACCOUNT_COLUMNS = ", ".join(str(f.column) for f in Account._meta.concrete_fields)
-
-
-def _placeholders(count: int, each: str = "%s") -> str:
-    return ", ".join([each] * count)
-
 
 def _accounts_named(currency: str, names: list[str]) -> dict[str, Account]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM {_ACCOUNT}"
-            f" WHERE currency = %s AND name IN ({_placeholders(len(names))})",
-            [currency, *names],
-        )
-        accounts = [
-            Account.from_db(connection.alias, _ACCOUNT_FIELDS, row) for row in cursor.fetchall()
-        ]
+    accounts = Account.objects.filter(currency=currency, name__in=names)
     return {account.name: account for account in accounts}
 
 
@@ -78,14 +54,14 @@ def accounts_for(currency: str, *specs: AccountSpec) -> list[Account]:
     found = _accounts_named(currency, names)
     missing = [(name, spec) for name, spec in zip(names, specs, strict=True) if name not in found]
     if missing:
-        # DO NOTHING: a concurrent first posting may create the same account.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {_ACCOUNT} (name, currency, kind, owner_id, balance)"
-                f" VALUES {_placeholders(len(missing), '(%s, %s, %s, %s, 0)')}"
-                " ON CONFLICT DO NOTHING",
-                [v for n, (k, o, _) in missing for v in (n, currency, str(k), o)],
-            )
+        # ON CONFLICT DO NOTHING: a concurrent first posting may create the same account.
+        Account.objects.bulk_create(
+            [
+                Account(name=name, currency=currency, kind=kind, owner_id=owner, balance=0)
+                for name, (kind, owner, _) in missing
+            ],
+            ignore_conflicts=True,
+        )
         found = _accounts_named(currency, names)
     return [found[name] for name in names]
 
@@ -117,58 +93,36 @@ def _post(
         return None
     now, order_id = timezone.now(), getattr(order, "pk", None)
     try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {_TRANSACTION} (kind, order_id, currency, created_at, memo)"
-                " VALUES (%s, %s, %s, %s, %s) RETURNING id",
-                [
-                    str(kind),
-                    order_id,
-                    currency,
-                    connection.ops.adapt_datetimefield_value(now),
-                    memo,
-                ],
-            )
-            (txn_id,) = cursor.fetchone()
-            cursor.execute(
-                f"INSERT INTO {_ENTRY} (transaction_id, account_id, amount)"
-                f" VALUES {_placeholders(len(legs), '(%s, %s, %s)')}",
-                [v for account, amount in legs for v in (txn_id, account.pk, amount)],
-            )
-            _apply_balances(cursor, legs)
+        txn = LedgerTransaction.objects.create(
+            kind=kind, order_id=order_id, currency=currency, created_at=now, memo=memo
+        )
+        Entry.objects.bulk_create(
+            Entry(transaction=txn, account=account, amount=amount) for account, amount in legs
+        )
+        _apply_balances(legs)
     except IntegrityError:
         logger.warning("ledger refused a %s posting for order %s", kind, order_id)
         raise Conflict(
             f"The ledger refused the {kind}: a balance would go negative, or it was posted before.",
             code="ledger_refused",
         ) from None
-    txn = LedgerTransaction(
-        id=txn_id, kind=kind, order_id=order_id, currency=currency, created_at=now, memo=memo
-    )
-    txn._state.adding, txn._state.db = False, connection.alias
     return txn
 
 
-def _apply_balances(cursor, legs: Sequence[tuple[Account, int]]) -> None:
+def _apply_balances(legs: Sequence[tuple[Account, int]]) -> None:
     deltas: dict[int, int] = defaultdict(int)
     for account, amount in legs:
         deltas[account.pk] += amount
     ids = sorted(deltas)
-    if connection.features.has_select_for_update:
-        # Lock the rows in id order first: two postings then never wait on each other in
-        # opposite orders (a deadlock on PostgreSQL). SQLite already serialises writers.
-        cursor.execute(
-            f"SELECT id FROM {_ACCOUNT} WHERE id IN ({_placeholders(len(ids))})"
-            " ORDER BY id FOR UPDATE",
-            ids,
-        )
-    # The CHECK constraint on balance refuses a guarded account going below zero.
-    cursor.execute(
-        f"UPDATE {_ACCOUNT} SET balance = balance + CASE id"
-        f" {' '.join(['WHEN %s THEN %s'] * len(ids))} END"
-        f" WHERE id IN ({_placeholders(len(ids))})",
-        [*(v for pk in ids for v in (pk, deltas[pk])), *ids],
+    # Lock the rows in id order first: two postings then never wait on each other in opposite
+    # orders (a deadlock on PostgreSQL). SQLite already serialises writers (no-op there).
+    list(Account.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+    # One UPDATE for every leg; the CHECK constraint on balance refuses a guarded account
+    # going below zero.
+    change = Case(
+        *(When(pk=pk, then=Value(deltas[pk])) for pk in ids), output_field=BigIntegerField()
     )
+    Account.objects.filter(pk__in=ids).update(balance=F("balance") + change)
 
 
 def _seller_accounts(order) -> tuple[Account, Account]:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage, mailers
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -42,20 +42,6 @@ USER_AGENT = "Handover-Webhooks/1"
 
 
 # --- writing the outbox, in the event's transaction -------------------------------------------
-
-
-# Plain SQL for the webhook lookup and the INSERT, as in event_append: this runs in every
-# event's transaction, under the order's lock (on SQLite, the one writer lock), and the ORM
-# took twenty times longer to build the lookup than the database to run it.
-_HOOKS = (
-    f"SELECT id, events FROM {Webhook._meta.db_table} WHERE owner_id IN (%s, %s) AND active = %s"
-)
-_FIELDS = [f for f in Outbox._meta.concrete_fields if not f.primary_key]
-_DEFAULTS = {f.attname: f.get_default() for f in _FIELDS}
-_INSERT = (
-    f"INSERT INTO {Outbox._meta.db_table} ({', '.join(str(f.column) for f in _FIELDS)}) VALUES "
-)
-_ROW = f"({', '.join(['%s'] * len(_FIELDS))})"
 
 
 class OrderParties(Protocol):
@@ -80,13 +66,7 @@ def notifications_for_event(event: Event, *, notice: Notice | None = None) -> No
     rows = [*_emails(event, order, notice), *_webhook_calls(event, order)]
     if not rows:
         return
-    values = [
-        f.get_db_prep_save(row.get(f.attname, _DEFAULTS[f.attname]), connection)
-        for row in rows
-        for f in _FIELDS
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT + ", ".join([_ROW] * len(rows)), values)
+    Outbox.objects.bulk_create(Outbox(**row) for row in rows)
 
 
 def _outbox_row(event: Event, **values: Any) -> dict[str, Any]:
@@ -136,13 +116,9 @@ def _party_ids(parties: frozenset[Party], order: OrderParties | None) -> set[int
 def _webhook_calls(event: Event, order: OrderParties | None) -> Iterator[dict[str, Any]]:
     if order is None or event.type in rules.WEBHOOK_WITHHELD:
         return
-    with connection.cursor() as cursor:
-        cursor.execute(_HOOKS, [order.buyer_id, order.seller_id, True])
-        hooks = cursor.fetchall()
+    hooks = Webhook.objects.filter(owner_id__in=[order.buyer_id, order.seller_id], active=True)
     payload = None
-    for webhook_id, subscribed in hooks:
-        if isinstance(subscribed, str):  # SQLite's JSON is text
-            subscribed = json.loads(subscribed)
+    for webhook_id, subscribed in hooks.order_by("id").values_list("id", "events"):
         if not rules.webhook_wants(subscribed, event.type):
             continue
         payload = payload or event_json(event)

@@ -1,14 +1,10 @@
-import functools
 from datetime import datetime
-from typing import Any
 
-from django.db import connection
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from handover.accounts.models import User
 from handover.lib.errors import NotFound
-from handover.lib.rows import columns, partial, pk_in_range, row_first, table
 from handover.offers.models import Offer, OfferTerms
 from handover.orders.models import Order
 from handover.orders.rules import (
@@ -131,78 +127,33 @@ def timer_action(order: Order) -> str | None:
     return action.value if action else None
 
 
-# --- Rows the services read under the writer lock ---
-#
-# Plain SELECTs, as the ORM would write them with select_related, built once and turned into
-# instances with the fields' own converters: compiling these queries and mapping their rows
-# took ten times longer than running them, and on SQLite that time is spent holding the one
-# writer lock (order_for_update runs in every move). The related rows come with only what the
-# answers show (names, terms version); their other fields load on first use.
+# --- Rows the services read before a move and under its lock ---
+
+
+def _order_rows() -> QuerySet[Order]:
+    return Order.objects.select_related("buyer", "seller", "terms")
 
 
 def order_for_update(order_id: int) -> Order | None:
-    """The order, its row locked (on PostgreSQL) until the transaction ends, or None."""
-    return _order_read(order_id, for_update=connection.features.has_select_for_update)
+    """The order, its row locked until the transaction ends, or None. Only the order's row:
+    the parties and the terms are read, not locked, so a move never waits on another order's
+    move that shares a buyer or seller."""
+    return _order_rows().select_for_update(of=("self",)).filter(pk=order_id).first()
 
 
 def order_read(order_id: int) -> Order | None:
     """The order as ``order_for_update`` reads it, without a lock: for checks made before
     the locked read that decides."""
-    return _order_read(order_id, for_update=False)
-
-
-def _order_read(order_id: int, *, for_update: bool) -> Order | None:
-    found = _by_pk(Order, _order_sql(for_update), order_id)
-    if found is None:
-        return None
-    order, (buyer, seller, terms_version) = found
-    order.buyer = partial(User, id=order.buyer_id, username=buyer)
-    order.seller = partial(User, id=order.seller_id, username=seller)
-    order.terms = partial(OfferTerms, id=order.terms_id, version=terms_version)
-    return order
+    return _order_rows().filter(pk=order_id).first()
 
 
 def offer_to_order(offer_id: int) -> tuple[Offer, OfferTerms] | None:
-    """The active offer with its seller's name, and its current terms; or None."""
-    found = _by_pk(Offer, _offer_sql(), offer_id, True)
-    if found is None:
+    """The active offer with its seller, and its current terms; or None."""
+    offer = Offer.objects.select_related("seller").filter(pk=offer_id, is_active=True).first()
+    if offer is None:
         return None
-    offer, (seller, terms_id, terms_version, terms_sha256) = found
-    offer.seller = partial(User, id=offer.seller_id, username=seller)
-    terms = partial(
-        OfferTerms, id=terms_id, offer_id=offer.pk, version=terms_version, sha256=terms_sha256
-    )
-    return offer, terms
-
-
-@functools.cache
-def _order_sql(for_update: bool) -> str:
-    return (
-        f"SELECT {columns(Order, 'o')}, b.username, s.username, t.version"
-        f" FROM {table(Order)} o"
-        f" JOIN {table(User)} b ON b.id = o.buyer_id"
-        f" JOIN {table(User)} s ON s.id = o.seller_id"
-        f" JOIN {table(OfferTerms)} t ON t.id = o.terms_id"
-        # Only the order's row, as select_for_update(of=("self",)) locks.
-        " WHERE o.id = %s" + (" FOR UPDATE OF o" if for_update else "")
-    )
-
-
-@functools.cache
-def _offer_sql() -> str:
-    return (
-        f"SELECT {columns(Offer, 'o')}, u.username, t.id, t.version, t.sha256"
-        f" FROM {table(Offer)} o"
-        f" JOIN {table(User)} u ON u.id = o.seller_id"
-        f" JOIN {table(OfferTerms)} t ON t.offer_id = o.id"
-        " WHERE o.id = %s AND o.is_active = %s ORDER BY t.version DESC LIMIT 1"
-    )
-
-
-def _by_pk[M: Model](
-    model: type[M], sql: str, pk: int, *params: Any
-) -> tuple[M, tuple[Any, ...]] | None:
-    return row_first(model, sql, [pk, *params]) if pk_in_range(model, pk) else None
+    terms = offer.terms_versions.order_by("-version").first()
+    return None if terms is None else (offer, terms)
 
 
 def order_reviews_for(

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import JSONField, Q
 from django.utils import timezone
 
@@ -89,18 +89,9 @@ def _save_changes(order: Order) -> None:
     if as_locked is None:
         order.save()
         return
-    changed = [f for f in _ORDER_FIELDS if getattr(order, f.attname) != as_locked[f.attname]]
+    changed = [f.name for f in _ORDER_FIELDS if getattr(order, f.attname) != as_locked[f.attname]]
     if changed:
-        # What save(update_fields=...) writes, in plain SQL: the ORM took longer to build this
-        # UPDATE than the database to run it, under the writer lock on SQLite. Order has no
-        # save() of its own, no field that sets itself on save, and no signal receivers (a
-        # test checks), so skipping save() skips nothing.
-        sets = ", ".join(f"{connection.ops.quote_name(str(f.column))} = %s" for f in changed)
-        values = [f.get_db_prep_save(getattr(order, f.attname), connection) for f in changed]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Order._meta.db_table} SET {sets} WHERE id = %s", [*values, order.pk]
-            )
+        order.save(update_fields=changed)
     _remember_as_locked(order)
 
 

@@ -31,7 +31,7 @@ urlpatterns = [
     _order("messages", orders.message_post, "order_message"),
     _order("accept-order", seller.order_accept_order, "order_accept_order"),
     _order("decline-order", seller.order_decline_order, "order_decline_order"),
-    # The upload middleware streams this path's files (delivery.uploads.WEB_DELIVERY_PATH).
+    # The upload middleware streams this path's files (api.uploads.WEB_DELIVERY_PATH).
     _order("deliver", deliveries.order_deliver_page, "order_deliver"),
     path(
         "orders/<id:order_id>/deliveries/<id:delivery_id>/release/",

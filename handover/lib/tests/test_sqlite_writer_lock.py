@@ -1,3 +1,7 @@
+"""SQLite's writers queue: every transaction takes the write lock at BEGIN (IMMEDIATE) and a
+writer that finds it taken waits (the busy timeout) instead of failing."""
+
+import sqlite3
 import threading
 import time
 
@@ -10,7 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def _sqlite_only():
     if connection.vendor != "sqlite":
-        pytest.skip("the writer lock is part of the SQLite backend")
+        pytest.skip("the write lock at BEGIN is how SQLite is set up")
 
 
 def _in_thread(target) -> threading.Thread:
@@ -66,22 +70,23 @@ def test_a_rolled_back_writer_releases_the_lock():
     assert took and took[0] < 1.0
 
 
-def test_an_open_transaction_holds_the_lock_file_and_commit_frees_it():
-    import fcntl
-    import os
-
-    path = f"{connection.settings_dict['NAME']}.writer-lock"
-
+def test_an_open_transaction_holds_the_write_lock_and_commit_frees_it():
     def taken() -> bool:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT)
+        other = sqlite3.connect(connection.settings_dict["NAME"], timeout=0)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            other.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            assert "locked" in str(error)
             return True
         finally:
-            os.close(fd)
+            other.close()
         return False
 
     with transaction.atomic():
         assert taken()
     assert not taken()
+
+
+def test_a_writer_waits_for_the_lock_rather_than_failing():
+    assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert connection.settings_dict["OPTIONS"]["timeout"] >= 5

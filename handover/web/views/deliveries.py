@@ -1,6 +1,6 @@
 """Delivering and the delivered files.
 
-The delivery form's files arrive already in storage: ``delivery.uploads.UploadMiddleware``
+The delivery form's files arrive already in storage: ``api.uploads.UploadMiddleware``
 streams this page's upload as it does the API's (after the CSRF check), and leaves any
 refusal in ``request.upload_error``. The view then calls ``order_deliver``, as the API does.
 Previews and originals are served by ``delivery.serving``, as the API serves them, under the

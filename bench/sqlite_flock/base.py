@@ -1,4 +1,7 @@
-"""SQLite with a fair queue for writers.
+"""SQLite with a fair queue for writers: the backend Handover used until the plain
+``transaction_mode="IMMEDIATE"`` with a busy timeout replaced it, kept here so that
+``bench/run.py --compare`` measures the two side by side
+(HANDOVER_BENCH_SQLITE_ENGINE=sqlite_flock).
 
 With ``transaction_mode`` IMMEDIATE every transaction takes SQLite's write lock at BEGIN.
 A writer that finds it taken waits in SQLite's busy handler, which sleeps in growing steps of
@@ -17,30 +20,12 @@ import fcntl
 import os
 import time
 
-from django.db.backends.sqlite3 import base, operations
+from django.db.backends.sqlite3 import base
 
 POLL_S = 0.0001
 
 
-class DatabaseOperations(operations.DatabaseOperations):
-    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
-        """Tests empty tables with DELETE, which the append-only triggers refuse: lift them
-        for the flush, in its transaction, and put them back."""
-        from handover.evidence.triggers import APPEND_ONLY, sqlite_create, sqlite_drop
-
-        statements = super().sql_flush(
-            style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
-        )
-        guarded = [t for t in APPEND_ONLY if t in tables]
-        if not statements or not guarded:
-            return statements
-        drops = [sql for t in guarded for sql in sqlite_drop(t)]
-        creates = [sql for t in guarded for sql in sqlite_create(t)]
-        return drops + statements + creates
-
-
 class DatabaseWrapper(base.DatabaseWrapper):
-    ops_class = DatabaseOperations
     _writer_fd: int | None = None
     _writer_locked = False
 
