@@ -3,9 +3,10 @@
 The commit REF is unpacked (git archive) into a temporary folder and measured by its own
 bench/run.py, beside this tree, in the parallel mode (one django.test.Client per process, as
 many processes as --procs: 2 clients on this machine's 2 cores). On SQLite this tree is also
-measured with the writer queue it replaced (bench/sqlite_flock), so the two ways SQLite's
-writers wait are compared on the same code. The variants run interleaved, ``--rounds`` times
-each, so that a neighbour's load falls on all of them alike; each variant's rounds are pooled.
+measured with Django's own backend instead of its writer queue (handover/lib/sqlite), so the
+two ways SQLite's writers wait are compared on the same code. The variants run interleaved,
+``--rounds`` times each, so that a neighbour's load falls on all of them alike; each variant's
+rounds are pooled.
 """
 
 import argparse
@@ -31,8 +32,8 @@ def compare(args: argparse.Namespace, databases: list[str], pg_url: str) -> None
             variants.append((f"{db}, before ({args.compare})", db, before, {}))
             variants.append((f"{db}, after", db, ROOT, {}))
             if db == "sqlite":
-                flock = {"HANDOVER_BENCH_SQLITE_ENGINE": "sqlite_flock"}
-                variants.append(("sqlite, after with the flock queue", db, ROOT, flock))
+                plain = {"HANDOVER_BENCH_SQLITE_ENGINE": "django.db.backends.sqlite3"}
+                variants.append(("sqlite, after with Django's busy wait", db, ROOT, plain))
         pooled: dict[str, list[dict]] = {label: [] for label, *_ in variants}
         started, load_before = time.perf_counter(), os.getloadavg()[0]
         for _ in range(args.rounds):

@@ -153,8 +153,8 @@ def setup_django() -> dict[str, str]:
     from django.conf import settings
 
     engine = os.environ.get("HANDOVER_BENCH_SQLITE_ENGINE")
-    if engine and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        # Another SQLite backend to compare (bench/sqlite_flock): set before any connection.
+    if engine and "sqlite" in settings.DATABASES["default"]["ENGINE"]:
+        # Another SQLite backend to compare (Django's own): set before any connection.
         settings.DATABASES["default"]["ENGINE"] = engine
     django.setup()
     from django.core.management import call_command

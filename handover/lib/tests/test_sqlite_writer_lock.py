@@ -1,6 +1,9 @@
-"""SQLite's writers queue: every transaction takes the write lock at BEGIN (IMMEDIATE) and a
-writer that finds it taken waits (the busy timeout) instead of failing."""
+"""SQLite's writers queue: every transaction takes the write lock at BEGIN (IMMEDIATE), after
+the lock file of the backend's writer queue (handover/lib/sqlite), and a writer that finds
+either taken waits instead of failing."""
 
+import fcntl
+import os
 import sqlite3
 import threading
 import time
@@ -90,3 +93,25 @@ def test_an_open_transaction_holds_the_write_lock_and_commit_frees_it():
 def test_a_writer_waits_for_the_lock_rather_than_failing():
     assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
     assert connection.settings_dict["OPTIONS"]["timeout"] >= 5
+
+
+def test_an_open_transaction_holds_the_lock_file_and_commit_frees_it():
+    path = f"{connection.settings_dict['NAME']}.writer-lock"
+
+    def taken() -> bool:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    with transaction.atomic():
+        assert taken()
+    assert not taken()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert taken()
+        raise RuntimeError("rolled back")
+    assert not taken()  # a rollback frees it too

@@ -1,19 +1,21 @@
-"""SQLite with a fair queue for writers: the backend Handover used until the plain
-``transaction_mode="IMMEDIATE"`` with a busy timeout replaced it, kept here so that
-``bench/run.py --compare`` measures the two side by side
-(HANDOVER_BENCH_SQLITE_ENGINE=sqlite_flock).
+"""SQLite with a fair queue for writers.
 
 With ``transaction_mode`` IMMEDIATE every transaction takes SQLite's write lock at BEGIN.
 A writer that finds it taken waits in SQLite's busy handler, which sleeps in growing steps of
-up to 100 ms and wakes in no order: under load a transition of 5 ms could wait a second. Here a
-writer first takes an exclusive ``flock`` on a lock file next to the database, held until its
-transaction ends, threads and processes alike; SQLite's own lock is then free when BEGIN runs.
+up to 100 ms and wakes in no order. Here a writer first takes an exclusive ``flock`` on a lock
+file next to the database, held until its transaction ends, threads and processes alike;
+SQLite's own lock is then free when BEGIN runs.
+
+Kept against Django's own backend (the issue 12 rule: a deviation needs 2x on something a user
+feels) by the bench row "transition (accept) p99 ms" of ``./run bench --compare`` with 2
+clients on SQLite, 2026-12-06 (bench/RESULTS.md): 26.9 ms with this queue against 138.3 ms
+with IMMEDIATE and the busy timeout alone, which also misses the 100 ms target. It overrides
+the connection's private ``_start_transaction_under_autocommit``, ``_commit``, ``_rollback``
+and ``_close``: Django has no public hook around a transaction's start and end.
 
 A writer that finds the ``flock`` taken tries again every ``POLL_S`` until SQLite's timeout has
-passed (a blocking ``flock`` could not give up). A transition holds the lock for one to three
-milliseconds, so the poll is a tenth of one: polling every half millisecond instead cost a fifth
-of the lifecycles per second two processes manage (bench/run.py, parallel mode), and a try
-costs a few microseconds.
+passed (a blocking ``flock`` could not give up); past it BEGIN meets SQLite's own lock and
+waits or fails as Django's backend would.
 """
 
 import fcntl
