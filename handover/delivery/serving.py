@@ -6,12 +6,7 @@ from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 
 from handover.accounts.models import User
-from handover.delivery.services import (
-    Visit,
-    file_served_record,
-    original_access,
-    preview_part_for,
-)
+from handover.delivery.services import Visit, file_served_record, original_access, preview_part_for
 from handover.delivery.storage import presigned_url
 from handover.lib.ranges import Disposition, SentRange, accel_redirect, serve_file
 

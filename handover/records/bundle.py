@@ -74,8 +74,8 @@ from django.utils import timezone
 
 from handover.accounts.models import User
 from handover.delivery.models import Delivery, DeliveryFile, PreviewPart
-from handover.delivery.services import preview_views_close
 from handover.delivery.storage import scratch_dir
+from handover.delivery.tallies import preview_views_close
 from handover.evidence import keys
 from handover.evidence.chain import receipt_message
 from handover.evidence.log import log_sequence, tree_for, tree_head_sign

@@ -20,7 +20,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from handover.accounts.models import User
-from handover.delivery.services import delivery_release_early, order_deliver, preview_make
+from handover.delivery.previewing import preview_make
+from handover.delivery.services import delivery_release_early, order_deliver
 from handover.disputes.models import Dispute
 from handover.disputes.services import dispute_decide, dispute_open
 from handover.offers.models import Offer

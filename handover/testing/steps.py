@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 
 from handover.delivery.models import DeliveryFile, PreviewState
-from handover.delivery.services import preview_make
+from handover.delivery.previewing import preview_make
 from handover.disputes.models import Dispute
 from handover.evidence.models import Event
 from handover.ledger.models import Account, Entry, LedgerTransaction

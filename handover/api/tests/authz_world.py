@@ -30,7 +30,8 @@ from handover.accounts.models import Role, User
 from handover.accounts.services import token_create
 from handover.api.tests.authz_table import DONE, LOGIN, REFUSED, Expected, Outcome
 from handover.delivery.models import Delivery
-from handover.delivery.services import order_deliver, preview_make
+from handover.delivery.previewing import preview_make
+from handover.delivery.services import order_deliver
 from handover.delivery.tasks import preview_make_task
 from handover.disputes.models import Dispute
 from handover.disputes.services import dispute_decide, dispute_open, support_note_add

@@ -29,7 +29,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from handover.accounts.models import Role, User
-from handover.delivery.services import preview_make
+from handover.delivery.previewing import preview_make
 from handover.disputes.models import Dispute
 from handover.notifications.models import Webhook
 from handover.testing.actors import Api, make_user

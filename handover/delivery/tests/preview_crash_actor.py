@@ -64,7 +64,8 @@ def later() -> dict:
     from django.utils import timezone
 
     from handover.delivery.models import DeliveryFile
-    from handover.delivery.services import previews_resume_stalled
+    from handover.delivery.previewing import previews_resume_stalled
+    from handover.delivery.tasks import preview_enqueue
     from handover.ops.timers import timers_run_due
     from handover.orders.models import Order
 
@@ -72,7 +73,7 @@ def later() -> dict:
     Order.objects.update(timer_at=past)
     held = timers_run_due()
     DeliveryFile.objects.update(preview_lease_until=past)
-    resumed = previews_resume_stalled()
+    resumed = previews_resume_stalled(enqueue=preview_enqueue)
     call_command("worker", batch=True, verbosity=0)
     order = Order.objects.get()
     file = DeliveryFile.objects.get()

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from handover.delivery.models import PreviewViewTally
-from handover.delivery.services import preview_views_close
+from handover.delivery.tallies import preview_views_close
 from handover.evidence import keys
 from handover.evidence.models import Event, EventType
 from handover.records.tests.test_bundle import fetch_bundle

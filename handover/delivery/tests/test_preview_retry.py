@@ -9,7 +9,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from handover.delivery.models import DeliveryFile, PreviewState
-from handover.delivery.services import preview_make, previews_resume_stalled, stopped_reason
+from handover.delivery.previewing import preview_make, previews_resume_stalled, stopped_reason
+from handover.delivery.tasks import preview_enqueue
 from handover.evidence.models import Event, EventType
 from handover.ops.timers import timers_run_due
 from handover.orders.models import Order
@@ -41,7 +42,7 @@ def queued_previews() -> int:
 
 def worker_killed_while_making(file_id: int) -> None:
     """What a worker killed mid-preview leaves: the attempt counted and leased, nothing else."""
-    from handover.delivery.services import _preview_claim
+    from handover.delivery.previewing import _preview_claim
 
     _preview_claim(file_row(file_id))
 
@@ -61,13 +62,13 @@ def test_a_preview_whose_worker_stopped_is_queued_again_once_its_lease_runs_out(
     queued = queued_previews()
 
     clock.move_to(lease)  # still within the attempt's time
-    assert previews_resume_stalled() == {"queued": 0, "failed": 0}
+    assert previews_resume_stalled(enqueue=preview_enqueue) == {"queued": 0, "failed": 0}
 
     clock.shift(SECOND)
-    assert previews_resume_stalled() == {"queued": 1, "failed": 0}
+    assert previews_resume_stalled(enqueue=preview_enqueue) == {"queued": 1, "failed": 0}
     assert queued_previews() == queued + 1
     # A second sweep right after finds the new lease and queues nothing more.
-    assert previews_resume_stalled() == {"queued": 0, "failed": 0}
+    assert previews_resume_stalled(enqueue=preview_enqueue) == {"queued": 0, "failed": 0}
 
     preview_make(file_id=file_id)
     row = file_row(file_id)
@@ -82,7 +83,7 @@ def test_a_preview_that_stopped_every_time_fails_with_the_reason(
     for _ in range(2):
         worker_killed_while_making(file_id)
         clock.move_to(lease_end(file_id) + SECOND)
-        swept = previews_resume_stalled()
+        swept = previews_resume_stalled(enqueue=preview_enqueue)
     assert swept == {"queued": 0, "failed": 1}
 
     row = file_row(file_id)
@@ -151,7 +152,7 @@ def test_a_failed_preview_holds_auto_complete_until_the_seller_releases_the_orig
     file_id = delivery["files"][0]["id"]
     worker_killed_while_making(file_id)
     clock.move_to(lease_end(file_id) + SECOND)
-    previews_resume_stalled()
+    previews_resume_stalled(enqueue=preview_enqueue)
     assert ok(buyer_api.get(f"/orders/{order_id}"))["preview_hold"] == "failed"
 
     Order.objects.filter(pk=order_id).update(timer_at=timezone.now() - timedelta(days=30))

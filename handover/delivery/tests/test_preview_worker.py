@@ -9,7 +9,8 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from handover.delivery.models import DeliveryFile, PreviewPart, PreviewState
-from handover.delivery.services import order_deliver, preview_make
+from handover.delivery.previewing import preview_make
+from handover.delivery.services import order_deliver
 from handover.evidence.models import Event, EventType
 from handover.testing.files import (
     deliver_files,

@@ -69,3 +69,38 @@ def test_an_import_against_the_layers_fails_the_check(tmp_path, contract, module
     assert result.returncode == 1, result.stdout + result.stderr
     assert "BROKEN" in result.stdout
     assert "1 broken" in result.stdout
+
+
+# The interface inside each app; every other module there is the domain's (or the records' or
+# the evidence core's) and must be named by the domain-not-interface contract.
+INTERFACE_NAMES = {"api", "admin", "forms", "management", "urls", "support_urls", "views"}
+INTERFACE_APPS = {"web", "api", "ops", "testing"}
+
+
+def _matches(module: str, pattern: str) -> bool:
+    """import-linter's reading of a pattern: ``*`` is one segment; a module matches its
+    package's pattern too (descendants count)."""
+    parts, wanted = module.split("."), pattern.split(".")
+    head = parts[: len(wanted)]
+    return len(head) == len(wanted) and all(
+        w in ("*", p) for w, p in zip(wanted, head, strict=True)
+    )
+
+
+def test_every_domain_module_is_named_by_the_no_interface_contract():
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (contract,) = [c for c in contracts["contracts"] if c["id"] == "domain-not-interface"]
+    unnamed = []
+    for path in (ROOT / "handover").glob("*/**/*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        app, inside = parts[1], parts[2:]
+        if app in INTERFACE_APPS or {"tests", "migrations"} & set(parts):
+            continue
+        if not inside or inside[0] in INTERFACE_NAMES or inside == ("__init__",):
+            continue
+        module = ".".join(p for p in parts if p != "__init__")
+        if not any(_matches(module, pattern) for pattern in contract["source_modules"]):
+            unnamed.append(module)
+    assert not unnamed, f"name these in the domain-not-interface contract: {unnamed}"

@@ -27,7 +27,8 @@ from hypothesis.stateful import (
 
 from handover.accounts.models import Role, User
 from handover.delivery.models import Delivery, DeliveryFile
-from handover.delivery.services import delivery_release_early, order_deliver, preview_make
+from handover.delivery.previewing import preview_make
+from handover.delivery.services import delivery_release_early, order_deliver
 from handover.disputes.models import Dispute
 from handover.disputes.services import cancellation_expire, dispute_decide, dispute_open
 from handover.evidence.models import Event, EventType

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.csp import CSP
 
 from handover.accounts.models import Role
-from handover.delivery.services import preview_make
+from handover.delivery.previewing import preview_make
 from handover.disputes.models import Dispute, SupportNote
 from handover.evidence.models import Event, EventType
 from handover.ledger.models import Entry

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import Page, expect
 
 from handover.accounts.models import Role
-from handover.delivery.services import preview_make
+from handover.delivery.previewing import preview_make
 from handover.disputes.models import Dispute, SupportNote
 from handover.ops.demo import demo_png
 from handover.orders.models import Order
