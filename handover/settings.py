@@ -8,6 +8,7 @@ import dj_database_url
 from django.utils.csp import CSP
 
 from handover.lib.env import (
+    env_base_url,
     env_bool,
     env_choice,
     env_duration,
@@ -352,6 +353,8 @@ if MAILERS["default"]["BACKEND"].endswith("smtp.EmailBackend"):
         # Django's SMTP sender waits forever by default; the worker must not.
         "timeout": 10,
     }
+# The address every e-mail's links start with (lib.links.page_url): where users reach the web.
+HANDOVER_BASE_URL = env_base_url("HANDOVER_BASE_URL", "http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env_str("HANDOVER_EMAIL_FROM", "Handover <handover@localhost>")
 # Our handover.E001 (handover/ops/checks.py) says the same, naming the variable to set.
 SILENCED_SYSTEM_CHECKS = ["mail.E001"]

@@ -4,6 +4,7 @@ import os
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -91,3 +92,16 @@ def env_choice(name: str, default: str, choices: set[str]) -> str:
 def env_path(name: str, default: Path) -> Path:
     raw = os.environ.get(name)
     return Path(raw).expanduser().resolve() if raw else default.resolve()
+
+
+def env_base_url(name: str, default: str) -> str:
+    """The site's public address, like https://handover.example.com: scheme and host (a port
+    and a path prefix allowed), no query; kept without its trailing slash."""
+    raw = os.environ.get(name, default)
+    try:
+        parts = urlsplit(raw.strip())
+    except ValueError:
+        raise _fail(name, raw, "an address like https://handover.example.com") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise _fail(name, raw, "an address like https://handover.example.com")
+    return raw.strip().rstrip("/")

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from handover.lib.env import (
+    env_base_url,
     env_bool,
     env_choice,
     env_duration,
@@ -14,6 +15,7 @@ from handover.lib.env import (
     env_percent,
     env_str,
 )
+from handover.lib.links import page_url
 
 NAME = "HANDOVER_TEST_SETTING"
 
@@ -140,3 +142,31 @@ def test_env_path_expands_and_resolves(setenv, tmp_path):
     assert env_path(NAME, Path("var")) == tmp_path / "data"
     setenv("")
     assert env_path(NAME, tmp_path) == tmp_path.resolve()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://handover.example.com/", "https://handover.example.com"),
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
+        (" https://example.com/market/ ", "https://example.com/market"),
+    ],
+)
+def test_a_base_url_is_kept_without_its_trailing_slash(monkeypatch, raw, expected):
+    monkeypatch.setenv("HANDOVER_BASE_URL", raw)
+    assert env_base_url("HANDOVER_BASE_URL", "http://x") == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["example.com", "ftp://example.com", "https://", "https://a.b/?q=1", "https://a.b/#x", ""],
+)
+def test_a_base_url_that_is_no_web_address_stops_start_up(monkeypatch, raw):
+    monkeypatch.setenv("HANDOVER_BASE_URL", raw)
+    with pytest.raises(ImproperlyConfigured, match="HANDOVER_BASE_URL"):
+        env_base_url("HANDOVER_BASE_URL", "http://x")
+
+
+def test_page_url_is_the_base_url_and_the_page_path(settings):
+    settings.HANDOVER_BASE_URL = "https://handover.example.com/market"
+    assert page_url("web:order", 7) == "https://handover.example.com/market/orders/7/"

@@ -1,3 +1,6 @@
+import os
+
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -21,6 +24,11 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         data = demo_seed()
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-        self.stdout.write(demo_summary(data, demo_tokens(data), f"http://{shown_host}:{port}"))
+        site = f"http://{shown_host}:{port}"
+        # E-mails link to the demo's own pages, in this process and in the server and worker
+        # it starts, unless HANDOVER_BASE_URL says otherwise.
+        if "HANDOVER_BASE_URL" not in os.environ:
+            os.environ["HANDOVER_BASE_URL"] = settings.HANDOVER_BASE_URL = site
+        self.stdout.write(demo_summary(data, demo_tokens(data), site))
         if not no_serve:
             call_command("serve", host=host, port=port, no_migrate=True)
