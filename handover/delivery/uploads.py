@@ -14,6 +14,7 @@ check is made in the stream: when the first file begins, against the fields read
 form sends its token first) or the X-CSRFToken header. A request that fails it stores nothing."""
 
 import hashlib
+import io
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,7 +29,7 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import FileUploadHandler
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
@@ -149,11 +150,54 @@ class StrictNameParser(MultiPartParser):
         name_characters_check(file_name.replace("\\", "/").rsplit("/", 1)[-1])
         return super().sanitize_file_name(file_name)
 
-    def fields_read(self) -> QueryDict:
-        """The form's fields parsed so far (those sent before the files). The parser keeps
-        them in its own ``_post`` until it returns them all; a subclass is where to ask."""
-        fields = getattr(self, "_post", None)
-        return fields.copy() if fields is not None else QueryDict(mutable=True)
+
+class BodyStart(io.RawIOBase):
+    """The request body as Django's parser reads it, keeping the bytes read until the first
+    file begins: the fields sent before the files are in them (and Django refuses more than
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` of fields anyway)."""
+
+    def __init__(self, stream: Any):
+        super().__init__()
+        self.stream = stream
+        self.kept = bytearray()
+        self.keeping = True
+        self.limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 2 * CHUNK
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self.stream.read(size)
+        if self.keeping:
+            self.kept += data[: max(0, self.limit - len(self.kept))]
+        return data
+
+
+class FieldsOnly(FileUploadHandler):
+    """Ends a parse where the first file begins."""
+
+    def new_file(self, *args, **kwargs):
+        raise StopUpload(connection_reset=True)
+
+    def receive_data_chunk(self, raw_data, start):  # pragma: no cover - new_file stops
+        return None
+
+    def file_complete(self, file_size):  # pragma: no cover
+        return None
+
+
+def fields_before_files(
+    META: dict[str, Any], start: bytes, boundary: bytes, encoding: str | None
+) -> QueryDict:
+    """The fields in ``start``, the beginning of a multipart body, up to its first file:
+    Django's parser reads them from those bytes closed by the final boundary."""
+    body = start + b"\r\n--" + boundary + b"--\r\n"
+    meta = {**META, "CONTENT_LENGTH": str(len(body))}
+    try:
+        fields, _files = MultiPartParser(meta, io.BytesIO(body), [FieldsOnly()], encoding).parse()
+    except FORM_REFUSALS:
+        return QueryDict(mutable=True)
+    return fields.copy()
 
 
 class NoFilesHandler(FileUploadHandler):
@@ -264,6 +308,9 @@ class DeliveryUploadHandler(FileUploadHandler):
         self.session = session
         self.ingest: FileIngest | None = None
         self.parser: StrictNameParser | None = None
+        self.fields: QueryDict | None = None
+        self.start = BodyStart(None)  # the body's reader, once the parse begins
+        self.raw: tuple[dict[str, Any], bytes, str | None] = ({}, b"", None)
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         """Django's own hook for taking over the parse: the body is read by Django's parser,
@@ -273,15 +320,24 @@ class DeliveryUploadHandler(FileUploadHandler):
         # The form's own fields take a little room beside the files.
         if content_length > settings.HANDOVER_MAX_DELIVERY_SIZE + 1024 * 1024:
             raise DeliveryTooLarge(_limit_text("A delivery", settings.HANDOVER_MAX_DELIVERY_SIZE))
-        self.parser = StrictNameParser(META, input_data, [self], encoding)
+        self.start = BodyStart(input_data)
+        self.raw = (META, boundary, encoding)
+        self.parser = StrictNameParser(META, self.start, [self], encoding)
         return self.parser.parse()
 
     def fields_read(self) -> QueryDict:
-        """The form's fields parsed so far (those sent before the files)."""
-        return self.parser.fields_read() if self.parser is not None else QueryDict(mutable=True)
+        """The form's fields sent before the files."""
+        if self.parser is None:
+            return QueryDict(mutable=True)
+        if self.fields is None:
+            self.start.keeping = False
+            META, boundary, encoding = self.raw
+            self.fields = fields_before_files(META, bytes(self.start.kept), boundary, encoding)
+        return self.fields.copy()
 
     def new_file(self, field_name, file_name, *args, **kwargs):
         super().new_file(field_name, file_name, *args, **kwargs)
+        self.start.keeping = False  # the fields before the files are all in it
         if field_name != "files":
             raise InvalidInput("Send the files in the field 'files'.", code="files_field")
         self.ingest = FileIngest(self.session, file_name)
@@ -311,6 +367,7 @@ class RetryUploadHandler(DeliveryUploadHandler):
 
     def new_file(self, field_name, file_name, *args, **kwargs):
         FileUploadHandler.new_file(self, field_name, file_name, *args, **kwargs)
+        self.start.keeping = False
         self.size = 0
         self.digest = hashlib.sha256()  # the fingerprint covers the bytes, not only the size
 
