@@ -36,6 +36,7 @@ class Limits:
     timeout_s: float = 120.0  # wall time for one preview, child process included
     memory_bytes: int = 1024 * 2**20  # address space of the child doing the decoding
     image_edge: int = 1600  # long edge of an image preview
+    drawing_edge: int = 800  # long edge of an SVG preview, whatever size the drawing declares
     pdf_pages: int = 3
     audio_seconds: int = 30
     video_seconds: int = 20
@@ -62,7 +63,12 @@ def make(kind: str, src: Path, out_dir: Path, *, label: str, name: str, limits: 
 
     if kind not in MODULES:
         raise PreviewError(f"Files of kind {kind} have no preview.")
-    module = import_module(f"handover.delivery.previews.{MODULES[kind]}")
+    module_name = MODULES[kind]
+    if kind == "image":
+        from handover.delivery.previews.svg import is_svg
+
+        module_name = "svg" if is_svg(src) else module_name
+    module = import_module(f"handover.delivery.previews.{module_name}")
     result: Result = module.make(src, out_dir, label=label, name=name, limits=limits)
     return result
 
