@@ -11,7 +11,10 @@ reaches the renderer, and the renderer could not follow it if it did:
    attributes (``on*``); a link (``href``, ``xlink:href``) stays only when it points inside the
    document (``#id``) or embeds a raster picture (``data:image/png`` and the like); CSS
    ``url(...)`` to anything but ``#id`` becomes ``none`` and ``@import`` is dropped. Comments,
-   processing instructions (``xml-stylesheet``) and the doctype are not written back.
+   processing instructions (``xml-stylesheet``) and the doctype are not written back. A drawing
+   whose references loop, or multiply it past ``MAX_DRAWN`` elements (a <use> bomb), or that
+   embeds a picture of more than ``MAX_EMBEDDED_PIXELS``, is refused before anything is drawn;
+   what no count gives away (a filter that takes minutes) meets the sandbox's time limit.
 3. librsvg (inside libvips) draws the cleaned bytes from memory. It has no script engine, and
    with no base file it loads nothing but ``data:`` URLs (given a file path, it would read
    pictures beside the file). libvips counts it as an untrusted loader, so only this child
@@ -22,6 +25,8 @@ paths, which no raster holds. So every drawing is drawn at the same size, 800 px
 (half a picture's 1600), whatever size it declares; a 10^9-pixel canvas is only a scale factor.
 """
 
+import base64
+import io
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -39,12 +44,17 @@ from handover.delivery.previews.image import JPEG_QUALITY, PREVIEW_NAME, srgb8, 
 
 MAX_BYTES = 20 * 2**20  # a logo or an illustration is well under this
 MAX_DEPTH = 200  # librsvg's XML parser stops at 256 levels; ours says so first
+# Elements drawn once every reference (<use>, a pattern's or marker's url(#id)) is followed: a
+# map with every street is well under it, ten levels of ten <use> (10^10) far over.
+MAX_DRAWN = 1_000_000
+MAX_EMBEDDED_PIXELS = 25_000_000  # 100 MB decoded: a photo in a mock-up, not a bomb
 _DROPPED_ELEMENTS = {"script", "foreignObject", "handler", "listener"}
 _XINCLUDE = "{http://www.w3.org/2001/XInclude}"
 _LINKS = {"href", "{http://www.w3.org/1999/xlink}href"}
 _EMBEDDED_PICTURE = re.compile(r"\s*data:image/(?:png|jpeg|gif|webp)[;,]", re.I)
 _CSS_URL = re.compile(r"url\(\s*(?![\s'\"]*#)[^)]*\)", re.I)
 _CSS_IMPORT = re.compile(r"@import[^;]*;?", re.I)
+_INNER_REFERENCE = re.compile(r"url\(\s*['\"]?#([^)'\"\s]+)|^\s*#(\S+)\s*$")
 
 
 def make(src: Path, out_dir: Path, *, label: str, name: str, limits: Limits) -> Result:
@@ -106,6 +116,7 @@ def sanitised(document: bytes) -> bytes:
         _clean_attributes(parent)
         if _local(parent.tag) == "style" and parent.text:
             parent.text = _clean_css(parent.text)
+    _refuse_multiplying(root)
     return ET.tostring(root)
 
 
@@ -133,6 +144,41 @@ def _refuse_deep(root: ET.Element) -> None:
     raise PreviewError(f"the drawing's elements are nested more than {MAX_DEPTH} levels deep")
 
 
+def _refuse_multiplying(root: ET.Element) -> None:
+    """Refuse a drawing whose references multiply it past ``MAX_DRAWN`` elements, or loop:
+    librsvg would draw it until the time limit."""
+    ids = {element.get("id"): element for element in root.iter() if element.get("id")}
+    drawn: dict[int, int] = {}  # id(element) -> elements drawn for it, references followed
+    begun: set[int] = set()
+    stack: list[tuple[ET.Element, bool]] = [(root, False)]
+    while stack:  # depth first by hand: references can chain past the recursion limit
+        element, children_done = stack.pop()
+        below = [*element, *_referenced(element, ids)]
+        if children_done:
+            drawn[id(element)] = 1 + sum(drawn[id(child)] for child in below)
+            if drawn[id(element)] > MAX_DRAWN:
+                raise PreviewError(
+                    f"the drawing's references would draw more than {MAX_DRAWN:,} elements"
+                )
+            continue
+        if id(element) in drawn:
+            continue
+        if id(element) in begun:
+            raise PreviewError("the drawing refers to itself in a loop")
+        begun.add(id(element))
+        stack.append((element, True))
+        stack.extend((child, False) for child in below if id(child) not in drawn)
+
+
+def _referenced(element: ET.Element, ids: dict[str | None, ET.Element]) -> list[ET.Element]:
+    found = []
+    for value in element.attrib.values():
+        for match in _INNER_REFERENCE.finditer(value):
+            if (target := ids.get(match[1] or match[2])) is not None:
+                found.append(target)
+    return found
+
+
 def _dropped(element: ET.Element) -> bool:
     tag = element.tag if isinstance(element.tag, str) else ""  # comments are not kept anyway
     return tag.startswith(_XINCLUDE) or _local(tag) in _DROPPED_ELEMENTS
@@ -143,10 +189,32 @@ def _clean_attributes(element: ET.Element) -> None:
         if _local(name).lower().startswith("on"):
             del element.attrib[name]
         elif name in _LINKS:
-            if not (value.lstrip().startswith("#") or _EMBEDDED_PICTURE.match(value)):
+            if _EMBEDDED_PICTURE.match(value):
+                _refuse_embedded_bomb(value)
+            elif not value.lstrip().startswith("#"):
                 del element.attrib[name]
         elif "url(" in value.lower() or "@import" in value.lower():
             element.attrib[name] = _clean_css(value)
+
+
+def _refuse_embedded_bomb(url: str) -> None:
+    """Refuse a picture embedded as a data: URL that would take more than ``MAX_EMBEDDED_PIXELS``
+    decoded: librsvg would abort on the memory limit without a reason to give. Only the
+    header is read."""
+    header, _, payload = url.partition(",")
+    try:
+        raw = base64.b64decode(payload) if header.rstrip().endswith(";base64") else b""
+        with Image.open(io.BytesIO(raw)) as picture:
+            width, height = picture.size
+    except Image.DecompressionBombError:
+        width = height = MAX_EMBEDDED_PIXELS  # past Pillow's own limit, far past ours
+    except (ValueError, OSError):
+        return  # not a picture librsvg could draw either; it skips it
+    if width * height > MAX_EMBEDDED_PIXELS:
+        raise PreviewError(
+            "the drawing embeds a picture of more than "
+            f"{MAX_EMBEDDED_PIXELS / 1e6:g} megapixels, the most previews draw"
+        )
 
 
 def _clean_css(css: str) -> str:

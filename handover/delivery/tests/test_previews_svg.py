@@ -8,6 +8,7 @@ cleaning step switched off, to pin the second layer: librsvg drawing from memory
 file, so it loads nothing even from a file the cleaning missed."""
 
 import base64
+import faulthandler
 import http.server
 import io
 import tempfile
@@ -21,7 +22,7 @@ from PIL import Image, ImageStat
 
 from handover.delivery import previews
 from handover.delivery.previews import Limits, PreviewError, Result, svg
-from handover.delivery.tests.corpus import billion_laughs
+from handover.delivery.tests.corpus import billion_laughs, png_bomb
 
 LABEL = "PREVIEW · order 7 · buyer alice"
 NS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
@@ -281,20 +282,82 @@ def test_groups_nested_within_the_limit_are_drawn(folders):
     assert opened(preview(work, drawing(nested))).size == (800, 400)
 
 
-def test_references_that_multiply_end_in_bounded_time(folders):
-    work, _ = folders
-    # Ten levels of ten uses of the level below: 10^10 rectangles if drawn naively.
-    levels = ['<rect id="l0" width="1" height="1"/>'] + [
-        f'<g id="l{n}">' + f'<use href="#l{n - 1}"/>' * 10 + "</g>" for n in range(1, 11)
+def use_levels(levels: int) -> bytes:
+    """``levels`` levels of ten <use> of the level below: 10^levels rectangles drawn."""
+    defs = ['<rect id="l0" width="1" height="1"/>'] + [
+        f'<g id="l{n}">' + f'<use href="#l{n - 1}"/>' * 10 + "</g>" for n in range(1, levels + 1)
     ]
-    bomb = drawing("<defs>" + "".join(levels) + '</defs><use href="#l10"/>')
-    limits = Limits(timeout_s=2, memory_bytes=256 * 2**20)
+    return drawing("<defs>" + "".join(defs) + f'</defs><use href="#l{levels}"/>')
+
+
+def test_references_that_multiply_past_a_million_elements_are_refused_before_drawing(folders):
+    work, _ = folders
     started = time.monotonic()
 
-    with pytest.raises(PreviewError, match=r"took longer than 2 s|needed more than 256 MB"):
-        preview(work, bomb, limits)
+    with pytest.raises(PreviewError, match="would draw more than 1,000,000 elements"):
+        preview(work, use_levels(10))
 
     assert time.monotonic() - started < BOUNDED_S
+    assert opened(preview(work, use_levels(3))).size == (800, 400)  # a thousand is drawn
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<g id="a"><use href="#a"/></g>',
+        '<use id="a" href="#b"/><use id="b" href="#a"/>',
+        '<pattern id="p" width="9" height="9"><rect width="9" height="9" fill="url(#p)"/>'
+        '</pattern><rect width="9" height="9" fill="url(#p)"/>',
+    ],
+    ids=["use-itself", "use-each-other", "pattern-itself"],
+)
+def test_a_drawing_that_refers_to_itself_in_a_loop_is_refused(folders, body):
+    work, _ = folders
+
+    with pytest.raises(PreviewError, match="refers to itself in a loop"):
+        preview(work, drawing(body))
+
+
+@pytest.mark.parametrize("side", [6000, 20_000])  # 36 and 400 megapixels, a few kB of PNG
+def test_a_picture_bomb_embedded_in_a_drawing_is_refused_before_decoding(folders, side):
+    work, _ = folders
+    bomb = base64.b64encode(png_bomb(side, side)).decode()
+    body = f'<image href="data:image/png;base64,{bomb}" width="200" height="100"/>'
+
+    with pytest.raises(PreviewError, match="embeds a picture of more than 25 megapixels"):
+        preview(work, drawing(body))
+
+
+def test_without_the_cleaning_the_memory_limit_still_stops_an_embedded_bomb(folders, monkeypatch):
+    work, _ = folders
+    monkeypatch.setattr(svg, "sanitised", lambda document: document)
+    bomb = base64.b64encode(png_bomb()).decode()
+    body = f'<image href="data:image/png;base64,{bomb}" width="200" height="100"/>'
+    started = time.monotonic()
+
+    faulthandler.disable()  # the child's abort is expected: no dump of it on the terminal
+    try:
+        with pytest.raises(PreviewError, match=r"decoder crashed|needed more than"):
+            preview(work, drawing(body), Limits(timeout_s=10, memory_bytes=256 * 2**20))
+    finally:
+        faulthandler.enable(file=2)  # as pytest had it: the standard error stream
+
+    assert time.monotonic() - started < BOUNDED_S
+
+
+def test_a_drawing_that_draws_too_long_is_stopped_at_the_time_limit(folders):
+    work, _ = folders
+    # A morphology filter of a huge radius: no size or count gives it away, only the time.
+    slow = drawing(
+        '<filter id="f"><feMorphology radius="100000"/></filter>'
+        '<rect width="200" height="100" filter="url(#f)"/>'
+    )
+    started = time.monotonic()
+
+    with pytest.raises(PreviewError, match="took longer than 1 s"):
+        preview(work, slow, Limits(timeout_s=1, memory_bytes=256 * 2**20))
+
+    assert time.monotonic() - started < 2
 
 
 def test_a_drawing_that_is_not_svg_or_not_xml_gets_a_reason(folders):
