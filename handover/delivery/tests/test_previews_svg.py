@@ -148,6 +148,8 @@ REFERENCES = {
     "image-file-outside": '<image href="file://{outside}/secret.png" width="200" height="100"/>',
     "image-relative-outside": '<image href="../outside/secret.png" width="200" height="100"/>',
     "image-beside": '<image href="near.png" width="200" height="100"/>',
+    "image-xml-base": '<g xml:base="file://{outside}/"><image href="secret.png" width="200" '
+    'height="100"/></g>',
     "image-data-svg": '<image href="data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/'
     'svg%22%3E%3Cimage href=%22{url}/nested.png%22/%3E%3C/svg%3E"/>',
     "use-http": '<use href="{url}/use.svg#a"/>',
