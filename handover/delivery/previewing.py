@@ -122,6 +122,8 @@ def preview_limits() -> Limits:
         max_pixels=settings.HANDOVER_MAX_IMAGE_PIXELS,
         timeout_s=settings.HANDOVER_PREVIEW_TIMEOUT.total_seconds(),
         memory_bytes=settings.HANDOVER_PREVIEW_MEMORY,
+        video_seconds=settings.HANDOVER_PREVIEW_CLIP.total_seconds(),
+        video_whole=settings.HANDOVER_PREVIEW_VIDEO == "whole",
     )
 
 

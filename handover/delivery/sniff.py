@@ -12,9 +12,11 @@ Decisions worth knowing:
   label, by a printable-ratio guess that real Windows-1252 files fail (0x80-0x9F); and a file
   that starts as ASCII and turns Latin-1 later could only be caught after it was called UTF-8.
   The uploader is told to save the text as UTF-8, or put the file in a zip archive.
-* HTML and SVG are text we must never render; they are OTHER (download only), still validated
-  as text to the end. A text head that is all prolog (comments, declarations, whitespace) for
-  the whole 64 KiB is treated as HTML: we cannot see its first element, so we assume the worst.
+* HTML is text we must never render: OTHER (download only), still validated as text to the end.
+  SVG is validated the same way and is an IMAGE: its preview is drawn from a cleaned copy in the
+  sandbox (``previews.svg``), and the original is only ever sent as a download. A text head
+  that is all prolog (comments, declarations, whitespace) for the whole 64 KiB is treated as
+  HTML: we cannot see its first element, so we assume the worst.
 * filetype's matchers are used where they are exact (JPEG, PNG, WebP, AVI, gzip, 7z, xz, fonts);
   ours are stricter where its test is a short ASCII prefix a text file could start with (GIF,
   bzip2, FLAC, Ogg, PSD), or where it reads too little (ISO media brands, ZIP documents, MP3).
@@ -93,7 +95,7 @@ ALLOWED: dict[str, Sniffed] = {
         for sub in _ODF_TYPES
     },
     "html": Sniffed(Kind.OTHER, "text/html"),
-    "svg": Sniffed(Kind.OTHER, "image/svg+xml"),
+    "svg": Sniffed(Kind.IMAGE, "image/svg+xml"),
     "psd": Sniffed(Kind.OTHER, "image/vnd.adobe.photoshop"),
     "ttf": Sniffed(Kind.OTHER, "font/ttf"),
     "otf": Sniffed(Kind.OTHER, "font/otf"),

@@ -12,7 +12,8 @@ from typing import Any
 
 # One rule for every kind: a preview shows at most this share of the work (lines, words and
 # characters of a text, pages of a PDF or area of its one page, pixels of a picture, seconds of
-# audio and video), rounded down, so it never holds all of even the shortest file.
+# audio and video; or of each video frame, when the whole video is shown), rounded down, so it
+# never holds all of even the shortest file.
 SHARE = 4
 
 
@@ -36,10 +37,15 @@ class Limits:
     timeout_s: float = 120.0  # wall time for one preview, child process included
     memory_bytes: int = 1024 * 2**20  # address space of the child doing the decoding
     image_edge: int = 1600  # long edge of an image preview
+    drawing_edge: int = 800  # long edge of an SVG preview, whatever size the drawing declares
     pdf_pages: int = 3
     audio_seconds: int = 30
-    video_seconds: int = 20
+    video_seconds: float = 20  # HANDOVER_PREVIEW_CLIP
     video_height: int = 480
+    # HANDOVER_PREVIEW_VIDEO=whole: every second instead of the first quarter, but a quarter of
+    # each frame's pixels at most (half its width and height), this many lines at most.
+    video_whole: bool = False
+    video_whole_height: int = 240
     text_lines: int = 40
     archive_entries: int = 1000  # entries listed; the count goes on
 
@@ -62,7 +68,12 @@ def make(kind: str, src: Path, out_dir: Path, *, label: str, name: str, limits: 
 
     if kind not in MODULES:
         raise PreviewError(f"Files of kind {kind} have no preview.")
-    module = import_module(f"handover.delivery.previews.{MODULES[kind]}")
+    module_name = MODULES[kind]
+    if kind == "image":
+        from handover.delivery.previews.svg import is_svg
+
+        module_name = "svg" if is_svg(src) else module_name
+    module = import_module(f"handover.delivery.previews.{module_name}")
     result: Result = module.make(src, out_dir, label=label, name=name, limits=limits)
     return result
 

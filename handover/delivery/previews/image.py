@@ -8,6 +8,7 @@ straight at 1/2, 1/4 or 1/8 size), so even a 24-megapixel photo never exists in 
 size. The watermark is composited at preview size, with Pillow.
 """
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -78,14 +79,13 @@ def _render(src: Path, dest: Path, *, label: str, limits: Limits) -> dict[str, A
     fmt = _format(header)
     width, height = _upright_size(header)
     _refuse_bomb(width, height, limits.max_pixels)
+    size = preview_size(width, height, limits.image_edge)
     try:
-        picture = _srgb8(_shrink(src, header, preview_edge(width, height, limits.image_edge)))
+        picture = srgb8(_shrink(src, header, size))
         pixels = picture.write_to_memory()  # the decoding happens here
     except pyvips.Error as exc:
-        raise PreviewError(f"the image could not be decoded: {_reason(exc, src)}") from None
-    preview = _within_share(
-        Image.frombytes("RGB", (picture.width, picture.height), pixels), width * height
-    )
+        raise PreviewError(f"the image could not be decoded: {vips_reason(exc, src)}") from None
+    preview = Image.frombytes("RGB", (picture.width, picture.height), pixels)
     watermark.apply(preview, label)
     preview.save(dest, "JPEG", quality=JPEG_QUALITY)  # Pillow writes no EXIF, XMP or ICC
     return {
@@ -97,26 +97,22 @@ def _render(src: Path, dest: Path, *, label: str, limits: Limits) -> dict[str, A
     }
 
 
-def preview_edge(width: int, height: int, max_edge: int) -> int:
-    """The preview's long edge: half the original's (so a quarter of its pixels), at most
-    ``max_edge``. A picture too small to halve has no preview."""
-    edge = min(max_edge, max(width, height) // 2)
+def preview_size(width: int, height: int, max_edge: int) -> tuple[int, int]:
+    """The preview's width and height: half the original's (a quarter of its pixels), the long
+    side at most ``max_edge``, aspect kept, rounded to the pixel, or down where rounding would
+    pass a quarter of the pixels. A picture under 2 px on a side has no preview: a quarter of
+    it is less than one row."""
     if min(width, height) < 2:
         raise PreviewError(
             f"the image is {width} x {height} pixels: too small to show a reduced preview"
         )
-    return edge
-
-
-def _within_share(preview: Image.Image, original_pixels: int) -> Image.Image:
-    """The preview cropped by a row or column if rounding took it past a quarter of the pixels."""
-    width, height = preview.size
-    while width * height > share(original_pixels):
-        if width >= height:
-            width -= 1
-        else:
-            height -= 1
-    return preview if (width, height) == preview.size else preview.crop((0, 0, width, height))
+    scale = min(0.5, max_edge / max(width, height))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if size[0] * size[1] > share(width * height):
+        # Rounded down, a side is at most half the original's, so the area at most a quarter;
+        # a side under one pixel (a thin strip) is one pixel against at least two.
+        size = (max(1, math.floor(width * scale)), max(1, math.floor(height * scale)))
+    return size
 
 
 def _allow_only_image_loaders() -> None:
@@ -134,7 +130,7 @@ def _read_header(src: Path) -> pyvips.Image:
     except pyvips.Error as exc:
         if "not a known file format" in str(exc):
             raise PreviewError("this is not an image format that previews are made for") from None
-        raise PreviewError(f"the image is damaged: {_reason(exc, src)}") from None
+        raise PreviewError(f"the image is damaged: {vips_reason(exc, src)}") from None
 
 
 def _format(header: pyvips.Image) -> str:
@@ -161,26 +157,27 @@ def _refuse_bomb(width: int, height: int, max_pixels: int) -> None:
         )
 
 
-def _shrink(src: Path, header: pyvips.Image, edge: int) -> pyvips.Image:
-    """The picture upright, its long edge at most ``edge`` (never enlarged), lazily decoded."""
-    common: dict[str, Any] = {"height": edge, "size": "down"}
+def _shrink(src: Path, header: pyvips.Image, size: tuple[int, int]) -> pyvips.Image:
+    """The picture upright at exactly ``size`` (never larger than it is), lazily decoded."""
+    width, height = size
+    common: dict[str, Any] = {"height": height, "size": "force"}
     if "icc-profile-data" in header.get_fields():
         # Display P3 from phones, Adobe RGB: converted, since the preview carries no profile.
         # Only then: a conversion from sRGB to sRGB would cost 100 ms for nothing.
         common["output_profile"] = "srgb"
     if header.get("vips-loader") != "jpegload":
         # thumbnail shrinks on load where the format can (WebP, HEIF, pyramidal TIFF).
-        return pyvips.Image.thumbnail(str(src), edge, fail_on="error", **common)
+        return pyvips.Image.thumbnail(str(src), width, fail_on="error", **common)
     # thumbnail would decode a 6000 px JPEG at full size for a 1600 px preview (it keeps a
     # factor of 2 to spare); decoding at 1/2 and reducing from 3000 px looks the same and
     # costs a third less.
     long_edge = max(header.width, header.height)
-    shrink = next((s for s in _JPEG_SHRINKS if long_edge // s >= edge), 1)
+    shrink = next((s for s in _JPEG_SHRINKS if long_edge // s >= max(size)), 1)
     picture = pyvips.Image.jpegload(str(src), shrink=shrink, access="sequential", fail_on="error")
-    return picture.thumbnail_image(edge, **common)
+    return picture.thumbnail_image(width, **common)
 
 
-def _srgb8(picture: pyvips.Image) -> pyvips.Image:
+def srgb8(picture: pyvips.Image) -> pyvips.Image:
     """Three 8-bit sRGB bands: grey, 16-bit and CMYK converted, transparency on white."""
     if picture.interpretation != "srgb" or picture.format != "uchar":
         picture = picture.colourspace("srgb")
@@ -191,8 +188,8 @@ def _srgb8(picture: pyvips.Image) -> pyvips.Image:
     return picture.cast("uchar")
 
 
-def _reason(exc: pyvips.Error, src: Path) -> str:
+def vips_reason(exc: pyvips.Error, src: Path | None = None) -> str:
     """libvips' last line on the problem, without the server's path."""
     lines = [line.strip() for line in (exc.detail or exc.message).splitlines() if line.strip()]
     reason = lines[-1] if lines else "unknown error"
-    return reason.replace(str(src), "the file")[:200]
+    return (reason.replace(str(src), "the file") if src else reason)[:200]

@@ -1,5 +1,6 @@
-"""Video preview: the first quarter (20 s at most) at 480p with the watermark burnt in, and a
-poster frame."""
+"""Video preview, with the watermark burnt in, and a poster frame: either the first quarter
+(``Limits.video_seconds`` at most) at 480p, or, with ``Limits.video_whole``, every second at a
+quarter of the frame's pixels at most (240p at most) and a low bit rate."""
 
 import re
 import tempfile
@@ -23,6 +24,8 @@ from handover.delivery.previews.watermark import watermark_png
 VIDEO_FORMATS = "mov,matroska,avi,mpeg,mpegts,flv,asf,ogg,mxf"
 
 CRF = "28"
+WHOLE_CRF = "33"
+WHOLE_MAXRATE = "300k"  # 240p at about 2 MB a minute: enough to judge the cut, not to reuse it
 MAX_FPS = 25  # a preview needs no more; fewer frames to scale, mark and encode
 MAX_ASPECT = 4  # a panorama is fitted into 4:1, so its width stays bounded too
 # Two cores are shared by all workers: two decoder and two encoder threads keep both busy
@@ -33,8 +36,8 @@ SKIP_DEBLOCK_SHRINK = 2.0
 
 
 def make(src: Path, out_dir: Path, *, label: str, name: str, limits: Limits) -> Result:
-    """A watermarked 480p H.264 clip of the first quarter of the video (at most
-    ``limits.video_seconds``) and a poster JPEG."""
+    """A watermarked H.264 clip (of the first quarter at 480p, or of the whole video small)
+    and a poster JPEG."""
     deadline = time.monotonic() + limits.timeout_s
     probe = media_probe(src, formats=VIDEO_FORMATS, limits=limits, deadline=deadline)
     stream = probe.first("video")
@@ -48,8 +51,12 @@ def make(src: Path, out_dir: Path, *, label: str, name: str, limits: Limits) -> 
     )
     if duration is None:
         raise PreviewError("The video's length cannot be read, so no share of it is shown.")
-    seconds = share_seconds(duration, limits.video_seconds)
-    clip_width, clip_height = clip_size(width, height, limits.video_height)
+    if limits.video_whole:
+        seconds = None
+        clip_width, clip_height = whole_size(width, height, limits.video_whole_height)
+    else:
+        seconds = share_seconds(duration, limits.video_seconds)
+        clip_width, clip_height = clip_size(width, height, limits.video_height)
     sound = probe.first("audio")
     mono = sound is not None and audio_format(sound)[1] == 1
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".work-") as work:
@@ -73,19 +80,20 @@ def make(src: Path, out_dir: Path, *, label: str, name: str, limits: Limits) -> 
         _grab_poster(clip, poster, at_s=poster_at, limits=limits, deadline=deadline)
         clip.replace(out_dir / clip.name)
         poster.replace(out_dir / poster.name)
+    info = {
+        "duration_s": None if duration is None else round(duration, 2),
+        "width": width,
+        "height": height,
+        "clip_s": round(clip_s, 2),
+        "clip_width": clip_width,
+        "clip_height": clip_height,
+    }
     return Result(
         parts=[
             Part(path=out_dir / clip.name, content_type="video/mp4"),
             Part(path=out_dir / poster.name, content_type="image/jpeg"),
         ],
-        info={
-            "duration_s": None if duration is None else round(duration, 2),
-            "width": width,
-            "height": height,
-            "clip_s": round(clip_s, 2),
-            "clip_width": clip_width,
-            "clip_height": clip_height,
-        },
+        info={**info, "whole": True} if limits.video_whole else info,
     )
 
 
@@ -110,6 +118,17 @@ def clip_size(width: int, height: int, max_height: int) -> tuple[int, int]:
     return _even(width * scale), _even(height * scale)
 
 
+def whole_size(width: int, height: int, max_height: int) -> tuple[int, int]:
+    """Half the width and height at most (a quarter of a frame's pixels), fitted into
+    ``max_height`` lines, aspect kept, both sides even."""
+    scale = min(0.5, max_height / height, MAX_ASPECT * max_height / width)
+    return _even_down(width * scale), _even_down(height * scale)
+
+
+def _even_down(length: float) -> int:
+    return max(2, int(length) // 2 * 2)
+
+
 def _even(length: float) -> int:
     return max(2, round(length / 2) * 2)
 
@@ -120,13 +139,13 @@ def _encode_clip(
     dest: Path,
     *,
     filters: str,
-    seconds: float,
+    seconds: float | None,
     mono: bool,
     shrink: float,
     limits: Limits,
     deadline: float,
 ) -> None:
-    decoding = ["-threads", THREADS, *share_option(seconds)]
+    decoding = ["-threads", THREADS, *([] if seconds is None else share_option(seconds))]
     if shrink >= SKIP_DEBLOCK_SHRINK:
         # The deblocking filter is about a fifth of H.264/HEVC decoding; the blocks it smooths
         # are averaged away when at least two source lines make one preview line.
@@ -134,7 +153,13 @@ def _encode_clip(
     watermark = ["-f", "png_pipe", *ffmpeg_input(mark, "png_pipe")]
     inputs = [*decoding, *ffmpeg_input(src, VIDEO_FORMATS), *watermark]
     ffmpeg_run(
-        [*inputs, "-filter_complex", filters, *_outputs(mono), f"file:{dest}"],
+        [
+            *inputs,
+            "-filter_complex",
+            filters,
+            *_outputs(mono, small=seconds is None),
+            f"file:{dest}",
+        ],
         limits=limits,
         deadline=deadline,
         failure="The video could not be decoded (truncated or damaged).",
@@ -151,12 +176,17 @@ def _filters(stream: Stream, width: int, height: int) -> str:
     return f"[0:V:0]{','.join(steps)}[v];[v][1:v]overlay=0:0,format=yuv420p[out]"
 
 
-def _outputs(mono: bool) -> list[str]:
-    video = ["-c:v", "libx264", "-preset", "superfast", "-crf", CRF, "-threads", THREADS]
-    audio = ["-c:a", "aac", "-b:a", "64k", "-ac", "1" if mono else "2"]
+def _outputs(mono: bool, *, small: bool) -> list[str]:
+    video = ["-c:v", "libx264", "-preset", "superfast", "-threads", THREADS]
+    if small:
+        rate = ["-crf", WHOLE_CRF, "-maxrate", WHOLE_MAXRATE, "-bufsize", "600k"]
+        audio = ["-c:a", "aac", "-b:a", "48k", "-ac", "1"]
+    else:
+        rate = ["-crf", CRF]
+        audio = ["-c:a", "aac", "-b:a", "64k", "-ac", "1" if mono else "2"]
     # Tags of the original (names, places, devices) stay out of the preview.
     container = ["-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart"]
-    return ["-map", "[out]", "-map", "0:a:0?", *video, *audio, *container, "-f", "mp4"]
+    return ["-map", "[out]", "-map", "0:a:0?", *video, *rate, *audio, *container, "-f", "mp4"]
 
 
 def _grab_poster(clip: Path, dest: Path, *, at_s: float, limits: Limits, deadline: float) -> None:

@@ -7,8 +7,8 @@ sets: ``HANDOVER_MAX_FILE_SIZE`` = 1 MiB and ``HANDOVER_MAX_DELIVERY_SIZE`` = 3 
 
 Preview expectations are given only where the outcome is certain: "ready" for a sound file of a
 kind that has a preview, "failed" where no decoder can make one (checked against libvips,
-PDFium, ffmpeg and zipfile), "none" for OTHER, and ``None`` (not checked) where a decoder may
-reasonably go either way.
+librsvg, PDFium, ffmpeg and zipfile), "none" for OTHER, and ``None`` (not checked) where a
+decoder may reasonably go either way.
 """
 
 import functools
@@ -496,19 +496,19 @@ def build_cases() -> list[Case]:
         accepted(
             "svg-script",
             "logo.svg",
-            b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)">'
-            b"<script>alert(document.cookie)</script></svg>",
-            other,
-            "none",
-            "an SVG with script is never rendered inline",
+            b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"'
+            b' width="64" height="64"><script>alert(document.cookie)</script></svg>',
+            image,
+            "ready",
+            "an SVG with script is never rendered inline; its preview is drawn without it",
         ),
         accepted(
             "svg-billion-laughs",
             "lol.svg",
             billion_laughs(b'<svg xmlns="http://www.w3.org/2000/svg"><text>&lol9;</text></svg>'),
-            other,
-            "none",
-            "an SVG with an entity bomb is never parsed",
+            image,
+            "failed",
+            "an SVG with an entity bomb is refused before its entities are expanded",
         ),
         accepted(
             "ooxml-zip",

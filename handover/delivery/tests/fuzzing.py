@@ -119,7 +119,9 @@ def assert_valid_preview(kind: str, result: Result, out_dir: Path, limits: Limit
 
 
 def assert_within_share(kind: str, info: dict[str, Any], limits: Limits) -> None:
-    if kind == "image":
+    if kind == "image" and info["format"] == "svg":  # a drawing has no pixels of its own
+        assert max(info["preview_width"], info["preview_height"]) <= limits.drawing_edge, info
+    elif kind == "image":
         shown = info["preview_width"] * info["preview_height"]
         assert shown <= share(info["width"] * info["height"]), info
     elif kind == "pdf":

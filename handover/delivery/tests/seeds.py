@@ -7,6 +7,7 @@ the payload. Audio and video are made by the ffmpeg binary of imageio-ffmpeg, as
 tests do.
 """
 
+import base64
 import functools
 import gzip
 import io
@@ -43,6 +44,34 @@ def images() -> dict[str, bytes]:
         "picture.webp": _picture("WEBP", quality=70),
         "picture.gif": _picture("GIF"),
         "scan.tiff": _picture("TIFF", compression="tiff_lzw"),
+    }
+
+
+def drawings() -> dict[str, bytes]:
+    """SVG drawings as editors write them: shapes, a gradient, text, a reused symbol, a path."""
+    embedded = base64.b64encode(_picture("PNG")).decode()
+    return {
+        "logo.svg": (
+            b'<?xml version="1.0" encoding="UTF-8"?>\n'
+            b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
+            b' width="120" height="60" viewBox="0 0 120 60">'
+            b'<defs><linearGradient id="g"><stop offset="0" stop-color="#f60"/>'
+            b'<stop offset="1" stop-color="#06f"/></linearGradient>'
+            b'<symbol id="dot"><circle cx="5" cy="5" r="5"/></symbol></defs>'
+            b'<rect width="120" height="60" rx="8" fill="url(#g)"/>'
+            b'<text x="10" y="38" font-size="20" fill="#fff">Logo</text>'
+            b'<use xlink:href="#dot" x="100" y="10"/>'
+            b'<path d="M10 50 Q 60 20 110 50" stroke="#000" fill="none"/></svg>'
+        ),
+        "badge.svg": (
+            b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+            b"<style>.a { fill: #393; stroke: #000 }</style>"
+            b'<circle class="a" cx="16" cy="16" r="12"/>'
+            b'<image width="16" height="16" href="data:image/png;base64,'
+            + embedded.encode()
+            + b'"/>'
+            b"</svg>"
+        ),
     }
 
 
@@ -181,7 +210,7 @@ def others() -> dict[str, bytes]:
 # Kind (as ``handover.delivery.kinds.Kind`` names it) -> its seeds, by file name.
 def by_kind() -> dict[str, dict[str, bytes]]:
     return {
-        "image": images(),
+        "image": {**images(), **drawings()},
         "pdf": pdfs(),
         "text": texts(),
         "audio": audios(),

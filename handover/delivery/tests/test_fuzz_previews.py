@@ -148,6 +148,13 @@ def test_the_image_preview_survives_mutated_pictures(case):
     preview("image", name, mutate(seeds.images()[name], changes))
 
 
+@settings(FUZZ, max_examples=30 * SCALE)
+@given(case=mutated(seeds.drawings()))
+def test_the_drawing_preview_survives_mutated_drawings(case):
+    name, changes = case
+    preview("image", name, mutate(seeds.drawings()[name], changes))
+
+
 @settings(FUZZ, max_examples=50 * SCALE)
 @given(case=mutated(seeds.pdfs()))
 def test_the_pdf_preview_survives_mutated_documents(case):

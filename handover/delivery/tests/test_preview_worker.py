@@ -123,10 +123,10 @@ def test_a_file_that_cannot_be_previewed_says_why_and_leaves_nothing(
 
 
 def test_kinds_without_a_preview_show_name_size_type_and_hash(seller_api, order_id, buyer_api):
-    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
-    file = ok(deliver_files(seller_api, order_id, upload(svg, "logo.svg")), 201)["files"][0]
+    page = b"<!doctype html><html><body><script>alert(1)</script></body></html>"
+    file = ok(deliver_files(seller_api, order_id, upload(page, "page.html")), 201)["files"][0]
     assert file["kind"] == "other"
-    assert file["content_type"] == "image/svg+xml"
+    assert file["content_type"] == "text/html"
     assert file["preview"]["state"] == "none"
     response = buyer_api.get(f"/files/{file['id']}/preview")
     assert response.status_code == 404

@@ -208,7 +208,7 @@ ACCEPTED: list[tuple[str, bytes, Kind, str]] = [
     (
         "svg",
         b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
-        OTHER,
+        IMAGE,
         "image/svg+xml",
     ),
     (
@@ -216,13 +216,13 @@ ACCEPTED: list[tuple[str, bytes, Kind, str]] = [
         b'\xef\xbb\xbf<?xml version="1.0"?>\n<!-- drawn -->\n'
         b'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN"\n'
         b'  "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n<svg width="1"/>',
-        OTHER,
+        IMAGE,
         "image/svg+xml",
     ),
     (
         "svg-entities",
         b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><svg:svg xmlns:svg="s"/>',
-        OTHER,
+        IMAGE,
         "image/svg+xml",
     ),
     ("html-doctype", b"<!DOCTYPE html>\n<title>x</title>", OTHER, "text/html"),
