@@ -28,6 +28,7 @@ from handover.lib.errors import (
     TooManyRequests,
 )
 from handover.orders.models import Order
+from handover.orders.rules import State
 from handover.web.forms import DeliveryForm
 from handover.web.http import WebRequest
 from handover.web.views.base import back, order_actions, visible_order
@@ -73,9 +74,12 @@ def order_deliver_page(request: WebRequest, order_id: int) -> HttpResponse:
     if session is not None:
         session.claimed.update(f.storage_key for f in delivery.files.all())
     count = delivery.files.count()
-    messages.success(
-        request, f"Delivered {count} file{'s' if count != 1 else ''}. The buyer sees the previews."
-    )
+    files = f"{count} file{'s' if count != 1 else ''}"
+    if order.state == State.DELIVERED:  # as it was before: a forgotten file
+        done = f"Added {files} to the order. The buyer is told; auto-complete starts again."
+    else:
+        done = f"Delivered {files}. The buyer sees the previews."
+    messages.success(request, done)
     return _done(request, order)
 
 
