@@ -12,8 +12,9 @@ download writes (``file.original_downloaded``, with ``"archive"`` in its payload
 - files not begun: nothing.
 
 "Handed to the connection" is what the server can know: a byte written to the socket may still
-sit in the kernel's buffers (a few MiB at most) when the client goes, so the record may say a
-little more than arrived, never less, and never a file that was not begun.
+sit in the kernel's buffers (a few MiB at most; a proxy in front is asked not to buffer, with
+``X-Accel-Buffering: no``) when the client goes, so the record may say a little more than
+arrived, never less, and never a file that was not begun.
 """
 
 from collections.abc import Iterator

@@ -65,6 +65,9 @@ def originals_zip_served(
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = ORIGINAL_CSP
+    # nginx in front would otherwise read ahead into a temp file (up to 1 GiB by default):
+    # memory and disk stay flat, and the record tells what went to the client, not to nginx.
+    response["X-Accel-Buffering"] = "no"
     return response
 
 

@@ -65,6 +65,7 @@ def test_after_acceptance_the_buyer_gets_every_original_in_one_zip(delivery, buy
     assert f"order-{order_id}-delivery-1-originals.zip" in response["Content-Disposition"]
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "no-store" in response["Cache-Control"]
+    assert response["X-Accel-Buffering"] == "no"  # a proxy in front passes it on as it goes
     assert unzipped(response) == dict(zip(SAFE_NAMES, FILES.values(), strict=True))
     events = downloads(order_id)
     assert [e.payload["file_id"] for e in events] == [f["id"] for f in delivery["files"]]
