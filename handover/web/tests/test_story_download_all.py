@@ -47,6 +47,7 @@ def test_a_forgotten_file_then_the_buyer_downloads_all_as_one_zip(
 
     # The seller remembers the dark version and the font licence.
     seller_page.goto(order_url)
+    snap("seller-order-awaiting-acceptance", seller_page)
     seller_page.get_by_role("link", name="Add a forgotten file").click()
     expect(seller_page.get_by_role("heading", name="Add a forgotten file")).to_be_visible()
     seller_page.get_by_label("Message to the buyer").fill("I left out the dark version.")
