@@ -102,10 +102,20 @@ def test_after_a_refund_the_buyer_is_refused_and_nothing_is_sent(
 ):
     ok(buyer_api.act(order_id, "accept"))
     decide(support_api, open_dispute(buyer_api, order_id), "refund")
+    before = db_snapshot()
     response = buyer_api.get(zip_url(delivery["id"]))
     assert response.status_code == 403
     assert response.json()["error"] == "originals_locked"
     assert downloads(order_id) == []
+    after = db_snapshot()
+    # Only the refusal was added to the record; nothing else moved.
+    assert {k: v for k, v in after.items() if k != "Event"} == {
+        k: v for k, v in before.items() if k != "Event"
+    }
+    added = Event.objects.filter(order_id=order_id).order_by("-id")[
+        : len(after["Event"]) - len(before["Event"])
+    ]
+    assert [e.type for e in added] == [EventType.ORIGINAL_REFUSED]
 
 
 def test_the_seller_and_support_always_get_it_and_strangers_get_404(
