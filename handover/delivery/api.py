@@ -8,7 +8,7 @@ from handover.api.errors import refusals
 from handover.delivery.models import ChecklistItem, Delivery, DeliveryFile, PreviewPart
 from handover.delivery.selectors import file_for, requirements_delivered
 from handover.delivery.services import Tick, delivery_release_early, order_deliver
-from handover.delivery.serving import original_served, preview_served
+from handover.delivery.serving import original_served, originals_zip_served, preview_served
 from handover.delivery.uploads import UploadSession
 from handover.lib.bounds import Id, StrictId, json_parse
 from handover.lib.errors import InvalidInput
@@ -262,3 +262,25 @@ def preview(request, file_id: Id, part: PartIndex = 0):
 @router.api_operation(["HEAD"], "/files/{file_id}/preview", **PREVIEW)
 def preview_head(request, file_id: Id, part: PartIndex = 0):
     return preview_served(request, file_id=file_id, user=request.auth, part=part)
+
+
+ZIP_BYTES = {
+    "responses": {
+        "200": {
+            "description": "A ZIP archive (stored, ZIP64 past 4 GiB) of every original of the "
+            "delivery, written as it is sent; each file goes on the order's record once sent.",
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+}
+
+
+@router.get(
+    "/deliveries/{delivery_id}/originals.zip",
+    response=refusals(403, 429),
+    openapi_extra=ZIP_BYTES,
+)
+def download_originals_zip(request, delivery_id: Id):
+    """All of a delivery's originals as one ZIP: the seller and support always, the buyer
+    once released (403 before, and after a refund or chargeback), as for one original."""
+    return originals_zip_served(request, delivery_id=delivery_id, user=request.auth)

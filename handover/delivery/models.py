@@ -22,6 +22,11 @@ class Delivery(models.Model):
     def __str__(self) -> str:
         return f"Delivery {self.pk} of order {self.order_id}"
 
+    @property
+    def files_size(self) -> int:
+        """The bytes of all its originals (from ``files``, prefetched where shown)."""
+        return sum(file.size for file in self.files.all())
+
 
 class ChecklistItem(models.Model):
     """The seller's word that a delivery answers one of the order's requirement items."""

@@ -1,6 +1,7 @@
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -223,15 +224,27 @@ def original_access(*, file_id: int, visit: Visit) -> DeliveryFile:
     file, actor = file_for(file_id=file_id, user=visit.user)
     if actor != Actor.BUYER or buyer_may_take_originals(file.delivery.order, file.delivery):
         return file
+    originals_refused(
+        order_id=file.delivery.order_id,
+        visit=visit,
+        actor=actor,
+        payload={"file_id": file.pk, "sha256": file.sha256, "bytes": 0},
+    )
+
+
+def originals_refused(
+    *, order_id: int, visit: Visit, actor: Actor, payload: dict[str, Any]
+) -> NoReturn:
+    """Put a refused download of originals on the order's record, then raise the refusal."""
     with transaction.atomic():  # committed before the refusal is raised
-        order = order_lock(file.delivery.order_id)  # the order's chain takes one at a time
+        order = order_lock(order_id)  # the order's chain takes one at a time
         _refusals_check(visit.user)
         event = event_append(
             order=order,
             type=EventType.ORIGINAL_REFUSED,
             actor=visit.user,
             actor_role=actor,
-            payload={"file_id": file.pk, "sha256": file.sha256, "bytes": 0},
+            payload=payload,
             sealed=_visit_values(visit),
         )
         notifications_for_event(event)
@@ -274,10 +287,16 @@ def preview_part_for(*, file_id: int, user: User, index: int) -> tuple[DeliveryF
 
 @transaction.atomic
 def file_served_record(
-    *, file: DeliveryFile, visit: Visit, sent: SentRange, part: PreviewPart | None = None
+    *,
+    file: DeliveryFile,
+    visit: Visit,
+    sent: SentRange,
+    part: PreviewPart | None = None,
+    archive: dict[str, Any] | None = None,
 ) -> None:
     """Every original download goes on the order's record, and every preview view: a
-    user's repeated views of one part within a window as one event with their count."""
+    user's repeated views of one part within a window as one event with their count.
+    ``archive`` marks an original sent inside a delivery's "download all" archive."""
     order = order_lock(file.delivery.order_id)  # the order's chain takes one event at a time
     if part is not None and view_counted(order, part, visit.user, sent):
         return
@@ -290,6 +309,8 @@ def file_served_record(
     }
     if part is not None:
         payload["part"] = part.index
+    if archive is not None:
+        payload["archive"] = archive
     event = event_append(
         order=order,
         type=EventType.PREVIEW_VIEWED if part else EventType.ORIGINAL_DOWNLOADED,

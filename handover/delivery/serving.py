@@ -3,9 +3,16 @@ the access rule, the fastest way the deployment has to send them, and the record
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.http import (
+    HttpRequest,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.utils.http import content_disposition_header
 
 from handover.accounts.models import User
+from handover.delivery.archive import archive_stream, originals_archive
 from handover.delivery.services import Visit, file_served_record, original_access, preview_part_for
 from handover.delivery.storage import presigned_url
 from handover.lib.ranges import Disposition, SentRange, accel_redirect, serve_file
@@ -42,6 +49,25 @@ def original_served(request: HttpRequest, *, file_id: int, user: User) -> HttpRe
         csp=ORIGINAL_CSP,
     )
     file_served_record(file=file, visit=visit, sent=sent)
+    return response
+
+
+def originals_zip_served(
+    request: HttpRequest, *, delivery_id: int, user: User
+) -> StreamingHttpResponse:
+    """Every original of a delivery as one ZIP, written as it is sent (``delivery.archive``),
+    under the single original's access rule, each file on the order's record once sent."""
+    visit = _visit(request, user)
+    archive = originals_archive(delivery_id=delivery_id, visit=visit)
+    response = StreamingHttpResponse(archive_stream(archive, visit), content_type="application/zip")
+    response["Content-Length"] = str(archive.length)
+    response["Content-Disposition"] = content_disposition_header(True, archive.filename) or ""
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = ORIGINAL_CSP
+    # nginx in front would otherwise read ahead into a temp file (up to 1 GiB by default):
+    # memory and disk stay flat, and the record tells what went to the client, not to nginx.
+    response["X-Accel-Buffering"] = "no"
     return response
 
 

@@ -172,3 +172,26 @@ def presigned_url(key: str, *, name: str, content_type: str, disposition: Dispos
     }
     storage = cast(Any, default_storage)
     return storage.url(key, parameters=parameters, expire=settings.HANDOVER_S3_URL_LIFETIME)
+
+
+def stored_blocks(key: str, block_size: int = 1024 * 1024) -> Iterator[bytes]:
+    """A stored file's bytes in blocks, from either backend, holding one block at a time."""
+    path = local_path(key)
+    if path is not None:
+        with path.open("rb", buffering=0) as source:
+            while block := source.read(block_size):
+                yield block
+        return
+    bucket = getattr(default_storage, "bucket", None)
+    if bucket is None:
+        with default_storage.open(key, "rb") as file:
+            while block := file.read(block_size):
+                yield block
+        return
+    # S3: the object's body as it arrives. Storage.open() would buffer the whole object.
+    name = default_storage._normalize_name(key)  # type: ignore[attr-defined]
+    body = bucket.Object(name).get()["Body"]
+    try:
+        yield from body.iter_chunks(block_size)
+    finally:
+        body.close()

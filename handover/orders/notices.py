@@ -32,6 +32,11 @@ def transition_details(payload: Mapping[str, Any], currency: str) -> list[str]:
                 else "The work can start."
             )
         )
+    elif action == Action.DELIVER and payload.get("from") == State.DELIVERED:
+        lines.append(
+            "The seller added a delivery (a file they had left out) before you accepted. "
+            "Auto-complete starts again from this delivery."
+        )
     elif action == Action.DELIVER:
         lines.append(
             "Review the delivery and its previews, then accept it or ask for a revision. "

@@ -75,7 +75,11 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.ABANDON: _t([S.PENDING_PAYMENT], [A.BUYER, A.TIMER], [S.CANCELLED]),
     Action.ACCEPT_ORDER: _t([S.AWAITING_ACCEPTANCE], [A.SELLER], [S.IN_PROGRESS]),
     Action.DECLINE_ORDER: _t([S.AWAITING_ACCEPTANCE], [A.SELLER, A.TIMER], [S.CANCELLED]),
-    Action.DELIVER: _t([S.IN_PROGRESS, S.REVISION_REQUESTED], [A.SELLER], [S.DELIVERED]),
+    # From delivered too: a file the seller forgot, added while the buyer has not accepted yet
+    # (the auto-complete timer starts again from it: ``services.order_move``).
+    Action.DELIVER: _t(
+        [S.IN_PROGRESS, S.REVISION_REQUESTED, S.DELIVERED], [A.SELLER], [S.DELIVERED]
+    ),
     Action.ACCEPT: _t([S.DELIVERED], [A.BUYER, A.TIMER], [S.COMPLETED]),
     Action.REQUEST_REVISION: _t([S.DELIVERED], [A.BUYER], [S.REVISION_REQUESTED]),
     Action.CANCEL_LATE: _t([S.IN_PROGRESS], [A.BUYER], [S.CANCELLED]),

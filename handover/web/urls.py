@@ -58,6 +58,11 @@ urlpatterns = [
     _order("report", trust.order_report, "order_report"),
     path("files/<id:file_id>/preview/", deliveries.file_preview, name="file_preview"),
     path("files/<id:file_id>/original/", deliveries.file_original, name="file_original"),
+    path(
+        "deliveries/<id:delivery_id>/originals.zip",
+        deliveries.delivery_originals_zip,
+        name="delivery_originals_zip",
+    ),
     path("signup/", accounts.signup, name="signup"),
     path("login/", accounts.login_view, name="login"),
     path("logout/", accounts.logout_view, name="logout"),

@@ -228,8 +228,9 @@ API: dict[str, Expected] = {
     ),
     # --- deliveries and files ---
     f"GET {ORDER}/deliveries": api_order(200),
+    # Delivered too: a forgotten file, added before the buyer accepts.
     f"POST {ORDER}/deliveries": api_move(
-        {(IP, RR): {"seller": 201}}, body={"text": "Here it is."}, upload=True
+        {(IP, RR, DEL): {"seller": 201}}, body={"text": "Here it is."}, upload=True
     ),
     f"GET {ORDER}/deliveries/{{delivery_id}}/receipt": api_order(200),
     f"POST {ORDER}/release-early": api_move(
@@ -242,6 +243,10 @@ API: dict[str, Expected] = {
     # after a refund or a chargeback; no delivery here was released early).
     f"GET {FILE}/original": api_order(200, {S.COMPLETED: {"buyer": 200}}, buyer=403),
     f"HEAD {FILE}/original": api_order(200, {S.COMPLETED: {"buyer": 200}}, buyer=403),
+    # "Download all": a delivery's originals as one ZIP, under the same rule.
+    "GET /api/v1/deliveries/{delivery_id}/originals.zip": api_order(
+        200, {S.COMPLETED: {"buyer": 200}}, buyer=403
+    ),
     # --- the support desk ---
     "GET /api/v1/disputes": api(403, **staff(200)),
     f"GET {DISPUTE}": api(403, **staff(200)),
@@ -298,9 +303,9 @@ WEB: dict[str, Expected] = {
     f"POST {WEB_ORDER}/accept-order/": page_move({AA: {"seller": DONE}}),
     f"GET {WEB_ORDER}/decline-order/": page_move({AA: {"seller": 200}}),
     f"POST {WEB_ORDER}/decline-order/": page_move({AA: {"seller": DONE}}),
-    f"GET {WEB_ORDER}/deliver/": page_move({(IP, RR): {"seller": 200}}),
+    f"GET {WEB_ORDER}/deliver/": page_move({(IP, RR, DEL): {"seller": 200}}),
     f"POST {WEB_ORDER}/deliver/": page_move(
-        {(IP, RR): {"seller": DONE}}, body={"text": "Here it is."}, upload=True
+        {(IP, RR, DEL): {"seller": DONE}}, body={"text": "Here it is."}, upload=True
     ),
     f"GET {WEB_ORDER}/accept/": page_move({DEL: {"buyer": 200}}),
     f"POST {WEB_ORDER}/accept/": page_move({DEL: {"buyer": DONE}}),
@@ -349,6 +354,10 @@ WEB: dict[str, Expected] = {
     "POST /files/{file_id}/preview/": page(405),
     "GET /files/{file_id}/original/": page_order(200, {S.COMPLETED: {"buyer": 200}}, buyer=REFUSED),
     "POST /files/{file_id}/original/": page(405),
+    "GET /deliveries/{delivery_id}/originals.zip": page_order(
+        200, {S.COMPLETED: {"buyer": 200}}, buyer=REFUSED
+    ),
+    "POST /deliveries/{delivery_id}/originals.zip": page(405),
     # --- money ---
     "GET /balance/": page(200),
     "POST /balance/": page(405),

@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods
 
-from handover.delivery.models import DeliveryFile
+from handover.delivery.models import Delivery, DeliveryFile
 from handover.delivery.services import order_deliver
-from handover.delivery.serving import original_served, preview_served
+from handover.delivery.serving import original_served, originals_zip_served, preview_served
 from handover.delivery.uploads import UploadSession
 from handover.lib.errors import (
     HandoverError,
@@ -28,6 +28,7 @@ from handover.lib.errors import (
     TooManyRequests,
 )
 from handover.orders.models import Order
+from handover.orders.rules import State
 from handover.web.forms import DeliveryForm
 from handover.web.http import WebRequest
 from handover.web.views.base import back, order_actions, visible_order
@@ -73,9 +74,12 @@ def order_deliver_page(request: WebRequest, order_id: int) -> HttpResponse:
     if session is not None:
         session.claimed.update(f.storage_key for f in delivery.files.all())
     count = delivery.files.count()
-    messages.success(
-        request, f"Delivered {count} file{'s' if count != 1 else ''}. The buyer sees the previews."
-    )
+    files = f"{count} file{'s' if count != 1 else ''}"
+    if order.state == State.DELIVERED:  # as it was before: a forgotten file
+        done = f"Added {files} to the order. The buyer is told; auto-complete starts again."
+    else:
+        done = f"Delivered {files}. The buyer sees the previews."
+    messages.success(request, done)
     return _done(request, order)
 
 
@@ -125,4 +129,18 @@ def file_original(request: WebRequest, file_id: int) -> HttpResponseBase:
         # (or, past the limit of refusals, says to wait).
         messages.error(request, error.detail)
         order_id = DeliveryFile.objects.values_list("delivery__order_id", flat=True).get(pk=file_id)
+        return redirect("web:order", order_id)
+
+
+@login_required
+@require_GET
+def delivery_originals_zip(request: WebRequest, delivery_id: int) -> HttpResponseBase:
+    """ "Download all": the delivery's originals as one ZIP, under the single original's rule."""
+    try:
+        return originals_zip_served(request, delivery_id=delivery_id, user=request.user)
+    except NotFound:
+        raise Http404("No such delivery.") from None
+    except (PermissionDenied, TooManyRequests) as error:
+        messages.error(request, error.detail)  # the refusal is on the order's record
+        order_id = Delivery.objects.values_list("order_id", flat=True).get(pk=delivery_id)
         return redirect("web:order", order_id)
