@@ -13,6 +13,7 @@ from handover.accounts.models import Role
 from handover.disputes.models import Dispute
 from handover.evidence.models import Event, EventType
 from handover.ledger.models import LedgerTransaction
+from handover.notifications.models import Outbox
 from handover.orders.models import Order
 from handover.orders.rules import Actor, State
 from handover.testing.actors import make_user
@@ -385,6 +386,14 @@ def test_support_accepts_a_cancellation_request_for_the_parties(desk, requested,
     assert event.payload["outcome"] == "accepted"
     assert event.payload["text"] == data["text"]
     assert balances(requested.pk, seller)["escrow"] == 0
+    # Both parties are told, with support's rationale.
+    mails = Outbox.objects.filter(event=event, channel="email")
+    assert {m.recipient for m in mails} == {requested.buyer, seller}
+    assert all("Support accepted the request" in m.body and data["text"] in m.body for m in mails)
+    assert all(
+        m.subject == f"Support settled the cancellation request on order #{requested.pk}"
+        for m in mails
+    )
     # Support settled it: on the buyer's record as their cancellation, not as one agreed.
     record = user_record(requested.buyer).as_buyer.cancellations
     assert (record.by_buyer, record.agreed) == (1, 0)
