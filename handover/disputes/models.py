@@ -16,6 +16,8 @@ class Dispute(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     opened_by_role = models.CharField(max_length=8)
+    # The party support opened it for ("buyer" or "seller"); empty when a party or the timer did.
+    opened_for = models.CharField(max_length=8, blank=True)
     reason = models.TextField()
     opened_at = models.DateTimeField()
     state_before = models.CharField(max_length=24)
@@ -27,6 +29,12 @@ class Dispute(models.Model):
     outcome = models.CharField(max_length=8, choices=Outcome.choices, blank=True)
     refund = models.PositiveBigIntegerField(null=True, blank=True)
     rationale = models.TextField(blank=True)
+
+    # The agent working it ("assign to me"); each assignment is an event on the order's record.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["opened_at", "id"]

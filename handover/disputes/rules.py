@@ -147,6 +147,7 @@ _MOVES = {
     A.DECLINE_CANCELLATION: "declined the cancellation",
     A.WITHDRAW_CANCELLATION: "withdrew the cancellation request",
     A.EXPIRE_CANCELLATION: "the cancellation request went unanswered",
+    A.SETTLE_CANCELLATION: "settled the cancellation request",
     A.OPEN_DISPUTE: "opened a dispute",
     A.DECIDE: "decided the dispute",
     A.CHARGEBACK: "the payment was charged back",
@@ -164,6 +165,7 @@ _EVENTS = {
     E.PREVIEW_FAILED: "could not preview {file}",
     E.PREVIEW_VIEWED: "viewed the preview of {file}",
     E.SUPPORT_NOTE: "added an internal note",
+    E.DISPUTE_ASSIGNED: "took the dispute on",
     E.REVIEW_SUBMITTED: "submitted a review",
     E.REPORT_FILED: "filed a report",
     E.AUTO_COMPLETE_CHANGED: "turned auto-completion {switch}",
@@ -203,9 +205,16 @@ def _move_summary(payload: dict, currency: str) -> str:
         parts.append(f"{payload.get('outcome')}, {_money(refunded, currency)} back to the buyer")
     elif action == A.REQUEST_CANCELLATION:
         parts.append(f"refund {_money(payload.get('refund'), currency)}")
+    elif action == A.SETTLE_CANCELLATION:
+        parts.append(str(payload.get("outcome", "")))
+    if payload.get("on_behalf_of"):
+        parts.append(f"for the {payload['on_behalf_of']}")
     text = payload.get("rationale") or payload.get("reason") or payload.get("message")
     if isinstance(text, str) and text.strip():
         parts.append(quoted(text))
+    # Support's rationale for a move it made for a party or the provider.
+    if isinstance(payload.get("text"), str) and payload["text"].strip():
+        parts.append("why: " + quoted(payload["text"]))
     return ", ".join(parts) + f" ({payload.get('from')} → {payload.get('to')})"
 
 

@@ -34,7 +34,7 @@ def response_target() -> timedelta:
 def disputes_with_orders() -> QuerySet[Dispute]:
     """Disputes with what the queue shows of their orders, in one query."""
     return Dispute.objects.select_related(
-        "order", "order__buyer", "order__seller", "order__terms"
+        "order", "order__buyer", "order__seller", "order__terms", "assigned_to"
     ).order_by("opened_at", "id")
 
 

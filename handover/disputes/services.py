@@ -8,7 +8,13 @@ from handover.disputes.models import Dispute, Outcome, SupportNote
 from handover.evidence.models import EventType
 from handover.evidence.services import event_append
 from handover.lib.canonical import json_sha256
-from handover.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from handover.lib.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TransitionNotAllowed,
+)
 from handover.lib.text import text_check
 from handover.notifications.services import notifications_for_event
 from handover.orders.models import Order
@@ -39,15 +45,41 @@ RESULTS = {
 
 
 @transaction.atomic
-def dispute_open(*, order_id: int, user: User, text: str) -> Order:
+def dispute_open(
+    *,
+    order_id: int,
+    user: User,
+    text: str,
+    for_party: Actor | None = None,
+    rationale: str = "",
+) -> Order:
     """Either party asks support to decide (after completion only the buyer, until clearance);
-    returns the order, now disputed."""
+    returns the order, now disputed. Support opens one for a party (``for_party``), with
+    ``text`` the party's reason and ``rationale`` why support opens it; the record says that
+    support acted, for whom and why."""
     order = order_lock(order_id)
     text = text_check(text, field="reason", limit=MAX_TEXT_LENGTH)
     actor = role_of(order, user)
-    payload = {"reason": text}
+    payload: dict[str, Any] = {"reason": text}
+    if actor == Actor.SUPPORT or for_party is not None:
+        party = _party_check(order, actor, for_party)
+        rationale = text_check(rationale, field="rationale", limit=MAX_TEXT_LENGTH)
+        payload.update({"on_behalf_of": party.value, "text": rationale})
     _open(order, Action.OPEN_DISPUTE, actor=actor, user=user, text=text, payload=payload)
     return order
+
+
+def _party_check(order: Order, actor: Actor, party: Actor | None) -> Actor:
+    """The party support opens a dispute for, if that party may open one now itself."""
+    if actor != Actor.SUPPORT:
+        raise TransitionNotAllowed("Only support opens a dispute on another's behalf.")
+    if party is None:  # support has no dispute of its own to open
+        raise TransitionNotAllowed("Support opens a dispute for a party: say which.")
+    if party not in (Actor.BUYER, Actor.SELLER):
+        raise InvalidInput("Say which party the dispute is opened for.", code="bad_party")
+    # The party's own right first: the table lets support in wherever a party may open one.
+    order_check(order=order, action=Action.OPEN_DISPUTE, actor=party, target=State.DISPUTED)
+    return party
 
 
 @transaction.atomic
@@ -73,15 +105,20 @@ def _open(
 ) -> None:
     """The move to ``disputed`` and its dispute row, checked before the row is written."""
     order_check(order=order, action=action, actor=actor, target=State.DISPUTED)
+    party = payload.get("on_behalf_of", "")
     dispute = Dispute.objects.create(
         order=order,
         opened_by=user,
         opened_by_role=actor,
+        opened_for=party,
         reason=text,
         opened_at=timezone.now(),
         state_before=order.state,
     )
-    if user is not None:  # the cancellation timer's disputes go on nobody's record
+    if party:  # the party asked support to open it: it counts as theirs
+        party_id = order.buyer_id if party == Actor.BUYER else order.seller_id
+        trust.record_dispute_opened(user_id=party_id, role=PartyRole(party))
+    elif user is not None:  # the cancellation timer's disputes go on nobody's record
         trust.record_dispute_opened(user_id=user.pk, role=PartyRole(actor.value))
     order_move(
         order=order,
@@ -200,3 +237,36 @@ def support_note_add(*, dispute_id: int, user: User, text: str) -> SupportNote:
     )
     notifications_for_event(event)
     return note
+
+
+@transaction.atomic
+def dispute_assign(*, dispute_id: int, user: User) -> Dispute:
+    """An agent takes an open dispute ("assign to me"), from whoever had it; on the record."""
+    if not user.is_support:
+        raise PermissionDenied("Only support works disputes.")
+    dispute = Dispute.objects.filter(pk=dispute_id).first()
+    if dispute is None:
+        raise NotFound("No such dispute.")
+    # Under the order's lock, as every event of the order; then the dispute read again,
+    # so that two agents taking it at once are recorded one after the other.
+    order = order_lock(dispute.order_id)
+    if _is_party(order, user):
+        raise PermissionDenied("A dispute on your own order is worked by another agent.")
+    dispute = Dispute.objects.select_for_update().get(pk=dispute_id)
+    if dispute.decided_at is not None:
+        raise Conflict("This dispute is decided already.", code="already_decided")
+    if dispute.assigned_to_id == user.pk:
+        return dispute
+    previous = dispute.assigned_to_id
+    dispute.assigned_to = user
+    dispute.assigned_at = timezone.now()
+    dispute.save(update_fields=["assigned_to", "assigned_at"])
+    event = event_append(
+        order=order,
+        type=EventType.DISPUTE_ASSIGNED,
+        actor=user,
+        actor_role=Actor.SUPPORT,
+        payload={"dispute_id": dispute.pk, "agent_id": user.pk, "previous_agent_id": previous},
+    )
+    notifications_for_event(event)
+    return dispute

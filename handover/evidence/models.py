@@ -19,6 +19,7 @@ class EventType(models.TextChoices):
     PREVIEW_FAILED = "file.preview_failed"
     PREVIEW_VIEWED = "file.preview_viewed"
     SUPPORT_NOTE = "support.note"
+    DISPUTE_ASSIGNED = "support.dispute_assigned"
     REVIEW_SUBMITTED = "review.submitted"
     REPORT_FILED = "report.filed"
     AUTO_COMPLETE_CHANGED = "order.auto_complete_changed"

@@ -17,7 +17,10 @@ from typing import Any
 
 from handover.evidence.models import EventType
 
-SUPPORT_ONLY_TYPES = frozenset({EventType.SUPPORT_NOTE, EventType.REPORT_FILED})
+# Which agent works a dispute is support's own business, as its notes are.
+SUPPORT_ONLY_TYPES = frozenset(
+    {EventType.SUPPORT_NOTE, EventType.REPORT_FILED, EventType.DISPUTE_ASSIGNED}
+)
 SUPPORT_ONLY_FIELDS = frozenset({"address", "user_agent"})
 
 

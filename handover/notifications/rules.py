@@ -145,6 +145,7 @@ SILENT = frozenset(
         EventType.PREVIEW_MADE,
         EventType.PREVIEW_VIEWED,
         EventType.SUPPORT_NOTE,  # support's own record
+        EventType.DISPUTE_ASSIGNED,  # support's own record
         EventType.PAYOUT_MADE,  # the seller asked for it
         EventType.OFFER_CREATED,
         EventType.OFFER_TERMS_VERSIONED,

@@ -52,7 +52,15 @@ def transition_details(payload: Mapping[str, Any], currency: str) -> list[str]:
         )
     elif action == Action.DECIDE:
         lines.append(f"Outcome: {payload.get('outcome', '')}")
-    for key, label in (("reason", "Reason"), ("message", "Message"), ("rationale", "Rationale")):
+    elif action == Action.SETTLE_CANCELLATION:
+        lines.append(
+            "Support accepted the request: the order is cancelled as proposed."
+            if target == State.CANCELLED
+            else "Support declined the request: the order goes on where it was."
+        )
+    # ``text``: support's rationale for a move it made for the parties or the provider.
+    labels = (("reason", "Reason"), ("message", "Message"), ("rationale", "Rationale"))
+    for key, label in (*labels, ("text", "Support's rationale")):
         if payload.get(key):
             lines.append(quote(label, payload[key]))
     if action == Action.REQUEST_CANCELLATION and "refund" in payload:
@@ -92,6 +100,9 @@ TRANSITION_NOTICES: dict[Action, Notice] = {
     ),
     Action.EXPIRE_CANCELLATION: _notice(
         to(Party.BUYER, Party.SELLER), "The cancellation request on order #{n} ran out"
+    ),
+    Action.SETTLE_CANCELLATION: _notice(
+        to(Party.BUYER, Party.SELLER), "Support settled the cancellation request on order #{n}"
     ),
     Action.OPEN_DISPUTE: _notice(other_party, "A dispute was opened on order #{n}"),
     Action.DECIDE: _notice(

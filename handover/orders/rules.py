@@ -41,6 +41,7 @@ class Action(models.TextChoices):
     DECLINE_CANCELLATION = "decline_cancellation"
     WITHDRAW_CANCELLATION = "withdraw_cancellation"
     EXPIRE_CANCELLATION = "expire_cancellation"
+    SETTLE_CANCELLATION = "settle_cancellation"
     OPEN_DISPUTE = "open_dispute"
     DECIDE = "decide"
     CHARGEBACK = "chargeback"
@@ -90,8 +91,17 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.EXPIRE_CANCELLATION: _t(
         [S.CANCELLATION_REQUESTED], [A.TIMER], [S.CANCELLED, S.DISPUTED]
     ),
+    # Support settles a request either way, with a rationale: cancelled at the refund asked,
+    # or back to the remembered state.
+    Action.SETTLE_CANCELLATION: _t(
+        [S.CANCELLATION_REQUESTED], [A.SUPPORT], [S.CANCELLED, *WORKING]
+    ),
+    # Support opens one on a party's behalf (``disputes.services.dispute_open`` checks the
+    # party's own right to it first).
     Action.OPEN_DISPUTE: _t(
-        [*WORKING, S.CANCELLATION_REQUESTED, S.COMPLETED], [A.BUYER, A.SELLER], [S.DISPUTED]
+        [*WORKING, S.CANCELLATION_REQUESTED, S.COMPLETED],
+        [A.BUYER, A.SELLER, A.SUPPORT],
+        [S.DISPUTED],
     ),
     Action.DECIDE: _t([S.DISPUTED], [A.SUPPORT], [S.COMPLETED, S.CANCELLED]),
     Action.CHARGEBACK: _t([S.COMPLETED], [A.PROVIDER], [S.CHARGED_BACK]),
@@ -159,7 +169,8 @@ def _guard(f: OrderFacts, action: Action, actor: Actor) -> str | None:
 
 
 def _completed_dispute_refusal(f: OrderFacts, actor: Actor) -> str | None:
-    if actor != Actor.BUYER:
+    # Support acts for the buyer here: dispute_open has checked the seller out already.
+    if actor not in (Actor.BUYER, Actor.SUPPORT):
         return "after completion only the buyer can open a dispute"
     if f.cleared or f.clears_at is None or f.now >= f.clears_at:
         return "the clearance window for disputes has ended"
@@ -244,7 +255,11 @@ def cancellation_asker(cancelled: CancelledOrder) -> Asker | None:
         return Asker.TIMER if cancelled.actor_role == Actor.TIMER else Asker.SELLER
     if action == Action.CANCEL_LATE:
         return Asker.BUYER
-    if action in (Action.ACCEPT_CANCELLATION, Action.EXPIRE_CANCELLATION):
+    if action in (
+        Action.ACCEPT_CANCELLATION,
+        Action.EXPIRE_CANCELLATION,
+        Action.SETTLE_CANCELLATION,
+    ):
         if cancelled.requester in (Asker.BUYER, Asker.SELLER):
             return Asker(cancelled.requester)
         return Asker.TIMER  # no request on record; order_move always records one

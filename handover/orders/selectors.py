@@ -1,9 +1,11 @@
+import re
 from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from handover.accounts.models import User
+from handover.lib.bounds import id_in_range
 from handover.lib.errors import NotFound
 from handover.offers.models import Offer, OfferTerms
 from handover.orders.models import Order
@@ -22,6 +24,20 @@ from handover.trust.rules import review_window_ends, reviews_visible
 
 # Actions a party starts although the table names another actor (the provider captures).
 _STARTED_BY = {(Action.PAY, Actor.BUYER)}
+_OWN_ROUTES = {
+    Action.EXPIRE_CANCELLATION,
+    Action.CHARGEBACK,
+    Action.DECIDE,
+    Action.SETTLE_CANCELLATION,
+}
+# What support may do on an order from the support desk: the move each is, and the actor
+# the table names for it (support records the provider's word, or acts for a party).
+SUPPORT_ACTIONS: dict[str, tuple[Action, tuple[Actor, ...]]] = {
+    "confirm-payment": (Action.PAY, (Actor.PROVIDER,)),
+    "chargeback": (Action.CHARGEBACK, (Actor.PROVIDER,)),
+    "settle-cancellation": (Action.SETTLE_CANCELLATION, (Actor.SUPPORT,)),
+    "open-dispute": (Action.OPEN_DISPUTE, (Actor.BUYER, Actor.SELLER)),
+}
 
 
 def orders_visible_to(user: User) -> QuerySet[Order]:
@@ -82,8 +98,8 @@ def available_actions(order: Order, role: Actor) -> list[str]:
     names = []
     for action, rule in TRANSITIONS.items():
         acting = Actor.PROVIDER if (action, role) in _STARTED_BY else role
-        if action in (Action.EXPIRE_CANCELLATION, Action.CHARGEBACK, Action.DECIDE):
-            continue  # the timer, the provider and the dispute desk have their own routes
+        if action in _OWN_ROUTES or (role == Actor.SUPPORT and action == Action.OPEN_DISPUTE):
+            continue  # the timer, the provider and the support desk have their own routes
         if state not in rule.sources or acting not in rule.actors:
             continue  # refused whatever the target: skip building the reasons
         if any(refusal(facts, action, acting, t) is None for t in rule.targets):
@@ -94,6 +110,63 @@ def available_actions(order: Order, role: Actor) -> list[str]:
         if role == Actor.BUYER:
             names.append("auto-complete")
     return names
+
+
+def support_actions(order: Order) -> list[str]:
+    """The support desk's actions the table and its guards allow on ``order`` now, as URL
+    slugs; a transfer is confirmed only on an order that waits for one (``manual``)."""
+    state = State(order.state)
+    facts = order_facts(order, disputed_before=state == State.COMPLETED and _has_dispute(order))
+    names = []
+    for name, (action, actors) in SUPPORT_ACTIONS.items():
+        if name == "confirm-payment" and order.payment_provider != "manual":
+            continue
+        targets = TRANSITIONS[action].targets
+        if any(refusal(facts, action, a, t) is None for a in actors for t in targets):
+            names.append(name)
+    return names
+
+
+def parties_for_dispute(order: Order) -> list[Actor]:
+    """The parties on whose behalf support may open a dispute on ``order`` now."""
+    state = State(order.state)
+    facts = order_facts(order, disputed_before=state == State.COMPLETED and _has_dispute(order))
+    return [
+        party
+        for party in (Actor.BUYER, Actor.SELLER)
+        if refusal(facts, Action.OPEN_DISPUTE, party, State.DISPUTED) is None
+    ]
+
+
+def manual_payments_waiting() -> QuerySet[Order]:
+    """Orders whose buyer was given transfer details and which wait for support to see the
+    money arrive (the ``manual`` provider)."""
+    return Order.objects.filter(
+        state=State.PENDING_PAYMENT, payment_provider="manual", payment_reference__gt=""
+    )
+
+
+def cancellations_past_window(now: datetime) -> QuerySet[Order]:
+    """Open cancellation requests whose response window has run out unanswered: the worker
+    settles them, so one waiting here means the worker is behind or support is needed."""
+    return Order.objects.filter(state=State.CANCELLATION_REQUESTED, timer_at__lte=now)
+
+
+def orders_matching(text: str) -> Q:
+    """Orders by number (``12`` or ``#12``), a party's username or e-mail (any part of it),
+    or the transfer reference; the text reaches the database as a parameter, never as SQL."""
+    number = text.removeprefix("#")
+    if re.fullmatch(r"[0-9]+", number):
+        # A number is an order's: not every username with those digits somewhere in it.
+        named = Q(buyer__username__iexact=text) | Q(seller__username__iexact=text)
+        return named | Q(pk=int(number)) if id_in_range(int(number)) else named
+    return (
+        Q(buyer__username__icontains=text)
+        | Q(seller__username__icontains=text)
+        | Q(buyer__email__icontains=text)
+        | Q(seller__email__icontains=text)
+        | Q(payment_reference__iexact=text)
+    )
 
 
 def due_timer_ids(now: datetime, limit: int = 500) -> list[int]:

@@ -309,7 +309,7 @@ def order_update_answers(*, order_id: int, user: User, answers: list[str]) -> Or
     return order
 
 
-def _capture(order: Order, *, user: User | None, reference: str) -> None:
+def _capture(order: Order, *, user: User | None, reference: str, text: str = "") -> None:
     target = State.AWAITING_ACCEPTANCE if order.requires_acceptance else State.IN_PROGRESS
     order_check(order=order, action=Action.PAY, actor=Actor.PROVIDER, target=target)
     ledger.ledger_capture(order=order)
@@ -329,8 +329,18 @@ def _capture(order: Order, *, user: User | None, reference: str) -> None:
             "amount": order.total,
             "terms_sha256": order.terms_sha256,
             "requirements_sha256": json_sha256(order.requirements),
+            **_rationale(text),
         },
     )
+
+
+def _rationale(text: str) -> dict[str, str]:
+    """Support's rationale for a move it records, as the event's ``text``."""
+    return {"text": text} if text else {}
+
+
+def _rationale_check(text: str) -> str:
+    return text_check(text, field="rationale", limit=MAX_TEXT_LENGTH, required=False)
 
 
 @transaction.atomic
@@ -358,15 +368,19 @@ def order_pay(*, order_id: int, user: User) -> dict[str, Any]:
 
 
 @transaction.atomic
-def order_confirm_payment(*, order_id: int, user: User, reference: str = "") -> Order:
-    """Support confirms that a manual transfer arrived; the money enters escrow."""
+def order_confirm_payment(
+    *, order_id: int, user: User, reference: str = "", text: str = ""
+) -> Order:
+    """Support confirms that a manual transfer arrived; the money enters escrow. ``text``:
+    the agent's rationale (what they checked), kept on the record."""
     order = order_lock(order_id)
     if role_of(order, user) != Actor.SUPPORT:
         raise TransitionNotAllowed("Only support confirms a transfer.")
     reference = text_check(
         reference, field="payment reference", limit=64, required=False, one_line=True
     )
-    _capture(order, user=user, reference=reference or order.payment_reference)
+    text = _rationale_check(text)
+    _capture(order, user=user, reference=reference or order.payment_reference, text=text)
     return order
 
 
@@ -614,6 +628,35 @@ def order_withdraw_cancellation(*, order_id: int, user: User) -> Order:
     return _answer_request(order_id, user, Action.WITHDRAW_CANCELLATION, {})
 
 
+@transaction.atomic
+def order_settle_cancellation(*, order_id: int, user: User, accept: bool, text: str) -> Order:
+    """Support settles an open cancellation request for the parties: accepted (cancelled at
+    the refund asked) or declined (the order goes back to where it was), and says why."""
+    order = order_lock(order_id)
+    text = text_check(text, field="rationale", limit=MAX_TEXT_LENGTH)
+    actor = role_of(order, user)
+    payload = {"outcome": "accepted" if accept else "declined", "text": text}
+    if accept:
+        order_check(
+            order=order, action=Action.SETTLE_CANCELLATION, actor=actor, target=State.CANCELLED
+        )
+        money = _settle(order, refund=order.cancellation_refund or 0)
+        target = State.CANCELLED
+        payload.update(money)
+    else:
+        target = State(order.return_state) if order.return_state else State.IN_PROGRESS
+    order_move(
+        order=order,
+        action=Action.SETTLE_CANCELLATION,
+        actor=actor,
+        user=user,
+        target=target,
+        payload=payload,
+        changes=close_request,
+    )
+    return order
+
+
 def originals_released(order: Order) -> bool:
     """Whether the buyer could already take originals (the seller released a delivery early)."""
     return order.deliveries.filter(released_early_at__isnull=False).exists()
@@ -663,11 +706,13 @@ def decide_money(order: Order, *, refund: int) -> dict[str, Any]:
 
 
 @transaction.atomic
-def order_chargeback(*, order_id: int, user: User | None = None) -> Order:
-    """The payment provider took the buyer's money back; the seller's share is clawed back."""
+def order_chargeback(*, order_id: int, user: User | None = None, text: str = "") -> Order:
+    """The payment provider took the buyer's money back; the seller's share is clawed back.
+    Support records one on the provider's word, with its rationale (``text``)."""
     order = order_lock(order_id)
     if user is not None and role_of(order, user) != Actor.SUPPORT:
         raise TransitionNotAllowed("Only the payment provider reports a chargeback.")
+    text = _rationale_check(text)
     order_check(
         order=order, action=Action.CHARGEBACK, actor=Actor.PROVIDER, target=State.CHARGED_BACK
     )
@@ -680,7 +725,7 @@ def order_chargeback(*, order_id: int, user: User | None = None) -> Order:
         actor=Actor.PROVIDER,
         user=user,
         target=State.CHARGED_BACK,
-        payload={"amount": amount, "loss": shortfall},
+        payload={"amount": amount, "loss": shortfall, **_rationale(text)},
     )
     return order
 

@@ -3,9 +3,25 @@
 
 from django.urls import path
 
-from handover.web.views import money, support
+from handover.web.views import money, support, support_orders
+
+
+def _support_action(slug: str):
+    name = "support_" + slug.replace("-", "_")
+    kwargs = {"slug": slug}
+    return path(f"support/orders/<id:order_id>/{slug}/", support_orders.order_action, kwargs, name)
+
 
 urlpatterns = [
+    path("support/", support.support_home, name="support_home"),
+    path("support/orders/", support_orders.order_search, name="support_orders"),
+    path("support/orders/<id:order_id>/", support_orders.order_detail, name="support_order"),
+    *[_support_action(slug) for slug in support_orders.ACTIONS],
+    path(
+        "support/disputes/<id:dispute_id>/assign/",
+        support.dispute_assign_page,
+        name="dispute_assign",
+    ),
     path("support/disputes/", support.dispute_queue, name="dispute_queue"),
     path("support/disputes/<id:dispute_id>/", support.dispute_detail, name="dispute"),
     path("support/disputes/<id:dispute_id>/notes/", support.dispute_note, name="dispute_note"),

@@ -60,6 +60,7 @@ _MOVES: dict[str, Look] = {
     Action.ACCEPT_ORDER: Look.DECISION,
     Action.DECLINE_ORDER: Look.DECISION,
     Action.ACCEPT_CANCELLATION: Look.DECISION,
+    Action.SETTLE_CANCELLATION: Look.DECISION,
     Action.ABANDON: Look.DECISION,
     Action.DECIDE: Look.DECISION,
 }
@@ -70,6 +71,7 @@ _EVENTS: dict[str, Look] = {
     EventType.ORIGINAL_REFUSED: Look.DOWNLOAD,
     EventType.DELIVERY_RELEASED_EARLY: Look.DELIVERY,
     EventType.REVISION_GRANTED: Look.REQUEST,
+    EventType.DISPUTE_ASSIGNED: Look.NOTE,
 }
 
 

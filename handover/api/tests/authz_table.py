@@ -116,8 +116,14 @@ def page_move(when: When | None = None, /, **overrides: Any) -> Expected:
 
 
 def desk(outcome: Outcome, when: When | None = None, /, **overrides: Any) -> Expected:
-    """A support desk page: 404 for anyone but support (the page does not exist for them)."""
-    return page(404, when, support=outcome, operator=outcome, **overrides)
+    """A support desk page: 403 for anyone but support, whatever it names."""
+    return page(403, when, support=outcome, operator=outcome, **overrides)
+
+
+def desk_move(when: When | None = None, /, **overrides: Any) -> Expected:
+    """A support action on an order: its form where the table allows it (empty, it answers
+    422), else back to the order with the reason (a GET) or the form's refusal (409)."""
+    return desk(409, when, **overrides)
 
 
 def _with(roles: dict[str, Outcome], when: When | None, overrides: dict[str, Any]) -> Expected:
@@ -372,6 +378,28 @@ WEB: dict[str, Expected] = {
     "POST /support/disputes/{dispute_id}/notes/": desk(422),
     "GET /support/disputes/{dispute_id}/decision/": desk(405),
     "POST /support/disputes/{dispute_id}/decision/": desk(422, {S.CANCELLED: staff(REFUSED)}),
+    "GET /support/disputes/{dispute_id}/assign/": desk(405),
+    "POST /support/disputes/{dispute_id}/assign/": desk(DONE, {S.CANCELLED: staff(REFUSED)}),
+    # --- the support console ---
+    "GET /support/": desk(200),
+    "POST /support/": desk(405),
+    "GET /support/orders/": desk(200),
+    "POST /support/orders/": desk(405),
+    "GET /support/orders/{order_id}/": desk(200),
+    "POST /support/orders/{order_id}/": desk(405),
+    # The world's orders are paid with the test provider: no transfer waits to be confirmed.
+    "GET /support/orders/{order_id}/confirm-payment/": desk(REFUSED),
+    "POST /support/orders/{order_id}/confirm-payment/": desk_move(),
+    "GET /support/orders/{order_id}/chargeback/": desk(REFUSED, {S.COMPLETED: staff(200)}),
+    "POST /support/orders/{order_id}/chargeback/": desk_move({S.COMPLETED: staff(422)}),
+    "GET /support/orders/{order_id}/settle-cancellation/": desk(REFUSED, {CR: staff(200)}),
+    "POST /support/orders/{order_id}/settle-cancellation/": desk_move({CR: staff(422)}),
+    "GET /support/orders/{order_id}/open-dispute/": desk(
+        REFUSED, {(*OPEN_TO_DISPUTE, S.COMPLETED): staff(200)}
+    ),
+    "POST /support/orders/{order_id}/open-dispute/": desk_move(
+        {(*OPEN_TO_DISPUTE, S.COMPLETED): staff(422)}
+    ),
 }
 
 

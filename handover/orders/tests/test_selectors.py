@@ -20,7 +20,15 @@ def allowed_by_the_table(order: Order, role: Actor) -> list[str]:
     names = [
         action.value.replace("_", "-")
         for action, rule in TRANSITIONS.items()
-        if action not in (Action.EXPIRE_CANCELLATION, Action.CHARGEBACK, Action.DECIDE)
+        # The timer, the provider and the support desk have their own routes.
+        if action
+        not in (
+            Action.EXPIRE_CANCELLATION,
+            Action.CHARGEBACK,
+            Action.DECIDE,
+            Action.SETTLE_CANCELLATION,
+        )
+        and not (role == Actor.SUPPORT and action == Action.OPEN_DISPUTE)
         and any(
             refusal(facts, action, Actor.PROVIDER if (action, role) in _STARTED_BY else role, t)
             is None

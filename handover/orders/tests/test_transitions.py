@@ -125,7 +125,8 @@ def expected_allowed(sc: Scenario, action: Action, who: Who) -> bool:
     if action == Action.WITHDRAW_CANCELLATION:
         return actor == sc.requested_by
     if action == Action.OPEN_DISPUTE and sc.state == State.COMPLETED:
-        return actor == Actor.BUYER  # within the clearance window, no earlier dispute
+        # Within the clearance window, no earlier dispute; support opens it for the buyer.
+        return actor in (Actor.BUYER, Actor.SUPPORT)
     return True
 
 
@@ -139,6 +140,8 @@ def expected_target(sc: Scenario, action: Action) -> State:
         return State.DISPUTED if sc.released_early else State.CANCELLED
     if action == Action.DECIDE:
         return State.CANCELLED if sc.decide == Outcome.REFUND else State.COMPLETED
+    if action == Action.SETTLE_CANCELLATION:
+        return State.CANCELLED  # support accepts the request
     (target,) = TRANSITIONS[action].targets
     return target
 
@@ -149,6 +152,7 @@ SETTLING = {
     Action.CANCEL_LATE,
     Action.ACCEPT_CANCELLATION,
     Action.EXPIRE_CANCELLATION,
+    Action.SETTLE_CANCELLATION,
     Action.DECIDE,
 }
 
@@ -202,10 +206,22 @@ SERVICES: dict[Action, Callable[[int, Any], object]] = {
     Action.WITHDRAW_CANCELLATION: lambda oid, user: services.order_withdraw_cancellation(
         order_id=oid, user=user
     ),
+    Action.SETTLE_CANCELLATION: lambda oid, user: services.order_settle_cancellation(
+        order_id=oid, user=user, accept=True, text="Both asked support by e-mail."
+    ),
     Action.OPEN_DISPUTE: lambda oid, user: dispute_open(
-        order_id=oid, user=user, text="Not what we agreed."
+        order_id=oid, user=user, text="Not what we agreed.", **_for_the_buyer(user)
     ),
 }
+
+
+def _for_the_buyer(user: User) -> dict[str, Any]:
+    """Support opens a dispute for the buyer, who asked it to by e-mail."""
+    if not user.is_support:
+        return {}
+    return {"for_party": Actor.BUYER, "rationale": "The buyer wrote to support."}
+
+
 # Services the worker calls with user=None when a timer runs out.
 TIMED = {Action.ABANDON, Action.DECLINE_ORDER, Action.ACCEPT}
 

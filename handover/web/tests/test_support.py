@@ -53,7 +53,7 @@ def support_urls(dispute_id: int) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("who", ["buyer", "seller", "stranger"])
-def test_every_support_page_is_404_for_anyone_but_support_and_changes_nothing(
+def test_every_support_page_is_403_for_anyone_but_support_and_changes_nothing(
     client, disputed, who, request
 ):
     client.force_login(request.getfixturevalue(who))
@@ -61,7 +61,7 @@ def test_every_support_page_is_404_for_anyone_but_support_and_changes_nothing(
     data = {"text": "x", "outcome": "release", "confirm": "yes"}
     for method, url in support_urls(disputed[2]):
         response = getattr(client, method)(url, data if method == "post" else {})
-        assert response.status_code == 404, url
+        assert response.status_code == 403, url
     assert db_snapshot() == before
 
 

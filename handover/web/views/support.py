@@ -1,5 +1,5 @@
-"""The support desk: the dispute queue, one dispute's evidence, internal notes and the
-decision. For support agents only; anyone else is told the pages do not exist (404).
+"""The support desk: its home, the dispute queue, one dispute's evidence, internal notes, the
+assignment and the decision. For support agents only; anyone else is refused (403).
 
 Each view reads with the selectors the API's dispute endpoints read with
 (``disputes_with_orders``, ``dispute_flags``, ``dispute_timeline``; the rows as the API's
@@ -14,13 +14,16 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from handover.accounts.models import Role, User
 from handover.delivery.selectors import requirements_delivered
+from handover.disputes.flags import FlagCode
 from handover.disputes.models import Dispute
 from handover.disputes.selectors import (
     dispute_flags,
@@ -30,13 +33,23 @@ from handover.disputes.selectors import (
     disputes_with_orders,
     response_target,
 )
-from handover.disputes.services import dispute_decide, support_note_add
+from handover.disputes.services import dispute_assign, dispute_decide, support_note_add
 from handover.evidence.models import EventType
 from handover.lib.errors import HandoverError, InvalidInput, NotFound
 from handover.orders.rules import Actor
+from handover.orders.selectors import cancellations_past_window, manual_payments_waiting
+from handover.trust.models import Report
 from handover.web.display import countdown
 from handover.web.http import WebRequest
-from handover.web.support_forms import DecisionForm, NoteForm
+from handover.web.support_forms import (
+    MINE,
+    UNASSIGNED,
+    DecisionForm,
+    NoteForm,
+    QueueFilterForm,
+    QueueState,
+)
+from handover.web.templatetags.handover_support import flag_label
 from handover.web.timeline import timeline_days
 
 QUEUE_PER_PAGE = 25
@@ -46,15 +59,43 @@ _DECISION_FIELDS = {"bad_refund": "refund", "bad_outcome": "outcome"}
 
 
 def support_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed-in support agents only; for anyone else the page does not exist."""
+    """Signed-in support agents only; anyone else is refused (403), before any lookup, so
+    the answer says nothing about what exists."""
 
     @wraps(view)
     def checked(request: WebRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_support:
-            raise Http404("No such page.")
+            return render(request, "web/support/forbidden.html", status=403)
         return view(request, *args, **kwargs)
 
     return login_required(checked)
+
+
+# --- the home --------------------------------------------------------------------------------
+
+
+def reports_waiting() -> int:
+    """Reports no agent has handled yet (the reports' own pages list and handle them)."""
+    return Report.objects.filter(handled_at__isnull=True).count()
+
+
+@support_only
+@require_GET
+def support_home(request: WebRequest) -> HttpResponse:
+    """What waits for support, each count linking to the list that holds it."""
+    now = timezone.now()
+    open_disputes = Dispute.objects.filter(decided_at__isnull=True)
+    context = {
+        "overdue": open_disputes.filter(opened_at__lt=now - response_target()).count(),
+        "open_disputes": open_disputes.count(),
+        "mine": open_disputes.filter(assigned_to=request.user).count(),
+        "payments": manual_payments_waiting().count(),
+        "cancellations": cancellations_past_window(now).count(),
+        "target": countdown(response_target()),
+        # The reports' part of the home: web/support/_home_reports.html shows it.
+        "reports_waiting": reports_waiting(),
+    }
+    return render(request, "web/support/home.html", context)
 
 
 # --- the queue -------------------------------------------------------------------------------
@@ -79,26 +120,80 @@ def _queue_row(dispute: Dispute, out: dict[str, Any], now: datetime) -> QueueRow
     return QueueRow(dispute, out, age, due)
 
 
+def _queue_filters(request: WebRequest) -> QueueFilterForm:
+    agents = list(User.objects.filter(role__in=[Role.SUPPORT, Role.OPERATOR]).order_by("username"))
+    data = request.GET.copy()
+    if data.get("decided") == "1":  # the older address of the decided tab
+        data["state"] = QueueState.DECIDED
+    flags = [(code.value, flag_label(code)) for code in FlagCode]
+    return QueueFilterForm(data, flags=flags, agents=agents)
+
+
+def _queue(request: WebRequest, filters: dict[str, Any], now: datetime) -> QuerySet[Dispute]:
+    state = filters.get("state") or QueueState.OPEN
+    queue = disputes_with_orders().select_related("order__offer", "assigned_to")
+    queue = queue.filter(decided_at__isnull=state != QueueState.DECIDED)
+    if state == QueueState.OVERDUE:
+        queue = queue.filter(opened_at__lt=now - response_target())
+    agent = filters.get("agent")
+    if agent == MINE:
+        queue = queue.filter(assigned_to=request.user)
+    elif agent == UNASSIGNED:
+        queue = queue.filter(assigned_to__isnull=True)
+    elif agent:
+        queue = queue.filter(assigned_to_id=int(agent))
+    return queue
+
+
 @support_only
 @require_GET
 def dispute_queue(request: WebRequest) -> HttpResponse:
-    """Open disputes oldest first (``?decided=1``: the decided ones), as ``GET /disputes``."""
-    decided = request.GET.get("decided") == "1"
-    queue = (
-        disputes_with_orders().filter(decided_at__isnull=not decided).select_related("order__offer")
-    )
+    """Open disputes oldest first, as ``GET /disputes``, narrowed by state (open, overdue,
+    decided), flag and agent; a bad filter shows its error and lists nothing."""
+    now = timezone.now()
+    form = _queue_filters(request)
+    valid = form.is_valid()
+    filters = form.cleaned_data if valid else {}
+    queue: QuerySet[Dispute] | list[Dispute]
+    queue = _queue(request, filters, now) if valid else Dispute.objects.none()
+    flag = filters.get("flag")
+    if flag:
+        # Flags are read from the record, not stored: the state's disputes are read to find them.
+        candidates = list(queue)
+        raised = dispute_flags(candidates, now=now)
+        queue = [d for d in candidates if any(f.code == flag for f in raised[d.pk])]
     page = Paginator(queue, QUEUE_PER_PAGE).get_page(request.GET.get("page"))
     disputes = list(page.object_list)
-    now = timezone.now()
     flags = dispute_flags(disputes, now=now)
     rows = [_queue_row(d, dispute_summary(d, now, flags[d.pk]), now) for d in disputes]
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
         "rows": rows,
         "page": page,
-        "decided": decided,
+        "form": form,
+        "query": query.urlencode(),
+        "decided": filters.get("state") == QueueState.DECIDED,
+        "filtered": bool(flag or filters.get("agent")),
         "target": countdown(response_target()),
     }
-    return render(request, "web/support/queue.html", context)
+    return render(request, "web/support/queue.html", context, status=200 if valid else 422)
+
+
+@support_only
+@require_POST
+def dispute_assign_page(request: WebRequest, dispute_id: int) -> HttpResponse:
+    """ "Assign to me", as the queue and the dispute page offer it; back where it was asked."""
+    dispute, _role = _dispute(request, dispute_id)
+    try:
+        dispute_assign(dispute_id=dispute.pk, user=request.user)
+    except HandoverError as error:
+        messages.error(request, error.detail)
+    else:
+        messages.success(request, f"Dispute #{dispute.pk} is assigned to you.")
+    if request.POST.get("next") == "queue":
+        return redirect(reverse("web:dispute_queue"))
+    return _back(dispute)
 
 
 # --- one dispute -----------------------------------------------------------------------------
