@@ -212,7 +212,7 @@ def email_choices_set(*, user: User, wanted: Collection[str]) -> frozenset[Kind]
     the kinds about money and disputes stay on whatever is asked. The kinds now off."""
     staff = user.is_support
     if error := rules.opt_outs_error(set(wanted), staff=staff):
-        raise InvalidInput(error, code="bad_kind")
+        raise InvalidInput(error)
     off = frozenset(
         kind
         for kind in rules.kinds_offered(staff=staff)

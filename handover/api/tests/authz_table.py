@@ -354,6 +354,13 @@ WEB: dict[str, Expected] = {
     "POST /balance/": page(405),
     "GET /balance/payout/": page(200),
     "POST /balance/payout/": page(422),
+    # --- notifications ---
+    "GET /notifications/": page(200),
+    "POST /notifications/": page(405),
+    "GET /notifications/read/": page(405),
+    "POST /notifications/read/": page(DONE),
+    "GET /notifications/emails/": page(200),
+    "POST /notifications/emails/": page(DONE),  # nothing ticked: all that may go off does
     # --- the support desk ---
     "GET /support/disputes/": desk(200),
     "POST /support/disputes/": desk(405),

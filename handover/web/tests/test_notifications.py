@@ -94,6 +94,8 @@ def test_mark_all_read_reads_mine_only(client, told, buyer, seller, buyer_api):
     assert not Notification.objects.filter(recipient=buyer, read_at=None).exists()
     assert all(n["read_at"] for n in ok(buyer_api.get("/notifications"))["items"])
     assert Notification.objects.filter(recipient=seller, read_at=None).count() == sellers_unread
+    again = client.post("/notifications/read/", follow=True)
+    assert page_messages(again) == ["Nothing was unread."]
 
 
 def test_mark_all_read_is_a_post_with_its_csrf_token(told, buyer):

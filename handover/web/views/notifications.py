@@ -34,6 +34,8 @@ def notifications_read(request: WebRequest) -> HttpResponse:
     marked = notifications_mark_read(user=request.user)
     if marked:
         messages.success(request, f"Marked {marked} notification{'s' if marked > 1 else ''} read.")
+    else:
+        messages.info(request, "Nothing was unread.")
     return redirect("web:notifications")
 
 
