@@ -8,7 +8,11 @@ from handover.api.pagination import Pagination
 from handover.lib.bounds import Id
 from handover.notifications.models import Notification, Webhook
 from handover.notifications.selectors import notifications_of
-from handover.notifications.services import webhook_create, webhook_deactivate
+from handover.notifications.services import (
+    notifications_mark_read,
+    webhook_create,
+    webhook_deactivate,
+)
 
 router = Router()
 
@@ -49,6 +53,10 @@ class NotificationOut(Schema):
         return settings.HANDOVER_BASE_URL + obj.path
 
 
+class MarkedRead(Schema):
+    marked: int
+
+
 @router.post("/webhooks", response={201: WebhookCreated})
 def create_webhook(request, payload: WebhookIn):
     """Register an endpoint for the events of the orders you buy or sell (``events``: the
@@ -84,3 +92,10 @@ def list_notifications(request):
     """What you were told, newest first, as on the notifications page: each with the web page
     it is about, when you read it, and the state of its e-mail."""
     return notifications_of(request.auth)
+
+
+@router.post("/notifications/read", response=MarkedRead)
+def read_notifications(request):
+    """Mark all your notifications read, as the page's "Mark all read" does; ``marked`` says
+    how many were unread."""
+    return {"marked": notifications_mark_read(user=request.auth)}

@@ -176,6 +176,7 @@ API: dict[str, Expected] = {
     "POST /api/v1/webhooks": api(201, body={"url": "https://example.com/hook"}),
     "DELETE /api/v1/webhooks/{webhook_id}": api(404, buyer=200),  # the buyer's webhook
     "GET /api/v1/notifications": api(200),
+    "POST /api/v1/notifications/read": api(200),
     "GET /api/v1/evidence/key": public(200),
     "GET /api/v1/evidence/tree-head": public(404),  # none signed yet in the test
     "GET /api/v1/balance": api(200),
