@@ -1,13 +1,18 @@
 from datetime import datetime
 
-from django.db.models import F
+from django.conf import settings
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
 from handover.api.pagination import Pagination
 from handover.lib.bounds import Id
-from handover.notifications.models import Channel, Outbox, Webhook
-from handover.notifications.services import webhook_create, webhook_deactivate
+from handover.notifications.models import Notification, Webhook
+from handover.notifications.selectors import notifications_of
+from handover.notifications.services import (
+    notifications_mark_read,
+    webhook_create,
+    webhook_deactivate,
+)
 
 router = Router()
 
@@ -32,12 +37,24 @@ class WebhookCreated(WebhookOut):
 class NotificationOut(Schema):
     id: int
     event_id: int
-    order_id: int | None = Field(alias="event_order_id")  # annotated by list_notifications
+    order_id: int | None = Field(alias="event_order_id")  # annotated by notifications_of
+    kind: str
     subject: str
     body: str
-    state: str
+    url: str  # the web page it is about
+    # Its e-mail's: null where you switched that kind's e-mails off.
+    state: str | None = Field(alias="email_state")
     created_at: datetime
-    sent_at: datetime | None
+    sent_at: datetime | None = Field(alias="email_sent_at")
+    read_at: datetime | None
+
+    @staticmethod
+    def resolve_url(obj: Notification) -> str:
+        return settings.HANDOVER_BASE_URL + obj.path
+
+
+class MarkedRead(Schema):
+    marked: int
 
 
 @router.post("/webhooks", response={201: WebhookCreated})
@@ -72,6 +89,13 @@ def delete_webhook(request, webhook_id: Id):
 @router.get("/notifications", response=list[NotificationOut])
 @paginate(Pagination)
 def list_notifications(request):
-    """The e-mails sent (or being sent) to you, newest first."""
-    rows = Outbox.objects.filter(recipient=request.auth, channel=Channel.EMAIL)
-    return rows.annotate(event_order_id=F("event__order_id")).order_by("-id")
+    """What you were told, newest first, as on the notifications page: each with the web page
+    it is about, when you read it, and the state of its e-mail."""
+    return notifications_of(request.auth)
+
+
+@router.post("/notifications/read", response=MarkedRead)
+def read_notifications(request):
+    """Mark all your notifications read, as the page's "Mark all read" does; ``marked`` says
+    how many were unread."""
+    return {"marked": notifications_mark_read(user=request.auth)}

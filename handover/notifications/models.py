@@ -13,6 +13,83 @@ class OutboxState(models.TextChoices):
     DEAD = "dead"  # every attempt failed, or there is nowhere to send it
 
 
+class Kind(models.TextChoices):
+    """What a notification is about; users choose by kind which e-mails they get
+    (``rules.ALWAYS_MAILED`` names the kinds they cannot switch off)."""
+
+    ORDERS = "orders", "Order progress"
+    MESSAGES = "messages", "Messages"
+    REVIEWS = "reviews", "Reviews"
+    REPORTS = "reports", "Reports to support"
+    MONEY = "money", "Payments and earnings"
+    CANCELLATIONS = "cancellations", "Cancellations and refunds"
+    DISPUTES = "disputes", "Disputes"
+
+
+class Notification(models.Model):
+    """What one user is told of one event, listed on their notifications page whatever e-mails
+    they chose; its e-mail, when they get that kind's, is the Outbox row ``email``."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # covered by notification_list
+    )
+    event = models.ForeignKey("evidence.Event", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    # The web page it is about, from the site's root ("/orders/7/"); e-mails prefix the base URL.
+    path = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-id"], name="notification_list"),
+            # The top bar counts these on every page.
+            models.Index(
+                fields=["recipient"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "recipient"], name="notification_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"Notification {self.pk} to {self.recipient_id}: {self.subject}"
+
+
+# The kinds whose e-mails cannot be switched off; rules.ALWAYS_MAILED says why to the user.
+LOCKED_KINDS = (Kind.MONEY, Kind.CANCELLATIONS, Kind.DISPUTES)
+
+
+class EmailOptOut(models.Model):
+    """A kind of e-mail a user chose not to get (the notifications page still lists them)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="email_opt_out_once"),
+            # Money and disputes are always mailed, whatever reaches the table.
+            models.CheckConstraint(
+                condition=~models.Q(kind__in=[k.value for k in LOCKED_KINDS]),
+                name="email_opt_out_not_locked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} gets no {self.kind} e-mails"
+
+
 class Webhook(models.Model):
     """A user's endpoint for the events of the orders they buy or sell."""
 
@@ -53,6 +130,10 @@ class Outbox(models.Model):
         Webhook, null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
     )
     event = models.ForeignKey("evidence.Event", on_delete=models.PROTECT, related_name="+")
+    # The in-app notification an e-mail was written for (none on rows older than notifications).
+    notification = models.OneToOneField(
+        Notification, null=True, blank=True, on_delete=models.PROTECT, related_name="email"
+    )
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True)
     payload = models.JSONField(default=dict, blank=True)  # a webhook's JSON body

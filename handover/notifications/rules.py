@@ -5,7 +5,7 @@ import hashlib
 import hmac
 import ipaddress
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from handover.evidence.models import Actor, EventType
 from handover.evidence.visibility import SUPPORT_ONLY_TYPES
 from handover.lib.money import format_amount
+from handover.notifications.models import LOCKED_KINDS, Kind
 
 
 class Party(StrEnum):
@@ -88,6 +89,7 @@ class Notice:
     who: Who
     subject: str  # formatted with the order's number as {n}
     details: Details = no_details  # the e-mail's lines after the subject
+    kind: Kind = field(kw_only=True)  # what users switch e-mails off by (ALWAYS_MAILED aside)
 
 
 def _message(payload: Mapping[str, Any], currency: str) -> list[str]:
@@ -112,24 +114,31 @@ def _cleared(payload: Mapping[str, Any], currency: str) -> list[str]:
 # Events other than transitions. Downloads, refusals and preview views are on the record but
 # mail nobody: a buyer's every click would become a seller's e-mail.
 EVENT_NOTICES: dict[str, Notice] = {
-    EventType.MESSAGE_POSTED: Notice(other_party, "New message on order #{n}", _message),
+    EventType.MESSAGE_POSTED: Notice(
+        other_party, "New message on order #{n}", _message, kind=Kind.MESSAGES
+    ),
     EventType.DELIVERY_RELEASED_EARLY: Notice(
-        to(Party.BUYER), "Originals of order #{n} are released to you"
+        to(Party.BUYER), "Originals of order #{n} are released to you", kind=Kind.ORDERS
     ),
     EventType.PREVIEW_FAILED: Notice(
-        to(Party.SELLER), "A preview could not be made on order #{n}", _failure
+        to(Party.SELLER), "A preview could not be made on order #{n}", _failure, kind=Kind.ORDERS
     ),
     EventType.REVISION_GRANTED: Notice(
-        to(Party.BUYER), "The seller granted another revision on order #{n}"
+        to(Party.BUYER), "The seller granted another revision on order #{n}", kind=Kind.ORDERS
     ),
     EventType.AUTO_COMPLETE_CHANGED: Notice(
-        to(Party.SELLER), "The buyer changed auto-completion of order #{n}", _auto_complete
+        to(Party.SELLER),
+        "The buyer changed auto-completion of order #{n}",
+        _auto_complete,
+        kind=Kind.ORDERS,
     ),
     EventType.FUNDS_CLEARED: Notice(
-        to(Party.SELLER), "Earnings from order #{n} are available", _cleared
+        to(Party.SELLER), "Earnings from order #{n} are available", _cleared, kind=Kind.MONEY
     ),
-    EventType.REVIEW_SUBMITTED: Notice(other_party, "A review was submitted on order #{n}"),
-    EventType.REPORT_FILED: Notice(to(Party.SUPPORT), "A report was filed"),
+    EventType.REVIEW_SUBMITTED: Notice(
+        other_party, "A review was submitted on order #{n}", kind=Kind.REVIEWS
+    ),
+    EventType.REPORT_FILED: Notice(to(Party.SUPPORT), "A report was filed", kind=Kind.REPORTS),
 }
 
 
@@ -158,6 +167,63 @@ def recipients(notice: Notice | None, actor_role: str) -> frozenset[Party]:
     return NOBODY if notice is None else notice.who(actor_role)
 
 
+# --- which e-mails a user may switch off -------------------------------------------------------
+
+# Why these kinds are always e-mailed, as the preferences form says beside each.
+ALWAYS_MAILED: dict[Kind, str] = {
+    Kind.MONEY: "Money held, released or taken back: you always hear of it.",
+    Kind.CANCELLATIONS: "A cancellation request decides a refund and runs out if unanswered.",
+    Kind.DISPUTES: "A dispute decides where the money goes, and support may wait on you.",
+}
+assert set(ALWAYS_MAILED) == set(LOCKED_KINDS)
+SWITCHABLE = frozenset(Kind) - set(ALWAYS_MAILED)
+STAFF_ONLY = frozenset({Kind.REPORTS})  # offered only to support and operators
+
+
+def kinds_offered(*, staff: bool) -> list[Kind]:
+    """The kinds a user's preferences form lists, in the order it lists them."""
+    return [kind for kind in Kind if staff or kind not in STAFF_ONLY]
+
+
+def opt_outs_error(wanted: set[str], *, staff: bool) -> str | None:
+    """Why a posted set of wanted kinds is refused, or None: only kinds the form offers."""
+    unknown = wanted - {kind.value for kind in kinds_offered(staff=staff)}
+    if unknown:
+        return "Choose among the kinds of e-mail listed."
+    return None
+
+
+# --- which page a notification is about --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    """A web page: its URL name and arguments, and how an e-mail names it."""
+
+    name: str
+    args: tuple[int, ...]
+    label: str
+
+
+SETTINGS_PAGE = Page("web:notification_emails", (), "Choose which e-mails you get")
+LIST_PAGE = Page("web:notifications", (), "Your notifications")
+
+
+def page_for(
+    event_type: str, payload: Mapping[str, Any], *, party: Party, order_id: int | None
+) -> Page:
+    """The page a party's notification of this event links to: support goes to the dispute
+    in its desk, a seller's cleared earnings to the balance, everything else to its order."""
+    dispute_id = payload.get("dispute_id")
+    if party == Party.SUPPORT and isinstance(dispute_id, int):
+        return Page("web:dispute", (dispute_id,), f"Dispute #{dispute_id}")
+    if event_type == EventType.FUNDS_CLEARED:
+        return Page("web:balance", (), "Your balance")
+    if order_id is not None:
+        return Page("web:order", (order_id,), f"Order #{order_id}")
+    return LIST_PAGE
+
+
 # --- what the e-mail says ----------------------------------------------------------------------
 
 MAX_QUOTE = 2000  # characters of a message, reason or rationale quoted in an e-mail
@@ -171,15 +237,20 @@ class Email:
 
 
 def email_for(
-    notice: Notice | None, payload: Mapping[str, Any], *, order_id: int | None, currency: str
+    notice: Notice | None,
+    payload: Mapping[str, Any],
+    *,
+    order_id: int | None,
+    currency: str,
+    links: Mapping[Page, str],
 ) -> Email | None:
-    """The e-mail about an event, the same for every recipient; None if it mails nobody."""
+    """The e-mail about an event; None if it mails nobody. ``links`` are the web pages it
+    ends with (the page it is about, then the preferences), as absolute URLs (lib.links)."""
     if notice is None:
         return None
     subject = notice.subject.format(n=order_id)[:MAX_SUBJECT]
     lines = notice.details(payload, currency)
-    if order_id is not None:
-        lines.append(f"Order #{order_id}: GET /api/v1/orders/{order_id}")
+    lines.extend(f"{page.label}: {url}" for page, url in links.items())
     return Email(subject=subject, body="\n\n".join([subject + ".", *lines]) + "\n")
 
 

@@ -13,7 +13,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -22,14 +22,24 @@ from django.conf import settings
 from django.core.mail import EmailMessage, mailers
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from handover.accounts.models import Role, User
 from handover.evidence.models import Event
 from handover.evidence.visibility import payload_shown
 from handover.lib.errors import InvalidInput, NotFound
+from handover.lib.links import page_url
 from handover.notifications import rules
-from handover.notifications.models import Channel, Outbox, OutboxState, Webhook
+from handover.notifications.models import (
+    Channel,
+    EmailOptOut,
+    Kind,
+    Notification,
+    Outbox,
+    OutboxState,
+    Webhook,
+)
 from handover.notifications.rules import Notice, Party
 
 logger = logging.getLogger(__name__)
@@ -53,17 +63,19 @@ class OrderParties(Protocol):
 
 
 def notifications_for_event(event: Event, *, notice: Notice | None = None) -> None:
-    """Queue the e-mails and webhook calls ``event`` causes, in the transaction that wrote it.
+    """Write the notifications, e-mails and webhook calls ``event`` causes, in the transaction
+    that wrote it.
 
     The service that records an event calls this right after ``event_append`` (every event:
     each is a webhook call to the order's parties), with the ``notice`` of an order's move;
     other events' notices are ``rules.EVENT_NOTICES``. It stays cheap: one query for the
-    parties' webhooks (none for an event of no order), one more only when support is told,
-    and one INSERT for all the rows."""
+    parties' webhooks (none for an event of no order), one more when support is told, one for
+    the recipients' e-mail choices when the kind may be switched off, and one INSERT for the
+    notifications and one for the outbox rows."""
     order = event.order if event.order_id is not None else None
     if notice is None:
         notice = rules.EVENT_NOTICES.get(event.type)
-    rows = [*_emails(event, order, notice), *_webhook_calls(event, order)]
+    rows = [*_notify(event, order, notice), *_webhook_calls(event, order)]
     if not rows:
         return
     Outbox.objects.bulk_create(Outbox(**row) for row in rows)
@@ -79,38 +91,81 @@ def _outbox_row(event: Event, **values: Any) -> dict[str, Any]:
     }
 
 
-def _emails(
+def _notify(
     event: Event, order: OrderParties | None, notice: Notice | None
-) -> Iterator[dict[str, Any]]:
+) -> list[dict[str, Any]]:
+    """Each recipient's notification, written here; the outbox rows of their e-mails."""
     parties = rules.recipients(notice, event.actor_role)
-    if not parties:
-        return
+    if notice is None or not parties:
+        return []
+    told = _recipients(parties, order)
+    told.pop(event.actor_id, None)  # type: ignore[arg-type]
+    if not told:
+        return []
     currency = order.currency if order is not None else settings.HANDOVER_CURRENCY
-    email = rules.email_for(notice, event.payload, order_id=event.order_id, currency=currency)
-    if email is None:
-        return
-    user_ids = _party_ids(parties, order) - {event.actor_id}
-    for user_id in sorted(user_ids):
-        yield _outbox_row(
+    notifications = [
+        _notification(event, notice, user_id, party, currency)
+        for user_id, party in sorted(told.items())
+    ]
+    Notification.objects.bulk_create(notifications)
+    mailed = _mailed(Kind(notice.kind), set(told))
+    return [
+        _outbox_row(
             event,
             channel=Channel.EMAIL.value,
-            recipient_id=user_id,
-            subject=email.subject,
-            body=email.body,
+            recipient_id=note.recipient_id,
+            notification_id=note.pk,
+            subject=note.subject,
+            body=note.body,
         )
+        for note in notifications
+        if note.recipient_id in mailed
+    ]
 
 
-def _party_ids(parties: frozenset[Party], order: OrderParties | None) -> set[int]:
-    ids: set[int] = set()
-    if order is not None:
-        if Party.BUYER in parties:
-            ids.add(order.buyer_id)
-        if Party.SELLER in parties:
-            ids.add(order.seller_id)
+def _notification(
+    event: Event, notice: Notice, user_id: int, party: Party, currency: str
+) -> Notification:
+    page = rules.page_for(event.type, event.payload, party=party, order_id=event.order_id)
+    links = {
+        page: page_url(page.name, *page.args),
+        rules.SETTINGS_PAGE: page_url(rules.SETTINGS_PAGE.name),
+    }
+    email = rules.email_for(
+        notice, event.payload, order_id=event.order_id, currency=currency, links=links
+    )
+    assert email is not None  # a notice always has its e-mail
+    return Notification(
+        recipient_id=user_id,
+        event_id=event.pk,
+        kind=notice.kind,
+        subject=email.subject,
+        body=email.body,
+        path=reverse(page.name, args=page.args),
+        created_at=event.created_at,
+    )
+
+
+def _mailed(kind: Kind, user_ids: set[int]) -> set[int]:
+    """Those of ``user_ids`` who get this kind's e-mails: all, for a kind always mailed."""
+    if kind not in rules.SWITCHABLE:
+        return user_ids
+    off = EmailOptOut.objects.filter(kind=kind, user_id__in=user_ids)
+    return user_ids - set(off.values_list("user_id", flat=True))
+
+
+def _recipients(parties: frozenset[Party], order: OrderParties | None) -> dict[int, Party]:
+    """Who is told, as whom: an agent who is also the order's party hears as the party."""
+    told: dict[int, Party] = {}
     if Party.SUPPORT in parties:
         agents = User.objects.filter(role__in=[Role.SUPPORT, Role.OPERATOR], is_active=True)
-        ids.update(agents.values_list("pk", flat=True))
-    return ids
+        told.update(dict.fromkeys(agents.values_list("pk", flat=True), Party.SUPPORT))
+    if order is not None:
+        if Party.BUYER in parties:
+            told[order.buyer_id] = Party.BUYER
+        if Party.SELLER in parties:
+            told[order.seller_id] = Party.SELLER
+    return told
 
 
 def _webhook_calls(event: Event, order: OrderParties | None) -> Iterator[dict[str, Any]]:
@@ -139,6 +194,36 @@ def event_json(event: Event) -> dict[str, Any]:
         "created_at": event.created_at.isoformat(),
         "payload": payload_shown(event.payload, support=False),
     }
+
+
+# --- the user's list and choices -------------------------------------------------------------
+
+
+@transaction.atomic
+def notifications_mark_read(*, user: User, now: datetime | None = None) -> int:
+    """Mark every unread notification of ``user`` read; how many there were."""
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    return unread.update(read_at=now or timezone.now())
+
+
+@transaction.atomic
+def email_choices_set(*, user: User, wanted: Collection[str]) -> frozenset[Kind]:
+    """Keep ``wanted`` kinds' e-mails coming and switch off the other kinds that may be;
+    the kinds about money and disputes stay on whatever is asked. The kinds now off."""
+    staff = user.is_support
+    if error := rules.opt_outs_error(set(wanted), staff=staff):
+        raise InvalidInput(error)
+    off = frozenset(
+        kind
+        for kind in rules.kinds_offered(staff=staff)
+        if kind in rules.SWITCHABLE and kind not in wanted
+    )
+    EmailOptOut.objects.filter(user=user).exclude(kind__in=off).delete()
+    already = set(EmailOptOut.objects.filter(user=user).values_list("kind", flat=True))
+    EmailOptOut.objects.bulk_create(
+        EmailOptOut(user=user, kind=kind) for kind in sorted(off - already)
+    )
+    return off
 
 
 # --- webhooks ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from handover.lib.money import format_amount
+from handover.notifications.models import Kind
 from handover.notifications.rules import (
     Notice,
     Party,
@@ -70,45 +71,60 @@ def transition_details(payload: Mapping[str, Any], currency: str) -> list[str]:
     return lines
 
 
-def _notice(who: Who, subject: str) -> Notice:
-    return Notice(who, subject, transition_details)
+def _notice(who: Who, subject: str, kind: Kind) -> Notice:
+    return Notice(who, subject, transition_details, kind=kind)
 
 
 TRANSITION_NOTICES: dict[Action, Notice] = {
-    Action.PAY: _notice(to(Party.SELLER), "Order #{n} is paid"),
+    Action.PAY: _notice(to(Party.SELLER), "Order #{n} is paid", Kind.MONEY),
     Action.ABANDON: _notice(
-        unless_acting(Party.BUYER), "Order #{n} was cancelled: it was not paid in time"
+        unless_acting(Party.BUYER), "Order #{n} was cancelled: it was not paid in time", Kind.ORDERS
     ),
-    Action.ACCEPT_ORDER: _notice(to(Party.BUYER), "The seller accepted order #{n}"),
+    Action.ACCEPT_ORDER: _notice(to(Party.BUYER), "The seller accepted order #{n}", Kind.ORDERS),
     Action.DECLINE_ORDER: _notice(
         timer_also_tells(Party.SELLER, always=Party.BUYER),
         "Order #{n} was declined; the payment is refunded",
+        Kind.MONEY,
     ),
-    Action.DELIVER: _notice(to(Party.BUYER), "Order #{n} was delivered"),
+    Action.DELIVER: _notice(to(Party.BUYER), "Order #{n} was delivered", Kind.ORDERS),
     Action.ACCEPT: _notice(
-        timer_also_tells(Party.BUYER, always=Party.SELLER), "Order #{n} is completed"
+        timer_also_tells(Party.BUYER, always=Party.SELLER), "Order #{n} is completed", Kind.MONEY
     ),
-    Action.REQUEST_REVISION: _notice(to(Party.SELLER), "A revision was requested on order #{n}"),
-    Action.CANCEL_LATE: _notice(to(Party.SELLER), "Order #{n} was cancelled for late delivery"),
-    Action.REQUEST_CANCELLATION: _notice(other_party, "Cancellation requested on order #{n}"),
-    Action.ACCEPT_CANCELLATION: _notice(other_party, "Order #{n} was cancelled by agreement"),
+    Action.REQUEST_REVISION: _notice(
+        to(Party.SELLER), "A revision was requested on order #{n}", Kind.ORDERS
+    ),
+    Action.CANCEL_LATE: _notice(
+        to(Party.SELLER), "Order #{n} was cancelled for late delivery", Kind.CANCELLATIONS
+    ),
+    Action.REQUEST_CANCELLATION: _notice(
+        other_party, "Cancellation requested on order #{n}", Kind.CANCELLATIONS
+    ),
+    Action.ACCEPT_CANCELLATION: _notice(
+        other_party, "Order #{n} was cancelled by agreement", Kind.CANCELLATIONS
+    ),
     Action.DECLINE_CANCELLATION: _notice(
-        other_party, "The cancellation request on order #{n} was declined"
+        other_party, "The cancellation request on order #{n} was declined", Kind.CANCELLATIONS
     ),
     Action.WITHDRAW_CANCELLATION: _notice(
-        other_party, "The cancellation request on order #{n} was withdrawn"
+        other_party, "The cancellation request on order #{n} was withdrawn", Kind.CANCELLATIONS
     ),
     Action.EXPIRE_CANCELLATION: _notice(
-        to(Party.BUYER, Party.SELLER), "The cancellation request on order #{n} ran out"
+        to(Party.BUYER, Party.SELLER),
+        "The cancellation request on order #{n} ran out",
+        Kind.CANCELLATIONS,
     ),
     Action.SETTLE_CANCELLATION: _notice(
-        to(Party.BUYER, Party.SELLER), "Support settled the cancellation request on order #{n}"
+        to(Party.BUYER, Party.SELLER),
+        "Support settled the cancellation request on order #{n}",
+        Kind.CANCELLATIONS,
     ),
-    Action.OPEN_DISPUTE: _notice(other_party, "A dispute was opened on order #{n}"),
+    Action.OPEN_DISPUTE: _notice(other_party, "A dispute was opened on order #{n}", Kind.DISPUTES),
     Action.DECIDE: _notice(
-        to(Party.BUYER, Party.SELLER), "Support decided the dispute on order #{n}"
+        to(Party.BUYER, Party.SELLER), "Support decided the dispute on order #{n}", Kind.DISPUTES
     ),
-    Action.CHARGEBACK: _notice(to(Party.SELLER), "A chargeback was reported on order #{n}"),
+    Action.CHARGEBACK: _notice(
+        to(Party.SELLER), "A chargeback was reported on order #{n}", Kind.MONEY
+    ),
 }
 
 
@@ -119,4 +135,6 @@ def transition_notice(action: Action, target: State) -> Notice:
         return notice
     told = notice.who
     # A dispute waits in support's queue.
-    return dataclasses.replace(notice, who=lambda actor_role: told(actor_role) | {Party.SUPPORT})
+    return dataclasses.replace(
+        notice, who=lambda actor_role: told(actor_role) | {Party.SUPPORT}, kind=Kind.DISPUTES
+    )

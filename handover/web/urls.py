@@ -67,6 +67,7 @@ urlpatterns = [
     path("login/", accounts.login_view, name="login"),
     path("logout/", accounts.logout_view, name="logout"),
     path("account/password/", accounts.password_change_view, name="password_change"),
+    path("notifications/", include("handover.web.views.notifications")),
     # The support desk's and the balance's pages.
     path("", include("handover.web.support_urls")),
 ]

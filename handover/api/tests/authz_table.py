@@ -182,6 +182,7 @@ API: dict[str, Expected] = {
     "POST /api/v1/webhooks": api(201, body={"url": "https://example.com/hook"}),
     "DELETE /api/v1/webhooks/{webhook_id}": api(404, buyer=200),  # the buyer's webhook
     "GET /api/v1/notifications": api(200),
+    "POST /api/v1/notifications/read": api(200),
     "GET /api/v1/evidence/key": public(200),
     "GET /api/v1/evidence/tree-head": public(404),  # none signed yet in the test
     "GET /api/v1/balance": api(200),
@@ -369,6 +370,13 @@ WEB: dict[str, Expected] = {
     "POST /balance/": page(405),
     "GET /balance/payout/": page(200),
     "POST /balance/payout/": page(422),
+    # --- notifications ---
+    "GET /notifications/": page(200),
+    "POST /notifications/": page(405),
+    "GET /notifications/read/": page(405),
+    "POST /notifications/read/": page(DONE),
+    "GET /notifications/emails/": page(200),
+    "POST /notifications/emails/": page(DONE),  # nothing ticked: all that may go off does
     # --- the support desk ---
     "GET /support/disputes/": desk(200),
     "POST /support/disputes/": desk(405),

@@ -100,3 +100,18 @@ def test_notifications_list_my_emails_newest_first_in_pages(
 
     theirs = ok(seller_api.get("/notifications"))
     assert [n["subject"] for n in theirs["items"]] == [f"Order #{order_id} is paid"]
+
+
+def test_marking_read_through_the_api_reads_mine_as_the_page_does(
+    offer, buyer, seller, buyer_api, seller_api
+):
+    order_id = paid_order(buyer_api, offer)
+    deliver(seller_api, order_id)
+    mine = ok(buyer_api.get("/notifications"))["items"]
+    assert [n["read_at"] for n in mine] == [None]
+    assert mine[0]["url"].endswith(f"/orders/{order_id}/") and mine[0]["kind"] == "orders"
+
+    assert ok(buyer_api.post("/notifications/read")) == {"marked": 1}
+    assert ok(buyer_api.get("/notifications"))["items"][0]["read_at"] is not None
+    assert ok(buyer_api.post("/notifications/read")) == {"marked": 0}
+    assert [n["read_at"] for n in ok(seller_api.get("/notifications"))["items"]] == [None]

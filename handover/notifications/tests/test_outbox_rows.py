@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from handover.evidence.models import Event
-from handover.notifications.models import Channel, Outbox, OutboxState, Webhook
+from handover.notifications.models import Channel, Notification, Outbox, OutboxState, Webhook
 from handover.notifications.services import event_json, notifications_for_event
 from handover.orders import services as orders
 from handover.orders.notices import transition_notice
@@ -150,7 +150,9 @@ def test_events_of_no_order_call_no_webhook_and_mail_nobody(seller, offer):
     assert not Outbox.objects.exists()
 
 
-def test_queuing_costs_one_query_for_webhooks_and_one_insert(offer, seller, buyer_api, seller_api):
+def test_queuing_costs_a_query_for_webhooks_one_for_email_choices_and_one_insert_per_table(
+    offer, buyer, seller, buyer_api, seller_api
+):
     order_id = paid_order(buyer_api, offer)
     webhook(seller)
     deliver(seller_api, order_id)
@@ -158,11 +160,26 @@ def test_queuing_costs_one_query_for_webhooks_and_one_insert(offer, seller, buye
     event = Event.objects.select_related("order").get(pk=last_transition(order_id).pk)
     notice = transition_notice(Action.DELIVER, State.DELIVERED)
     Outbox.objects.filter(event=event).delete()
+    Notification.objects.filter(event=event).delete()
     with transaction.atomic(), CaptureQueriesContext(connection) as captured:
         notifications_for_event(event, notice=notice)
     sql = [q["sql"].split()[0] for q in captured.captured_queries]
-    assert sql.count("SELECT") == 1 and sql.count("INSERT") == 1, sql
+    # The webhooks, and the buyer's choice of e-mails (a delivery's may be switched off).
+    assert sql.count("SELECT") == 2 and sql.count("INSERT") == 2, sql
     assert Outbox.objects.filter(event=event).count() == 2  # the buyer's mail, the webhook
+    assert Notification.objects.get(event=event).recipient == buyer
+
+
+def test_a_kind_always_mailed_costs_no_query_for_email_choices(offer, seller, buyer_api):
+    order_id = paid_order(buyer_api, offer)
+    event = Event.objects.select_related("order").get(pk=last_transition(order_id).pk)
+    Outbox.objects.filter(event=event).delete()
+    Notification.objects.filter(event=event).delete()
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        notifications_for_event(event, notice=transition_notice(Action.PAY, State.IN_PROGRESS))
+    sql = [q["sql"].split()[0] for q in captured.captured_queries]
+    assert sql.count("SELECT") == 1 and sql.count("INSERT") == 2, sql
+    assert emails() == [(seller.pk, f"Order #{order_id} is paid")]
 
 
 def test_a_silent_event_costs_only_the_webhook_query(offer, buyer, buyer_api):

@@ -21,6 +21,10 @@ def move(action: str, to: str = "", **payload):
     return {"action": action, "from": "x", "to": to, **payload}
 
 
+ORDER_7 = rules.Page("web:order", (7,), "Order #7")
+LINKS = {ORDER_7: "https://handover.example/orders/7/"}
+
+
 def notice(payload):
     """The notice ``order_move`` passes with this move's event."""
     return transition_notice(Action(payload["action"]), State(payload["to"]))
@@ -92,23 +96,23 @@ def test_other_events_mail_the_other_party_or_nobody(event_type, actor, expected
 
 def test_an_event_without_a_notice_mails_nobody():
     assert rules.recipients(None, "buyer") == set()
-    assert rules.email_for(None, move("teleport"), order_id=1, currency="EUR") is None
+    assert rules.email_for(None, move("teleport"), order_id=1, currency="EUR", links=LINKS) is None
 
 
 def test_the_decision_mail_gives_the_outcome_the_refund_and_the_rationale():
     payload = move("decide", "completed", outcome="split", refund=4000, rationale="Half done.")
-    email = rules.email_for(notice(payload), payload, order_id=7, currency="EUR")
+    email = rules.email_for(notice(payload), payload, order_id=7, currency="EUR", links=LINKS)
     assert email is not None
     assert email.subject == "Support decided the dispute on order #7"
     assert "Outcome: split" in email.body
     assert "Refunded to the buyer: 40.00 EUR" in email.body
     assert "Rationale:\nHalf done." in email.body
-    assert "GET /api/v1/orders/7" in email.body
+    assert email.body.endswith("\n\nOrder #7: https://handover.example/orders/7/\n")
 
 
 def test_the_delivery_mail_tells_the_buyer_to_review_before_accepting():
     payload = move("deliver", "delivered", message="v2")
-    email = rules.email_for(notice(payload), payload, order_id=3, currency="")
+    email = rules.email_for(notice(payload), payload, order_id=3, currency="", links={})
     assert email is not None
     assert email.subject == "Order #3 was delivered"
     assert "previews" in email.body and "Message:\nv2" in email.body
@@ -116,7 +120,7 @@ def test_the_delivery_mail_tells_the_buyer_to_review_before_accepting():
 
 def test_a_cancellation_request_mail_shows_the_proposed_refund():
     payload = move("request_cancellation", "cancellation_requested", reason="Ill", refund=500)
-    email = rules.email_for(notice(payload), payload, order_id=3, currency="JPY")
+    email = rules.email_for(notice(payload), payload, order_id=3, currency="JPY", links={})
     assert email is not None
     assert "Proposed refund: 500 JPY" in email.body and "Reason:\nIll" in email.body
 
@@ -127,6 +131,7 @@ def test_a_long_message_is_cut_in_the_mail():
         {"body": "x" * 5000},
         order_id=1,
         currency="EUR",
+        links={},
     )
     assert email is not None
     assert "x" * rules.MAX_QUOTE + " [...]" in email.body
