@@ -41,7 +41,7 @@ CODES: dict[int, tuple[str, ...]] = {
         "too_many_webhooks",
     ),
     401: ("bad_credentials", "not_authenticated"),
-    403: ("forbidden", "originals_locked"),
+    403: ("account_suspended", "forbidden", "originals_locked"),
     404: ("no_preview", "no_tree_head", "not_found"),
     409: (
         "already_decided",
@@ -53,6 +53,7 @@ CODES: dict[int, tuple[str, ...]] = {
         "insufficient_funds",
         "ledger_refused",
         "not_reviewable",
+        "offer_unavailable",
         "preview_failed",
         "preview_pending",
         "too_many_reports",

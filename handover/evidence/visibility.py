@@ -17,7 +17,18 @@ from typing import Any
 
 from handover.evidence.models import EventType
 
-SUPPORT_ONLY_TYPES = frozenset({EventType.SUPPORT_NOTE, EventType.REPORT_FILED})
+SUPPORT_ONLY_TYPES = frozenset(
+    {
+        EventType.SUPPORT_NOTE,
+        EventType.REPORT_FILED,
+        # Support's acts on a user's standing, with the rationale that stays support's (the
+        # user is told by e-mail, and sees a warning's text on their next page).
+        EventType.REPORT_HANDLED,
+        EventType.USER_WARNED,
+        EventType.USER_SUSPENDED,
+        EventType.USER_REINSTATED,
+    }
+)
 SUPPORT_ONLY_FIELDS = frozenset({"address", "user_agent"})
 
 

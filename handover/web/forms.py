@@ -17,7 +17,7 @@ from handover.offers.services import (
 from handover.orders.models import Order
 from handover.orders.services import MAX_ANSWER_LENGTH, MAX_TEXT_LENGTH
 from handover.trust.models import ReportReason
-from handover.trust.rules import MAX_RATING, MAX_REVIEW_TEXT, MIN_RATING
+from handover.trust.rules import MAX_RATING, MAX_REVIEW_TEXT, MIN_RATING, AccountSuspended
 from handover.trust.services import MAX_REPORT_TEXT
 from handover.web.amounts import amount_parse
 
@@ -31,7 +31,11 @@ class PlainLabels:
 
 
 class LoginForm(PlainLabels, AuthenticationForm):
-    pass
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except AccountSuspended as refusal:  # the right password, a suspended account
+            raise forms.ValidationError(refusal.detail, code="account_suspended") from None
 
 
 class PasswordForm(PlainLabels, PasswordChangeForm):
