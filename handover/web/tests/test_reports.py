@@ -142,7 +142,7 @@ def test_the_report_page_shows_the_users_record_orders_and_earlier_reports_and_w
     html = page(desk.get(f"/support/reports/{report.pk}/"))
 
     assert f"Report #{report.pk}: {seller.username}" in html
-    assert "Asked for PayPal" in html and "Off Platform Payment" in html
+    assert "Asked for PayPal" in html and "Asked to pay or be paid outside Handover" in html
     assert "Completed as a seller" in html and "Reports received</dt><dd>2" in html
     # Their orders, as the seller and as the buyer, with their states, and the open ones
     # link to the order's page, where support settles them.

@@ -108,6 +108,7 @@ def _user_context(subject: User, report: Report | None, forms: dict[str, Standin
         "orders": list(orders.order_by("-id")[:ORDERS_SHOWN]),
         "orders_shown": ORDERS_SHOWN,
         "standing": standing,
+        "earlier_reports": [r for r in standing.reports if report is None or r.pk != report.pk],
         "suspension": standing.suspension,
         "handle_form": forms.get("handle") or HandleForm(initial=initial),
         "warn_form": forms.get("warn") or WarnForm(initial=initial),
