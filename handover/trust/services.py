@@ -21,7 +21,7 @@ from handover.lib.errors import Conflict, InvalidInput, NotFound, PermissionDeni
 from handover.lib.links import page_url
 from handover.lib.text import text_check
 from handover.notifications.rules import Email, quote
-from handover.notifications.services import email_to_user
+from handover.notifications.services import email_to_user, notifications_for_event
 from handover.trust.models import (
     AccountWarning,
     PartyRole,
@@ -233,9 +233,10 @@ def report_handle(*, report_id: int, user: User, rationale: str = "") -> Report:
     report.handled_by = user
     report.save(update_fields=["handled_at", "handled_by"])
     payload = {"report_id": report.pk, "user_id": report.subject_id, "rationale": rationale}
-    event_append(
+    event = event_append(
         type=EventType.REPORT_HANDLED, actor=user, actor_role=Actor.SUPPORT, payload=payload
     )
+    notifications_for_event(event)  # mails nobody (notifications.rules.SILENT)
     return report
 
 
@@ -275,6 +276,7 @@ def _standing_event(
         actor_role=Actor.SUPPORT,
         payload={"user_id": subject.pk, **payload},
     )
+    notifications_for_event(event)  # nobody but the user, told below: the event has no order
     email_to_user(event, user_id=subject.pk, email=email)
 
 

@@ -120,6 +120,11 @@ def desk(outcome: Outcome, when: When | None = None, /, **overrides: Any) -> Exp
     return page(404, when, support=outcome, operator=outcome, **overrides)
 
 
+def reports_desk(outcome: Outcome) -> Expected:
+    """A page of the reports desk: 403 for a member (web/views/reports.py)."""
+    return page(403, support=outcome, operator=outcome)
+
+
 def _with(roles: dict[str, Outcome], when: When | None, overrides: dict[str, Any]) -> Expected:
     request = {k: overrides.pop(k) for k in ("body", "upload") if k in overrides}
     return row({**roles, **overrides}, when, **request)
@@ -363,6 +368,20 @@ WEB: dict[str, Expected] = {
     "POST /support/disputes/{dispute_id}/notes/": desk(422),
     "GET /support/disputes/{dispute_id}/decision/": desk(405),
     "POST /support/disputes/{dispute_id}/decision/": desk(422, {S.CANCELLED: staff(REFUSED)}),
+    # --- the reports desk and a user's standing (an empty form: 422) ---
+    **{
+        f"{method} /support/{path}": reports_desk(outcome)
+        for path, (get, post) in {
+            "reports/": (200, 405),
+            "reports/{report_id}/": (200, 405),
+            "reports/{report_id}/handled/": (405, 422),
+            "users/{user_id}/": (200, 405),
+            "users/{user_id}/warn/": (405, 422),
+            "users/{user_id}/suspend/": (405, 422),
+            "users/{user_id}/reinstate/": (405, 422),
+        }.items()
+        for method, outcome in (("GET", get), ("POST", post))
+    },
 }
 
 
