@@ -337,7 +337,7 @@ def user_suspend(
         "Support has suspended your Handover account. Until support reinstates it you cannot "
         "sign in or use the API, and your offers take no new orders.",
         "Your open orders go on to an end: support settles each of them.",
-        "Reply to this e-mail if you think this is a mistake.",
+        "Write to support if you think this is a mistake.",
     ]
     _standing_event(
         EventType.USER_SUSPENDED,

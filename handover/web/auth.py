@@ -8,6 +8,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
 
 from handover.accounts.lockout import login_address_wait
 from handover.accounts.models import User
@@ -91,11 +93,18 @@ class AccountStandingMiddleware:
         if user is None or not user.is_authenticated or request.path.startswith("/api/"):
             return self.get_response(request)
         suspended, warned = user_standing(user.pk)
+        # An htmx request swaps its answer into part of a page: it is sent to the log-in page
+        # as a whole, and leaves the warnings for a page that shows its messages.
+        partial = request.headers.get("HX-Request") == "true"
         if suspended:
             logout(request)
             messages.error(request, SESSION_ENDED)
-            return redirect("web:login")
-        if warned:
+            return (
+                HttpResponseClientRedirect(reverse("web:login"))
+                if partial
+                else redirect("web:login")
+            )
+        if warned and request.method == "GET" and not partial:
             for warning in warnings_take_unseen(user=user):
                 messages.warning(request, f"A warning from support: {warning.text}")
         return self.get_response(request)

@@ -299,6 +299,29 @@ def test_a_suspended_users_session_ends_on_their_next_page_with_a_reason(client,
     assert client.get("/orders/")["Location"].startswith("/login/")  # signed out
 
 
+def test_a_suspended_users_htmx_request_sends_the_whole_page_to_log_in(client, seller, support):
+    client.force_login(seller)
+    desk = Client()
+    desk.force_login(support)
+    suspend(desk, seller)
+
+    response = client.get("/orders/", headers={"HX-Request": "true"})
+
+    assert response.status_code == 200 and response["HX-Redirect"] == "/login/"
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_warning_waits_for_a_whole_page_not_an_htmx_fragment(client, seller, support):
+    desk = Client()
+    desk.force_login(support)
+    desk.post(f"/support/users/{seller.pk}/warn/", {"text": "Stop.", "rationale": RATIONALE})
+    client.force_login(seller)
+
+    client.get("/orders/", headers={"HX-Request": "true"})
+    assert AccountWarning.objects.get(user=seller).seen_at is None
+    assert page_messages(client.get("/orders/")) == ["A warning from support: Stop."]
+
+
 def test_a_suspended_user_cannot_log_in_and_the_form_says_why(client, seller, support):
     desk = Client()
     desk.force_login(support)
