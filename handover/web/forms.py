@@ -1,6 +1,7 @@
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, UserCreationForm
 
 from handover.accounts.forms import UsernameRules
@@ -30,12 +31,23 @@ class PlainLabels:
         super().__init__(*args, **kwargs)
 
 
-class LoginForm(PlainLabels, AuthenticationForm):
+class SuspensionSaid:
+    """For Django's log-in forms: the right password of a suspended account is refused with
+    the reason (``web.auth.SuspensionCheckBackend``), above the form."""
+
     def clean(self) -> dict[str, Any]:
         try:
-            return super().clean()
-        except AccountSuspended as refusal:  # the right password, a suspended account
+            return super().clean()  # type: ignore[misc]
+        except AccountSuspended as refusal:
             raise forms.ValidationError(refusal.detail, code="account_suspended") from None
+
+
+class LoginForm(PlainLabels, SuspensionSaid, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(SuspensionSaid, AdminAuthenticationForm):
+    pass
 
 
 class PasswordForm(PlainLabels, PasswordChangeForm):

@@ -338,6 +338,21 @@ def test_a_suspended_user_cannot_log_in_and_the_form_says_why(client, seller, su
     assert "suspended" not in page(wrong)
 
 
+def test_a_suspended_agent_is_told_why_at_the_admins_log_in_too(client, support):
+    operator = make_user("operator", Role.OPERATOR)
+    desk = Client()
+    desk.force_login(operator)
+    suspend(desk, support)
+
+    response = client.post(
+        "/admin/login/", {"username": support.username, "password": PASSWORD, "next": "/admin/"}
+    )
+
+    assert response.status_code == 200
+    assert "This account is suspended by support" in page(response)
+    assert "_auth_user_id" not in client.session
+
+
 def test_a_suspended_users_token_and_token_exchange_answer_403_account_suspended(
     seller, seller_api, support
 ):
