@@ -5,7 +5,16 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    Avg,
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+)
 from django.utils import timezone
 
 from handover.accounts.models import User
@@ -100,12 +109,21 @@ def user_standing(user_id: int) -> tuple[bool, bool]:
     return (bool(row[0]), bool(row[1])) if row else (False, False)
 
 
-def reports_queue(*, handled: bool) -> QuerySet[Report]:
-    """Reports waiting for support oldest first, or the handled ones newest first."""
+def reports_queue(*, handled: bool | None) -> QuerySet[Report]:
+    """Reports waiting for support oldest first (``handled`` False), the handled ones newest
+    first (True), or all of them, the waiting ones first (None), as ``GET /reports``."""
     reports = Report.objects.select_related("reporter", "subject", "handled_by", "order")
+    if handled is None:
+        waiting = ExpressionWrapper(Q(handled_at__isnull=False), output_field=BooleanField())
+        return reports.order_by(waiting, "created_at", "id")
     if handled:
         return reports.filter(handled_at__isnull=False).order_by("-handled_at", "-id")
     return reports.filter(handled_at=None).order_by("created_at", "id")
+
+
+def suspended_user_ids() -> QuerySet[Suspension, Any]:
+    """The users suspended now, as a subquery (``user_id__in=``)."""
+    return Suspension.objects.filter(ended_at=None).values("user_id")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from django import forms
 from handover.trust.rules import MAX_RATIONALE, MAX_WARNING_TEXT
 from handover.web.forms import PlainLabels
 
-REPORT_STATES = {"open": "Waiting", "handled": "Handled"}
+REPORT_STATES = {"open": "Waiting", "handled": "Handled", "all": "All"}
 
 
 def _rationale(help_text: str) -> forms.CharField:

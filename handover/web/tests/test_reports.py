@@ -126,6 +126,12 @@ def test_the_list_shows_waiting_reports_oldest_first_and_the_handled_ones_apart(
     assert f"handled by {support.username}" in handled
     assert f"Report #{first.pk}:" not in handled
     assert "“Rude”" in waiting
+    every = page(desk.get("/support/reports/?state=all"))
+    assert (
+        every.index(f"Report #{first.pk}:")
+        < every.index(f"Report #{second.pk}:")
+        < every.index(f"Report #{done.pk}:")
+    )
 
 
 def test_the_report_page_shows_the_users_record_orders_and_earlier_reports_and_warnings(
@@ -385,6 +391,7 @@ def test_a_suspended_sellers_offer_refuses_an_order_and_changes_nothing(
     client = Client()
     client.force_login(buyer)
     assert "This offer is not available" in page(client.get(f"/offers/{offer.pk}/"))
+    assert f'href="/offers/{offer.pk}/"' not in page(client.get("/"))  # not listed
     web = client.post(f"/offers/{offer.pk}/order/", {"answer_0": "ACME", "answer_1": "blue"})
     assert web.status_code == 422 and form_errors(web) == ["This offer is not taking orders now."]
     assert snapshot() == before
@@ -394,7 +401,9 @@ def test_a_suspended_sellers_offer_refuses_an_order_and_changes_nothing(
     assert f'href="/orders/{open_order}/"' in html and "settle each from its page" in html
 
 
-def test_reinstating_lets_the_user_back_in_and_is_on_the_record(desk, seller, seller_api, support):
+def test_reinstating_lets_the_user_back_in_and_is_on_the_record(
+    desk, seller, seller_api, support, offer
+):
     suspend(desk, seller)
     response = desk.post(
         f"/support/users/{seller.pk}/reinstate/", {"rationale": "They paid back the buyer."}
@@ -410,6 +419,7 @@ def test_reinstating_lets_the_user_back_in_and_is_on_the_record(desk, seller, se
     assert reinstated.payload["rationale"] == "They paid back the buyer."
     assert Outbox.objects.get(event=reinstated).subject == "Your account is reinstated"
     ok(seller_api.get("/me"))
+    assert f'href="/offers/{offer.pk}/"' in page(Client().get("/"))  # listed again
     login = Client().post("/login/", {"username": seller.username, "password": PASSWORD})
     assert login.status_code == 302
 

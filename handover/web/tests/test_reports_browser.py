@@ -98,6 +98,11 @@ def test_support_suspends_a_reported_seller_who_then_cannot_log_in(
     expect(page.get_by_role("heading", name=f"Reinstate {seller.username}")).to_be_visible()
     snap("suspended")
 
+    page.get_by_role("link", name=seller.username, exact=True).click()
+    expect(page.get_by_role("heading", name=seller.username, exact=True)).to_be_visible()
+    expect(page.get_by_text(rationale)).to_be_visible()
+    snap("user")
+
     suspension = Suspension.objects.get(user=seller)
     assert (suspension.rationale, suspension.started_by, suspension.report) == (
         rationale,

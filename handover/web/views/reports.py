@@ -62,11 +62,12 @@ def support_desk(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 @support_desk
 @require_GET
 def report_list(request: WebRequest) -> HttpResponse:
-    """Reports waiting for support, oldest first; ``?state=handled``: the handled ones."""
+    """Reports waiting for support, oldest first; ``?state=handled``: the handled ones;
+    ``?state=all``: every report, the waiting ones first."""
     state = request.GET.get("state", "open")
     if state not in REPORT_STATES:
         state = "open"
-    queue = reports_queue(handled=state == "handled")
+    queue = reports_queue(handled={"open": False, "handled": True}.get(state))
     page = Paginator(queue, REPORTS_PER_PAGE).get_page(request.GET.get("page"))
     context = {"page": page, "state": state, "states": REPORT_STATES}
     return render(request, "web/support/report_list.html", context)
