@@ -14,7 +14,7 @@ from handover.evidence.models import Event, EventType
 from handover.notifications.models import Outbox
 from handover.orders.models import Order
 from handover.testing.actors import PASSWORD, Api, make_user
-from handover.testing.factories import make_offer
+from handover.testing.factories import make_offer, offer_body
 from handover.testing.snapshots import db_snapshot
 from handover.testing.steps import ok, paid_order, refused
 from handover.trust.models import AccountWarning, Report, Suspension
@@ -374,6 +374,10 @@ def test_a_suspended_users_token_and_token_exchange_answer_403_account_suspended
     refused(exchange, 403, "account_suspended")
     wrong = Api(None).post("/auth/token", {"username": seller.username, "password": "wrong!!"})
     refused(wrong, 401, "bad_credentials")
+    # The refusal is not kept under its Idempotency-Key: once reinstated, the same request runs.
+    refused(seller_api.post("/offers", offer_body(), key="k-1"), 403, "account_suspended")
+    desk.post(f"/support/users/{seller.pk}/reinstate/", {"rationale": "Cleared."})
+    ok(seller_api.post("/offers", offer_body(), key="k-1"), 201)
 
 
 def test_a_suspended_sellers_offer_refuses_an_order_and_changes_nothing(
