@@ -16,7 +16,7 @@ from handover.orders.models import Order
 from handover.testing.actors import PASSWORD, Api, make_user
 from handover.testing.factories import make_offer, offer_body
 from handover.testing.snapshots import db_snapshot
-from handover.testing.steps import ok, paid_order, refused
+from handover.testing.steps import ok, paid_order, refused, upload
 from handover.trust.models import AccountWarning, Report, Suspension
 from handover.trust.services import report_create
 from handover.web.tests.helpers import field_errors, form_errors, page_messages
@@ -381,11 +381,18 @@ def test_a_suspended_users_token_and_token_exchange_answer_403_account_suspended
 
 
 def test_a_suspended_sellers_offer_refuses_an_order_and_changes_nothing(
-    desk, seller, offer, buyer, buyer_api
+    desk, seller, seller_api, offer, buyer, buyer_api
 ):
     open_order = paid_order(buyer_api, offer)
     suspend(desk, seller)
     before = snapshot()
+
+    # Nor can they deliver through the API: refused before a byte of the upload is read.
+    delivered = seller_api.post(
+        f"/orders/{open_order}/deliveries",
+        data={"text": "Here it is", "files": [upload(b"ORIGINAL" * 64)]},
+    )
+    refused(delivered, 403, "account_suspended")
 
     response = buyer_api.post("/orders", {"offer_id": offer.pk, "answers": ["ACME", "blue"]})
 
