@@ -97,6 +97,7 @@ def open_suspension(user_id: int) -> Suspension | None:
 
 
 def user_suspended(user_id: int) -> bool:
+    """Whether support has suspended the user (asked on each API call with their token)."""
     return Suspension.objects.filter(user_id=user_id, ended_at=None).exists()
 
 
@@ -140,6 +141,7 @@ class Standing:
 
 
 def user_standing_history(user: User) -> Standing:
+    """The reports about a user, and support's warnings and suspensions of them."""
     reports = Report.objects.filter(subject=user).select_related("reporter", "handled_by")
     warnings = AccountWarning.objects.filter(user=user).select_related("created_by")
     suspensions = Suspension.objects.filter(user=user).select_related("started_by", "ended_by")
