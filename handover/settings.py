@@ -87,6 +87,8 @@ MIDDLEWARE = [
     # Inside the idempotency layer, so the 405 stored for a key is the JSON one.
     "handover.api.middleware.MethodNotAllowedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A suspended user's session ends; support's warnings show (after the messages).
+    "handover.web.auth.AccountStandingMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into its 429 page.
@@ -287,6 +289,7 @@ USE_TZ = True
 # Sign-in: django-axes locks a username at one address out after repeated failures.
 AUTHENTICATION_BACKENDS = [
     "handover.web.auth.LoginThrottleBackend",
+    "handover.web.auth.SuspensionCheckBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = 5

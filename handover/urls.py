@@ -4,9 +4,11 @@ from django.urls import include, path
 from django.views import defaults
 
 from handover.api.api import api
+from handover.web.forms import AdminLoginForm
 
 admin.site.site_header = "Handover administration"
 admin.site.site_title = "Handover"
+admin.site.login_form = AdminLoginForm  # says when an account is suspended
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -3,6 +3,8 @@ from ninja.security import HttpBearer
 
 from handover.accounts.models import User
 from handover.accounts.services import token_user
+from handover.trust.rules import SUSPENDED_DETAIL, AccountSuspended
+from handover.trust.selectors import user_suspended
 
 _UNRESOLVED = object()
 
@@ -21,9 +23,17 @@ def request_api_user(request: HttpRequest) -> User | None:
     return user
 
 
+def api_user_admit(user: User) -> User:
+    """The token's user, unless support has suspended them: 403 ``account_suspended`` (the
+    token stays valid, and works again once support reinstates them)."""
+    if user_suspended(user.pk):
+        raise AccountSuspended(SUSPENDED_DETAIL)
+    return user
+
+
 class BearerAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         user = request_api_user(request)
         if user is not None:
-            request.user = user
+            request.user = api_user_admit(user)
         return user

@@ -19,8 +19,9 @@ from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from handover.api.auth import request_api_user
+from handover.api.auth import api_user_admit, request_api_user
 from handover.api.models import IdempotencyRecord
+from handover.trust.rules import AccountSuspended
 
 # Answers that must not be stored: a fresh token is a secret.
 NOT_STORED = ("/api/v1/auth/token",)
@@ -134,6 +135,13 @@ class IdempotencyMiddleware:
                 400, "bad_idempotency_key", f"Use a key of 1 to {MAX_KEY} printable characters."
             )
         user = request_api_user(request)
+        if user is not None:
+            # Refused for who the caller is, not for what they asked: not kept under the key,
+            # so the same request runs once support reinstates them.
+            try:
+                api_user_admit(user)
+            except AccountSuspended as refusal:
+                return _error(refusal.status, refusal.code, refusal.detail)
         scope = idempotency_scope(user, request)
         try:
             fingerprint = _fingerprint(request)

@@ -12,7 +12,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from handover.api.auth import request_api_user
+from handover.api.auth import api_user_admit, request_api_user
 from handover.api.middleware import idempotency_key_taken, idempotency_scope
 from handover.delivery.uploads import (
     FORM_REFUSALS,
@@ -76,6 +76,7 @@ class UploadMiddleware:
             user = request_api_user(request)
             if user is None:
                 raise NotAuthenticated("Send a valid API token.")
+            api_user_admit(user)  # before a byte of the body is read
             if _is_retry(request, user):
                 # The stored answer is replayed; the body is read only for its fingerprint.
                 handler: DeliveryUploadHandler = RetryUploadHandler(request, session)

@@ -28,6 +28,11 @@ class EventType(models.TextChoices):
     PAYOUT_MADE = "ledger.payout"
     OFFER_CREATED = "offer.created"
     OFFER_TERMS_VERSIONED = "offer.terms_versioned"
+    # Support's acts on a user's standing: events of no order (trust.services).
+    REPORT_HANDLED = "report.handled"
+    USER_WARNED = "user.warned"
+    USER_SUSPENDED = "user.suspended"
+    USER_REINSTATED = "user.reinstated"
 
 
 class Actor(models.TextChoices):

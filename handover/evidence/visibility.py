@@ -19,7 +19,17 @@ from handover.evidence.models import EventType
 
 # Which agent works a dispute is support's own business, as its notes are.
 SUPPORT_ONLY_TYPES = frozenset(
-    {EventType.SUPPORT_NOTE, EventType.REPORT_FILED, EventType.DISPUTE_ASSIGNED}
+    {
+        EventType.SUPPORT_NOTE,
+        EventType.REPORT_FILED,
+        EventType.DISPUTE_ASSIGNED,
+        # Support's acts on a user's standing, with the rationale that stays support's (the
+        # user is told by e-mail, and sees a warning's text on their next page).
+        EventType.REPORT_HANDLED,
+        EventType.USER_WARNED,
+        EventType.USER_SUSPENDED,
+        EventType.USER_REINSTATED,
+    }
 )
 SUPPORT_ONLY_FIELDS = frozenset({"address", "user_agent"})
 

@@ -158,6 +158,11 @@ SILENT = frozenset(
         EventType.PAYOUT_MADE,  # the seller asked for it
         EventType.OFFER_CREATED,
         EventType.OFFER_TERMS_VERSIONED,
+        EventType.REPORT_HANDLED,  # the reporter is not told what support did
+        # Events of no order: trust.services mails the user they are about (email_to_user).
+        EventType.USER_WARNED,
+        EventType.USER_SUSPENDED,
+        EventType.USER_REINSTATED,
     }
 )
 

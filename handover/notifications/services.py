@@ -81,6 +81,19 @@ def notifications_for_event(event: Event, *, notice: Notice | None = None) -> No
     Outbox.objects.bulk_create(Outbox(**row) for row in rows)
 
 
+def email_to_user(event: Event, *, user_id: int, email: rules.Email) -> None:
+    """Queue one e-mail to the user an event of no order is about (support warned or
+    suspended them): such an event has no parties, so its service names the reader."""
+    row = _outbox_row(
+        event,
+        channel=Channel.EMAIL.value,
+        recipient_id=user_id,
+        subject=email.subject[: rules.MAX_SUBJECT],
+        body=email.body,
+    )
+    Outbox.objects.create(**row)
+
+
 def _outbox_row(event: Event, **values: Any) -> dict[str, Any]:
     return {
         "event_id": event.pk,

@@ -39,7 +39,7 @@ from handover.orders.selectors import offer_to_order, order_facts, order_for_upd
 from handover.payments.providers import get_provider
 from handover.trust import services as trust
 from handover.trust.rules import RiskThreshold, record_risks
-from handover.trust.selectors import user_record
+from handover.trust.selectors import user_record, user_suspended
 
 MAX_ANSWER_LENGTH = 5000
 MAX_TEXT_LENGTH = 10_000
@@ -230,6 +230,9 @@ def order_place(*, buyer: User, offer_id: int, answers: list[str]) -> Order:
     offer, terms = offer_terms
     if offer.seller_id == buyer.pk:
         raise InvalidInput("You cannot order your own offer.", code="own_offer")
+    if user_suspended(offer.seller_id):
+        # The stranger is not told why: a suspension is between the seller and support.
+        raise Conflict("This offer is not taking orders now.", code="offer_unavailable")
     requirements = _requirements(offer.requirements, answers)
     risks = _buyer_risks(buyer, offer.risk_threshold)
     amounts = pricing(

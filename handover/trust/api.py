@@ -1,6 +1,5 @@
 from datetime import datetime
 
-from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
@@ -14,7 +13,7 @@ from handover.lib.errors import NotFound, PermissionDenied
 from handover.orders.feedback import order_report, order_review
 from handover.orders.selectors import order_reviews_for
 from handover.trust.models import Report
-from handover.trust.selectors import user_record, visible_reviews
+from handover.trust.selectors import reports_queue, user_record, visible_reviews
 from handover.trust.services import report_create, report_handle
 
 router = Router()
@@ -182,9 +181,7 @@ def _require_support(request) -> None:
 def list_reports(request):
     """The report queue (support only): open reports first, oldest first."""
     _require_support(request)
-    handled = ExpressionWrapper(Q(handled_at__isnull=False), output_field=BooleanField())
-    reports = Report.objects.select_related("reporter", "subject")
-    return reports.order_by(handled, "created_at", "id")
+    return reports_queue(handled=None)
 
 
 @router.post("/reports/{report_id}/handled", response={200: ReportOut, **refusals(403)})

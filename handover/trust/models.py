@@ -170,3 +170,66 @@ class Report(models.Model):
                 "text": self.text,
             }
         )
+
+
+class AccountWarning(models.Model):
+    """Support's warning to a user: the text is theirs to read (by e-mail, and on their next
+    page, which sets ``seen_at``); the rationale is support's own."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    report = models.ForeignKey(
+        Report, null=True, blank=True, on_delete=models.PROTECT, related_name="warnings"
+    )
+    text = models.TextField()
+    rationale = models.TextField()
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["user", "seen_at"])]
+
+    def __str__(self) -> str:
+        return f"Warning {self.pk} to user {self.user_id}"
+
+
+class Suspension(models.Model):
+    """A user's account suspended by support, from ``started_at`` until reinstated
+    (``ended_at``); at most one is open per user. While it is open the user cannot sign in or
+    use a token, and their offers take no orders; their open orders go on to an end."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    report = models.ForeignKey(
+        Report, null=True, blank=True, on_delete=models.PROTECT, related_name="suspensions"
+    )
+    rationale = models.TextField()
+    started_at = models.DateTimeField()
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    end_rationale = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(ended_at__isnull=True),
+                name="one_open_suspension_per_user",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True, ended_by__isnull=True)
+                | models.Q(ended_at__isnull=False, ended_by__isnull=False),
+                name="suspension_ended_by_agent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Suspension {self.pk} of user {self.user_id}"

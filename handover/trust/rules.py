@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from handover.accounts.models import Role
 from handover.lib.canonical import json_sha256
-from handover.lib.errors import InvalidInput
+from handover.lib.errors import InvalidInput, PermissionDenied
 
 MIN_RATING, MAX_RATING = 1, 5
 MAX_REVIEW_TEXT = 2000
@@ -218,3 +219,38 @@ def record_risks(record: UserRecord, threshold: RiskThreshold) -> list[str]:
 def record_is_risky(record: UserRecord, threshold: RiskThreshold) -> bool:
     """Whether an order from this buyer should wait for the seller's acceptance."""
     return bool(record_risks(record, threshold))
+
+
+# --- a user's standing: warnings and suspension ------------------------------------------------
+
+MAX_WARNING_TEXT = 2000
+MAX_RATIONALE = 5000
+
+
+class AccountSuspended(PermissionDenied):
+    """A suspended user signing in, or calling the API with a token of theirs."""
+
+    code = "account_suspended"
+
+
+SUSPENDED_DETAIL = (
+    "This account is suspended by support: it cannot sign in or use the API. "
+    "Write to support if you think this is a mistake."
+)
+
+
+def standing_refusal(
+    *, agent_id: int, agent_role: str, subject_id: int, subject_role: str
+) -> str | None:
+    """Why this agent may not warn or suspend this user; None when they may. Support acts on
+    members; only an operator acts on a support agent; nobody acts on an operator or on
+    themself (a second agent looks at it)."""
+    if agent_role not in (Role.SUPPORT, Role.OPERATOR):
+        return "A user's standing is support's to change."
+    if agent_id == subject_id:
+        return "You cannot act on your own account: another agent does that."
+    if subject_role == Role.OPERATOR:
+        return "An operator's account is not the support desk's to act on."
+    if subject_role == Role.SUPPORT and agent_role != Role.OPERATOR:
+        return "Only an operator acts on a support agent's account."
+    return None

@@ -1,14 +1,31 @@
-"""Reads for trust: a user's record, and the reviews anyone may read."""
+"""Reads for trust: a user's record, the reviews anyone may read, the report queue, and a
+user's standing (warnings, suspension)."""
 
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    Avg,
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+)
 from django.utils import timezone
 
 from handover.accounts.models import User
-from handover.trust.models import PartyRole, Report, Review, RoleCounts
+from handover.trust.models import (
+    AccountWarning,
+    PartyRole,
+    Report,
+    Review,
+    RoleCounts,
+    Suspension,
+)
 from handover.trust.rules import REVIEW_WINDOW, Cancellations, RoleRecord, UserRecord
 
 
@@ -69,3 +86,67 @@ def _role_record(role: PartyRole, counts: RoleCounts | None, reviews: dict) -> R
 
 def _rounded(average: float | None) -> float | None:
     return None if average is None else round(float(average), 2)
+
+
+# --- a user's standing -----------------------------------------------------------------------
+
+
+def open_suspension(user_id: int) -> Suspension | None:
+    """The user's suspension in force, if any."""
+    return Suspension.objects.filter(user_id=user_id, ended_at=None).first()
+
+
+def user_suspended(user_id: int) -> bool:
+    """Whether support has suspended the user (asked on each API call with their token)."""
+    return Suspension.objects.filter(user_id=user_id, ended_at=None).exists()
+
+
+def user_standing(user_id: int) -> tuple[bool, bool]:
+    """Whether the user is suspended, and whether a warning waits for them: one query, asked
+    on each page a signed-in user opens."""
+    open_ones = Suspension.objects.filter(user=OuterRef("pk"), ended_at=None)
+    unseen = AccountWarning.objects.filter(user=OuterRef("pk"), seen_at=None)
+    row = User.objects.filter(pk=user_id).values_list(Exists(open_ones), Exists(unseen)).first()
+    return (bool(row[0]), bool(row[1])) if row else (False, False)
+
+
+def reports_queue(*, handled: bool | None) -> QuerySet[Report]:
+    """Reports waiting for support oldest first (``handled`` False), the handled ones newest
+    first (True), or all of them, the waiting ones first (None), as ``GET /reports``."""
+    reports = Report.objects.select_related("reporter", "subject", "handled_by", "order")
+    if handled is None:
+        waiting = ExpressionWrapper(Q(handled_at__isnull=False), output_field=BooleanField())
+        return reports.order_by(waiting, "created_at", "id")
+    if handled:
+        return reports.filter(handled_at__isnull=False).order_by("-handled_at", "-id")
+    return reports.filter(handled_at=None).order_by("created_at", "id")
+
+
+def suspended_user_ids() -> QuerySet[Suspension, Any]:
+    """The users suspended now, as a subquery (``user_id__in=``)."""
+    return Suspension.objects.filter(ended_at=None).values("user_id")
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What support reads of a user's dealings with the desk."""
+
+    reports: list[Report]  # about them, newest first
+    warnings: list[AccountWarning]
+    suspensions: list[Suspension]
+
+    @property
+    def suspension(self) -> Suspension | None:
+        return next((s for s in self.suspensions if s.ended_at is None), None)
+
+
+def user_standing_history(user: User) -> Standing:
+    """The reports about a user, and support's warnings and suspensions of them."""
+    reports = Report.objects.filter(subject=user).select_related("reporter", "handled_by")
+    warnings = AccountWarning.objects.filter(user=user).select_related("created_by")
+    suspensions = Suspension.objects.filter(user=user).select_related("started_by", "ended_by")
+    return Standing(
+        reports=list(reports.order_by("-id")),
+        warnings=list(warnings.order_by("-id")),
+        suspensions=list(suspensions.order_by("-id")),
+    )

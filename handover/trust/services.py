@@ -1,4 +1,5 @@
-"""Trust's writes: the record's counters, reviews and reports.
+"""Trust's writes: the record's counters, reviews, reports, and a user's standing (support's
+warnings, suspension and reinstatement, each an event of no order with its rationale).
 
 Trust knows nothing of orders. The order and dispute services tell it what happened, in the
 transaction of the change (``record_*``); the order services lock an order and check its
@@ -14,16 +15,33 @@ from django.db.models import F
 from django.utils import timezone
 
 from handover.accounts.models import User
+from handover.evidence.models import Actor, EventType
+from handover.evidence.services import event_append
 from handover.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from handover.lib.links import page_url
 from handover.lib.text import text_check
-from handover.trust.models import PartyRole, Report, ReportReason, Review, RoleCounts
+from handover.notifications.rules import Email, quote
+from handover.notifications.services import email_to_user, notifications_for_event
+from handover.trust.models import (
+    AccountWarning,
+    PartyRole,
+    Report,
+    ReportReason,
+    Review,
+    RoleCounts,
+    Suspension,
+)
 from handover.trust.rules import (
     MAX_RATING,
+    MAX_RATIONALE,
     MAX_REVIEW_TEXT,
+    MAX_WARNING_TEXT,
     MIN_RATING,
     DisputeResult,
     RoleRecord,
+    standing_refusal,
 )
+from handover.trust.selectors import open_suspension
 
 MAX_REPORT_TEXT = 5000
 # Open reports one user may have against another; more is harassment of the support desk.
@@ -197,10 +215,12 @@ def report_create(*, reporter: User, subject_id: int, reason: str, text: str) ->
 
 
 @transaction.atomic
-def report_handle(*, report_id: int, user: User) -> Report:
-    """Support marks a report as dealt with."""
+def report_handle(*, report_id: int, user: User, rationale: str = "") -> Report:
+    """Support marks a report as dealt with, saying how (the API may leave that empty; the
+    web asks for it)."""
     if not user.is_support:
         raise PermissionDenied("Reports are handled by support agents.")
+    rationale = _rationale(rationale, required=False)
     # Two agents at once: the second waits, then sees the report handled.
     report = Report.objects.select_for_update().filter(pk=report_id).first()
     if report is None:
@@ -212,4 +232,156 @@ def report_handle(*, report_id: int, user: User) -> Report:
     report.handled_at = timezone.now()
     report.handled_by = user
     report.save(update_fields=["handled_at", "handled_by"])
+    payload = {"report_id": report.pk, "user_id": report.subject_id, "rationale": rationale}
+    event = event_append(
+        type=EventType.REPORT_HANDLED, actor=user, actor_role=Actor.SUPPORT, payload=payload
+    )
+    notifications_for_event(event)  # mails nobody (notifications.rules.SILENT)
     return report
+
+
+# --- a user's standing -----------------------------------------------------------------------
+
+
+def _rationale(text: str, *, required: bool = True) -> str:
+    return text_check(
+        text, field="rationale", limit=MAX_RATIONALE, required=required, code="bad_rationale"
+    )
+
+
+def _subject_lock(*, user_id: int, agent: User, report_id: int | None) -> User:
+    """The user support acts on, locked, once the agent may act on them; the report named
+    must be about them."""
+    # The lock serialises two agents acting on one user: the second sees the first's
+    # suspension (the unique constraint on open suspensions is the last word).
+    subject = User.objects.select_for_update().filter(pk=user_id).first()
+    if subject is None:
+        raise NotFound("No such user.")
+    refusal = standing_refusal(
+        agent_id=agent.pk, agent_role=agent.role, subject_id=subject.pk, subject_role=subject.role
+    )
+    if refusal:
+        raise PermissionDenied(refusal)
+    if report_id is not None and not Report.objects.filter(pk=report_id, subject=subject).exists():
+        raise InvalidInput("That report is not about this user.", code="not_a_party")
+    return subject
+
+
+def _standing_event(
+    type: EventType, *, agent: User, subject: User, payload: dict, email: Email
+) -> None:
+    event = event_append(
+        type=type,
+        actor=agent,
+        actor_role=Actor.SUPPORT,
+        payload={"user_id": subject.pk, **payload},
+    )
+    notifications_for_event(event)  # nobody but the user, told below: the event has no order
+    email_to_user(event, user_id=subject.pk, email=email)
+
+
+@transaction.atomic
+def user_warn(
+    *, user_id: int, agent: User, text: str, rationale: str, report_id: int | None = None
+) -> AccountWarning:
+    """Support warns a user: they are told by e-mail and read it on their next page."""
+    text = text_check(text, field="warning", limit=MAX_WARNING_TEXT, code="bad_warning")
+    rationale = _rationale(rationale)
+    subject = _subject_lock(user_id=user_id, agent=agent, report_id=report_id)
+    warning = AccountWarning.objects.create(
+        user=subject,
+        report_id=report_id,
+        text=text,
+        rationale=rationale,
+        created_at=timezone.now(),
+        created_by=agent,
+    )
+    lines = [
+        "Support has looked at how you use Handover and asks you to read this:",
+        quote("Warning", text),
+        f"You will see it again on your next visit: {page_url('web:offers')}",
+    ]
+    _standing_event(
+        EventType.USER_WARNED,
+        agent=agent,
+        subject=subject,
+        payload={
+            "warning_id": warning.pk,
+            "report_id": report_id,
+            "text": text,
+            "rationale": rationale,
+        },
+        email=Email("A warning from support", "\n\n".join(lines) + "\n"),
+    )
+    return warning
+
+
+@transaction.atomic
+def user_suspend(
+    *, user_id: int, agent: User, rationale: str, report_id: int | None = None
+) -> Suspension:
+    """Support suspends a user: no sign-in, no token, no new orders on their offers. Their
+    open orders go on to an end; support settles each from its page."""
+    rationale = _rationale(rationale)
+    subject = _subject_lock(user_id=user_id, agent=agent, report_id=report_id)
+    if open_suspension(subject.pk) is not None:
+        raise Conflict(f"{subject.username} is suspended already.", code="already_suspended")
+    suspension = Suspension.objects.create(
+        user=subject,
+        report_id=report_id,
+        rationale=rationale,
+        started_at=timezone.now(),
+        started_by=agent,
+    )
+    lines = [
+        "Support has suspended your Handover account. Until support reinstates it you cannot "
+        "sign in or use the API, and your offers take no new orders.",
+        "Your open orders go on to an end: support settles each of them.",
+        "Write to support if you think this is a mistake.",
+    ]
+    _standing_event(
+        EventType.USER_SUSPENDED,
+        agent=agent,
+        subject=subject,
+        payload={"suspension_id": suspension.pk, "report_id": report_id, "rationale": rationale},
+        email=Email("Your account is suspended", "\n\n".join(lines) + "\n"),
+    )
+    return suspension
+
+
+@transaction.atomic
+def user_reinstate(*, user_id: int, agent: User, rationale: str) -> Suspension:
+    """Support ends a user's suspension: they may sign in again and their offers take orders."""
+    rationale = _rationale(rationale)
+    subject = _subject_lock(user_id=user_id, agent=agent, report_id=None)
+    suspension = open_suspension(subject.pk)
+    if suspension is None:
+        raise Conflict(f"{subject.username} is not suspended.", code="not_suspended")
+    suspension.ended_at = timezone.now()
+    suspension.ended_by = agent
+    suspension.end_rationale = rationale
+    suspension.save(update_fields=["ended_at", "ended_by", "end_rationale"])
+    lines = [
+        "Support has reinstated your Handover account: you can sign in again, and your offers "
+        "take orders again.",
+        f"Sign in: {page_url('web:login')}",
+    ]
+    _standing_event(
+        EventType.USER_REINSTATED,
+        agent=agent,
+        subject=subject,
+        payload={"suspension_id": suspension.pk, "rationale": rationale},
+        email=Email("Your account is reinstated", "\n\n".join(lines) + "\n"),
+    )
+    return suspension
+
+
+@transaction.atomic
+def warnings_take_unseen(*, user: User) -> list[AccountWarning]:
+    """The user's warnings they have not yet seen, now marked seen (their page shows them)."""
+    unseen = list(
+        AccountWarning.objects.select_for_update().filter(user=user, seen_at=None).order_by("id")
+    )
+    if unseen:
+        AccountWarning.objects.filter(pk__in=[w.pk for w in unseen]).update(seen_at=timezone.now())
+    return unseen

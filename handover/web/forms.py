@@ -1,6 +1,7 @@
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, UserCreationForm
 
 from handover.accounts.forms import UsernameRules
@@ -17,7 +18,7 @@ from handover.offers.services import (
 from handover.orders.models import Order
 from handover.orders.services import MAX_ANSWER_LENGTH, MAX_TEXT_LENGTH
 from handover.trust.models import ReportReason
-from handover.trust.rules import MAX_RATING, MAX_REVIEW_TEXT, MIN_RATING
+from handover.trust.rules import MAX_RATING, MAX_REVIEW_TEXT, MIN_RATING, AccountSuspended
 from handover.trust.services import MAX_REPORT_TEXT
 from handover.web.amounts import amount_parse
 
@@ -30,7 +31,22 @@ class PlainLabels:
         super().__init__(*args, **kwargs)
 
 
-class LoginForm(PlainLabels, AuthenticationForm):
+class SuspensionSaid:
+    """For Django's log-in forms: the right password of a suspended account is refused with
+    the reason (``web.auth.SuspensionCheckBackend``), above the form."""
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()  # type: ignore[misc]
+        except AccountSuspended as refusal:
+            raise forms.ValidationError(refusal.detail, code="account_suspended") from None
+
+
+class LoginForm(PlainLabels, SuspensionSaid, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(SuspensionSaid, AdminAuthenticationForm):
     pass
 
 

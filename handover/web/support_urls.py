@@ -33,3 +33,24 @@ urlpatterns = [
     path("balance/", money.balance_page, name="balance"),
     path("balance/payout/", money.payout_page, name="payout"),
 ]
+
+# The reports desk and a user's standing.
+from handover.web.views import reports  # noqa: E402
+
+urlpatterns += [
+    path("support/reports/", reports.report_list, name="reports"),
+    path("support/reports/<id:report_id>/", reports.report_detail, name="report"),
+    path(
+        "support/reports/<id:report_id>/handled/",
+        reports.report_handle_page,
+        name="report_handled",
+    ),
+    path("support/users/<id:user_id>/", reports.user_detail, name="support_user"),
+    path("support/users/<id:user_id>/warn/", reports.user_warn_page, name="user_warn"),
+    path("support/users/<id:user_id>/suspend/", reports.user_suspend_page, name="user_suspend"),
+    path(
+        "support/users/<id:user_id>/reinstate/",
+        reports.user_reinstate_page,
+        name="user_reinstate",
+    ),
+]

@@ -126,6 +126,11 @@ def desk_move(when: When | None = None, /, **overrides: Any) -> Expected:
     return desk(409, when, **overrides)
 
 
+def reports_desk(outcome: Outcome) -> Expected:
+    """A page of the reports desk: 403 for a member (web/views/reports.py)."""
+    return page(403, support=outcome, operator=outcome)
+
+
 def _with(roles: dict[str, Outcome], when: When | None, overrides: dict[str, Any]) -> Expected:
     request = {k: overrides.pop(k) for k in ("body", "upload") if k in overrides}
     return row({**roles, **overrides}, when, **request)
@@ -408,6 +413,20 @@ WEB: dict[str, Expected] = {
     "POST /support/orders/{order_id}/open-dispute/": desk_move(
         {(*OPEN_TO_DISPUTE, S.COMPLETED): staff(422)}
     ),
+    # --- the reports desk and a user's standing (an empty form: 422) ---
+    **{
+        f"{method} /support/{path}": reports_desk(outcome)
+        for path, (get, post) in {
+            "reports/": (200, 405),
+            "reports/{report_id}/": (200, 405),
+            "reports/{report_id}/handled/": (405, 422),
+            "users/{user_id}/": (200, 405),
+            "users/{user_id}/warn/": (405, 422),
+            "users/{user_id}/suspend/": (405, 422),
+            "users/{user_id}/reinstate/": (405, 422),
+        }.items()
+        for method, outcome in (("GET", get), ("POST", post))
+    },
 }
 
 

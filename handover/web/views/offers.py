@@ -11,6 +11,7 @@ from handover.lib.errors import HandoverError, NotFound
 from handover.offers.models import Offer
 from handover.offers.services import offer_create, offer_set_active, offer_update
 from handover.orders.services import order_place
+from handover.trust.selectors import suspended_user_ids, user_suspended
 from handover.web.amounts import amount_text
 from handover.web.forms import OfferForm, OrderForm
 from handover.web.http import WebRequest
@@ -25,7 +26,9 @@ def _offers():
 @require_GET
 def offer_list(request: HttpRequest) -> HttpResponse:
     """Every offer open to orders, newest first (what GET /api/v1/offers lists)."""
-    paginator = Paginator(_offers().filter(is_active=True), OFFERS_PER_PAGE)
+    # A suspended seller's offers take no orders: they leave the list until reinstated.
+    listed = _offers().filter(is_active=True).exclude(seller_id__in=suspended_user_ids())
+    paginator = Paginator(listed, OFFERS_PER_PAGE)
     offers = paginator.get_page(request.GET.get("page"))
     return render(request, "web/offers/list.html", {"offers": offers})
 
@@ -33,7 +36,11 @@ def offer_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def offer_detail(request: HttpRequest, offer_id: int) -> HttpResponse:
     offer = get_object_or_404(_offers(), pk=offer_id)
-    context = {"offer": offer, "terms": offer.current_terms}
+    context = {
+        "offer": offer,
+        "terms": offer.current_terms,
+        "seller_suspended": user_suspended(offer.seller_id),
+    }
     return render(request, "web/offers/detail.html", context)
 
 
