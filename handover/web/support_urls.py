@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from handover.web.views import money, support, support_orders
+from handover.web.views import money, reports, support, support_orders
 
 
 def _support_action(slug: str):
@@ -30,14 +30,7 @@ urlpatterns = [
         support.dispute_decide_page,
         name="dispute_decide",
     ),
-    path("balance/", money.balance_page, name="balance"),
-    path("balance/payout/", money.payout_page, name="payout"),
-]
-
-# The reports desk and a user's standing.
-from handover.web.views import reports  # noqa: E402
-
-urlpatterns += [
+    # The reports desk and a user's standing.
     path("support/reports/", reports.report_list, name="reports"),
     path("support/reports/<id:report_id>/", reports.report_detail, name="report"),
     path(
@@ -53,4 +46,6 @@ urlpatterns += [
         reports.user_reinstate_page,
         name="user_reinstate",
     ),
+    path("balance/", money.balance_page, name="balance"),
+    path("balance/payout/", money.payout_page, name="payout"),
 ]
