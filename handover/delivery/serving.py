@@ -1,12 +1,20 @@
-"""A delivered file's bytes over HTTP, for the API's routes and the order page's links alike:
-the access rule, the fastest way the deployment has to send them, and the record of it."""
+"""A delivered file's bytes, and a buyer's reference file's, over HTTP, for the API's routes
+and the order page's links alike: the access rule, the fastest way the deployment has to send
+them, and the record of it."""
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 
 from handover.accounts.models import User
-from handover.delivery.services import Visit, file_served_record, original_access, preview_part_for
+from handover.delivery.selectors import attachment_for
+from handover.delivery.services import (
+    Visit,
+    attachment_served_record,
+    file_served_record,
+    original_access,
+    preview_part_for,
+)
 from handover.delivery.storage import presigned_url
 from handover.lib.ranges import Disposition, SentRange, accel_redirect, serve_file
 
@@ -42,6 +50,27 @@ def original_served(request: HttpRequest, *, file_id: int, user: User) -> HttpRe
         csp=ORIGINAL_CSP,
     )
     file_served_record(file=file, visit=visit, sent=sent)
+    return response
+
+
+def attachment_served(
+    request: HttpRequest, *, order_id: int, attachment_id: int, user: User
+) -> HttpResponseBase:
+    """A reference file's bytes for a party or support, whole and at once (the buyer's own
+    file, not work under escrow), and the download on the order's record."""
+    visit = _visit(request, user)
+    attachment, actor = attachment_for(attachment_id=attachment_id, order_id=order_id, user=user)
+    response, sent = _bytes_response(
+        request,
+        key=attachment.storage_key,
+        size=attachment.size,
+        sha256=attachment.sha256,
+        content_type=attachment.content_type,
+        name=attachment.name,
+        disposition="attachment",
+        csp=ORIGINAL_CSP,
+    )
+    attachment_served_record(attachment=attachment, actor=actor, visit=visit, sent=sent)
     return response
 
 

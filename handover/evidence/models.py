@@ -27,6 +27,7 @@ class EventType(models.TextChoices):
     PAYOUT_MADE = "ledger.payout"
     OFFER_CREATED = "offer.created"
     OFFER_TERMS_VERSIONED = "offer.terms_versioned"
+    ATTACHMENT_DOWNLOADED = "file.attachment_downloaded"
 
 
 class Actor(models.TextChoices):
