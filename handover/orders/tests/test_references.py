@@ -9,13 +9,14 @@ import pytest
 
 from handover.delivery import uploads
 from handover.delivery.tests.corpus import CASES, Case
+from handover.delivery.tests.test_access import body_of
 from handover.evidence.models import Event, EventType
 from handover.orders.models import Attachment
 from handover.testing.actors import Api
 from handover.testing.factories import make_offer
 from handover.testing.files import png_bytes, scratch_files, stored_bytes, stored_objects, upload
 from handover.testing.snapshots import db_snapshot
-from handover.testing.steps import downloaded_bytes, ok, open_dispute, paid_order, place, refused
+from handover.testing.steps import ok, open_dispute, paid_order, place, refused
 
 pytestmark = pytest.mark.storage  # runs again with files on S3 in `./run test`
 
@@ -98,7 +99,7 @@ def test_buyer_sends_reference_photos_with_a_message(buyer_api, seller_api, orde
         }
     ]
     # The seller has the whole file at once: it is the buyer's own, not work under escrow.
-    assert downloaded_bytes(seller_api.get(file["url"].removeprefix("/api/v1"))) == photo
+    assert body_of(seller_api.get(file["url"].removeprefix("/api/v1"))) == photo
     download = Event.objects.filter(type=EventType.ATTACHMENT_DOWNLOADED).get()
     assert download.payload["attachment_id"] == row.pk
     assert download.payload["sha256"] == row.sha256
@@ -198,7 +199,7 @@ def test_the_buyer_adds_reference_files_to_the_answers_before_paying(buyer_api, 
     ]
     # The seller sees them on the order and takes them whole.
     seen = ok(seller_api.get(f"/orders/{order['id']}"))["answer_files"]
-    assert downloaded_bytes(seller_api.get(seen[1]["url"].removeprefix("/api/v1"))) == shop
+    assert body_of(seller_api.get(seen[1]["url"].removeprefix("/api/v1"))) == shop
 
 
 def test_answers_are_frozen_once_paid_and_no_file_is_stored(buyer_api, order_id, nothing_stored):
@@ -245,14 +246,14 @@ def test_a_stranger_cannot_read_them_and_support_can_on_a_dispute(
     wrong = path.replace(f"/orders/{order_id}/", f"/orders/{other}/")
     refused(buyer_api.get(wrong), 404, "not_found")  # the file of another order
     open_dispute(buyer_api, order_id)
-    assert downloaded_bytes(support_api.get(path)) == png_bytes()
+    assert body_of(support_api.get(path)) == png_bytes()
     roles = list(
         Event.objects.filter(type=EventType.ATTACHMENT_DOWNLOADED).values_list(
             "actor_role", flat=True
         )
     )
     assert roles == ["support"]
-    assert downloaded_bytes(buyer_api.get(path)) == png_bytes()  # the buyer's own, too
+    assert body_of(buyer_api.get(path)) == png_bytes()  # the buyer's own, too
 
 
 def test_a_stranger_cannot_attach(stranger_api, order_id, nothing_stored):
