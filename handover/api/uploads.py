@@ -67,6 +67,12 @@ REFERENCE_ROUTES = (
         web=True,
     ),
     ReferenceRoute(
+        re.compile(r"^/orders/(?P<order_id>[0-9]{1,19})/answers/$"),
+        order_answers_precheck,
+        "request",
+        web=True,
+    ),
+    ReferenceRoute(
         re.compile(r"^/offers/(?P<offer_id>[0-9]{1,19})/order/$"),
         order_place_precheck,
         "request",

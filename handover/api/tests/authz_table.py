@@ -336,6 +336,10 @@ WEB: dict[str, Expected] = {
     f"GET {WEB_ORDER}/messages/": page(405),
     # Back to the chat (a plain redirect); support may write there too, as in the API.
     f"POST {WEB_ORDER}/messages/": page_order(302, body={"text": "Hello."}),
+    f"GET {WEB_ORDER}/answers/": page_move({PP: {"buyer": 200}}),
+    f"POST {WEB_ORDER}/answers/": page_move(
+        {PP: {"buyer": DONE}}, body={"answer_0": "ACME", "answer_1": "red"}
+    ),
     f"GET {WEB_ORDER}/attachments/{{attachment_id}}/": page_order(200),
     f"POST {WEB_ORDER}/attachments/{{attachment_id}}/": page(405),
     f"GET {WEB_ORDER}/evidence/": page_order(200),

@@ -152,3 +152,40 @@ def test_a_stranger_gets_404_for_a_reference_file(client, buyer, stranger, in_pr
     client.force_login(stranger)
     assert client.get(f"/orders/{in_progress.pk}/attachments/{attachment.pk}/").status_code == 404
     assert not Event.objects.filter(type=EventType.ATTACHMENT_DOWNLOADED).exists()
+
+
+@pytest.fixture
+def unpaid(buyer, seller, support):
+    return order_in_state(State.PENDING_PAYMENT, buyer=buyer, seller=seller, support=support)
+
+
+def test_the_buyer_changes_the_answers_and_adds_files_before_paying(client, buyer, unpaid):
+    client.force_login(buyer)
+    page = client.get(f"/orders/{unpaid.pk}/").content.decode()
+    assert f'href="/orders/{unpaid.pk}/answers/"' in page
+    form = client.get(f"/orders/{unpaid.pk}/answers/").content.decode()
+    assert 'enctype="multipart/form-data"' in form and "Answer to" in form  # the answers so far
+    response = client.post(
+        f"/orders/{unpaid.pk}/answers/",
+        {"answer_0": "ACME Ltd", "answer_1": "navy", "files_0": [upload(png_bytes(), "old.png")]},
+    )
+    assert response.status_code == 302
+    unpaid.refresh_from_db()
+    assert [item["answer"] for item in unpaid.requirements] == ["ACME Ltd", "navy"]
+    assert [(a.requirement, a.name) for a in unpaid.attachments.all()] == [(0, "old.png")]
+    event = Event.objects.filter(type=EventType.ANSWERS_UPDATED).get()
+    assert event.payload["files"][0]["name"] == "old.png"
+
+
+def test_only_the_buyer_changes_the_answers_and_only_until_paying(
+    client, seller, buyer, unpaid, in_progress
+):
+    client.force_login(seller)
+    before_rows, before_objects = db_snapshot(), stored_objects()
+    files = {"answer_0": "x", "answer_1": "y", "files_0": [upload(png_bytes(), "s.png")]}
+    response = client.post(f"/orders/{unpaid.pk}/answers/", files, follow=True)
+    assert "only by the buyer, until paying" in response.content.decode()
+    client.force_login(buyer)
+    response = client.post(f"/orders/{in_progress.pk}/answers/", files, follow=True)
+    assert "only by the buyer, until paying" in response.content.decode()
+    assert (db_snapshot(), stored_objects()) == (before_rows, before_objects)

@@ -28,7 +28,7 @@ from handover.records.bundle import bundle_served
 from handover.trust.selectors import user_record
 from handover.web.attachments import upload_claim, upload_refusal_show
 from handover.web.display import order_timers
-from handover.web.forms import AutoCompleteForm, MessageForm, RevisionForm
+from handover.web.forms import AutoCompleteForm, MessageForm, OrderForm, RevisionForm
 from handover.web.http import WebRequest
 from handover.web.timeline import timeline_days
 from handover.web.views.base import act, back, confirm, order_actions, visible_order
@@ -277,6 +277,45 @@ def message_post(request: WebRequest, order_id: int) -> HttpResponse:
         context = _chat_context(order, form, role)
         return render(request, "web/orders/_chat.html", context, status=status)
     return _order_page(request, order, message_form=form, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_answers(request: WebRequest, order_id: int) -> HttpResponse:
+    """The buyer changes the answers and adds reference files to them, until paying; the
+    files arrive already in storage (``api.uploads.UploadMiddleware``)."""
+    order = visible_order(request, order_id)
+    if viewer_role(order, request.user) != Actor.BUYER or order.state != State.PENDING_PAYMENT:
+        messages.error(request, "The answers can be changed only by the buyer, until paying.")
+        return back(order)
+    questions = [item["question"] for item in order.requirements]
+    if request.method != "POST":
+        initial = {f"answer_{i}": item["answer"] for i, item in enumerate(order.requirements)}
+        return _answers_page(request, order, OrderForm(initial=initial, questions=questions))
+    form = OrderForm(request.POST, request.FILES, questions=questions)
+    refused = upload_refusal_show(request, form)
+    if refused is None and form.is_valid():
+        try:
+            services.order_update_answers(
+                order_id=order.pk,
+                user=request.user,
+                answers=form.answers(),
+                files=form.files_by_answer(),
+            )
+        except HandoverError as error:
+            form.add_error(None, error.detail)
+        else:
+            upload_claim(request, order.attachments.all())
+            messages.success(request, "Your answers are saved.")
+            return back(order)
+    return _answers_page(request, order, form, status=refused.status if refused else 422)
+
+
+def _answers_page(
+    request: WebRequest, order: Order, form: OrderForm, status: int = 200
+) -> HttpResponse:
+    context = {"order": order, "form": form, "answered": _answers_with_files(order)}
+    return render(request, "web/orders/answers.html", context, status=status)
 
 
 @login_required
