@@ -154,13 +154,12 @@ class UploadMiddleware:
             user = getattr(request, "user", None)
             if user is None or not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())  # not a byte read
-            precheck = (
-                partial(route.precheck, buyer=user, offer_id=ids["offer_id"])
-                if ("offer_id" in ids)
-                else partial(route.precheck, order_id=order_id, user=user)
-            )
             web = WebDeliveryUploadHandler(
-                request, session, user=user, file_fields=REFERENCE_FILES, precheck=precheck
+                request,
+                session,
+                user=user,
+                file_fields=REFERENCE_FILES,
+                precheck=_precheck(route, ids, user),
             )
             return self._web_upload(request, web)
         try:
@@ -173,10 +172,7 @@ class UploadMiddleware:
             handler: DeliveryUploadHandler = RetryUploadHandler(request, session)
         else:
             handler = DeliveryUploadHandler(
-                request,
-                session,
-                file_fields=REFERENCE_FILES,
-                precheck=partial(route.precheck, order_id=order_id, user=user),
+                request, session, file_fields=REFERENCE_FILES, precheck=_precheck(route, ids, user)
             )
         return self._api_upload(request, handler)
 
@@ -230,6 +226,13 @@ class UploadMiddleware:
             return self.get_response(request)
         finally:
             session.discard_unclaimed(default_storage.delete)
+
+
+def _precheck(route: ReferenceRoute, ids: dict[str, int], user) -> Callable[[], None]:
+    """The route's service check for this caller, as the upload handler runs it."""
+    if "offer_id" in ids:  # placing an order: there is no order yet
+        return partial(route.precheck, buyer=user, offer_id=ids["offer_id"])
+    return partial(route.precheck, order_id=ids["order_id"], user=user)
 
 
 def _length_given(request: HttpRequest) -> bool:
