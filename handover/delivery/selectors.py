@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from handover.accounts.models import User
 from handover.delivery.models import Delivery, DeliveryFile
 from handover.lib.errors import NotFound
-from handover.orders.models import Order
+from handover.orders.models import Attachment, Order
 from handover.orders.rules import Action, Actor, State
 from handover.orders.selectors import order_read
 from handover.orders.services import order_check, role_of
@@ -31,6 +31,23 @@ def file_for(*, file_id: int, user: User) -> tuple[DeliveryFile, Actor]:
     except NotFound:
         raise NotFound("No such file.") from None
     return file, actor
+
+
+def attachment_for(*, attachment_id: int, order_id: int, user: User) -> tuple[Attachment, Actor]:
+    """A reference file of an order and how ``user`` takes part in it; strangers get 404.
+    Both parties and support read it whole at once: it is the buyer's own file."""
+    attachment = (
+        Attachment.objects.select_related("order")
+        .filter(pk=attachment_id, order_id=order_id)
+        .first()
+    )
+    if attachment is None:
+        raise NotFound("No such file.")
+    try:
+        actor = role_of(attachment.order, user)
+    except NotFound:
+        raise NotFound("No such file.") from None
+    return attachment, actor
 
 
 @dataclass(frozen=True)

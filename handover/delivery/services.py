@@ -36,7 +36,7 @@ from handover.lib.errors import (
 from handover.lib.ranges import SentRange
 from handover.lib.text import text_check
 from handover.notifications.services import notifications_for_event
-from handover.orders.models import Order
+from handover.orders.models import Attachment, Order
 from handover.orders.rules import CLOSED, Action, Actor, State
 from handover.orders.services import (
     MAX_TEXT_LENGTH,
@@ -317,6 +317,29 @@ def file_served_record(
         actor=visit.user,
         actor_role=role_of(order, visit.user),
         payload=payload,
+        sealed=_visit_values(visit),
+    )
+    notifications_for_event(event)
+
+
+@transaction.atomic
+def attachment_served_record(
+    *, attachment: Attachment, actor: Actor, visit: Visit, sent: SentRange
+) -> None:
+    """A reference file's download goes on the order's record, as an original's does."""
+    order = order_lock(attachment.order_id)  # the order's chain takes one event at a time
+    event = event_append(
+        order=order,
+        type=EventType.ATTACHMENT_DOWNLOADED,
+        actor=visit.user,
+        actor_role=actor,
+        payload={
+            "attachment_id": attachment.pk,
+            "sha256": attachment.sha256,
+            "status": sent.status,
+            "bytes": sent.bytes,
+            "range": sent.range,
+        },
         sealed=_visit_values(visit),
     )
     notifications_for_event(event)

@@ -1,5 +1,6 @@
-"""A delivered file's bytes over HTTP, for the API's routes and the order page's links alike:
-the access rule, the fastest way the deployment has to send them, and the record of it."""
+"""A delivered file's bytes, and a buyer's reference file's, over HTTP, for the API's routes
+and the order page's links alike: the access rule, the fastest way the deployment has to send
+them, and the record of it."""
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -13,7 +14,14 @@ from django.utils.http import content_disposition_header
 
 from handover.accounts.models import User
 from handover.delivery.archive import archive_stream, originals_archive
-from handover.delivery.services import Visit, file_served_record, original_access, preview_part_for
+from handover.delivery.selectors import attachment_for
+from handover.delivery.services import (
+    Visit,
+    attachment_served_record,
+    file_served_record,
+    original_access,
+    preview_part_for,
+)
 from handover.delivery.storage import presigned_url
 from handover.lib.ranges import Disposition, SentRange, accel_redirect, serve_file
 
@@ -68,6 +76,27 @@ def originals_zip_served(
     # nginx in front would otherwise read ahead into a temp file (up to 1 GiB by default):
     # memory and disk stay flat, and the record tells what went to the client, not to nginx.
     response["X-Accel-Buffering"] = "no"
+    return response
+
+
+def attachment_served(
+    request: HttpRequest, *, order_id: int, attachment_id: int, user: User
+) -> HttpResponseBase:
+    """A reference file's bytes for a party or support, whole and at once (the buyer's own
+    file, not work under escrow), and the download on the order's record."""
+    visit = _visit(request, user)
+    attachment, actor = attachment_for(attachment_id=attachment_id, order_id=order_id, user=user)
+    response, sent = _bytes_response(
+        request,
+        key=attachment.storage_key,
+        size=attachment.size,
+        sha256=attachment.sha256,
+        content_type=attachment.content_type,
+        name=attachment.name,
+        disposition="attachment",
+        csp=ORIGINAL_CSP,
+    )
+    attachment_served_record(attachment=attachment, actor=actor, visit=visit, sent=sent)
     return response
 
 

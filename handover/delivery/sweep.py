@@ -2,10 +2,10 @@
 
 A refused or failed upload deletes what it wrote, and a failed preview its parts. A process
 killed in the middle (SIGKILL, a power cut) cannot: the stored object has no row and never
-will. The sweep lists the stored files under ``originals/`` and ``previews/`` order by order,
-and deletes those that no delivered file or preview part names and that are older than
-``ORPHAN_AGE``; and it empties the scratch folder of what is that old. No upload or preview
-takes a day, so nothing still being written is touched."""
+will. The sweep lists the stored files under ``originals/``, ``previews/`` and ``references/``
+order by order, and deletes those that no delivered file, preview part or reference file
+names and that are older than ``ORPHAN_AGE``; and it empties the scratch folder of what is
+that old. No upload or preview takes a day, so nothing still being written is touched."""
 
 import logging
 import shutil
@@ -17,14 +17,16 @@ from django.utils import timezone
 
 from handover.delivery.models import DeliveryFile, PreviewPart
 from handover.delivery.storage import scratch_dir
+from handover.orders.models import Attachment
 
 logger = logging.getLogger(__name__)
 
 ORPHAN_AGE = timedelta(hours=24)
 # Each kind of stored file, by the folder its keys start with (one subfolder per order).
-_FOLDERS: dict[str, type[DeliveryFile] | type[PreviewPart]] = {
+_FOLDERS: dict[str, type[DeliveryFile] | type[PreviewPart] | type[Attachment]] = {
     "originals": DeliveryFile,
     "previews": PreviewPart,
+    "references": Attachment,  # the buyer's reference files (one folder "new" while placing)
 }
 
 

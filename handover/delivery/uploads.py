@@ -7,6 +7,8 @@ The upload handlers here are Django's own hook for that: the interface's
 else reads the body, so that every refusal (too large, refused kind, bad name) becomes a clear
 error and every object an unfinished or refused request wrote is deleted when the request
 ends. A delivery's service claims the objects it recorded; whatever is unclaimed is removed.
+The buyer's reference files (with requirement answers and chat messages) take the same path,
+into their own folder, under the same limits.
 
 The delivery page posts to ``/orders/{id}/deliver/`` with the session's user. That body is
 streamed the same way, but it runs before ``CsrfViewMiddleware.process_view``, so the CSRF
@@ -15,6 +17,7 @@ form sends its token first) or the X-CSRFToken header. A request that fails it s
 
 import hashlib
 import io
+import re
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -109,6 +112,10 @@ class UploadSession:
     """The objects one request wrote; those not claimed are deleted when it ends."""
 
     order_id: int
+    # Where its files are stored (``originals/<order>`` unless told), and what the limits'
+    # messages call one request's files.
+    folder: str = ""
+    noun: str = "delivery"
     written: list[str] = field(default_factory=list)
     claimed: set[str] = field(default_factory=set)
     total: int = 0
@@ -220,9 +227,11 @@ class FileIngest:
         self.session = session
         self.session.files += 1
         if self.session.files > settings.HANDOVER_MAX_UPLOAD_FILES:
-            raise InvalidInput(f"At most {settings.HANDOVER_MAX_UPLOAD_FILES} files a delivery.")
+            limit = settings.HANDOVER_MAX_UPLOAD_FILES
+            raise InvalidInput(f"At most {limit} files a {session.noun}.")
         self.name = file_name_check(name)
-        self.key = f"originals/{session.order_id}/{uuid.uuid4().hex}"
+        folder = session.folder or f"originals/{session.order_id}"
+        self.key = f"{folder}/{uuid.uuid4().hex}"
         self.digest = hashlib.sha256()
         self.sniffer = Sniffer()
         self.size = 0
@@ -236,7 +245,8 @@ class FileIngest:
         if self.size > settings.HANDOVER_MAX_FILE_SIZE:
             raise FileTooLarge(_limit_text("A file", settings.HANDOVER_MAX_FILE_SIZE))
         if self.session.total > settings.HANDOVER_MAX_DELIVERY_SIZE:
-            raise DeliveryTooLarge(_limit_text("A delivery", settings.HANDOVER_MAX_DELIVERY_SIZE))
+            what = f"A {self.session.noun}"
+            raise DeliveryTooLarge(_limit_text(what, settings.HANDOVER_MAX_DELIVERY_SIZE))
         try:
             self.sniffer.feed(chunk)
         except Refused as refused:
@@ -300,12 +310,29 @@ def files_ingest(session: UploadSession, uploads: list[UploadedFile]) -> list[In
     return ingested
 
 
+DELIVERY_FILES = re.compile("files")
+# A chat message's files, or each requirement answer's (files_0 answers the first question).
+REFERENCE_FILES = re.compile("files(_[0-9]{1,4})?")
+
+
 class DeliveryUploadHandler(FileUploadHandler):
+    """Streams a request's files into ``session``. ``precheck`` (the service's own checks of
+    who may send files there) runs when the first file begins, before a byte is stored."""
+
     chunk_size = CHUNK
 
-    def __init__(self, request: HttpRequest, session: UploadSession):
+    def __init__(
+        self,
+        request: HttpRequest,
+        session: UploadSession,
+        *,
+        file_fields: re.Pattern[str] = DELIVERY_FILES,
+        precheck: Callable[[], None] | None = None,
+    ):
         super().__init__(request)
         self.session = session
+        self.file_fields = file_fields
+        self.precheck = precheck
         self.ingest: FileIngest | None = None
         self.parser: StrictNameParser | None = None
         self.fields: QueryDict | None = None
@@ -319,7 +346,8 @@ class DeliveryUploadHandler(FileUploadHandler):
             return None  # asked again by that parser: it goes on and parses
         # The form's own fields take a little room beside the files.
         if content_length > settings.HANDOVER_MAX_DELIVERY_SIZE + 1024 * 1024:
-            raise DeliveryTooLarge(_limit_text("A delivery", settings.HANDOVER_MAX_DELIVERY_SIZE))
+            what = f"A {self.session.noun}"
+            raise DeliveryTooLarge(_limit_text(what, settings.HANDOVER_MAX_DELIVERY_SIZE))
         self.start = BodyStart(input_data)
         self.raw = (META, boundary, encoding)
         self.parser = StrictNameParser(META, self.start, [self], encoding)
@@ -338,7 +366,10 @@ class DeliveryUploadHandler(FileUploadHandler):
     def new_file(self, field_name, file_name, *args, **kwargs):
         super().new_file(field_name, file_name, *args, **kwargs)
         self.start.keeping = False  # the fields before the files are all in it
-        if field_name != "files":
+        if self.precheck is not None:
+            self.precheck()
+            self.precheck = None
+        if not self.file_fields.fullmatch(field_name):
             raise InvalidInput("Send the files in the field 'files'.", code="files_field")
         self.ingest = FileIngest(self.session, file_name)
 
@@ -396,20 +427,29 @@ class CsrfRefused(Exception):
 
 
 class WebDeliveryUploadHandler(DeliveryUploadHandler):
-    """The delivery page's upload: before the first byte of the first file is stored, the
-    request passes Django's own CSRF check and the check ``order_deliver`` makes."""
+    """A page's upload: before the first byte of the first file is stored, the request passes
+    Django's own CSRF check and ``precheck`` (by default the check ``order_deliver`` makes)."""
 
-    def __init__(self, request: HttpRequest, session: UploadSession, *, user):
-        super().__init__(request, session)
+    def __init__(
+        self,
+        request: HttpRequest,
+        session: UploadSession,
+        *,
+        user,
+        file_fields: re.Pattern[str] = DELIVERY_FILES,
+        precheck: Callable[[], None] | None = None,
+    ):
+        super().__init__(request, session, file_fields=file_fields, precheck=precheck)
         self.user = user
         self.checked = False
 
     def new_file(self, field_name, file_name, *args, **kwargs):
         if not self.checked:
             self._csrf_check()
-            from handover.delivery.selectors import delivery_precheck
+            if self.precheck is None:
+                from handover.delivery.selectors import delivery_precheck
 
-            delivery_precheck(order_id=self.session.order_id, user=self.user)
+                delivery_precheck(order_id=self.session.order_id, user=self.user)
             self.checked = True
         super().new_file(field_name, file_name, *args, **kwargs)
 

@@ -172,6 +172,7 @@ _EVENTS = {
     E.REVISION_GRANTED: "granted another revision",
     E.FUNDS_CLEARED: "the seller's earnings cleared",
     E.PAYOUT_MADE: "paid out",
+    E.ATTACHMENT_DOWNLOADED: "downloaded a reference file",
 }
 
 

@@ -33,6 +33,7 @@ class EventType(models.TextChoices):
     USER_WARNED = "user.warned"
     USER_SUSPENDED = "user.suspended"
     USER_REINSTATED = "user.reinstated"
+    ATTACHMENT_DOWNLOADED = "file.attachment_downloaded"
 
 
 class Actor(models.TextChoices):

@@ -151,6 +151,7 @@ SILENT = frozenset(
         EventType.DELIVERY_CREATED,  # delivering is the order.transition "deliver"
         EventType.ORIGINAL_DOWNLOADED,
         EventType.ORIGINAL_REFUSED,
+        EventType.ATTACHMENT_DOWNLOADED,  # a reference file: the buyer's own
         EventType.PREVIEW_MADE,
         EventType.PREVIEW_VIEWED,
         EventType.SUPPORT_NOTE,  # support's own record

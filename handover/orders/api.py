@@ -1,19 +1,25 @@
+import json
 from datetime import datetime
 from typing import Any
 
-from django.db.models import BooleanField, Value
+from django.db.models import BooleanField, Prefetch, Value
 from ninja import Field, Router, Schema, Status
+from ninja.errors import HttpError, ValidationError
 from ninja.pagination import paginate
 from pydantic import StrictBool, StrictInt
+from pydantic import ValidationError as SchemaError
 
 from handover.api.errors import refusals
 from handover.api.pagination import Pagination
+from handover.delivery.serving import attachment_served
+from handover.delivery.uploads import REFERENCE_FILES, UploadSession
 from handover.disputes.services import dispute_open
 from handover.evidence.models import Event
 from handover.evidence.visibility import SUPPORT_ONLY_TYPES, payload_for, reads_as_support
-from handover.lib.bounds import Id, StrictId
+from handover.lib.bounds import Id, StrictId, json_parse
+from handover.lib.errors import InvalidInput
 from handover.orders import services
-from handover.orders.models import Message, Order
+from handover.orders.models import Attachment, Message, Order
 from handover.orders.rules import Actor, State
 from handover.orders.selectors import (
     available_actions,
@@ -117,9 +123,34 @@ class OrderOut(Schema):
         return None
 
 
+class AttachmentOut(Schema):
+    """A reference file the buyer sent: both parties download it at once (``url``)."""
+
+    id: int
+    name: str
+    size: int
+    sha256: str
+    kind: str
+    content_type: str
+    requirement: int | None
+    message_id: int | None
+    url: str
+
+    @staticmethod
+    def resolve_url(attachment: Attachment) -> str:
+        return f"/api/v1/orders/{attachment.order_id}/attachments/{attachment.pk}"
+
+
 class OrderDetailOut(OrderOut):
-    """One order, with the buyer's record for its seller while it awaits acceptance (a few
-    queries: lists leave it out and stay constant)."""
+    """One order, with the buyer's record for its seller while it awaits acceptance, and the
+    reference files sent with the answers (a few queries: lists leave them out and stay
+    constant)."""
+
+    answer_files: list[AttachmentOut]
+
+    @staticmethod
+    def resolve_answer_files(order: Order) -> list[Attachment]:
+        return list(order.attachments.filter(requirement__isnull=False))
 
     @staticmethod
     def resolve_buyer_record(order: Order, context: Any) -> dict | None:
@@ -161,6 +192,74 @@ def update_answers(request, order_id: Id, payload: AnswersIn):
         order_id=order_id, user=request.auth, answers=payload.answers
     )
     return order
+
+
+_ANSWERS_FORM = {
+    "type": "object",
+    "required": ["answers"],
+    "properties": {
+        "answers": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "One field per requirement question, in order.",
+        },
+        "files_0": {
+            "type": "array",
+            "items": {"type": "string", "format": "binary"},
+            "description": "Reference files for the first question; files_1 for the second...",
+        },
+    },
+}
+
+
+@router.post(
+    "/{order_id}/answers",
+    response={200: OrderDetailOut, **refusals(403, 409, 411, 413, 415)},
+    summary="Update answers with reference files",
+    description=(
+        "As PUT, with reference files: multipart, one `answers` field per question and each "
+        "question's files in `files_N` (N from 0). Streamed, hashed and sniffed as a "
+        "delivery's files, under the same limits; the seller downloads them at once. "
+        "A JSON body (as PUT's) changes the answers only."
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {"schema": _ANSWERS_FORM},
+                "application/json": {"schema": AnswersIn.model_json_schema()},
+            },
+        }
+    },
+)
+def update_answers_with_files(request, order_id: Id):
+    if request.content_type == "multipart/form-data":
+        answers, files = request.POST.getlist("answers"), _answer_files(request)
+    else:
+        answers, files = _json_body(request, AnswersIn).answers, {}
+    order = services.order_update_answers(
+        order_id=order_id, user=request.auth, answers=answers, files=files
+    )
+    _claim(request, order.attachments.all())
+    return order_visible(order_id=order_id, user=request.auth)
+
+
+def _answer_files(request) -> dict[int, list]:
+    files: dict[int, list] = {}
+    for field in request.FILES:
+        if field == "files" or not REFERENCE_FILES.fullmatch(field):
+            raise InvalidInput(
+                "Send each answer's files in files_N (N from 0).", code="files_field"
+            )
+        files[int(field.removeprefix("files_"))] = request.FILES.getlist(field)
+    return files
+
+
+def _claim(request, attachments) -> None:
+    """The stored objects the service recorded stay; the upload deletes the others."""
+    session: UploadSession | None = getattr(request, "upload_session", None)
+    if session is not None:
+        session.claimed.update(a.storage_key for a in attachments)
 
 
 @router.post("/{order_id}/pay", response=OrderOut)
@@ -261,19 +360,102 @@ class MessageOut(Schema):
     author_role: str
     text: str = Field(alias="body")
     created_at: datetime
+    files: list[AttachmentOut]
+
+    @staticmethod
+    def resolve_files(message: Message) -> list[Attachment]:
+        return list(message.attachments.all())
 
 
-@router.post("/{order_id}/messages", response={201: MessageOut})
-def post_message(request, order_id: Id, payload: TextIn):
-    message = services.message_post(order_id=order_id, user=request.auth, text=payload.text)
+_MESSAGE_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": TextIn.model_json_schema()},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "text": {"type": "string", "description": "May be empty with files."},
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                },
+            }
+        },
+    },
+}
+
+
+@router.post(
+    "/{order_id}/messages",
+    response={201: MessageOut, **refusals(403, 411, 413, 415)},
+    description=(
+        'JSON `{"text"}`, or multipart with `text` and the buyer\'s reference files in '
+        "`files` (streamed, hashed and sniffed as a delivery's files, under the same limits). "
+        "Only the buyer attaches files (403 `attachments_buyer_only`): a seller sends work "
+        "as a delivery."
+    ),
+    openapi_extra={"requestBody": _MESSAGE_BODY},
+)
+def post_message(request, order_id: Id):
+    text, files = _message_input(request)
+    message = services.message_post(order_id=order_id, user=request.auth, text=text, files=files)
+    _claim(request, message.attachments.all())
     return Status(201, message)
+
+
+def _message_input(request) -> tuple[str, list]:
+    """The message's text and files, from a multipart form or a JSON body."""
+    if request.content_type == "multipart/form-data":
+        if set(request.FILES) - {"files"}:
+            raise InvalidInput("Send a message's files in the field 'files'.", code="files_field")
+        return request.POST.get("text", ""), request.FILES.getlist("files")
+    return _json_body(request, TextIn).text, []
+
+
+def _json_body[T: Schema](request, schema: type[T]) -> T:
+    """A JSON body as ninja reads one (api.StrictJsonParser), for a route that also takes
+    multipart: 400 when it does not parse, 422 when it is not what the route takes."""
+    try:
+        value = json_parse(request.body)
+        json.dumps(value, ensure_ascii=False).encode()  # a lone surrogate cannot be stored
+    except ValueError:
+        raise HttpError(400, "Cannot parse request body") from None
+    try:
+        return schema.model_validate(value)
+    except SchemaError as error:
+        errors = [{**e, "loc": ("body", "payload", *e["loc"])} for e in error.errors()]
+        raise ValidationError(errors) from None
 
 
 @router.get("/{order_id}/messages", response=list[MessageOut])
 @paginate(Pagination)
 def list_messages(request, order_id: Id):
     order = order_visible(order_id=order_id, user=request.auth)
-    return Message.objects.filter(order=order).select_related("author")
+    return (
+        Message.objects.filter(order=order)
+        .select_related("author")
+        .prefetch_related(Prefetch("attachments", Attachment.objects.order_by("id")))
+    )
+
+
+_BYTES = {
+    "responses": {
+        "200": {
+            "description": "The bytes (or a redirect to them); Range answers 206.",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    }
+}
+
+
+@router.get("/{order_id}/attachments/{attachment_id}", openapi_extra=_BYTES)
+def download_attachment(request, order_id: Id, attachment_id: Id):
+    """A reference file's bytes, for both parties and support at once (Range, ETag); each
+    download is on the order's record."""
+    return attachment_served(
+        request, order_id=order_id, attachment_id=attachment_id, user=request.auth
+    )
 
 
 class EventOut(Schema):

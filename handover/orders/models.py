@@ -97,3 +97,39 @@ class Message(AppendOnly):
 
     def __str__(self) -> str:
         return f"Message {self.pk} on order {self.order_id}"
+
+
+class Attachment(AppendOnly):
+    """A reference file the buyer sent with a requirement answer or a chat message: their own
+    footage, photos or brand files, not work under escrow, so both parties read it at once.
+    Its bytes were streamed to storage, hashed and sniffed as a delivery's are."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="attachments")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # Exactly one of the two: the chat message it came with, or the requirement it answers
+    # (an index into the order's requirements).
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments"
+    )
+    requirement = models.PositiveSmallIntegerField(null=True, blank=True)
+    storage_key = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=255, help_text="The uploaded name, for display only.")
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16)  # delivery.kinds.Kind, decided from the bytes
+    content_type = models.CharField(max_length=100)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(message__isnull=True) ^ models.Q(requirement__isnull=True),
+                name="attachment_message_or_requirement",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

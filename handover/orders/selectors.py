@@ -6,9 +6,10 @@ from django.utils import timezone
 
 from handover.accounts.models import User
 from handover.lib.bounds import id_in_range
-from handover.lib.errors import NotFound
+from handover.lib.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
 from handover.offers.models import Offer, OfferTerms
 from handover.orders.models import Order
+from handover.orders.references import attachments_check
 from handover.orders.rules import (
     CLOSED,
     TIMER_ACTIONS,
@@ -21,6 +22,7 @@ from handover.orders.rules import (
 )
 from handover.trust.models import Review
 from handover.trust.rules import review_window_ends, reviews_visible
+from handover.trust.selectors import user_suspended
 
 # Actions a party starts although the table names another actor (the provider captures).
 _STARTED_BY = {(Action.PAY, Actor.BUYER)}
@@ -246,3 +248,57 @@ def order_reviews_for(
     shown = [r for r in reviews if visible or r.author_id == user.pk]
     hidden = [r.author_role for r in reviews if r not in shown]
     return shown, hidden, review_window_ends(order.closed_at) if order.closed_at else None
+
+
+def role_of(order: Order, user: User | None) -> Actor:
+    """How ``user`` takes part in ``order``; a stranger is told the order does not exist."""
+    if user is not None:
+        if user.pk == order.buyer_id:
+            return Actor.BUYER
+        if user.pk == order.seller_id:
+            return Actor.SELLER
+        if user.is_support:
+            return Actor.SUPPORT
+    raise NotFound("No such order.")
+
+
+# Checks an upload of reference files passes before its first byte is stored; the services
+# make them again under the order's lock.
+
+
+def order_place_precheck(*, buyer: User, offer_id: int) -> None:
+    """Raise what ``order_place`` would for this buyer and offer whatever the answers: an
+    upload of reference files is refused before its first byte is stored."""
+    offer_terms = offer_to_order(offer_id)
+    if offer_terms is None:
+        raise NotFound("No such offer.")
+    if offer_terms[0].seller_id == buyer.pk:
+        raise InvalidInput("You cannot order your own offer.", code="own_offer")
+    if user_suspended(offer_terms[0].seller_id):
+        # The stranger is not told why: a suspension is between the seller and support.
+        raise Conflict("This offer is not taking orders now.", code="offer_unavailable")
+
+
+def order_answers_precheck(*, order_id: int, user: User) -> None:
+    """Raise what ``order_update_answers`` would whatever the answers: an upload of
+    reference files is refused before its first byte is stored."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("No such order.")
+    answers_open_check(order, user)
+
+
+def answers_open_check(order: Order, user: User) -> None:
+    if role_of(order, user) != Actor.BUYER:
+        raise TransitionNotAllowed("Only the buyer answers the requirements.")
+    if order.state != State.PENDING_PAYMENT:
+        raise Conflict("The requirements are frozen once the order is paid.", code="frozen")
+
+
+def message_precheck(*, order_id: int, user: User) -> None:
+    """Raise what ``message_post`` would for files from ``user``: an upload is refused
+    before its first byte is stored."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("No such order.")
+    attachments_check(role_of(order, user), 1)

@@ -2,7 +2,7 @@
 ``order_move`` and writes state, money and evidence in one database transaction."""
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -17,11 +17,18 @@ from handover.evidence.services import event_append
 from handover.ledger import services as ledger
 from handover.ledger.rules import pricing
 from handover.lib.canonical import json_sha256
-from handover.lib.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
+from handover.lib.errors import InvalidInput, NotFound, TransitionNotAllowed
 from handover.lib.text import text_check
 from handover.notifications.services import notifications_for_event
 from handover.orders.models import Message, Order
 from handover.orders.notices import transition_notice
+from handover.orders.references import (
+    StoredFile,
+    answer_files_check,
+    answers_record,
+    attachments_check,
+    attachments_record,
+)
 from handover.orders.rules import (
     CLOSED,
     Action,
@@ -35,11 +42,18 @@ from handover.orders.rules import (
     refusal,
     timer_for,
 )
-from handover.orders.selectors import offer_to_order, order_facts, order_for_update
+from handover.orders.selectors import (
+    answers_open_check,
+    offer_to_order,
+    order_facts,
+    order_for_update,
+    order_place_precheck,
+    role_of,
+)
 from handover.payments.providers import get_provider
 from handover.trust import services as trust
 from handover.trust.rules import RiskThreshold, record_risks
-from handover.trust.selectors import user_record, user_suspended
+from handover.trust.selectors import user_record
 
 MAX_ANSWER_LENGTH = 5000
 MAX_TEXT_LENGTH = 10_000
@@ -93,18 +107,6 @@ def _save_changes(order: Order) -> None:
     if changed:
         order.save(update_fields=changed)
     _remember_as_locked(order)
-
-
-def role_of(order: Order, user: User | None) -> Actor:
-    """How ``user`` takes part in ``order``; a stranger is told the order does not exist."""
-    if user is not None:
-        if user.pk == order.buyer_id:
-            return Actor.BUYER
-        if user.pk == order.seller_id:
-            return Actor.SELLER
-        if user.is_support:
-            return Actor.SUPPORT
-    raise NotFound("No such order.")
 
 
 def _facts(order: Order, action: Action) -> OrderFacts:
@@ -222,18 +224,23 @@ def _requirements(questions: list[str], answers: list[str]) -> list[dict[str, st
 
 
 @transaction.atomic
-def order_place(*, buyer: User, offer_id: int, answers: list[str]) -> Order:
-    """Place an order on an offer at its current price and terms version."""
+def order_place(
+    *,
+    buyer: User,
+    offer_id: int,
+    answers: list[str],
+    files: Mapping[int, Sequence[StoredFile]] | None = None,
+) -> Order:
+    """Place an order on an offer at its current price and terms version; ``files`` are
+    reference files (already stored) by the requirement question they answer."""
+    order_place_precheck(buyer=buyer, offer_id=offer_id)
     offer_terms = offer_to_order(offer_id)
-    if offer_terms is None:
-        raise NotFound("No such offer.")
+    assert offer_terms is not None
     offer, terms = offer_terms
-    if offer.seller_id == buyer.pk:
-        raise InvalidInput("You cannot order your own offer.", code="own_offer")
-    if user_suspended(offer.seller_id):
-        # The stranger is not told why: a suspension is between the seller and support.
-        raise Conflict("This offer is not taking orders now.", code="offer_unavailable")
     requirements = _requirements(offer.requirements, answers)
+    files = {index: group for index, group in (files or {}).items() if group}
+    attachments_check(Actor.BUYER, sum(len(group) for group in files.values()))
+    answer_files_check(files, len(requirements))
     risks = _buyer_risks(buyer, offer.risk_threshold)
     amounts = pricing(
         price=offer.price,
@@ -278,10 +285,16 @@ def order_place(*, buyer: User, offer_id: int, answers: list[str]) -> Order:
             "requires_acceptance": order.requires_acceptance,
             # Why the buyer's record made this order wait for the seller (offer's threshold).
             **({"risks": risks} if offer.risk_threshold is not None else {}),
+            **_files_entry(answers_record(order=order, user=buyer, files=files)),
         },
     )
     notifications_for_event(event)
     return order
+
+
+def _files_entry(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    # Only an event that brought files names them: the others read as they always have.
+    return {"files": entries} if entries else {}
 
 
 def _buyer_risks(buyer: User, threshold: dict[str, int] | None) -> list[str]:
@@ -292,21 +305,31 @@ def _buyer_risks(buyer: User, threshold: dict[str, int] | None) -> list[str]:
 
 
 @transaction.atomic
-def order_update_answers(*, order_id: int, user: User, answers: list[str]) -> Order:
-    """Change the requirement answers; possible only until the order is paid."""
+def order_update_answers(
+    *,
+    order_id: int,
+    user: User,
+    answers: list[str],
+    files: Mapping[int, Sequence[StoredFile]] | None = None,
+) -> Order:
+    """Change the requirement answers, and add reference files to them; possible only until
+    the order is paid. Files sent before stay on the order."""
     order = order_lock(order_id)
-    if role_of(order, user) != Actor.BUYER:
-        raise TransitionNotAllowed("Only the buyer answers the requirements.")
-    if order.state != State.PENDING_PAYMENT:
-        raise Conflict("The requirements are frozen once the order is paid.", code="frozen")
+    answers_open_check(order, user)
     order.requirements = _requirements([r["question"] for r in order.requirements], answers)
+    files = {index: group for index, group in (files or {}).items() if group}
+    attachments_check(Actor.BUYER, sum(len(group) for group in files.values()))
+    answer_files_check(files, len(order.requirements))
     order.save(update_fields=["requirements"])
     event = event_append(
         order=order,
         type=EventType.ANSWERS_UPDATED,
         actor=user,
         actor_role=Actor.BUYER,
-        payload={"requirements_sha256": json_sha256(order.requirements)},
+        payload={
+            "requirements_sha256": json_sha256(order.requirements),
+            **_files_entry(answers_record(order=order, user=user, files=files)),
+        },
     )
     notifications_for_event(event)
     return order
@@ -784,20 +807,25 @@ def order_clear(*, order_id: int) -> int:
 
 
 @transaction.atomic
-def message_post(*, order_id: int, user: User, text: str) -> Message:
-    """Add a chat message to the order; it is never edited or deleted."""
+def message_post(
+    *, order_id: int, user: User, text: str, files: Sequence[StoredFile] = ()
+) -> Message:
+    """Add a chat message to the order, with the buyer's reference files (already stored);
+    it is never edited or deleted. A message with files may have no text."""
     order = order_lock(order_id)
     actor = role_of(order, user)
-    text = text_check(text, field="message", limit=MAX_TEXT_LENGTH)
+    attachments_check(actor, len(files))
+    text = text_check(text, field="message", limit=MAX_TEXT_LENGTH, required=not files)
     message = Message.objects.create(
         order=order, author=user, author_role=actor, body=text, created_at=timezone.now()
     )
+    entries = attachments_record(order=order, user=user, files=files, message=message)
     event = event_append(
         order=order,
         type=EventType.MESSAGE_POSTED,
         actor=user,
         actor_role=actor,
-        payload={"message_id": message.pk, "body": text},
+        payload={"message_id": message.pk, "body": text, **_files_entry(entries)},
     )
     notifications_for_event(event)
     return message

@@ -32,6 +32,12 @@ terms.json           {"offer_id", "version", "text", "sha256"}: SHA-256 of the U
                      as the order.placed event records it.
 messages.json        [{"id", "author_id", "author", "author_role", "body", "created_at"}]:
                      each is one message.posted event, which holds the same text.
+attachments.json     the buyer's reference files, by hash (their bytes are not in the bundle):
+                     [{"id", "event_id", "name", "size", "sha256", "kind", "type",
+                     "requirement" (for a file sent with an answer)}], each exactly as the
+                     "files" of the order.placed, order.answers_updated or message.posted
+                     event "event_id" records it. Bundles made before there were reference
+                     files have no such member.
 receipts/delivery-<id>.json
                      {"order_id", "delivery_id", "created_at", "message",
                      "files": [{"name", "size", "sha256", "kind"}], "event_hash",
@@ -40,7 +46,8 @@ receipts/delivery-<id>.json
 previews/<file_id>-<part>.<ext>
                      the preview parts, as the file.preview_made event of the file hashes them.
 downloads.json       the download log: one entry per file.original_downloaded,
-                     file.preview_viewed and file.original_refused event, {"event_id", "seq",
+                     file.preview_viewed, file.original_refused and file.attachment_downloaded
+                     event, {"event_id", "seq",
                      "type", "at", "actor_id", "role", "payload", "file_name"}.
 sealed.json          support's bundles only: [{"event_id", "salt", "values"}], what download
                      events sealed (the viewer's address and browser); SHA-256 of the
@@ -351,6 +358,7 @@ def _write(out: _ZipOut, record: _Record) -> None:
     out.json(verify.REQUIREMENTS, requirements)
     out.json(verify.TERMS, story.terms)
     out.json(verify.MESSAGES, [_message(m) for m in record.messages])
+    out.json(verify.ATTACHMENTS, verify.attachments_recorded(_bodies(record)))
     for delivery, event_hash in record.deliveries:
         out.json(f"receipts/delivery-{delivery.pk}.json", delivery_receipt(delivery, event_hash))
     for part in record.parts:
@@ -369,6 +377,10 @@ def _write(out: _ZipOut, record: _Record) -> None:
             lambda ref: default_storage.open(keys_by_part[ref.file_id, ref.index], "rb"),
         )
     out.json(verify.MANIFEST, _manifest(out, record, raw))
+
+
+def _bodies(record: _Record) -> list[tuple[int, dict[str, Any]]]:
+    return [(e["id"], e["parsed"]) for e in record.events if "leaf" not in e]
 
 
 def _proofs(record: _Record) -> list[dict[str, Any]]:
@@ -433,13 +445,16 @@ def _suffix(key: str) -> str:
 
 
 def _downloads(record: _Record, story: Story) -> list[dict[str, Any]]:
+    attachments = {a["id"]: a["name"] for a in verify.attachments_recorded(_bodies(record))}
     entries = []
     for e in record.events:
         body = e["parsed"]
         if body.get("type") in verify.DOWNLOAD_TYPES:
             entry = verify.download_entry(e["id"], e["seq"], body)
-            file = story.files.get((body.get("payload") or {}).get("file_id", -1), {})
-            entries.append({**entry, "file_name": file.get("name", "")})
+            payload = body.get("payload") or {}
+            file = story.files.get(payload.get("file_id", -1), {})
+            name = file.get("name") or attachments.get(payload.get("attachment_id"), "")
+            entries.append({**entry, "file_name": name})
     return entries
 
 

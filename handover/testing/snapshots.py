@@ -16,7 +16,7 @@ def db_snapshot() -> dict[str, Any]:
     from handover.disputes.models import Dispute, SupportNote
     from handover.evidence.models import Event
     from handover.ledger.models import Account, Entry, LedgerTransaction
-    from handover.orders.models import Message
+    from handover.orders.models import Attachment, Message
     from handover.trust.models import Report, Review
 
     return {
@@ -28,6 +28,7 @@ def db_snapshot() -> dict[str, Any]:
             Entry,
             LedgerTransaction,
             Message,
+            Attachment,
             Delivery,
             DeliveryFile,
             PreviewPart,

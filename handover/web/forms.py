@@ -76,21 +76,61 @@ def _text(label: str, *, limit: int, rows: int = 4) -> forms.CharField:
     )
 
 
+def _reference_files(label: str, about: str = "") -> forms.Field:
+    return MultipleFileField(
+        label=label,
+        required=False,
+        help_text=f"{about}Optional: photos, footage, brand files. The seller opens them at once.",
+    )
+
+
 class OrderForm(PlainLabels, forms.Form):
-    """One answer per requirement question of the offer."""
+    """One answer per requirement question of the offer, and reference files for each."""
 
     def __init__(self, *args, questions: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.questions = questions
         for index, question in enumerate(questions):
             self.fields[f"answer_{index}"] = _text(question, limit=MAX_ANSWER_LENGTH, rows=3)
+        # After every answer: the browser sends them (and the CSRF token) before the files, so
+        # a refused file leaves the answers typed.
+        for index, question in enumerate(questions):
+            # Numbered, not named by the question: its label stays the answer's alone.
+            label = f"Files for question {index + 1}"
+            self.fields[f"files_{index}"] = _reference_files(label, f"For “{question}”. ")
 
     def answers(self) -> list[str]:
         return [self.cleaned_data[f"answer_{i}"] for i in range(len(self.questions))]
 
+    def files_by_answer(self) -> dict[int, list]:
+        """The reference files by the question they answer (already in storage)."""
+        return {i: self.cleaned_data[f"files_{i}"] for i in range(len(self.questions))}
+
+    def answer_fields(self) -> list[forms.BoundField]:
+        return [self[f"answer_{i}"] for i in range(len(self.questions))]
+
+    def file_fields(self) -> list[forms.BoundField]:
+        return [self[f"files_{i}"] for i in range(len(self.questions))]
+
 
 class MessageForm(PlainLabels, forms.Form):
+    """A chat message; the buyer's may carry reference files (``attach``), and then needs no
+    text. A seller's never does: work goes to the buyer as a delivery, behind previews."""
+
     text = _text("Message", limit=MAX_TEXT_LENGTH, rows=3)
+
+    def __init__(self, *args, attach: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if attach:
+            self.fields["text"].required = False
+            self.fields["files"] = _reference_files("Attach files")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = self.cleaned_data
+        empty = not cleaned.get("text") and not cleaned.get("files") and "text" not in self.errors
+        if "files" in self.fields and empty:
+            self.add_error("text", "Write a message or attach files.")
+        return cleaned
 
 
 class RevisionForm(PlainLabels, forms.Form):

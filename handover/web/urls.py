@@ -29,6 +29,12 @@ urlpatterns = [
     _order("request-revision", orders.order_request_revision, "order_request_revision"),
     _order("auto-complete", orders.order_auto_complete, "order_auto_complete"),
     _order("messages", orders.message_post, "order_message"),
+    _order("answers", orders.order_answers, "order_answers"),
+    path(
+        "orders/<id:order_id>/attachments/<id:attachment_id>/",
+        orders.attachment_download,
+        name="order_attachment",
+    ),
     _order("accept-order", seller.order_accept_order, "order_accept_order"),
     _order("decline-order", seller.order_decline_order, "order_decline_order"),
     # The upload middleware streams this path's files (api.uploads.WEB_DELIVERY_PATH).

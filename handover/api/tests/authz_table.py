@@ -205,6 +205,8 @@ API: dict[str, Expected] = {
     ),
     f"GET {ORDER}": api_order(200),
     f"PUT {ORDER}/answers": api_move({PP: {"buyer": 200}}, body={"answers": ["ACME", "red"]}),
+    # The same with reference files (multipart), or as JSON.
+    f"POST {ORDER}/answers": api_move({PP: {"buyer": 200}}, body={"answers": ["ACME", "red"]}),
     f"POST {ORDER}/pay": api_move({PP: {"buyer": 200}}),
     f"POST {ORDER}/confirm-payment": api_move({PP: staff(200)}),
     f"POST {ORDER}/abandon": api_move({PP: {"buyer": 200}}),
@@ -231,6 +233,8 @@ API: dict[str, Expected] = {
     # Support may write in an order's chat too (as "support").
     f"POST {ORDER}/messages": api_order(201, body={"text": "Hello."}),
     f"GET {ORDER}/messages": api_order(200),
+    # A reference file the buyer sent: both parties and support read it at once, in any state.
+    f"GET {ORDER}/attachments/{{attachment_id}}": api_order(200),
     f"GET {ORDER}/events": api_order(200),
     f"GET {ORDER}/evidence": api_order(200),
     f"GET {ORDER}/checklist": api_order(200),
@@ -349,6 +353,12 @@ WEB: dict[str, Expected] = {
     f"GET {WEB_ORDER}/messages/": page(405),
     # Back to the chat (a plain redirect); support may write there too, as in the API.
     f"POST {WEB_ORDER}/messages/": page_order(302, body={"text": "Hello."}),
+    f"GET {WEB_ORDER}/answers/": page_move({PP: {"buyer": 200}}),
+    f"POST {WEB_ORDER}/answers/": page_move(
+        {PP: {"buyer": DONE}}, body={"answer_0": "ACME", "answer_1": "red"}
+    ),
+    f"GET {WEB_ORDER}/attachments/{{attachment_id}}/": page_order(200),
+    f"POST {WEB_ORDER}/attachments/{{attachment_id}}/": page(405),
     f"GET {WEB_ORDER}/evidence/": page_order(200),
     f"POST {WEB_ORDER}/evidence/": page(405),
     f"GET {WEB_ORDER}/review/": page_move({CLOSED: both(200)}),

@@ -33,6 +33,7 @@ from handover.delivery.models import Delivery
 from handover.delivery.previewing import preview_make
 from handover.delivery.services import order_deliver
 from handover.delivery.tasks import preview_make_task
+from handover.delivery.uploads import UploadSession, files_ingest
 from handover.disputes.models import Dispute
 from handover.disputes.services import dispute_decide, dispute_open, support_note_add
 from handover.notifications.services import webhook_create
@@ -102,6 +103,7 @@ def world_build() -> World:
     for state, build in _BUILDERS.items():
         order_id = build(world, offer)
         world.orders[state] = _order_ids(order_id)
+        world.orders[state]["attachment_id"] = _reference_file(world, order_id)
     world.ids["report_id"] = report_create(
         reporter=people["stranger"].user, subject_id=seller.pk, reason="spam", text=""
     ).pk
@@ -140,6 +142,15 @@ def _person(name: str) -> Person:
     client = Client()
     client.force_login(user)
     return Person(user, token_create(user=user), client.cookies[settings.SESSION_COOKIE_NAME].value)
+
+
+def _reference_file(world: World, order_id: int) -> int:
+    """A photo the buyer sent in the order's chat (stored as an upload stores it)."""
+    session = UploadSession(order_id=order_id, folder=f"references/{order_id}")
+    [stored] = files_ingest(session, [SimpleUploadedFile("shop.png", png_bytes(32, 24))])
+    buyer = world.people["buyer"].user
+    message = services.message_post(order_id=order_id, user=buyer, text="Ours.", files=[stored])
+    return message.attachments.get().pk
 
 
 def _order_ids(order_id: int) -> dict[str, int]:

@@ -34,6 +34,7 @@ from handover.disputes.models import Dispute
 from handover.notifications.models import Webhook
 from handover.testing.actors import Api, make_user
 from handover.testing.factories import make_offer
+from handover.testing.files import png_bytes, upload
 from handover.testing.steps import deliver, ok, paid_order
 from handover.trust.models import Report
 
@@ -68,6 +69,8 @@ def story(db) -> Iterator[Story]:
     delivery = deliver(apis["seller"], delivered)
     file_id = delivery["files"][0]["id"]
     preview_make(file_id=file_id)
+    reference = {"text": "Ours", "files": [upload(png_bytes(32, 24), "shop.png")]}
+    message = ok(apis["buyer"].post(f"/orders/{delivered}/messages", data=reference), 201)
     disputed = paid_order(apis["buyer"], offer)
     ok(apis["buyer"].act(disputed, "open-dispute", {"text": "Nothing arrived"}))
     ok(apis["seller"].post(f"/users/{users['buyer'].pk}/reports", {"reason": "abusive"}), 201)
@@ -78,6 +81,7 @@ def story(db) -> Iterator[Story]:
         "order_id": delivered,
         "delivery_id": delivery["id"],
         "file_id": file_id,
+        "attachment_id": message["files"][0]["id"],
         "dispute_id": Dispute.objects.get(order_id=disputed).pk,
         "report_id": Report.objects.get().pk,
         "webhook_id": Webhook.objects.get().pk,

@@ -241,8 +241,9 @@ def test_a_retried_delivery_is_stored_once(seller_api, order_id):
 
 
 def test_files_sent_to_a_route_that_takes_none_are_refused(buyer_api, order_id):
+    # A chat message takes the buyer's reference files now: opening a dispute takes none.
     response = buyer_api.post(
-        f"/orders/{order_id}/messages", data={"text": "hi", "files": [upload(b"hello")]}
+        f"/orders/{order_id}/open-dispute", data={"text": "hi", "files": [upload(b"hello")]}
     )
     assert response.status_code == 400
     assert response.json()["error"] == "files_not_accepted"

@@ -2,6 +2,7 @@
 offline. ``long_order`` plays an order through most of what can happen to one; the tamper
 tests reuse it."""
 
+import hashlib
 import io
 import json
 import zipfile
@@ -74,7 +75,8 @@ def scratch_settings(root: Path) -> Iterator[None]:
 
 
 def long_order() -> tuple[int, dict[str, Api]]:
-    """Placed, paid, talked about, delivered twice (a PNG and a PDF, then a second PNG after a
+    """Placed, paid, talked about (with a reference photo, which the seller downloads),
+    delivered twice (a PNG and a PDF, then a second PNG after a
     revision), previewed, refused and downloaded, a cancellation asked for and declined,
     disputed, noted by support, decided. Returns the order id and an API per actor."""
     seller, buyer = make_user("seller"), make_user("buyer")
@@ -82,7 +84,15 @@ def long_order() -> tuple[int, dict[str, Api]]:
     apis = {"seller": Api(seller), "buyer": Api(buyer), "support": Api(support)}
     b, s = apis["buyer"], apis["seller"]
     order_id = paid_order(b, make_offer(seller))
-    ok(b.post(f"/orders/{order_id}/messages", {"text": BUYER_NOTE}), 201)
+    note = ok(
+        b.post(
+            f"/orders/{order_id}/messages",
+            data={"text": BUYER_NOTE, "files": [upload(png_bytes(seed=5), "our-shop.png")]},
+        ),
+        201,
+    )
+    # The buyer's reference photo: the seller has it whole at once.
+    downloaded_bytes(s.get(note["files"][0]["url"].removeprefix("/api/v1")))
     ok(s.post(f"/orders/{order_id}/messages", {"text": "On it.\nTwo concepts first."}), 201)
     first = ok(
         s.post(
@@ -151,6 +161,7 @@ def test_a_long_orders_bundle_holds_the_whole_record_and_verifies(db, tmp_path, 
         "public_key.json",
         "order.json",
         "messages.json",
+        "attachments.json",
         "requirements.json",
         "terms.json",
         "downloads.json",
@@ -169,13 +180,26 @@ def test_a_long_orders_bundle_holds_the_whole_record_and_verifies(db, tmp_path, 
     assert {f["name"] for f in manifest["files"]} == set(files) - {"manifest.json"}
     messages = json.loads(files["messages.json"])
     assert [m["body"] for m in messages] == [BUYER_NOTE, "On it.\nTwo concepts first."]
+    # The buyer's reference photo, by hash, as the message's event records it.
+    [reference] = json.loads(files["attachments.json"])
+    photo = png_bytes(seed=5)
+    assert (reference["name"], reference["size"], reference["kind"]) == (
+        "our-shop.png",
+        len(photo),
+        "image",
+    )
+    assert reference["sha256"] == hashlib.sha256(photo).hexdigest()
+    assert reference["event_id"] == events[[e.type for e in events].index("message.posted")].pk
+    assert "our-shop.png" not in {n.rsplit("/", 1)[-1] for n in files}  # its hash, not its bytes
     downloads = json.loads(files["downloads.json"])
     assert [d["type"] for d in downloads] == [
+        "file.attachment_downloaded",
         "file.preview_viewed",
         "file.original_refused",
         "file.original_downloaded",
     ]
-    assert downloads[0]["file_name"] == "logo.png"
+    assert downloads[0]["file_name"] == "our-shop.png"
+    assert downloads[1]["file_name"] == "logo.png"
     terms = json.loads(files["terms.json"])
     assert terms["text"].startswith("Terms v1")
     assert json.loads(files["requirements.json"])["requirements"][0]["answer"] == "ACME"

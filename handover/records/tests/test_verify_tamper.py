@@ -273,6 +273,34 @@ def test_an_edited_message_fails(original, check):
     assert f"Message {messages[0]['id']}" in str(report.failures[0])
 
 
+def test_a_reference_file_with_another_hash_fails(original, check):
+    attachments = read_json(original, "attachments.json")
+    attachments[0]["sha256"] = hashlib.sha256(b"another photo").hexdigest()
+    report = check(replace_members(original, {"attachments.json": dump(attachments)}))
+    assert first_reason(report) == R.ATTACHMENT_MISMATCH
+    assert "from entry 1 on" in str(report.failures[0])
+    assert R.MANIFEST_MISMATCH in report.reasons
+
+
+def test_a_removed_reference_file_list_fails(original, check):
+    report = check(replace_members(original, {"attachments.json": None}))
+    assert first_reason(report) == R.ATTACHMENT_MISMATCH
+    assert "attachments.json is missing" in str(report.failures[0])
+
+
+def test_a_reference_file_swapped_in_its_event_fails(original, check):
+    lines = event_lines(original)
+    n = index_of(lines, "message.posted")
+
+    def swap(body: dict) -> None:
+        body["payload"]["files"][0]["sha256"] = "0" * 64
+
+    lines[n] = edited(lines[n], swap, rehash=True)
+    report = check(with_events(original, lines))
+    assert first_reason(report) == R.INCLUSION_FAILED
+    assert R.ATTACHMENT_MISMATCH in report.reasons
+
+
 def test_a_removed_message_fails(original, check):
     messages = read_json(original, "messages.json")[1:]
     report = check(replace_members(original, {"messages.json": dump(messages)}))

@@ -9,6 +9,7 @@ failure, each a stable reason code (``Reason``) and a sentence naming the event,
 file, receipt, leaf or head."""
 
 from handover.records.verify.bundle import (
+    ATTACHMENTS,
     DOWNLOAD_TYPES,
     DOWNLOADS,
     EVENTS,
@@ -25,6 +26,7 @@ from handover.records.verify.bundle import (
     TIMELINE_HTML,
     TIMELINE_PDF,
     TREE_HEAD,
+    attachments_recorded,
     bundle_message,
     download_entry,
     receipt_unsigned,
@@ -35,6 +37,7 @@ from handover.records.verify.cli import main, parse_key, report_lines
 from handover.records.verify.log import NOT_JSON, EventRow, HeadRow, LeafRow, verify_log
 
 __all__ = [
+    "ATTACHMENTS",
     "DOWNLOADS",
     "DOWNLOAD_TYPES",
     "EVENTS",
@@ -58,6 +61,7 @@ __all__ = [
     "LeafRow",
     "Reason",
     "Report",
+    "attachments_recorded",
     "bundle_message",
     "download_entry",
     "key_id",

@@ -46,6 +46,7 @@ PROOFS = "proofs.json"
 TREE_HEAD = "tree_head.json"
 PUBLIC_KEY = "public_key.json"
 MESSAGES = "messages.json"
+ATTACHMENTS = "attachments.json"  # bundles with reference files (all bundles made since)
 REQUIREMENTS = "requirements.json"
 TERMS = "terms.json"
 DOWNLOADS = "downloads.json"
@@ -76,7 +77,15 @@ ANSWERS_UPDATED = "order.answers_updated"
 TRANSITION = "order.transition"
 MESSAGE_POSTED = "message.posted"
 PREVIEW_MADE = "file.preview_made"
-DOWNLOAD_TYPES = ("file.original_downloaded", "file.preview_viewed", "file.original_refused")
+DOWNLOAD_TYPES = (
+    "file.original_downloaded",
+    "file.preview_viewed",
+    "file.original_refused",
+    "file.attachment_downloaded",
+)
+# The events that bring the buyer's reference files, each listing them in "files".
+ATTACHING_TYPES = (PLACED, ANSWERS_UPDATED, MESSAGE_POSTED)
+ATTACHMENT_FIELDS = ("id", "name", "size", "sha256", "kind", "type", "requirement")
 RECEIPT_FILE_FIELDS = ("name", "size", "sha256", "kind")
 
 # A JSON member larger than this is refused rather than read into memory (a zip bomb).
@@ -218,6 +227,7 @@ def _check_bundle(
     _check_terms(bundle, report, events)
     _check_requirements(bundle, report, events)
     _check_messages(bundle, report, events)
+    _check_attachments(bundle, report, events)
     _check_receipts(bundle, report, events, raw_key)
     _check_previews(bundle, report, events)
     _check_downloads(bundle, report, events)
@@ -488,6 +498,43 @@ def _check_messages(bundle: _Zip, report: Report, events: list[_Event]) -> None:
                 Reason.MESSAGE_MISMATCH,
                 f"{event.name} records message {recorded_id}; {MESSAGES} lacks it.",
             )
+
+
+def attachments_recorded(bodies: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """attachments.json as the events (id, body) state it: the builder writes it from them
+    and the verifier expects exactly it."""
+    listed = []
+    for event_id, body in bodies:
+        if body.get("type") not in ATTACHING_TYPES:
+            continue
+        for item in (body.get("payload") or {}).get("files") or []:
+            if isinstance(item, dict):
+                fields = {k: item[k] for k in ATTACHMENT_FIELDS if k in item}
+                listed.append({**fields, "event_id": event_id})
+    return listed
+
+
+def _check_attachments(bundle: _Zip, report: Report, events: list[_Event]) -> None:
+    expected = attachments_recorded([(e.id, e.body) for e in events if not e.withheld])
+    if ATTACHMENTS not in bundle.names:
+        if expected:
+            report.fail(
+                Reason.ATTACHMENT_MISMATCH,
+                f"The record names {len(expected)} reference files; {ATTACHMENTS} is missing.",
+            )
+        return
+    listed = _list(bundle.json(ATTACHMENTS), ATTACHMENTS)
+    if listed == expected:
+        return
+    wrong = next(
+        (n for n, (a, b) in enumerate(zip(listed, expected, strict=False)) if a != b),
+        min(len(listed), len(expected)),
+    )
+    report.fail(
+        Reason.ATTACHMENT_MISMATCH,
+        f"The reference files differ from the record from entry {wrong + 1} on "
+        f"({len(listed)} listed, {len(expected)} recorded).",
+    )
 
 
 def _check_receipts(bundle: _Zip, report: Report, events: list[_Event], raw_key: bytes) -> None:

@@ -33,6 +33,7 @@ class Reason(StrEnum):
     TERMS_MISMATCH = "terms_mismatch"
     REQUIREMENTS_MISMATCH = "requirements_mismatch"
     MESSAGE_MISMATCH = "message_mismatch"
+    ATTACHMENT_MISMATCH = "attachment_mismatch"  # a reference file not as its event records it
     RECEIPT_SIGNATURE_INVALID = "receipt_signature_invalid"
     RECEIPT_MISMATCH = "receipt_mismatch"  # a receipt that does not match its delivery event
     PREVIEW_MISMATCH = "preview_mismatch"

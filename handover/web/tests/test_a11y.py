@@ -214,6 +214,7 @@ SCENES: dict[str, Callable[[], Visit]] = {
     "order-form-errors": lambda: _with(_to_offer(_offer(), "order_new"), _send_back("Place order")),
     "orders": lambda: Visit(_party(State.IN_PROGRESS)[1], "orders"),
     "order-unpaid": lambda: _on_order("order", State.PENDING_PAYMENT),
+    "order-answers": lambda: _on_order("order_answers", State.PENDING_PAYMENT),
     "order-in-progress": lambda: _on_order("order", State.IN_PROGRESS),
     "order-delivered-previews": lambda: _to_order(_delivered_with_previews()),
     "order-every-preview-kind": _every_preview_kind,

@@ -13,6 +13,7 @@ from handover.offers.services import offer_create, offer_set_active, offer_updat
 from handover.orders.services import order_place
 from handover.trust.selectors import suspended_user_ids, user_suspended
 from handover.web.amounts import amount_text
+from handover.web.attachments import upload_claim, upload_refusal_show
 from handover.web.forms import OfferForm, OrderForm
 from handover.web.http import WebRequest
 
@@ -47,18 +48,30 @@ def offer_detail(request: HttpRequest, offer_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def order_new(request: WebRequest, offer_id: int) -> HttpResponse:
-    """The order form: the offer's questions, and what the buyer will pay."""
+    """The order form: the offer's questions, reference files for each, and what the buyer
+    will pay. The files arrive already in storage (``api.uploads.UploadMiddleware``)."""
     offer = get_object_or_404(_offers(), pk=offer_id, is_active=True)
-    data = request.POST if request.method == "POST" else None
-    form = OrderForm(data, questions=offer.requirements)
-    if request.method == "POST" and form.is_valid():
+    posted = request.method == "POST"
+    form = OrderForm(
+        request.POST if posted else None,
+        request.FILES if posted else None,
+        questions=offer.requirements,
+    )
+    refused = upload_refusal_show(request, form) if posted else None
+    if posted and refused is None and form.is_valid():
         try:
-            order = order_place(buyer=request.user, offer_id=offer.pk, answers=form.answers())
+            order = order_place(
+                buyer=request.user,
+                offer_id=offer.pk,
+                answers=form.answers(),
+                files=form.files_by_answer(),
+            )
         except NotFound:
             raise Http404("No such offer.") from None
         except HandoverError as error:
             form.add_error(None, error.detail)
         else:
+            upload_claim(request, order.attachments.all())
             messages.success(request, "Your order is placed. Pay to start it.")
             return redirect("web:order", order.pk)
     # The amounts order_place will fix, from the same function and settings.
@@ -74,7 +87,7 @@ def order_new(request: WebRequest, offer_id: int) -> HttpResponse:
         "amounts": amounts,
         "buyer_fee_percent": settings.HANDOVER_BUYER_FEE_PERCENT,
     }
-    status = 422 if form.errors else 200
+    status = refused.status if refused else 422 if form.errors else 200
     return render(request, "web/offers/order_form.html", context, status=status)
 
 

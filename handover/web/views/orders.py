@@ -8,7 +8,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.db.models import Prefetch
+from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
@@ -16,16 +17,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from handover.delivery.models import Delivery
 from handover.delivery.services import buyer_may_take_originals
+from handover.delivery.serving import attachment_served
 from handover.disputes.selectors import order_timeline
-from handover.lib.errors import HandoverError, InvalidInput
+from handover.lib.errors import HandoverError, InvalidInput, NotFound
 from handover.orders import services
-from handover.orders.models import Order
+from handover.orders.models import Attachment, Order
 from handover.orders.rules import CLOSED, Actor, State
 from handover.orders.selectors import orders_visible_to, viewer_role
 from handover.records.bundle import bundle_served
 from handover.trust.selectors import user_record
+from handover.web.attachments import upload_claim, upload_refusal_show
 from handover.web.display import order_timers
-from handover.web.forms import AutoCompleteForm, MessageForm, RevisionForm
+from handover.web.forms import AutoCompleteForm, MessageForm, OrderForm, RevisionForm
 from handover.web.http import WebRequest
 from handover.web.timeline import timeline_days
 from handover.web.views.base import act, back, confirm, order_actions, visible_order
@@ -112,7 +115,8 @@ def _order_page(
         and order.state not in CLOSED
         and any(not row.originals_released for row in deliveries),
         "requested_by_viewer": order.cancellation_requested_by == role,
-        **_chat_context(order, message_form),
+        "answered": _answers_with_files(order),
+        **_chat_context(order, message_form, role),
         **_record_context(request, order),
     }
     return render(request, "web/orders/detail.html", context, status=status)
@@ -129,11 +133,23 @@ def _record_context(request: WebRequest, order: Order) -> dict[str, Any]:
     }
 
 
-def _chat_context(order: Order, form: MessageForm | None) -> dict[str, Any]:
+def _answers_with_files(order: Order) -> list[tuple[dict[str, str], list[Attachment]]]:
+    """Each requirement with the reference files the buyer sent for it."""
+    files: dict[int, list[Attachment]] = {}
+    for attachment in order.attachments.filter(requirement__isnull=False):
+        files.setdefault(attachment.requirement or 0, []).append(attachment)
+    return [(item, files.get(index, [])) for index, item in enumerate(order.requirements)]
+
+
+def _chat_context(order: Order, form: MessageForm | None, role: Actor) -> dict[str, Any]:
+    # Only the buyer attaches files: a seller's work goes to the buyer as a delivery.
+    attach = role == Actor.BUYER
     return {
         "order": order,
-        "chat": order.messages.select_related("author"),
-        "message_form": form or MessageForm(),
+        "chat": order.messages.select_related("author").prefetch_related(
+            Prefetch("attachments", Attachment.objects.order_by("id"))
+        ),
+        "message_form": form or MessageForm(attach=attach),
     }
 
 
@@ -235,19 +251,80 @@ def order_auto_complete(request: WebRequest, order_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def message_post(request: WebRequest, order_id: int) -> HttpResponse:
+    """A chat message, with the buyer's reference files (already in storage: the upload
+    streamed them, ``api.uploads.UploadMiddleware``)."""
     order = visible_order(request, order_id)
-    form = MessageForm(request.POST)
-    if form.is_valid():
+    role = viewer_role(order, request.user)
+    form = MessageForm(request.POST, request.FILES, attach=role == Actor.BUYER)
+    refused = upload_refusal_show(request, form)
+    if refused is None and form.is_valid():
         try:
-            services.message_post(
-                order_id=order.pk, user=request.user, text=form.cleaned_data["text"]
+            message = services.message_post(
+                order_id=order.pk,
+                user=request.user,
+                text=form.cleaned_data["text"],
+                files=form.cleaned_data.get("files") or [],
             )
         except HandoverError as error:
-            form.add_error("text", error.detail)
+            form.add_error("files" if error.code == "too_many_files" else "text", error.detail)
         else:
+            upload_claim(request, message.attachments.all())
             if request.htmx:
-                return render(request, "web/orders/_chat.html", _chat_context(order, None))
+                return render(request, "web/orders/_chat.html", _chat_context(order, None, role))
             return back(order, "#chat")
+    status = refused.status if refused else 422
     if request.htmx:
-        return render(request, "web/orders/_chat.html", _chat_context(order, form), status=422)
-    return _order_page(request, order, message_form=form, status=422)
+        context = _chat_context(order, form, role)
+        return render(request, "web/orders/_chat.html", context, status=status)
+    return _order_page(request, order, message_form=form, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_answers(request: WebRequest, order_id: int) -> HttpResponse:
+    """The buyer changes the answers and adds reference files to them, until paying; the
+    files arrive already in storage (``api.uploads.UploadMiddleware``)."""
+    order = visible_order(request, order_id)
+    if viewer_role(order, request.user) != Actor.BUYER or order.state != State.PENDING_PAYMENT:
+        messages.error(request, "The answers can be changed only by the buyer, until paying.")
+        return back(order)
+    questions = [item["question"] for item in order.requirements]
+    if request.method != "POST":
+        initial = {f"answer_{i}": item["answer"] for i, item in enumerate(order.requirements)}
+        return _answers_page(request, order, OrderForm(initial=initial, questions=questions))
+    form = OrderForm(request.POST, request.FILES, questions=questions)
+    refused = upload_refusal_show(request, form)
+    if refused is None and form.is_valid():
+        try:
+            services.order_update_answers(
+                order_id=order.pk,
+                user=request.user,
+                answers=form.answers(),
+                files=form.files_by_answer(),
+            )
+        except HandoverError as error:
+            form.add_error(None, error.detail)
+        else:
+            upload_claim(request, order.attachments.all())
+            messages.success(request, "Your answers are saved.")
+            return back(order)
+    return _answers_page(request, order, form, status=refused.status if refused else 422)
+
+
+def _answers_page(
+    request: WebRequest, order: Order, form: OrderForm, status: int = 200
+) -> HttpResponse:
+    context = {"order": order, "form": form, "answered": _answers_with_files(order)}
+    return render(request, "web/orders/answers.html", context, status=status)
+
+
+@login_required
+@require_GET
+def attachment_download(request: WebRequest, order_id: int, attachment_id: int) -> HttpResponseBase:
+    """A reference file the buyer sent: both parties (and support) have it whole at once."""
+    try:
+        return attachment_served(
+            request, order_id=order_id, attachment_id=attachment_id, user=request.user
+        )
+    except NotFound:
+        raise Http404("No such file.") from None
