@@ -13,6 +13,7 @@ pytest_plugins = [
     "handover.testing.actors",
     "handover.testing.clock",
     "handover.testing.factories",
+    "handover.testing.smtp",
     "handover.testing.snapshots",
 ]
 
