@@ -12,6 +12,7 @@ from django.db.models import JSONField, Q
 from django.utils import timezone
 
 from handover.accounts.models import User
+from handover.accounts.services import email_verified_check
 from handover.evidence.models import Event, EventType
 from handover.evidence.services import event_append
 from handover.ledger import services as ledger
@@ -228,6 +229,7 @@ def order_place(*, buyer: User, offer_id: int, answers: list[str]) -> Order:
     if offer_terms is None:
         raise NotFound("No such offer.")
     offer, terms = offer_terms
+    email_verified_check(buyer)
     if offer.seller_id == buyer.pk:
         raise InvalidInput("You cannot order your own offer.", code="own_offer")
     requirements = _requirements(offer.requirements, answers)

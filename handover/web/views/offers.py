@@ -14,6 +14,7 @@ from handover.orders.services import order_place
 from handover.web.amounts import amount_text
 from handover.web.forms import OfferForm, OrderForm
 from handover.web.http import WebRequest
+from handover.web.views.accounts import verified_required
 
 OFFERS_PER_PAGE = 20
 
@@ -39,6 +40,7 @@ def offer_detail(request: HttpRequest, offer_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@verified_required
 def order_new(request: WebRequest, offer_id: int) -> HttpResponse:
     """The order form: the offer's questions, and what the buyer will pay."""
     offer = get_object_or_404(_offers(), pk=offer_id, is_active=True)
@@ -90,6 +92,7 @@ def _offer_form_page(
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@verified_required
 def offer_new(request: WebRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = OfferForm(data, initial={"currency": settings.HANDOVER_CURRENCY, "revisions": 1})
