@@ -188,6 +188,15 @@ def test_the_answer_is_the_same_whether_or_not_an_account_uses_the_address(
     assert len(mailoutbox) == (1 if address == buyer.email else 0)
 
 
+def test_reset_mails_to_one_address_are_bounded_and_the_answer_stays_the_same(
+    client, buyer, mailoutbox
+):
+    for _ in range(5):
+        response = client.post("/password-reset/", {"email": buyer.email.upper()})
+        assert response["Location"] == "/password-reset/sent/"
+    assert len(mailoutbox) == 3  # lockout.RESET_MAILS_PER_ADDRESS in the hour
+
+
 def test_a_reset_link_sets_a_new_password_once(client, buyer, mailoutbox, settings):
     settings.HANDOVER_BASE_URL = "https://market.example"
     client.post("/password-reset/", {"email": "BUYER@example.com"})  # any case

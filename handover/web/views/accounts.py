@@ -24,6 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from handover.accounts.forms import EmailChangeForm, TimeZoneForm
+from handover.accounts.lockout import reset_mail_allowed
 from handover.accounts.rules import time_zone_valid
 from handover.accounts.services import (
     email_change_confirm,
@@ -124,6 +125,8 @@ class _PasswordReset(PasswordResetView):
     success_url = reverse_lazy("web:password_reset_done")
 
     def form_valid(self, form):
+        if not reset_mail_allowed(form.cleaned_data["email"]):
+            return redirect(self.get_success_url())  # the same answer, and no mail
         # Read when a link is sent, not when the module loads: the e-mail's link and its
         # subject name the public address the settings give.
         domain = urlsplit(settings.HANDOVER_BASE_URL).netloc
