@@ -299,8 +299,9 @@ def verified_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     @functools.wraps(view)
     def wrapped(request: WebRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.email_verified_at is None:
+            # A page that says what to do next (200: a browser logs a 403 as an error).
             context = {"next": request.get_full_path()}
-            return render(request, "web/accounts/verify_first.html", context, status=403)
+            return render(request, "web/accounts/verify_first.html", context)
         return view(request, *args, **kwargs)
 
     return wrapped
