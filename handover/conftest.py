@@ -14,6 +14,7 @@ pytest_plugins = [
     "handover.testing.clock",
     "handover.testing.factories",
     "handover.testing.mail",
+    "handover.testing.smtp",
     "handover.testing.snapshots",
 ]
 

@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Times on every page in the signed-in user's zone.
+    "handover.accounts.middleware.TimeZoneMiddleware",
     "handover.api.uploads.UploadMiddleware",
     "handover.api.middleware.IdempotencyMiddleware",
     # Inside the idempotency layer, so the 405 stored for a key is the JSON one.
@@ -359,6 +361,10 @@ if MAILERS["default"]["BACKEND"].endswith("smtp.EmailBackend"):
 # The address every e-mail's links start with (lib.links.page_url): where users reach the web.
 HANDOVER_BASE_URL = env_base_url("HANDOVER_BASE_URL", "http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env_str("HANDOVER_EMAIL_FROM", "Handover <handover@localhost>")
+# A password-reset link works this long (Django's token; it also dies once the password or the
+# address changes, or the user logs in); links that confirm an address work the other.
+PASSWORD_RESET_TIMEOUT = int(env_duration("HANDOVER_PASSWORD_RESET_LIFETIME", "1h").total_seconds())
+HANDOVER_EMAIL_LINK_LIFETIME = env_duration("HANDOVER_EMAIL_LINK_LIFETIME", "3d")
 # Our handover.E001 (handover/ops/checks.py) says the same, naming the variable to set.
 SILENCED_SYSTEM_CHECKS = ["mail.E001"]
 # Webhooks go only to public addresses unless this is on (else any user could make the

@@ -8,6 +8,7 @@ Two throttles, both checked before any password is hashed:
   is what bounds that work.
 """
 
+import hashlib
 import math
 import time
 from datetime import timedelta
@@ -84,3 +85,21 @@ def _api_answer(seconds: int, *, by_address: bool) -> JsonResponse:
         error, who = "locked_out", "for this name from here"
     detail = f"Too many failed sign-ins {who}: try again {wait}."
     return JsonResponse({"error": error, "detail": detail}, status=LOCKED_OUT)
+
+
+# A password-reset mail goes to whatever address the form is given: without a bound, anyone
+# could make the site flood a stranger's inbox. The page answers the same either way.
+RESET_MAILS_PER_ADDRESS = 3
+RESET_MAIL_WINDOW = 3600  # seconds
+
+
+def reset_mail_allowed(email: str) -> bool:
+    """Count a reset mail to ``email`` (any case); False past the limit for the window."""
+    key = "password-reset-mails:" + hashlib.sha256(email.casefold().encode()).hexdigest()
+    cache.add(key, 0, timeout=RESET_MAIL_WINDOW)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between the two calls
+        cache.add(key, 1, timeout=RESET_MAIL_WINDOW)
+        count = 1
+    return count <= RESET_MAILS_PER_ADDRESS

@@ -22,6 +22,11 @@ class User(AbstractUser):
     name_skeleton = models.CharField(  # noqa: DJ001
         max_length=750, unique=True, null=True, editable=False
     )
+    # When the owner followed the link sent to ``email`` (accounts.services); NULL until then,
+    # and again after the address changes. Orders and offers wait for it.
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    # An IANA name (accounts.rules.time_zone_valid); every page and e-mail shows times in it.
+    time_zone = models.CharField(max_length=64, default="UTC")
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         update_fields = kwargs.get("update_fields")

@@ -1,7 +1,9 @@
-"""Usernames that cannot pass for someone else's: pure rules, no database."""
+"""Usernames that cannot pass for someone else's, time zones and addresses: pure rules, no
+database."""
 
 import functools
 import unicodedata
+import zoneinfo
 
 from confusable_homoglyphs import categories, confusables
 
@@ -57,3 +59,24 @@ def _prototype(char: str) -> str:
     if len(confusables.confusables_data.get(other, ())) > 1:
         return other
     return min(char, other)
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def time_zone_valid(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone this machine knows ("Europe/Paris", "UTC")."""
+    return name in _time_zones()
+
+
+def time_zone_choices() -> list[str]:
+    """Every zone a user may choose, sorted by name."""
+    return sorted(_time_zones())
+
+
+def email_same(a: str, b: str) -> bool:
+    """Two addresses are one when they differ only in case: mail servers treat them alike in
+    practice, and a second account on a case variant would get the first one's password resets."""
+    return a.casefold() == b.casefold()

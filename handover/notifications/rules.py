@@ -4,9 +4,10 @@ how a webhook delivery is signed. Pure functions: no database, no network."""
 import hashlib
 import hmac
 import ipaddress
+import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
@@ -258,6 +259,15 @@ def email_for(
     lines = notice.details(payload, currency)
     lines.extend(f"{page.label}: {url}" for page, url in links.items())
     return Email(subject=subject, body="\n\n".join([subject + ".", *lines]) + "\n")
+
+
+def when_line(at: datetime, zone: str) -> str:
+    """When the event happened, in the recipient's time zone (an IANA name; UTC if unknown)."""
+    try:
+        local = at.astimezone(zoneinfo.ZoneInfo(zone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        local, zone = at.astimezone(UTC), "UTC"
+    return f"When: {local:%A} {local.day} {local:%B %Y, %H:%M} ({zone})"
 
 
 def quote(label: str, text: Any) -> str:

@@ -375,9 +375,11 @@ def _email_send(row: Outbox) -> None:
     user = row.recipient
     if user is None or not user.is_active or not user.email:
         raise Undeliverable("The recipient has no e-mail address (or no active account).")
+    # The time in the recipient's zone, added as it is sent: the row was written once for all.
+    when = rules.when_line(row.created_at, user.time_zone)
     message = EmailMessage(
         subject=row.subject,
-        body=row.body,
+        body=f"{row.body.rstrip()}\n\n{when}\n",
         to=[user.email],
         headers={"Handover-Delivery": str(row.pk)},
     )

@@ -6,6 +6,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import StrictBool, StrictInt
 
+from handover.api.errors import refusals
 from handover.api.pagination import Pagination
 from handover.lib.bounds import Id
 from handover.offers.models import Offer
@@ -87,7 +88,7 @@ def _fields(payload: OfferIn) -> OfferFields:
     return OfferFields(**payload.dict())
 
 
-@router.post("", response={201: OfferOut})
+@router.post("", response={201: OfferOut, **refusals(403)})
 def create_offer(request, payload: OfferIn):
     offer = offer_create(seller=request.auth, fields=_fields(payload))
     return Status(201, _offers().get(pk=offer.pk))

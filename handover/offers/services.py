@@ -5,6 +5,7 @@ from typing import Any
 from django.db import transaction
 
 from handover.accounts.models import User
+from handover.accounts.services import email_verified_check
 from handover.evidence.models import EventType
 from handover.evidence.services import event_append
 from handover.lib.errors import InvalidInput, NotFound
@@ -66,6 +67,7 @@ def _validate(fields: OfferFields) -> None:
 @transaction.atomic
 def offer_create(*, seller: User, fields: OfferFields) -> Offer:
     """Publish an offer with version 1 of its terms."""
+    email_verified_check(seller)
     _validate(fields)
     threshold = _threshold(fields)
     offer = Offer.objects.create(

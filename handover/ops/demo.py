@@ -93,9 +93,18 @@ def demo_tokens(data: DemoData) -> dict[str, str]:
 
 
 def _seed() -> None:
-    seller = user_create(username=SELLER, password=PASSWORD, email="seller@example.com")
-    buyer = user_create(username=BUYER, password=PASSWORD, email="buyer@example.com")
-    user_create(username=SUPPORT, password=PASSWORD, email="support@example.com", role=Role.SUPPORT)
+    # Verified, so that the demo's accounts can order and sell at once.
+    seller = user_create(
+        username=SELLER, password=PASSWORD, email="seller@example.com", verified=True
+    )
+    buyer = user_create(username=BUYER, password=PASSWORD, email="buyer@example.com", verified=True)
+    user_create(
+        username=SUPPORT,
+        password=PASSWORD,
+        email="support@example.com",
+        role=Role.SUPPORT,
+        verified=True,
+    )
     logo, retouch, brand_book = (
         offer_create(seller=seller, fields=fields) for fields in (LOGO, RETOUCH, BRAND_BOOK)
     )

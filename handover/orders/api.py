@@ -160,7 +160,7 @@ class OrderDetailOut(OrderOut):
         return None
 
 
-@router.post("", response={201: OrderOut})
+@router.post("", response={201: OrderOut, **refusals(403)})
 def create_order(request, payload: OrderIn):
     order = services.order_place(
         buyer=request.auth, offer_id=payload.offer_id, answers=payload.answers

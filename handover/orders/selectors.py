@@ -5,6 +5,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from handover.accounts.models import User
+from handover.accounts.services import email_verified_check
 from handover.lib.bounds import id_in_range
 from handover.lib.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
 from handover.offers.models import Offer, OfferTerms
@@ -272,6 +273,7 @@ def order_place_precheck(*, buyer: User, offer_id: int) -> None:
     offer_terms = offer_to_order(offer_id)
     if offer_terms is None:
         raise NotFound("No such offer.")
+    email_verified_check(buyer)
     if offer_terms[0].seller_id == buyer.pk:
         raise InvalidInput("You cannot order your own offer.", code="own_offer")
     if user_suspended(offer_terms[0].seller_id):

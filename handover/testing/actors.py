@@ -67,6 +67,7 @@ def make_user(prefix: str, role: Role = Role.MEMBER) -> User:
         password=PASSWORD,
         email=f"{prefix}@example.com",
         role=role,
+        verified=True,  # the tests of the unverified path make their own
     )
 
 

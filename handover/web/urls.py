@@ -74,6 +74,26 @@ urlpatterns = [
     path("logout/", accounts.logout_view, name="logout"),
     path("account/password/", accounts.password_change_view, name="password_change"),
     path("notifications/", include("handover.web.views.notifications")),
+    path("account/", accounts.account, name="account"),
+    path("account/email/", accounts.email_change, name="email_change"),
+    path("account/email/verify/", accounts.email_verification_resend, name="email_verify_send"),
+    # The links in e-mails carry their signed token in the query (?token=).
+    path("account/email/verified/", accounts.email_verify_link, name="email_verify"),
+    path("account/email/confirm/", accounts.email_change_link, name="email_change_confirm"),
+    path("account/time-zone/", accounts.time_zone_change, name="time_zone"),
+    path("account/data/", accounts.account_data, name="account_data"),
+    path("password-reset/", accounts.password_reset_view, name="password_reset"),
+    path("password-reset/sent/", accounts.password_reset_done_view, name="password_reset_done"),
+    path(
+        "password-reset/confirm/",
+        accounts.password_reset_confirm_view,
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        accounts.password_reset_complete_view,
+        name="password_reset_complete",
+    ),
     # The support desk's and the balance's pages.
     path("", include("handover.web.support_urls")),
 ]

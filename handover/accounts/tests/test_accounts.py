@@ -174,6 +174,24 @@ def test_user_add_creates_a_member(db):
     assert (user.role, user.is_staff, user.is_superuser) == (Role.MEMBER, False, False)
 
 
+def test_user_add_verified_and_user_verify_take_the_address_as_confirmed(db):
+    run("user", "add", "carol", "--password", STRONG, "--email", "c@example.com", "--verified")
+    run("user", "add", "dan", "--password", STRONG, "--email", "d@example.com")
+    assert User.objects.get(username="dan").email_verified_at is None
+
+    assert run("user", "verify", "dan") == "dan: d@example.com is confirmed"
+    confirmed = User.objects.filter(email_verified_at__isnull=False)
+    assert sorted(confirmed.values_list("username", flat=True)) == ["carol", "dan"]
+
+
+def test_user_verify_refuses_an_unknown_name_or_an_account_without_address(db):
+    run("user", "add", "erin", "--password", STRONG)
+    for name, says in (("nobody", "No account"), ("erin", "no e-mail address")):
+        with pytest.raises(CommandError, match=says):
+            run("user", "verify", name)
+    assert not User.objects.filter(email_verified_at__isnull=False).exists()
+
+
 def test_user_add_support_creates_a_staff_support_agent_in_the_support_group(db):
     run("user", "add", "sam", "--password", STRONG, "--support")
 

@@ -287,6 +287,30 @@ WEB: dict[str, Expected] = {
     "POST /logout/": public(302),
     "GET /account/password/": page(200),
     "POST /account/password/": page(200),
+    "GET /account/": page(200),
+    "POST /account/": page(405),
+    "GET /account/email/": page(405),
+    "POST /account/email/": page(422),
+    "GET /account/email/verify/": page(405),
+    "POST /account/email/verify/": page(DONE),  # "already confirmed", or a new link sent
+    # An e-mail's link, here without its token: refused, on the account or the sign-in page.
+    "GET /account/email/verified/": page(REFUSED),
+    "POST /account/email/verified/": public(405),
+    "GET /account/email/confirm/": page(REFUSED),
+    "POST /account/email/confirm/": public(405),
+    "GET /account/time-zone/": page(405),
+    "POST /account/time-zone/": page(422),
+    "GET /account/data/": page(200),
+    "POST /account/data/": page(405),
+    # Password reset: for anyone, signed in or not; the same answer whatever the address.
+    "GET /password-reset/": public(200),
+    "POST /password-reset/": public(200),
+    "GET /password-reset/sent/": public(200),
+    "POST /password-reset/sent/": public(405),
+    "GET /password-reset/confirm/": public(200),  # without a good link: the page says so
+    "POST /password-reset/confirm/": public(200),
+    "GET /password-reset/done/": public(200),
+    "POST /password-reset/done/": public(405),
     # --- offers ---
     "GET /": public(200),
     "POST /": public(405),

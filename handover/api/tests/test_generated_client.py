@@ -3,12 +3,15 @@ README's example order against a running server: the document is one a client ca
 
 import importlib
 import json
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from django.core import mail
 from django.test import Client as DjangoClient
 
 GENERATOR = shutil.which("openapi-python-client") or str(
@@ -59,6 +62,12 @@ def test_a_generated_client_plays_the_readmes_order(generated, live_server):
             body=UserIn(username=name, email=f"{name}@example.com", password=password),
         )
         assert user.username == name
+        # Each confirms the address with the link the sign-up sent, before ordering or selling.
+        [sent] = [m for m in mail.outbox if m.to == [f"{name}@example.com"]]
+        link = re.search(r"https?://\S+", str(sent.body))
+        assert link is not None, sent.body
+        parts = urlsplit(link.group(0))
+        assert DjangoClient().get(f"{parts.path}?{parts.query}").status_code == 302
         token = _call("accounts", "create_token").sync(
             client=anonymous, body=CredentialsIn(username=name, password=password)
         )

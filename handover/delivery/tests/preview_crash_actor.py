@@ -24,8 +24,12 @@ def setup() -> dict:
     from handover.orders import services as orders
 
     call_command("migrate", verbosity=0)
-    seller = user_create(username="crash-seller", password="x" * 12, email="s@example.com")
-    buyer = user_create(username="crash-buyer", password="x" * 12, email="b@example.com")
+    seller = user_create(
+        username="crash-seller", password="x" * 12, email="s@example.com", verified=True
+    )
+    buyer = user_create(
+        username="crash-buyer", password="x" * 12, email="b@example.com", verified=True
+    )
     fields = OfferFields(
         title="Copywriting",
         description="",

@@ -22,8 +22,12 @@ def setup(url: str) -> dict:
     from handover.orders import services as orders
 
     call_command("migrate", verbosity=0)
-    seller = user_create(username="crash-seller", password="x" * 12, email="s@example.com")
-    buyer = user_create(username="crash-buyer", password="x" * 12, email="b@example.com")
+    seller = user_create(
+        username="crash-seller", password="x" * 12, email="s@example.com", verified=True
+    )
+    buyer = user_create(
+        username="crash-buyer", password="x" * 12, email="b@example.com", verified=True
+    )
     webhook = webhook_create(owner=seller, url=url, events=["order.transition"])
     fields = OfferFields(
         title="Logo",

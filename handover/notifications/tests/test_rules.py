@@ -3,7 +3,7 @@ signature scheme: pure rules, no database."""
 
 import hashlib
 import hmac
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -239,3 +239,12 @@ def test_a_webhook_gets_what_it_subscribed_to_and_never_internal_events():
     assert not rules.webhook_wants([T], EventType.MESSAGE_POSTED)
     assert not rules.webhook_wants([], EventType.SUPPORT_NOTE)
     assert not rules.webhook_wants([EventType.REPORT_FILED], EventType.REPORT_FILED)
+
+
+def test_an_emails_time_is_in_the_recipients_zone_and_an_unknown_zone_is_utc():
+    at = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)
+    assert rules.when_line(at, "Asia/Tokyo") == "When: Monday 7 December 2026, 08:30 (Asia/Tokyo)"
+    assert rules.when_line(at, "America/New_York") == (
+        "When: Sunday 6 December 2026, 18:30 (America/New_York)"
+    )
+    assert rules.when_line(at, "Mars/Olympus") == "When: Sunday 6 December 2026, 23:30 (UTC)"

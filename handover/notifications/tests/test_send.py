@@ -57,7 +57,8 @@ def test_the_worker_mails_and_marks_the_row_sent(offer, seller, buyer_api):
     [message] = mail.outbox
     assert message.to == [seller.email]
     assert message.subject == f"Order #{order_id} is paid"
-    assert message.body == row.body
+    # The row's text, then the event's time in the recipient's zone (UTC unless they chose).
+    assert message.body == f"{row.body.rstrip()}\n\n{rules.when_line(row.created_at, 'UTC')}\n"
     assert message.extra_headers["Handover-Delivery"] == str(row.pk)
     row.refresh_from_db()
     assert (row.state, row.attempts, row.last_error) == (OutboxState.SENT, 1, "")

@@ -105,8 +105,10 @@ def served(tmp_path: Path):
     tokens = {}
     for name in ("seller", "buyer"):
         username = f"e2e-{name}-{suffix}"
+        confirmed = ["--email", f"{username}@example.com", "--verified"]
         subprocess.run(
-            [*HANDOVER, "user", "add", username, "--password", "e2e-pass-4821"],
+            # Confirmed by the operator's word: they order and sell at once.
+            [*HANDOVER, "user", "add", username, "--password", "e2e-pass-4821", *confirmed],
             env=env,
             check=True,
             capture_output=True,

@@ -37,7 +37,10 @@ def test_signup_makes_the_account_and_signs_in(client, db):
     user = User.objects.get(username="ana")
     assert user.email == "ana@example.com" and user.check_password(NEW_PASSWORD)
     assert client.session[SESSION_KEY] == str(user.pk)
-    assert page_messages(client.get("/")) == ["Welcome, ana. Your account is ready."]
+    assert page_messages(client.get("/")) == [
+        "Welcome, ana. Your account is ready: confirm your address with the link we sent to "
+        "ana@example.com before your first order or offer."
+    ]
 
 
 def test_signup_returns_to_the_page_that_asked_but_never_to_another_site(client, db):

@@ -26,7 +26,10 @@ from handover.web.tests.test_gallery import gallery_order
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_new_buyer_orders_and_pays(page: Page, browser_server, page_watch, artifacts):
+def test_a_new_buyer_orders_and_pays(
+    page: Page, browser_server, page_watch, artifacts, settings, mailoutbox
+):
+    settings.HANDOVER_BASE_URL = browser_server.url  # the e-mail's link leads here
     seller = make_user("studio")
     make_offer(seller, title="Logo design", price=10000, currency="EUR")
     snap = Snapshots(page, artifacts)
@@ -47,6 +50,16 @@ def test_a_new_buyer_orders_and_pays(page: Page, browser_server, page_watch, art
     page.get_by_role("link", name="Logo design").click()
     expect(page.get_by_role("heading", name="Logo design")).to_be_visible()
     snap("offer")
+
+    # A first order waits for the address: the buyer follows the link the sign-up mailed.
+    offer_url = page.url
+    page.get_by_role("link", name="Continue to order").click()
+    expect(page.get_by_role("heading", name="Confirm your e-mail address first")).to_be_visible()
+    snap("confirm-address-first")
+    [link] = re.findall(r"https?://\S+", mailoutbox[0].body)
+    page.goto(link)
+    expect(page.get_by_text("Thank you: ana@example.com is confirmed.")).to_be_visible()
+    page.goto(offer_url)
 
     page.get_by_role("link", name="Continue to order").click()
     expect(page.locator(".facts--amounts dd.total")).to_have_text("105.50 EUR")

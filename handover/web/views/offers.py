@@ -16,6 +16,7 @@ from handover.web.amounts import amount_text
 from handover.web.attachments import upload_claim, upload_refusal_show
 from handover.web.forms import OfferForm, OrderForm
 from handover.web.http import WebRequest
+from handover.web.views.accounts import verified_required
 
 OFFERS_PER_PAGE = 20
 
@@ -47,6 +48,7 @@ def offer_detail(request: HttpRequest, offer_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@verified_required
 def order_new(request: WebRequest, offer_id: int) -> HttpResponse:
     """The order form: the offer's questions, reference files for each, and what the buyer
     will pay. The files arrive already in storage (``api.uploads.UploadMiddleware``)."""
@@ -110,6 +112,7 @@ def _offer_form_page(
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@verified_required
 def offer_new(request: WebRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = OfferForm(data, initial={"currency": settings.HANDOVER_CURRENCY, "revisions": 1})

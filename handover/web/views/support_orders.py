@@ -138,7 +138,7 @@ def order_detail(request: WebRequest, order_id: int) -> HttpResponse:
         "disputes": order.disputes.select_related("assigned_to").order_by("-opened_at"),
         "deliveries": _delivery_rows(order, role),
         "days": timeline_days(items, timezone.get_current_timezone()),
-        **_chat_context(order, None),
+        **_chat_context(order, None, role),
     }
     return render(request, "web/support/order.html", context)
 
