@@ -1,6 +1,7 @@
 """The support console in a real browser (Debian's Chromium): support's day from the log-in
-through the "Support desk" link to a confirmed transfer and a settled cancellation request,
-and every new page of the console checked with axe-core at phone and desktop widths.
+through the "Support desk" link to a confirmed transfer, a settled cancellation request and a
+report handled by suspending the reported seller, who then cannot log in; and every new page
+of the console checked with axe-core at phone and desktop widths.
 
 Each page of the story is checked at a phone's width (no horizontal scrolling at 390 px) and
 saved as a screenshot at phone and desktop widths, to look at."""
@@ -14,6 +15,7 @@ from playwright.sync_api import Page, expect
 from handover.accounts.models import Role
 from handover.disputes.models import Dispute
 from handover.evidence.models import Event, EventType
+from handover.orders.feedback import order_report
 from handover.orders.models import Order
 from handover.orders.rules import Actor, State
 from handover.orders.services import order_pay
@@ -21,6 +23,7 @@ from handover.testing.actors import make_user
 from handover.testing.factories import order_in_state
 from handover.web.tests.axe import SCRIPT_PATH, axe_source
 from handover.web.tests.helpers import Snapshots
+from handover.web.tests.report_steps import Checked, report_handled_by_suspending
 from handover.web.tests.test_a11y import _answer, _audit, _log_in
 from handover.web.tests.test_support_browser import log_in
 
@@ -45,7 +48,7 @@ def _orders(settings, buyer, seller, agent) -> tuple[Order, Order]:
     return transfer, requested
 
 
-def test_support_finds_an_order_confirms_a_transfer_and_settles_a_cancellation(
+def test_support_s_day_an_order_found_a_transfer_confirmed_a_cancellation_settled_a_user_suspended(
     page: Page, browser_server, page_watch, artifacts, settings
 ):
     buyer, seller = make_user("ana"), make_user("studio")
@@ -117,6 +120,24 @@ def test_support_finds_an_order_confirms_a_transfer_and_settles_a_cancellation(
     assert event is not None
     assert (event.actor, event.actor_role) == (agent, Actor.SUPPORT)
     assert event.payload["text"].startswith("The seller agreed by e-mail")
+
+    # The buyer reports the seller of the paid order; support suspends them from the report.
+    report = order_report(
+        order_id=transfer.pk,
+        reporter=buyer,
+        subject_id=seller.pk,
+        reason="off_platform_payment",
+        text="The seller asked me to pay the rest by bank transfer.",
+    )
+    report_handled_by_suspending(
+        page,
+        url,
+        Checked(page, artifacts, url),
+        seller=seller,
+        agent=agent,
+        report=report,
+        order_id=transfer.pk,
+    )
     assert page_watch.problems == []
 
 
