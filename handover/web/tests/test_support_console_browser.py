@@ -129,10 +129,12 @@ def test_support_s_day_an_order_found_a_transfer_confirmed_a_cancellation_settle
         reason="off_platform_payment",
         text="The seller asked me to pay the rest by bank transfer.",
     )
+    checked = Checked(page, artifacts, url)
+    checked.count = snap.count  # the day's screenshots numbered on
     report_handled_by_suspending(
         page,
         url,
-        Checked(page, artifacts, url),
+        checked,
         seller=seller,
         agent=agent,
         report=report,
