@@ -95,6 +95,47 @@ TRANSITIONS: dict[Action, Transition] = {
 
 # States in which the order's escrow must be empty.
 CLOSED = frozenset({S.COMPLETED, S.CANCELLED, S.CHARGED_BACK})
+
+
+class Setting(models.TextChoices):
+    """What a party changes on an order without moving it."""
+
+    GRANT_REVISION = "grant_revision", "Granting a revision"
+    AUTO_COMPLETE = "auto_complete", "Setting auto-completion"
+
+
+@dataclass(frozen=True)
+class SettingRule:
+    states: frozenset[State]
+    actor: Actor
+    doing: str  # what the actor does, in words
+
+
+# Each setting, in the states where it can still matter: a granted revision while a revision
+# can yet be asked for (not before the seller has taken the order on, not once support
+# decides), the auto-complete switch once paid and while a delivery may yet complete alone.
+SETTINGS: dict[Setting, SettingRule] = {
+    Setting.GRANT_REVISION: SettingRule(
+        frozenset({*WORKING, S.CANCELLATION_REQUESTED}), A.SELLER, "grants a revision"
+    ),
+    Setting.AUTO_COMPLETE: SettingRule(
+        frozenset({S.AWAITING_ACCEPTANCE, *WORKING, S.CANCELLATION_REQUESTED}),
+        A.BUYER,
+        "sets auto-completion",
+    ),
+}
+
+
+def setting_refusal(setting: Setting, state: State, actor: Actor) -> str | None:
+    """Why ``actor`` may not change ``setting`` on an order in ``state``, or None."""
+    rule = SETTINGS[setting]
+    if actor != rule.actor:
+        return f"Only the {rule.actor} {rule.doing}, on an open order."
+    if state not in rule.states:
+        return f"{Setting(setting).label} is not possible while the order is {state}."
+    return None
+
+
 # The action the worker takes when an order's timer runs out, by state.
 TIMER_ACTIONS: dict[State, Action] = {
     S.PENDING_PAYMENT: Action.ABANDON,

@@ -28,11 +28,13 @@ from handover.orders.rules import (
     Actor,
     CancelledOrder,
     OrderFacts,
+    Setting,
     State,
     Windows,
     ended_record,
     refund_bounds_error,
     refusal,
+    setting_refusal,
     timer_for,
 )
 from handover.orders.selectors import offer_to_order, order_facts, order_for_update
@@ -499,8 +501,9 @@ def order_request_revision(*, order_id: int, user: User, text: str) -> Order:
 def order_grant_revision(*, order_id: int, user: User) -> Order:
     """The seller grants one more revision than the offer includes."""
     order = order_lock(order_id)
-    if role_of(order, user) != Actor.SELLER or order.state in CLOSED:
-        raise TransitionNotAllowed("Only the seller grants a revision, on an open order.")
+    reason = setting_refusal(Setting.GRANT_REVISION, State(order.state), role_of(order, user))
+    if reason:
+        raise TransitionNotAllowed(reason)
     order.revisions_granted += 1
     order.save(update_fields=["revisions_granted"])
     event = event_append(
@@ -689,8 +692,9 @@ def order_chargeback(*, order_id: int, user: User | None = None) -> Order:
 def order_set_auto_complete(*, order_id: int, user: User, enabled: bool) -> Order:
     """The buyer turns auto-completion off (or back on) for this order."""
     order = order_lock(order_id)
-    if role_of(order, user) != Actor.BUYER or order.state in CLOSED:
-        raise TransitionNotAllowed("Only the buyer of an open order sets auto-completion.")
+    reason = setting_refusal(Setting.AUTO_COMPLETE, State(order.state), role_of(order, user))
+    if reason:
+        raise TransitionNotAllowed(reason)
     if order.auto_complete == enabled:
         return order
     order.auto_complete = enabled

@@ -350,7 +350,8 @@ class OrdersMachine(RuleBasedStateMachine):
             m.revisions_left -= 1
 
     def do_grant_revision(self, m: Model, who: str, data) -> None:
-        ok = who == "seller" and m.state not in CLOSED
+        # While a revision can yet be asked for: not before the work starts, not disputed.
+        ok = who == "seller" and m.state in (*WORKING, S.CANCELLATION_REQUESTED)
 
         def call(u):
             return services.order_grant_revision(order_id=m.id, user=u)
@@ -508,7 +509,12 @@ class OrdersMachine(RuleBasedStateMachine):
 
     def do_set_auto_complete(self, m: Model, who: str, data) -> None:
         enabled = data.draw(st.booleans(), label="enabled")
-        ok = who == "buyer" and m.state not in CLOSED
+        # Once paid, while a delivery may yet complete by the timer (never once disputed).
+        ok = who == "buyer" and m.state in (
+            S.AWAITING_ACCEPTANCE,
+            *WORKING,
+            S.CANCELLATION_REQUESTED,
+        )
 
         def call(u):
             return services.order_set_auto_complete(order_id=m.id, user=u, enabled=enabled)
