@@ -306,14 +306,20 @@ def cancellations_count(rows: Iterable[tuple[CancelledOrder, int]]) -> Cancellat
     return Cancellations(**counts)
 
 
-def ended_record(state: State, cancelled: CancelledOrder | None = None) -> RoleRecord:
-    """What a paid order resting in the closed ``state`` adds to each party's record (the
+def ended_record(
+    state: State, cancelled: CancelledOrder | None = None, *, party: Actor
+) -> RoleRecord:
+    """What a paid order resting in the closed ``state`` adds to one party's record (the
     buyer's as a buyer, the seller's as a seller); ``cancelled`` says how, for cancelled."""
     if state == State.COMPLETED:
         return RoleRecord(completed=1)
     if state == State.CHARGED_BACK:
         return RoleRecord(charged_back=1)
     if state == State.CANCELLED and cancelled is not None:
+        if party == Actor.BUYER and cancelled.action == Action.DECLINE_ORDER:
+            # The seller (or their acceptance window) turned the order down before it
+            # started: a cancellation on the seller's record, nothing the buyer did.
+            return RoleRecord()
         return RoleRecord(cancellations=cancellations_count([(cancelled, 1)]))
     # No move leaves cancelled (the table), so it is never taken back without its story.
     raise ValueError(f"no record for an order {state} without how it was cancelled")

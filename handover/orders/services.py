@@ -192,13 +192,22 @@ def _record_ending(
         return  # abandoned: never started, no part of anyone's record
     parties = {"buyer_id": order.buyer_id, "seller_id": order.seller_id}
     if source in CLOSED:
-        trust.record_order(**parties, change=ended_record(source), sign=-1)
+        trust.record_order(
+            **parties,
+            buyer_change=ended_record(source, party=Actor.BUYER),
+            seller_change=ended_record(source, party=Actor.SELLER),
+            sign=-1,
+        )
     if target in CLOSED:
         cancelled = None
         if target == State.CANCELLED:
             released = _released_before(order)
             cancelled = CancelledOrder(action, actor, by or None, released)
-        trust.record_order(**parties, change=ended_record(target, cancelled))
+        trust.record_order(
+            **parties,
+            buyer_change=ended_record(target, cancelled, party=Actor.BUYER),
+            seller_change=ended_record(target, cancelled, party=Actor.SELLER),
+        )
 
 
 def _released_before(order: Order) -> bool:
