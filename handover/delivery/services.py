@@ -235,9 +235,17 @@ def original_access(*, file_id: int, visit: Visit) -> DeliveryFile:
             sealed=_visit_values(visit),
         )
         notifications_for_event(event)
-    raise PermissionDenied(
-        "Originals are released when the order completes.", code="originals_locked"
-    )
+    raise PermissionDenied(originals_refusal(file.delivery.order), code="originals_locked")
+
+
+def originals_refusal(order: Order) -> str:
+    """Why the buyer may not take an original of ``order``, in their words."""
+    if order.state == State.CHARGED_BACK:
+        return "The payment for this order was charged back, so access to its originals ended."
+    if order.state == State.CANCELLED:
+        refunded = " and refunded" if order.refunded else ""
+        return f"This order was cancelled{refunded}, so its originals are not released to you."
+    return "Originals are released when the order completes."
 
 
 def _refusals_check(user: User) -> None:

@@ -143,7 +143,7 @@ def _dispute_page(
         "row": _queue_row(dispute, out, now),
         "order": order,
         "role": role,
-        "days": timeline_days(items, timezone.get_current_timezone()),
+        "days": timeline_days(items, timezone.get_current_timezone(), currency=order.currency),
         "requirements": requirements_delivered(order, deliveries),
         "deliveries": deliveries,
         "accesses": [item for item in items if _file_access(item)],
