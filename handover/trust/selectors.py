@@ -69,3 +69,9 @@ def _role_record(role: PartyRole, counts: RoleCounts | None, reviews: dict) -> R
 
 def _rounded(average: float | None) -> float | None:
     return None if average is None else round(float(average), 2)
+
+
+def seller_reviews(user: User, *, limit: int) -> list[Review]:
+    """The newest reviews buyers wrote of ``user`` as their seller that anyone may read."""
+    reviews = visible_reviews(timezone.now()).filter(subject=user, author_role=PartyRole.BUYER)
+    return list(reviews.select_related("author", "order__offer").order_by("-id")[:limit])

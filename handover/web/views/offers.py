@@ -11,11 +11,13 @@ from handover.lib.errors import HandoverError, NotFound
 from handover.offers.models import Offer
 from handover.offers.services import offer_create, offer_set_active, offer_update
 from handover.orders.services import order_place
+from handover.trust.selectors import seller_reviews, user_record
 from handover.web.amounts import amount_text
 from handover.web.forms import OfferForm, OrderForm
 from handover.web.http import WebRequest
 
 OFFERS_PER_PAGE = 20
+REVIEWS_SHOWN = 10  # the newest of a seller's reviews on an offer's page
 
 
 def _offers():
@@ -33,7 +35,13 @@ def offer_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def offer_detail(request: HttpRequest, offer_id: int) -> HttpResponse:
     offer = get_object_or_404(_offers(), pk=offer_id)
-    context = {"offer": offer, "terms": offer.current_terms}
+    context = {
+        "offer": offer,
+        "terms": offer.current_terms,
+        # The seller's record as a seller, and what their buyers wrote (as GET /users/{id}/...).
+        "seller_record": user_record(offer.seller).as_seller,
+        "reviews": seller_reviews(offer.seller, limit=REVIEWS_SHOWN),
+    }
     return render(request, "web/offers/detail.html", context)
 
 
