@@ -68,11 +68,12 @@ class DeliveryRow:
     delivery: Delivery
     originals_released: bool  # to the buyer (the seller and support always have them)
     may_release_early: bool  # the seller may still release this delivery's originals early
-    answered: list[tuple[str, str]]  # the requirement questions it answers, with the notes
+    # The requirement questions it answers, each with the note and the files ticked for it.
+    answered: list[tuple[str, str, list[str]]]
 
 
 def _delivery_rows(order: Order, role: Actor) -> list[DeliveryRow]:
-    deliveries = order.deliveries.prefetch_related("files__preview_parts", "checklist")
+    deliveries = order.deliveries.prefetch_related("files__preview_parts", "checklist__files")
     questions = [item.get("question", "") for item in order.requirements]
     return [
         DeliveryRow(
@@ -83,6 +84,7 @@ def _delivery_rows(order: Order, role: Actor) -> list[DeliveryRow]:
                 (
                     questions[item.requirement] if item.requirement < len(questions) else "",
                     item.note,
+                    [f.name for f in item.files.all()],
                 )
                 for item in delivery.checklist.all()
             ],
