@@ -219,6 +219,8 @@ class Day:
 
 
 def _badge(kind: str, data: dict[str, Any]) -> str:
+    if kind == "delivery":
+        return "delivered"  # a delivery's item stands for its move too (the selector's)
     if kind == "event" and data.get("type") == EventType.ORDER_TRANSITION:
         return str((data.get("payload") or {}).get("to") or "")
     return ""

@@ -141,7 +141,7 @@ def test_the_timeline_says_what_happened_in_plain_words(client, parties, buyer):
             "Placed the order",
             "Started the payment",
             "Payment received: the money is held in escrow Now: In progress",
-            "Delivered 1 file (work.png): “Done”",
+            "Delivered 1 file (work.png): “Done” Now: Delivered",
             "Preview ready: work.png",
         ]
     )
