@@ -67,6 +67,12 @@ class TickOut(Schema):
     requirement: int
     question: str
     note: str
+    files: list[int] = Field(description="the ids of the delivery's files that answer it")
+
+    @staticmethod
+    def resolve_files(item: ChecklistItem) -> list[int]:
+        made = getattr(item, "made_files", None)  # a delivery just made: no query
+        return [f.pk for f in (made if made is not None else item.files.all())]
 
     @staticmethod
     def resolve_question(item: ChecklistItem) -> str:
@@ -129,7 +135,8 @@ class NewDeliveryOut(DeliveryOut):
 
 
 def _ticks(raw: str) -> list[Tick]:
-    """The checklist form field: JSON like [{"requirement": 0, "note": "see logo.svg"}]."""
+    """The checklist form field: JSON like [{"requirement": 0, "note": "see logo.svg",
+    "files": [0, 2]}], ``files`` the places (from 0) of the files that answer the item."""
     if not raw.strip():
         return []
     try:
@@ -139,20 +146,22 @@ def _ticks(raw: str) -> list[Tick]:
         return [_tick(item) for item in items]
     except (ValueError, TypeError, KeyError):
         raise InvalidInput(
-            'The checklist is a JSON list like [{"requirement": 0, "note": "..."}].',
+            'The checklist is a JSON list like [{"requirement": 0, "note": "...", "files": [0]}].',
             code="bad_checklist",
         ) from None
 
 
 def _tick(item: Any) -> Tick:
-    requirement, note = item["requirement"], item.get("note", "")
+    requirement, note, files = item["requirement"], item.get("note", ""), item.get("files", [])
     if (
         type(requirement) is not int
         or not isinstance(note, str)
-        or set(item) - {"requirement", "note"}
+        or not isinstance(files, list)
+        or any(type(place) is not int for place in files)
+        or set(item) - {"requirement", "note", "files"}
     ):
         raise ValueError
-    return Tick(requirement=requirement, note=note)
+    return Tick(requirement=requirement, note=note, files=tuple(files))
 
 
 @router.post(
@@ -182,7 +191,7 @@ def create_delivery(
 def list_deliveries(request, order_id: Id):
     order = order_visible(order_id=order_id, user=request.auth)
     deliveries = order.deliveries.select_related("order").prefetch_related(
-        "files__preview_parts", "checklist"
+        "files__preview_parts", "checklist__files"
     )
     return list(deliveries)
 
@@ -206,7 +215,7 @@ class RequirementOut(Schema):
 def checklist(request, order_id: Id):
     """Each requirement item beside the delivered files the seller said answer it."""
     order = order_visible(order_id=order_id, user=request.auth)
-    deliveries = order.deliveries.prefetch_related("files", "checklist")
+    deliveries = order.deliveries.prefetch_related("files", "checklist__files")
     return requirements_delivered(order, deliveries)
 
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -34,6 +36,13 @@ class ChecklistItem(models.Model):
     delivery = models.ForeignKey(Delivery, on_delete=models.PROTECT, related_name="checklist")
     requirement = models.PositiveSmallIntegerField(help_text="Index into the order's requirements.")
     note = models.TextField(blank=True)
+    # The files of the delivery the seller ticked for this item; every file of the delivery
+    # where the seller named none (the delivery as a whole answers it).
+    files: models.ManyToManyField["DeliveryFile", Any] = models.ManyToManyField(
+        "DeliveryFile", related_name="checklist_items"
+    )
+    # Not a column: the files ``order_deliver`` linked, so that its answer reads none back.
+    made_files: list["DeliveryFile"]
 
     class Meta:
         ordering = ["delivery", "requirement"]

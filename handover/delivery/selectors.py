@@ -71,14 +71,14 @@ class RequirementDelivered:
 def requirements_delivered(
     order: Order, deliveries: Iterable[Delivery]
 ) -> list[RequirementDelivered]:
-    """Each requirement item of ``order`` beside the files of every delivery whose checklist
-    ticks it. ``deliveries`` are the order's, oldest first, with ``files`` and ``checklist``
+    """Each requirement item of ``order`` beside the files the seller ticked for it in each
+    delivery. ``deliveries`` are the order's, oldest first, with ``checklist__files``
     prefetched."""
     ticked: dict[int, list[Ticked]] = defaultdict(list)
     for number, delivery in enumerate(deliveries, start=1):
         for tick in delivery.checklist.all():
             ticked[tick.requirement].extend(
-                Ticked(file, delivery, number, tick.note) for file in delivery.files.all()
+                Ticked(file, delivery, number, tick.note) for file in tick.files.all()
             )
     return [
         RequirementDelivered(index, item.get("question", ""), item.get("answer", ""), ticked[index])

@@ -52,10 +52,13 @@ PREVIEWED = {Kind.IMAGE, Kind.PDF, Kind.AUDIO, Kind.VIDEO, Kind.TEXT, Kind.ARCHI
 
 @dataclass(frozen=True)
 class Tick:
-    """One checklist line: the requirement (its index on the order) this delivery answers."""
+    """One checklist line: the requirement (its index on the order) this delivery answers,
+    and the files that answer it (their places in the delivery's files, from 0); none named:
+    the delivery as a whole."""
 
     requirement: int
     note: str = ""
+    files: tuple[int, ...] = ()
 
 
 def order_deliver(
@@ -85,7 +88,7 @@ def order_deliver(
             actor = role_of(order, user)
             order_check(order=order, action=Action.DELIVER, actor=actor, target=State.DELIVERED)
             text = text_check(text, field="message", limit=MAX_TEXT_LENGTH, required=False)
-            ticks = _checklist_clean(order, checklist)
+            ticks = _checklist_clean(order, checklist, file_count=len(files))
             delivery = _record_delivery(order, user, actor, text, stored, ticks)
         # Rows point at these objects now. (Were an outer transaction to roll back, they
         # would stay as orphans: better than rows pointing at nothing.)
@@ -95,7 +98,7 @@ def order_deliver(
         session.discard_unclaimed(default_storage.delete)
 
 
-def _checklist_clean(order: Order, checklist: Sequence[Tick]) -> list[Tick]:
+def _checklist_clean(order: Order, checklist: Sequence[Tick], *, file_count: int) -> list[Tick]:
     count = len(order.requirements)
     seen: set[int] = set()
     for tick in checklist:
@@ -111,7 +114,43 @@ def _checklist_clean(order: Order, checklist: Sequence[Tick]) -> list[Tick]:
             )
         seen.add(tick.requirement)
         text_check(tick.note, field="checklist note", limit=2000, required=False)
+        _tick_files_check(tick, file_count)
     return sorted(checklist, key=lambda t: t.requirement)
+
+
+def _checklist_files_record(
+    items: list[ChecklistItem], ticks: list[Tick], rows: list[DeliveryFile]
+) -> None:
+    """Each item's files: those its tick names, or every file of the delivery."""
+    Through = ChecklistItem.files.through
+    links = []
+    for item, tick in zip(items, ticks, strict=True):
+        named = [rows[place] for place in tick.files] if tick.files else rows
+        item.made_files = named
+        links += [Through(checklistitem_id=item.pk, deliveryfile_id=f.pk) for f in named]
+    Through.objects.bulk_create(links)
+
+
+def _tick_payload(tick: Tick, rows: list[DeliveryFile]) -> dict:
+    """A tick as the delivery's event records it: the files by id, where the seller named some."""
+    payload: dict = {"requirement": tick.requirement, "note": tick.note}
+    if tick.files:
+        payload["files"] = [rows[place].pk for place in tick.files]
+    return payload
+
+
+def _tick_files_check(tick: Tick, file_count: int) -> None:
+    for place in tick.files:
+        if not 0 <= place < file_count:
+            raise InvalidInput(
+                f"Requirement item {tick.requirement} names file {place}; this delivery has "
+                f"{file_count} file{'' if file_count == 1 else 's'}, numbered from 0.",
+                code="bad_checklist",
+            )
+    if len(set(tick.files)) != len(tick.files):
+        raise InvalidInput(
+            f"Requirement item {tick.requirement} names a file twice.", code="bad_checklist"
+        )
 
 
 def _record_delivery(
@@ -142,6 +181,7 @@ def _record_delivery(
         )
         for s in stored
     )
+    _checklist_files_record(delivery.made_checklist, ticks, rows)
     order.last_delivered_at = now
     order.preview_hold = preview_hold_of(None, [row.preview_state for row in rows])
     files = [
@@ -165,7 +205,7 @@ def _record_delivery(
             "delivery_id": delivery.pk,
             "message": message,
             "files": files,
-            "checklist": [{"requirement": t.requirement, "note": t.note} for t in ticks],
+            "checklist": [_tick_payload(t, rows) for t in ticks],
         },
     )
     for row in rows:
@@ -248,9 +288,17 @@ def originals_refused(
             sealed=_visit_values(visit),
         )
         notifications_for_event(event)
-    raise PermissionDenied(
-        "Originals are released when the order completes.", code="originals_locked"
-    )
+    raise PermissionDenied(originals_refusal(order), code="originals_locked")
+
+
+def originals_refusal(order: Order) -> str:
+    """Why the buyer may not take an original of ``order``, in their words."""
+    if order.state == State.CHARGED_BACK:
+        return "The payment for this order was charged back, so access to its originals ended."
+    if order.state == State.CANCELLED:
+        refunded = " and refunded" if order.refunded else ""
+        return f"This order was cancelled{refunded}, so its originals are not released to you."
+    return "Originals are released when the order completes."
 
 
 def _refusals_check(user: User) -> None:

@@ -17,17 +17,19 @@ from handover.lib.errors import (
 )
 from handover.lib.text import text_check
 from handover.notifications.services import notifications_for_event
+from handover.orders.cancellation import (
+    close_request,
+    order_expire_cancellation,
+    originals_released,
+)
 from handover.orders.models import Order
 from handover.orders.rules import Action, Actor, State
 from handover.orders.services import (
     MAX_TEXT_LENGTH,
-    close_request,
     decide_money,
     order_check,
-    order_expire_cancellation,
     order_lock,
     order_move,
-    originals_released,
     role_of,
 )
 from handover.trust import services as trust

@@ -19,6 +19,7 @@ from handover.disputes.models import Dispute
 from handover.disputes.services import dispute_open
 from handover.offers.models import Offer
 from handover.offers.services import OfferFields, offer_create
+from handover.orders import cancellation
 from handover.orders import services as orders
 from handover.orders.models import Order
 from handover.orders.rules import State
@@ -145,10 +146,10 @@ def _completed(offer: Offer, buyer: User, seller: User) -> None:
 def _disputed(offer: Offer, buyer: User, seller: User) -> None:
     # The fraud Handover exists for: the buyer saw the work, then wants their money back.
     order_id = _delivered(offer, buyer, seller)
-    orders.order_request_cancellation(
+    cancellation.order_request_cancellation(
         order_id=order_id, user=buyer, text="I changed my mind.", refund=_total(order_id)
     )
-    orders.order_decline_cancellation(
+    cancellation.order_decline_cancellation(
         order_id=order_id, user=seller, text="The work is done as the brief asked."
     )
     dispute_open(order_id=order_id, user=buyer, text="I do not like the colours.")
@@ -156,7 +157,7 @@ def _disputed(offer: Offer, buyer: User, seller: User) -> None:
 
 def _cancellation_requested(offer: Offer, buyer: User, seller: User) -> None:
     order_id = _delivered(offer, buyer, seller)
-    orders.order_request_cancellation(
+    cancellation.order_request_cancellation(
         order_id=order_id,
         user=buyer,
         text="We only need five of the ten photos now.",

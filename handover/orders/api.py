@@ -18,7 +18,7 @@ from handover.evidence.models import Event
 from handover.evidence.visibility import SUPPORT_ONLY_TYPES, payload_for, reads_as_support
 from handover.lib.bounds import Id, StrictId, json_parse
 from handover.lib.errors import InvalidInput
-from handover.orders import services
+from handover.orders import cancellation, services
 from handover.orders.models import Attachment, Message, Order
 from handover.orders.rules import Actor, State
 from handover.orders.selectors import (
@@ -298,8 +298,8 @@ _simple("decline-order", services.order_decline_order, "Turn an order down, full
 _simple("accept", services.order_accept, "Accept the delivery: money and originals are released")
 _simple("grant-revision", services.order_grant_revision, "Grant one extra revision (seller)")
 _simple("cancel-late", services.order_cancel_late, "Cancel a late order, full refund (buyer)")
-_simple("accept-cancellation", services.order_accept_cancellation, "Agree to a cancellation")
-_simple("withdraw-cancellation", services.order_withdraw_cancellation, "Withdraw your request")
+_simple("accept-cancellation", cancellation.order_accept_cancellation, "Agree to a cancellation")
+_simple("withdraw-cancellation", cancellation.order_withdraw_cancellation, "Withdraw your request")
 _simple("chargeback", services.order_chargeback, "Record a chargeback reported by the provider")
 
 
@@ -317,7 +317,7 @@ def request_revision(request, order_id: Id, payload: TextIn):
 
 @router.post("/{order_id}/decline-cancellation", response=OrderOut)
 def decline_cancellation(request, order_id: Id, payload: TextIn):
-    order = services.order_decline_cancellation(
+    order = cancellation.order_decline_cancellation(
         order_id=order_id, user=request.auth, text=payload.text
     )
     return order
@@ -329,7 +329,7 @@ class CancellationIn(TextIn):
 
 @router.post("/{order_id}/request-cancellation", response=OrderOut)
 def request_cancellation(request, order_id: Id, payload: CancellationIn):
-    order = services.order_request_cancellation(
+    order = cancellation.order_request_cancellation(
         order_id=order_id, user=request.auth, text=payload.text, refund=payload.refund
     )
     return order

@@ -109,6 +109,47 @@ TRANSITIONS: dict[Action, Transition] = {
 
 # States in which the order's escrow must be empty.
 CLOSED = frozenset({S.COMPLETED, S.CANCELLED, S.CHARGED_BACK})
+
+
+class Setting(models.TextChoices):
+    """What a party changes on an order without moving it."""
+
+    GRANT_REVISION = "grant_revision", "Granting a revision"
+    AUTO_COMPLETE = "auto_complete", "Setting auto-completion"
+
+
+@dataclass(frozen=True)
+class SettingRule:
+    states: frozenset[State]
+    actor: Actor
+    doing: str  # what the actor does, in words
+
+
+# Each setting, in the states where it can still matter: a granted revision while a revision
+# can yet be asked for (not before the seller has taken the order on, not once support
+# decides), the auto-complete switch once paid and while a delivery may yet complete alone.
+SETTINGS: dict[Setting, SettingRule] = {
+    Setting.GRANT_REVISION: SettingRule(
+        frozenset({*WORKING, S.CANCELLATION_REQUESTED}), A.SELLER, "grants a revision"
+    ),
+    Setting.AUTO_COMPLETE: SettingRule(
+        frozenset({S.AWAITING_ACCEPTANCE, *WORKING, S.CANCELLATION_REQUESTED}),
+        A.BUYER,
+        "sets auto-completion",
+    ),
+}
+
+
+def setting_refusal(setting: Setting, state: State, actor: Actor) -> str | None:
+    """Why ``actor`` may not change ``setting`` on an order in ``state``, or None."""
+    rule = SETTINGS[setting]
+    if actor != rule.actor:
+        return f"Only the {rule.actor} {rule.doing}, on an open order."
+    if state not in rule.states:
+        return f"{Setting(setting).label} is not possible while the order is {state}."
+    return None
+
+
 # The action the worker takes when an order's timer runs out, by state.
 TIMER_ACTIONS: dict[State, Action] = {
     S.PENDING_PAYMENT: Action.ABANDON,
@@ -284,14 +325,20 @@ def cancellations_count(rows: Iterable[tuple[CancelledOrder, int]]) -> Cancellat
     return Cancellations(**counts)
 
 
-def ended_record(state: State, cancelled: CancelledOrder | None = None) -> RoleRecord:
-    """What a paid order resting in the closed ``state`` adds to each party's record (the
+def ended_record(
+    state: State, cancelled: CancelledOrder | None = None, *, party: Actor
+) -> RoleRecord:
+    """What a paid order resting in the closed ``state`` adds to one party's record (the
     buyer's as a buyer, the seller's as a seller); ``cancelled`` says how, for cancelled."""
     if state == State.COMPLETED:
         return RoleRecord(completed=1)
     if state == State.CHARGED_BACK:
         return RoleRecord(charged_back=1)
     if state == State.CANCELLED and cancelled is not None:
+        if party == Actor.BUYER and cancelled.action == Action.DECLINE_ORDER:
+            # The seller (or their acceptance window) turned the order down before it
+            # started: a cancellation on the seller's record, nothing the buyer did.
+            return RoleRecord()
         return RoleRecord(cancellations=cancellations_count([(cancelled, 1)]))
     # No move leaves cancelled (the table), so it is never taken back without its story.
     raise ValueError(f"no record for an order {state} without how it was cancelled")

@@ -12,14 +12,15 @@ from handover.offers.models import Offer, OfferTerms
 from handover.orders.models import Order
 from handover.orders.references import attachments_check
 from handover.orders.rules import (
-    CLOSED,
     TIMER_ACTIONS,
     TRANSITIONS,
     Action,
     Actor,
     OrderFacts,
+    Setting,
     State,
     refusal,
+    setting_refusal,
 )
 from handover.trust.models import Review
 from handover.trust.rules import review_window_ends, reviews_visible
@@ -107,11 +108,11 @@ def available_actions(order: Order, role: Actor) -> list[str]:
             continue  # refused whatever the target: skip building the reasons
         if any(refusal(facts, action, acting, t) is None for t in rule.targets):
             names.append(action.value.replace("_", "-"))
-    if state not in CLOSED:
-        if role == Actor.SELLER:
-            names.append("grant-revision")
-        if role == Actor.BUYER:
-            names.append("auto-complete")
+    names += [
+        setting.value.replace("_", "-")
+        for setting in Setting
+        if setting_refusal(setting, state, role) is None
+    ]
     return names
 
 

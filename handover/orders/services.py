@@ -35,11 +35,12 @@ from handover.orders.rules import (
     Actor,
     CancelledOrder,
     OrderFacts,
+    Setting,
     State,
     Windows,
     ended_record,
-    refund_bounds_error,
     refusal,
+    setting_refusal,
     timer_for,
 )
 from handover.orders.selectors import (
@@ -192,13 +193,22 @@ def _record_ending(
         return  # abandoned: never started, no part of anyone's record
     parties = {"buyer_id": order.buyer_id, "seller_id": order.seller_id}
     if source in CLOSED:
-        trust.record_order(**parties, change=ended_record(source), sign=-1)
+        trust.record_order(
+            **parties,
+            buyer_change=ended_record(source, party=Actor.BUYER),
+            seller_change=ended_record(source, party=Actor.SELLER),
+            sign=-1,
+        )
     if target in CLOSED:
         cancelled = None
         if target == State.CANCELLED:
             released = _released_before(order)
             cancelled = CancelledOrder(action, actor, by or None, released)
-        trust.record_order(**parties, change=ended_record(target, cancelled))
+        trust.record_order(
+            **parties,
+            buyer_change=ended_record(target, cancelled, party=Actor.BUYER),
+            seller_change=ended_record(target, cancelled, party=Actor.SELLER),
+        )
 
 
 def _released_before(order: Order) -> bool:
@@ -441,7 +451,7 @@ def order_accept_order(*, order_id: int, user: User) -> Order:
     return order
 
 
-def _settle(order: Order, *, refund: int) -> dict[str, Any]:
+def settle(order: Order, *, refund: int) -> dict[str, Any]:
     """Empty the escrow; returns what the event should say about the money."""
     split = ledger.ledger_settle(order=order, refund=refund)
     now = timezone.now()
@@ -460,7 +470,7 @@ def _settle(order: Order, *, refund: int) -> dict[str, Any]:
     return money
 
 
-def _settle_and_move(
+def settle_and_move(
     order: Order,
     *,
     action: Action,
@@ -472,7 +482,7 @@ def _settle_and_move(
 ) -> Order:
     """A move that empties the escrow: checked first, so a refused one posts nothing."""
     order_check(order=order, action=action, actor=actor, target=target)
-    money = _settle(order, refund=refund)
+    money = settle(order, refund=refund)
     order_move(
         order=order,
         action=action,
@@ -489,7 +499,7 @@ def _settle_and_move(
 def order_decline_order(*, order_id: int, user: User | None) -> Order:
     """The seller (or the acceptance timer) turns the order down; the buyer gets it all back."""
     order = order_lock(order_id)
-    return _settle_and_move(
+    return settle_and_move(
         order,
         action=Action.DECLINE_ORDER,
         actor=_actor(order, user),
@@ -503,7 +513,7 @@ def order_decline_order(*, order_id: int, user: User | None) -> Order:
 def order_accept(*, order_id: int, user: User | None) -> Order:
     """The buyer accepts the delivery (or auto-complete runs out): money and originals go."""
     order = order_lock(order_id)
-    return _settle_and_move(
+    return settle_and_move(
         order,
         action=Action.ACCEPT,
         actor=_actor(order, user),
@@ -539,8 +549,9 @@ def order_request_revision(*, order_id: int, user: User, text: str) -> Order:
 def order_grant_revision(*, order_id: int, user: User) -> Order:
     """The seller grants one more revision than the offer includes."""
     order = order_lock(order_id)
-    if role_of(order, user) != Actor.SELLER or order.state in CLOSED:
-        raise TransitionNotAllowed("Only the seller grants a revision, on an open order.")
+    reason = setting_refusal(Setting.GRANT_REVISION, State(order.state), role_of(order, user))
+    if reason:
+        raise TransitionNotAllowed(reason)
     order.revisions_granted += 1
     order.save(update_fields=["revisions_granted"])
     event = event_append(
@@ -558,7 +569,7 @@ def order_grant_revision(*, order_id: int, user: User) -> Order:
 def order_cancel_late(*, order_id: int, user: User) -> Order:
     """The buyer cancels an order not delivered in time, with a full refund."""
     order = order_lock(order_id)
-    return _settle_and_move(
+    return settle_and_move(
         order,
         action=Action.CANCEL_LATE,
         actor=role_of(order, user),
@@ -568,150 +579,10 @@ def order_cancel_late(*, order_id: int, user: User) -> Order:
     )
 
 
-@transaction.atomic
-def order_request_cancellation(*, order_id: int, user: User, text: str, refund: int) -> Order:
-    """Either party proposes to cancel, with the refund the buyer would get."""
-    order = order_lock(order_id)
-    text = text_check(text, field="reason", limit=MAX_TEXT_LENGTH)
-    actor = role_of(order, user)
-    order_check(
-        order=order,
-        action=Action.REQUEST_CANCELLATION,
-        actor=actor,
-        target=State.CANCELLATION_REQUESTED,
-    )
-    if error := refund_bounds_error(refund, order.total):
-        raise InvalidInput(error[0].upper() + error[1:] + ".", code="bad_refund")
-
-    def open_request(order: Order) -> None:
-        order.return_state = order.state
-        order.cancellation_requested_by = actor
-        order.cancellation_reason = text
-        order.cancellation_refund = refund
-
-    order_move(
-        order=order,
-        action=Action.REQUEST_CANCELLATION,
-        actor=actor,
-        user=user,
-        target=State.CANCELLATION_REQUESTED,
-        payload={"reason": text, "refund": refund},
-        changes=open_request,
-    )
-    return order
-
-
-def close_request(order: Order) -> None:
-    """Forget the open cancellation request (a ``changes`` of ``order_move``)."""
-    order.return_state = ""
-    order.cancellation_requested_by = ""
-    order.cancellation_reason = ""
-    order.cancellation_refund = None
-
-
-@transaction.atomic
-def order_accept_cancellation(*, order_id: int, user: User) -> Order:
-    """The other party agrees: cancelled, refunded as proposed."""
-    order = order_lock(order_id)
-    # The refund is read only once the move is allowed: outside a request it is empty.
-    return _settle_and_move(
-        order,
-        action=Action.ACCEPT_CANCELLATION,
-        actor=role_of(order, user),
-        user=user,
-        target=State.CANCELLED,
-        refund=order.cancellation_refund or 0,
-        changes=close_request,
-    )
-
-
-def _answer_request(order_id: int, user: User, action: Action, payload: dict) -> Order:
-    order = order_lock(order_id)
-    actor = role_of(order, user)
-    target = State(order.return_state) if order.return_state else State.IN_PROGRESS
-    order_move(
-        order=order,
-        action=action,
-        actor=actor,
-        user=user,
-        target=target,
-        payload=payload,
-        changes=close_request,
-    )
-    return order
-
-
-@transaction.atomic
-def order_decline_cancellation(*, order_id: int, user: User, text: str) -> Order:
-    """The other party says no; the order goes back to where it was."""
-    text = text_check(text, field="message", limit=MAX_TEXT_LENGTH)
-    return _answer_request(order_id, user, Action.DECLINE_CANCELLATION, {"message": text})
-
-
-@transaction.atomic
-def order_withdraw_cancellation(*, order_id: int, user: User) -> Order:
-    """The party who asked takes the request back."""
-    return _answer_request(order_id, user, Action.WITHDRAW_CANCELLATION, {})
-
-
-@transaction.atomic
-def order_settle_cancellation(*, order_id: int, user: User, accept: bool, text: str) -> Order:
-    """Support settles an open cancellation request for the parties: accepted (cancelled at
-    the refund asked) or declined (the order goes back to where it was), and says why."""
-    order = order_lock(order_id)
-    text = text_check(text, field="rationale", limit=MAX_TEXT_LENGTH)
-    actor = role_of(order, user)
-    payload = {"outcome": "accepted" if accept else "declined", "text": text}
-    if accept:
-        order_check(
-            order=order, action=Action.SETTLE_CANCELLATION, actor=actor, target=State.CANCELLED
-        )
-        money = _settle(order, refund=order.cancellation_refund or 0)
-        target = State.CANCELLED
-        payload.update(money)
-    else:
-        target = State(order.return_state) if order.return_state else State.IN_PROGRESS
-    order_move(
-        order=order,
-        action=Action.SETTLE_CANCELLATION,
-        actor=actor,
-        user=user,
-        target=target,
-        payload=payload,
-        changes=close_request,
-    )
-    return order
-
-
-def originals_released(order: Order) -> bool:
-    """Whether the buyer could already take originals (the seller released a delivery early)."""
-    return order.deliveries.filter(released_early_at__isnull=False).exists()
-
-
-@transaction.atomic
-def order_expire_cancellation(*, order_id: int) -> Order:
-    """No answer in time: the order is cancelled with the refund asked. When the buyer holds
-    originals support decides instead: the timer calls ``disputes.services.cancellation_expire``,
-    which opens a dispute then and comes here otherwise."""
-    order = order_lock(order_id)
-    if order.state == State.CANCELLATION_REQUESTED and originals_released(order):
-        # A buyer who holds originals never wins by silence.
-        raise TransitionNotAllowed("The buyer holds originals: support decides, not the timer.")
-    return _settle_and_move(
-        order,
-        action=Action.EXPIRE_CANCELLATION,
-        actor=Actor.TIMER,
-        user=None,
-        target=State.CANCELLED,
-        refund=order.cancellation_refund or 0,
-        changes=close_request,
-    )
-
-
 def decide_money(order: Order, *, refund: int) -> dict[str, Any]:
     """Settle a disputed order at ``refund``, or raise a settled order's refund to it."""
     if order.settled_at is None:
-        return _settle(order, refund=refund)
+        return settle(order, refund=refund)
     if refund < order.refunded:
         raise InvalidInput(f"The buyer was refunded {order.refunded} already.", code="bad_refund")
     delta = ledger.ledger_adjust(order=order, refund_before=order.refunded, refund_after=refund)
@@ -760,8 +631,9 @@ def order_chargeback(*, order_id: int, user: User | None = None, text: str = "")
 def order_set_auto_complete(*, order_id: int, user: User, enabled: bool) -> Order:
     """The buyer turns auto-completion off (or back on) for this order."""
     order = order_lock(order_id)
-    if role_of(order, user) != Actor.BUYER or order.state in CLOSED:
-        raise TransitionNotAllowed("Only the buyer of an open order sets auto-completion.")
+    reason = setting_refusal(Setting.AUTO_COMPLETE, State(order.state), role_of(order, user))
+    if reason:
+        raise TransitionNotAllowed(reason)
     if order.auto_complete == enabled:
         return order
     order.auto_complete = enabled

@@ -26,7 +26,7 @@ from handover.disputes.models import Dispute
 from handover.disputes.services import dispute_decide, dispute_open
 from handover.offers.models import Offer
 from handover.offers.services import OfferFields, offer_create
-from handover.orders import services
+from handover.orders import cancellation, services
 from handover.orders.models import Order
 from handover.orders.rules import Actor, State
 
@@ -135,7 +135,7 @@ def order_in_state(
         buyer=buyer, offer_id=offer.pk, answers=[f"Answer to {q}" for q in offer.requirements]
     )
     steps.reach(order.pk, state, from_state)
-    if released_early and not services.originals_released(order):
+    if released_early and not cancellation.originals_released(order):
         raise ValueError(f"no delivery on the way to {state} to release early")
     order.refresh_from_db()
     assert order.state == state, (order.state, state)
@@ -191,7 +191,7 @@ class _Steps:
         assert source is not None
         self.reach(order_id, source)
         total = Order.objects.get(pk=order_id).total
-        services.order_request_cancellation(
+        cancellation.order_request_cancellation(
             order_id=order_id,
             user=self.party(self.requested_by),
             text="We cannot agree on the brief.",
@@ -221,7 +221,7 @@ class _Steps:
         else:
             self.reach(order_id, State.CANCELLATION_REQUESTED)
             other = Actor.SELLER if self.requested_by == Actor.BUYER else Actor.BUYER
-            services.order_accept_cancellation(order_id=order_id, user=self.party(other))
+            cancellation.order_accept_cancellation(order_id=order_id, user=self.party(other))
 
     def _decide(self, order_id: int, disputed_from: State, outcome: str) -> None:
         self.reach(order_id, State.DISPUTED, disputed_from)

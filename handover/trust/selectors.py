@@ -150,3 +150,9 @@ def user_standing_history(user: User) -> Standing:
         warnings=list(warnings.order_by("-id")),
         suspensions=list(suspensions.order_by("-id")),
     )
+
+
+def seller_reviews(user: User, *, limit: int) -> list[Review]:
+    """The newest reviews buyers wrote of ``user`` as their seller that anyone may read."""
+    reviews = visible_reviews(timezone.now()).filter(subject=user, author_role=PartyRole.BUYER)
+    return list(reviews.select_related("author", "order__offer").order_by("-id")[:limit])

@@ -80,11 +80,18 @@ def record_add(*, user_id: int, role: PartyRole, change: RoleRecord, sign: int =
         rows.update(**changes)
 
 
-def record_order(*, buyer_id: int, seller_id: int, change: RoleRecord, sign: int = 1) -> None:
+def record_order(
+    *,
+    buyer_id: int,
+    seller_id: int,
+    buyer_change: RoleRecord,
+    seller_change: RoleRecord,
+    sign: int = 1,
+) -> None:
     """An order entered (``sign`` 1) or left (-1) a closed state: both parties' records."""
     # Always the buyer's row first, then the seller's: one lock order, no deadlock.
-    record_add(user_id=buyer_id, role=PartyRole.BUYER, change=change, sign=sign)
-    record_add(user_id=seller_id, role=PartyRole.SELLER, change=change, sign=sign)
+    record_add(user_id=buyer_id, role=PartyRole.BUYER, change=buyer_change, sign=sign)
+    record_add(user_id=seller_id, role=PartyRole.SELLER, change=seller_change, sign=sign)
 
 
 def record_dispute_opened(*, user_id: int, role: PartyRole) -> None:

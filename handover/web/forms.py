@@ -252,6 +252,13 @@ class DeliveryForm(PlainLabels, forms.Form):
             self.fields[f"note_{index}"] = forms.CharField(
                 label="Note", max_length=2000, required=False
             )
+            self.fields[f"files_{index}"] = forms.CharField(
+                label="Answered in",
+                max_length=4000,
+                required=False,
+                help_text="The names of the files that answer it, separated by commas; "
+                "leave it empty if the whole delivery does.",
+            )
         # Last, so that the browser sends every other field (the CSRF token first) before
         # the files: the upload is checked against them before a byte is stored.
         self.fields["files"] = MultipleFileField(
@@ -265,14 +272,31 @@ class DeliveryForm(PlainLabels, forms.Form):
                 "answer": item.get("answer", ""),
                 "tick": self[f"tick_{index}"],
                 "note": self[f"note_{index}"],
+                "files": self[f"files_{index}"],
             }
             for index, item in enumerate(self.requirements)
         ]
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        names = [getattr(f, "name", "") for f in data.get("files") or []]
+        for index in range(len(self.requirements)):
+            field = f"files_{index}"
+            wanted = [n.strip() for n in data.get(field, "").split(",") if n.strip()]
+            unknown = [n for n in wanted if n not in names]
+            if unknown:
+                self.add_error(field, f"No file named “{unknown[0]}” in this delivery.")
+                continue
+            # The places of the named files (every file of that name); naming is ticking.
+            data[field] = tuple(i for i, n in enumerate(names) if n in wanted)
+            if wanted:
+                data[f"tick_{index}"] = True
+        return data
+
     def ticks(self) -> list[Tick]:
         data = self.cleaned_data
         return [
-            Tick(requirement=index, note=data[f"note_{index}"])
+            Tick(requirement=index, note=data[f"note_{index}"], files=data[f"files_{index}"])
             for index in range(len(self.requirements))
             if data[f"tick_{index}"]
         ]

@@ -214,7 +214,7 @@ API: dict[str, Expected] = {
     f"POST {ORDER}/decline-order": api_move({AA: {"seller": 200}}),
     f"POST {ORDER}/accept": api_move({DEL: {"buyer": 200}}),
     f"POST {ORDER}/request-revision": api_move({DEL: {"buyer": 200}}, body={"text": "Bluer."}),
-    f"POST {ORDER}/grant-revision": api_move({CLOSED: {"seller": 409}}, seller=200),
+    f"POST {ORDER}/grant-revision": api_move({OPEN_TO_DISPUTE: {"seller": 200}}),
     f"POST {ORDER}/cancel-late": api_move(),  # no order here is past its due date
     f"POST {ORDER}/request-cancellation": api_move(
         {WORKING: both(200)}, body={"text": "We disagree.", "refund": 1000}
@@ -228,7 +228,7 @@ API: dict[str, Expected] = {
     ),
     f"POST {ORDER}/chargeback": api_move({S.COMPLETED: staff(200)}),
     f"POST {ORDER}/auto-complete": api_move(
-        {CLOSED: {"buyer": 409}}, buyer=200, body={"enabled": False}
+        {(AA, *OPEN_TO_DISPUTE): {"buyer": 200}}, body={"enabled": False}
     ),
     # Support may write in an order's chat too (as "support").
     f"POST {ORDER}/messages": api_order(201, body={"text": "Hello."}),
@@ -356,7 +356,7 @@ WEB: dict[str, Expected] = {
     f"POST {WEB_ORDER}/grant-revision/": page_move({RR: {"seller": DONE}}),
     f"GET {WEB_ORDER}/auto-complete/": page(405),
     f"POST {WEB_ORDER}/auto-complete/": page_move(
-        {CLOSED: {"buyer": REFUSED}}, buyer=DONE, body={"enabled": "off"}
+        {(AA, *OPEN_TO_DISPUTE): {"buyer": DONE}}, body={"enabled": "off"}
     ),
     f"GET {WEB_ORDER}/cancel-late/": page_move(),  # no order here is past its due date
     f"POST {WEB_ORDER}/cancel-late/": page_move(),

@@ -38,7 +38,7 @@ from handover.disputes.models import Dispute
 from handover.disputes.services import dispute_decide, dispute_open, support_note_add
 from handover.notifications.services import webhook_create
 from handover.offers.models import Offer
-from handover.orders import services
+from handover.orders import cancellation, services
 from handover.orders.models import Order
 from handover.orders.rules import State
 from handover.testing.actors import PASSWORD, make_user
@@ -215,7 +215,7 @@ def _buyer_asks_revision(world: World, order_id: int) -> None:
 
 
 def _buyer_asks_cancellation(world: World, order_id: int) -> None:
-    services.order_request_cancellation(
+    cancellation.order_request_cancellation(
         order_id=order_id, user=_buyer(world), text="Not what I need.", refund=1000
     )
 

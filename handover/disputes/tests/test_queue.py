@@ -16,7 +16,7 @@ from handover.delivery.services import (
 from handover.disputes.services import dispute_open
 from handover.lib.ranges import SentRange
 from handover.offers.services import OfferFields, offer_update
-from handover.orders import services
+from handover.orders import cancellation, services
 from handover.testing.actors import make_user
 from handover.testing.factories import make_offer
 from handover.testing.steps import decide, ok, open_dispute, paid_order, refused
@@ -137,7 +137,7 @@ def flagged_dispute(buyer, seller, clock, n: int) -> None:
         requires_acceptance=False,
     )
     offer_update(offer_id=offer.pk, seller=seller, fields=fields)
-    services.order_request_cancellation(order_id=order.pk, user=buyer, text="No", refund=0)
+    cancellation.order_request_cancellation(order_id=order.pk, user=buyer, text="No", refund=0)
     dispute_open(order_id=order.pk, user=buyer, text="Not as asked")
 
 

@@ -26,7 +26,7 @@ from handover.ledger.rules import shares
 from handover.ledger.tests.invariants import assert_ledger_invariants
 from handover.lib.errors import HandoverError, TransitionNotAllowed
 from handover.ops.timers import timer_fire
-from handover.orders import services
+from handover.orders import cancellation, services
 from handover.orders.models import Order
 from handover.orders.rules import State
 from handover.testing.actors import make_user
@@ -197,7 +197,7 @@ def test_accept_against_request_cancellation_on_a_delivered_order(people):
         else:
             accept = _service(services.order_accept, order_id=order.pk, user=people.buyer)
             request = _service(
-                services.order_request_cancellation,
+                cancellation.order_request_cancellation,
                 order_id=order.pk,
                 user=_party(people, asker),
                 text="Changed my mind.",
@@ -226,7 +226,7 @@ def test_accept_cancellation_against_withdraw_cancellation(people):
     for i, order in enumerate(orders):
         askers[order.pk] = "buyer" if i % 2 else "seller"
         refunds[order.pk] = i * 53 % (order.total + 1)
-        services.order_request_cancellation(
+        cancellation.order_request_cancellation(
             order_id=order.pk,
             user=_party(people, askers[order.pk]),
             text="It is not working out.",
@@ -241,10 +241,14 @@ def test_accept_cancellation_against_withdraw_cancellation(people):
             withdraw = _api(people.tokens[asker], f"/orders/{order.pk}/withdraw-cancellation")
         else:
             accept = _service(
-                services.order_accept_cancellation, order_id=order.pk, user=_party(people, other)
+                cancellation.order_accept_cancellation,
+                order_id=order.pk,
+                user=_party(people, other),
             )
             withdraw = _service(
-                services.order_withdraw_cancellation, order_id=order.pk, user=_party(people, asker)
+                cancellation.order_withdraw_cancellation,
+                order_id=order.pk,
+                user=_party(people, asker),
             )
         pairs.append((accept, withdraw))
     since = _last_event()

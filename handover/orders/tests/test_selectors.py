@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from handover.orders.models import Order
-from handover.orders.rules import CLOSED, TRANSITIONS, Action, Actor, State, refusal
+from handover.orders.rules import TRANSITIONS, Action, Actor, State, refusal
 from handover.orders.selectors import _STARTED_BY, available_actions, order_facts
 
 NOW = timezone.now()
@@ -35,8 +35,13 @@ def allowed_by_the_table(order: Order, role: Actor) -> list[str]:
             for t in rule.targets
         )
     ]
-    if order.state not in CLOSED:
-        names += {Actor.SELLER: ["grant-revision"], Actor.BUYER: ["auto-complete"]}.get(role, [])
+    # The settings, in the states where they can still matter (rules.SETTINGS).
+    working = (State.IN_PROGRESS, State.REVISION_REQUESTED, State.DELIVERED)
+    if role == Actor.SELLER and order.state in (*working, State.CANCELLATION_REQUESTED):
+        names.append("grant-revision")
+    paid = (State.AWAITING_ACCEPTANCE, *working, State.CANCELLATION_REQUESTED)
+    if role == Actor.BUYER and order.state in paid:
+        names.append("auto-complete")
     return names
 
 

@@ -45,7 +45,7 @@ from handover.lib.errors import (
     TransitionNotAllowed,
 )
 from handover.ops.timers import timers_run_due
-from handover.orders import services
+from handover.orders import cancellation, services
 from handover.orders.models import Message, Order
 from handover.orders.rules import CLOSED, TIMER_ACTIONS, TRANSITIONS, Action, Actor
 from handover.orders.rules import State as S
@@ -350,7 +350,8 @@ class OrdersMachine(RuleBasedStateMachine):
             m.revisions_left -= 1
 
     def do_grant_revision(self, m: Model, who: str, data) -> None:
-        ok = who == "seller" and m.state not in CLOSED
+        # While a revision can yet be asked for: not before the work starts, not disputed.
+        ok = who == "seller" and m.state in (*WORKING, S.CANCELLATION_REQUESTED)
 
         def call(u):
             return services.order_grant_revision(order_id=m.id, user=u)
@@ -374,7 +375,7 @@ class OrdersMachine(RuleBasedStateMachine):
         source = m.state
 
         def call(u):
-            return services.order_request_cancellation(
+            return cancellation.order_request_cancellation(
                 order_id=m.id, user=u, text="It is not working out.", refund=refund
             )
 
@@ -387,7 +388,7 @@ class OrdersMachine(RuleBasedStateMachine):
         ok = m.state == S.CANCELLATION_REQUESTED and other
 
         def call(u):
-            return services.order_accept_cancellation(order_id=m.id, user=u)
+            return cancellation.order_accept_cancellation(order_id=m.id, user=u)
 
         target = S.CANCELLED if ok else None
         if self._move(m, Action.ACCEPT_CANCELLATION, who, call, target=target):
@@ -400,7 +401,7 @@ class OrdersMachine(RuleBasedStateMachine):
         ok = m.state == S.CANCELLATION_REQUESTED and other
 
         def call(u):
-            return services.order_decline_cancellation(
+            return cancellation.order_decline_cancellation(
                 order_id=m.id, user=u, text="The work is done as asked."
             )
 
@@ -412,7 +413,7 @@ class OrdersMachine(RuleBasedStateMachine):
         ok = m.state == S.CANCELLATION_REQUESTED and who == m.requester
 
         def call(u):
-            return services.order_withdraw_cancellation(order_id=m.id, user=u)
+            return cancellation.order_withdraw_cancellation(order_id=m.id, user=u)
 
         target = S(m.return_state) if ok else None
         if self._move(m, Action.WITHDRAW_CANCELLATION, who, call, target=target):
@@ -508,7 +509,12 @@ class OrdersMachine(RuleBasedStateMachine):
 
     def do_set_auto_complete(self, m: Model, who: str, data) -> None:
         enabled = data.draw(st.booleans(), label="enabled")
-        ok = who == "buyer" and m.state not in CLOSED
+        # Once paid, while a delivery may yet complete by the timer (never once disputed).
+        ok = who == "buyer" and m.state in (
+            S.AWAITING_ACCEPTANCE,
+            *WORKING,
+            S.CANCELLATION_REQUESTED,
+        )
 
         def call(u):
             return services.order_set_auto_complete(order_id=m.id, user=u, enabled=enabled)

@@ -23,7 +23,7 @@ from handover.disputes.services import cancellation_expire, dispute_decide, disp
 from handover.evidence.models import Event, EventType
 from handover.ledger.models import Account, LedgerTransaction, TransactionKind
 from handover.lib.errors import NotFound, PermissionDenied, TransitionNotAllowed
-from handover.orders import services
+from handover.orders import cancellation, services
 from handover.orders.models import Order
 from handover.orders.rules import CLOSED, TRANSITIONS, Action, Actor, State
 from handover.testing.actors import Api, make_user
@@ -194,19 +194,19 @@ SERVICES: dict[Action, Callable[[int, Any], object]] = {
         order_id=oid, user=user, text="Make it bluer."
     ),
     Action.CANCEL_LATE: lambda oid, user: services.order_cancel_late(order_id=oid, user=user),
-    Action.REQUEST_CANCELLATION: lambda oid, user: services.order_request_cancellation(
+    Action.REQUEST_CANCELLATION: lambda oid, user: cancellation.order_request_cancellation(
         order_id=oid, user=user, text="Plans changed.", refund=1000
     ),
-    Action.ACCEPT_CANCELLATION: lambda oid, user: services.order_accept_cancellation(
+    Action.ACCEPT_CANCELLATION: lambda oid, user: cancellation.order_accept_cancellation(
         order_id=oid, user=user
     ),
-    Action.DECLINE_CANCELLATION: lambda oid, user: services.order_decline_cancellation(
+    Action.DECLINE_CANCELLATION: lambda oid, user: cancellation.order_decline_cancellation(
         order_id=oid, user=user, text="The work is fine."
     ),
-    Action.WITHDRAW_CANCELLATION: lambda oid, user: services.order_withdraw_cancellation(
+    Action.WITHDRAW_CANCELLATION: lambda oid, user: cancellation.order_withdraw_cancellation(
         order_id=oid, user=user
     ),
-    Action.SETTLE_CANCELLATION: lambda oid, user: services.order_settle_cancellation(
+    Action.SETTLE_CANCELLATION: lambda oid, user: cancellation.order_settle_cancellation(
         order_id=oid, user=user, accept=True, text="Both asked support by e-mail."
     ),
     Action.OPEN_DISPUTE: lambda oid, user: dispute_open(
@@ -455,12 +455,12 @@ def test_auto_complete_pauses_during_a_request_and_resumes_with_the_time_left(
     order = order_in_state(State.DELIVERED, **cast)
     assert order.timer_at == T0 + timedelta(days=3)
     clock.move_to(T0 + timedelta(days=1))
-    services.order_request_cancellation(order_id=order.pk, user=seller, text="Ill.", refund=0)
+    cancellation.order_request_cancellation(order_id=order.pk, user=seller, text="Ill.", refund=0)
     order.refresh_from_db()
     assert order.paused_remaining == timedelta(days=2)
     assert order.timer_at == T0 + timedelta(days=1, hours=48)  # the response window
     clock.move_to(T0 + timedelta(days=2))
-    services.order_decline_cancellation(order_id=order.pk, user=buyer, text="Finish it.")
+    cancellation.order_decline_cancellation(order_id=order.pk, user=buyer, text="Finish it.")
     assert _state(order) == State.DELIVERED
     assert order.timer_at == T0 + timedelta(days=4)
     assert order.paused_remaining is None
@@ -504,7 +504,7 @@ def test_the_orders_own_expiry_never_cancels_for_a_buyer_who_holds_originals(clo
     clock.move_to(order.timer_at)
     before = db_snapshot()
     with pytest.raises(TransitionNotAllowed, match="holds originals"):
-        services.order_expire_cancellation(order_id=order.pk)
+        cancellation.order_expire_cancellation(order_id=order.pk)
     assert db_snapshot() == before
 
 

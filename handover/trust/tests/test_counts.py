@@ -18,7 +18,7 @@ from handover.accounts.models import Role, User
 from handover.disputes.models import Dispute
 from handover.disputes.services import dispute_decide
 from handover.ops.timers import timers_run_due
-from handover.orders import services
+from handover.orders import cancellation, services
 from handover.orders.models import Order
 from handover.orders.rules import Actor, State
 from handover.testing.actors import make_user
@@ -28,6 +28,9 @@ from handover.trust.selectors import user_record
 from handover.trust.tests.test_races import _at_once
 
 fill = importlib.import_module("handover.trust.migrations.0003_fill_role_counts").fill
+uncount_declines = importlib.import_module(
+    "handover.trust.migrations.0005_uncount_declines_from_buyers"
+)
 
 COUNTERS = [
     f.name for f in RoleCounts._meta.concrete_fields if f.name not in ("id", "user", "role")
@@ -46,8 +49,9 @@ def all_counts() -> dict[tuple[int, str], dict[str, int]]:
 
 
 def refilled() -> dict[tuple[int, str], dict[str, int]]:
-    """The counters as the data migration computes them from the orders, events, disputes."""
+    """The counters as the data migrations compute them from the orders, events, disputes."""
     fill(apps, None)
+    uncount_declines.uncount(apps, None)
     return all_counts()
 
 
@@ -74,7 +78,7 @@ def released_then_cancelled_by_buyer(parties: Parties) -> None:
     order = order_in_state(
         State.CANCELLATION_REQUESTED, **parties, from_state=State.DELIVERED, released_early=True
     )
-    services.order_accept_cancellation(order_id=order.pk, user=parties["seller"])
+    cancellation.order_accept_cancellation(order_id=order.pk, user=parties["seller"])
 
 
 def declined_by_the_timer(parties: Parties, time_machine, settings) -> None:
@@ -99,7 +103,8 @@ def cancelled_late(parties: Parties, time_machine, settings) -> None:
 AGREED = {"cancellations_total": 1, "cancellations_agreed": 1}
 OPENED = {"disputes_opened": 1}  # by the buyer: the factory's disputes are the buyer's
 
-# (how the order ends, the buyer's counters as a buyer, the seller's as a seller)
+# (how the order ends, both parties' counters (the buyer's as a buyer, the seller's as a
+# seller), and those of one party alone)
 ENDINGS: list[tuple[str, Callable[..., Any], dict[str, int], dict[str, dict[str, int]]]] = [
     ("completed", lambda p, *_: order_in_state(State.COMPLETED, **p), {"completed": 1}, {}),
     (
@@ -132,16 +137,17 @@ ENDINGS: list[tuple[str, Callable[..., Any], dict[str, int], dict[str, dict[str,
         {},
     ),
     (
+        # The seller's cancellation, not the buyer's: on the seller's record only.
         "declined by the seller",
         lambda p, *_: order_in_state(State.CANCELLED, **p, from_state=State.AWAITING_ACCEPTANCE),
-        {"cancellations_total": 1, "cancellations_by_seller": 1},
         {},
+        {"seller": {"cancellations_total": 1, "cancellations_by_seller": 1}},
     ),
     (
         "declined by the acceptance timer",
         declined_by_the_timer,
-        {"cancellations_total": 1, "cancellations_by_timer": 1},
         {},
+        {"seller": {"cancellations_total": 1, "cancellations_by_timer": 1}},
     ),
     (
         "the seller's request expired",
@@ -240,7 +246,31 @@ def test_a_dispute_opened_by_the_timer_goes_on_nobodys_record(
     assert refilled() == all_counts()
 
 
-# --- the data migration ----------------------------------------------------------------------
+# --- the data migrations ---------------------------------------------------------------------
+
+
+def test_the_migration_takes_declines_out_of_the_buyers_records(buyer, seller, support):
+    parties: Parties = {"buyer": buyer, "seller": seller, "support": support}
+    order_in_state(State.CANCELLED, **parties, from_state=State.AWAITING_ACCEPTANCE)
+    order_in_state(State.CANCELLED, **parties)  # asked for by the buyer: stays theirs
+    seller_counts = counts(seller, PartyRole.SELLER)
+    # As the services counted a decline before: on the buyer's record too.
+    RoleCounts.objects.filter(user=buyer, role=PartyRole.BUYER).update(
+        cancellations_total=2, cancellations_by_seller=1
+    )
+
+    uncount_declines.uncount(apps, None)
+
+    assert counts(buyer, PartyRole.BUYER) == {**AGREED, "cancellations_by_buyer": 1}
+    assert counts(seller, PartyRole.SELLER) == seller_counts
+    assert user_record(buyer).as_buyer.cancellations.by_seller == 0
+    uncount_declines.recount(apps, None)  # and back
+    assert counts(buyer, PartyRole.BUYER) == {
+        **AGREED,
+        "cancellations_total": 2,
+        "cancellations_by_buyer": 1,
+        "cancellations_by_seller": 1,
+    }
 
 
 @pytest.mark.django_db(transaction=True)

@@ -63,3 +63,12 @@ def page_messages(response) -> list[str]:
     """The messages shown after an action (what django.contrib.messages carried over)."""
     html = response.content.decode()
     return [unescape(m) for m in re.findall(r'<p class="message[^"]*">(.*?)</p>', html, re.S)]
+
+
+def nav_to(page: Page, link: str) -> None:
+    """Follow a link of the top bar, opening its menu first where it is folded (a phone)."""
+    nav = page.get_by_role("navigation", name="Main")
+    toggle = nav.locator(".site-nav__toggle")
+    if toggle.is_visible() and nav.locator("details[open]").count() == 0:
+        toggle.click()
+    nav.get_by_role("link", name=link, exact=True).click()

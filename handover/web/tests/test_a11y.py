@@ -31,6 +31,7 @@ from handover.disputes.models import Dispute
 from handover.disputes.services import dispute_open
 from handover.offers.models import Offer
 from handover.ops.timers import timers_run_due
+from handover.orders.feedback import order_review
 from handover.orders.models import Order
 from handover.orders.rules import Actor, State
 from handover.testing.actors import make_user
@@ -152,6 +153,17 @@ def _offer(viewer: str = "buyer") -> tuple[Offer, User]:
     return offer, seller if viewer == "seller" else make_user("ana")
 
 
+def _reviewed_offer() -> Visit:
+    """An offer whose seller has a completed order reviewed by its buyer: the record shows."""
+    offer, buyer = _offer()
+    order = order_in_state(
+        State.COMPLETED, buyer=buyer, seller=offer.seller, support=make_user("desk"), offer=offer
+    )
+    order_review(order_id=order.pk, user=buyer, rating=5, text="Clear brief, fast work.")
+    order_review(order_id=order.pk, user=offer.seller, rating=5, text="Answered every question.")
+    return Visit(None, "offer", {"offer_id": offer.pk})
+
+
 def _release_early() -> Visit:
     order, seller = _party(State.DELIVERED, "seller")
     delivery = order.deliveries.get()
@@ -192,6 +204,7 @@ SCENES: dict[str, Callable[[], Visit]] = {
     # Anyone
     "offers": lambda: Visit(None, "offers"),
     "offer": lambda: Visit(None, "offer", {"offer_id": _offer()[0].pk}),
+    "offer-reviewed": _reviewed_offer,
     "signup": lambda: Visit(None, "signup"),
     "signup-errors": lambda: Visit(
         None,

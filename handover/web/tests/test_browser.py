@@ -20,7 +20,7 @@ from handover.testing.actors import PASSWORD, make_user
 from handover.testing.factories import make_offer, order_in_state
 from handover.testing.files import png_bytes
 from handover.testing.steps import previews_run
-from handover.web.tests.helpers import Snapshots
+from handover.web.tests.helpers import Snapshots, nav_to
 from handover.web.tests.test_gallery import gallery_order
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -82,7 +82,7 @@ def test_a_new_buyer_orders_and_pays(
     expect(page.get_by_label("Message", exact=True)).to_have_value("")
     snap("order-paid")
 
-    page.get_by_role("link", name="Your orders").click()
+    nav_to(page, "Your orders")
     expect(page.get_by_role("link", name=re.compile("Logo design"))).to_be_visible()
     snap("orders")
 
@@ -143,8 +143,7 @@ def test_a_seller_delivers_through_the_page_and_the_buyer_accepts(
 
     # The seller publishes an offer that waits for their acceptance.
     log_in(page, url, seller.username)
-    page.get_by_role("link", name="Your offers").click()
-    page.get_by_role("link", name="New offer").click()
+    nav_to(page, "Sell your work")  # no offer yet: the top bar shows no selling links
     page.get_by_label("Title").fill("Bakery logo")
     page.get_by_label("Description").fill("A logo in two concepts, with the source files.")
     page.get_by_label("Price").fill("80.5")
@@ -166,7 +165,7 @@ def test_a_seller_delivers_through_the_page_and_the_buyer_accepts(
     order_pay(order_id=order.pk, user=buyer)
 
     # The seller sees the buyer's record, accepts, and delivers two files.
-    page.get_by_role("link", name="Your sales").click()
+    nav_to(page, "Your sales")
     snap("sales")
     page.get_by_role("link", name=re.compile("Bakery logo")).click()
     expect(
@@ -207,7 +206,7 @@ def test_a_seller_delivers_through_the_page_and_the_buyer_accepts(
 
     # The buyer sees the previews, opens one larger, accepts, and downloads an original.
     log_in(page, url, buyer.username)
-    page.get_by_role("link", name="Your orders").click()
+    nav_to(page, "Your orders")
     page.get_by_role("link", name=re.compile("Bakery logo")).click()
     expect(page.get_by_text("The original files unlock when you accept")).to_be_visible()
     thumb = page.get_by_role("link", name="Open a larger view")

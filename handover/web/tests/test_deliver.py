@@ -13,6 +13,7 @@ from django.test.client import ClientHandler
 from handover.delivery import uploads
 from handover.delivery.models import Delivery, DeliveryFile
 from handover.delivery.tests.test_uploads import GeneratedMultipart
+from handover.disputes.services import dispute_open
 from handover.evidence.models import EventType
 from handover.orders.rules import State
 from handover.testing.factories import order_in_state
@@ -95,6 +96,60 @@ def test_the_seller_delivers_files_with_a_message_and_the_checklist(client, in_p
     event = in_progress.events.filter(type=EventType.ORDER_TRANSITION).order_by("id").last()
     assert event.payload["action"] == "deliver" and event.payload["message"] == "Two concepts."
     assert {key.split("/")[0] for key in stored_objects()} == {"originals"}
+
+
+def test_each_requirement_names_the_files_that_answer_it(client, in_progress, seller, support):
+    client.force_login(seller)
+    response = client.post(
+        url(in_progress),
+        {
+            "tick_0": "on",
+            "files_1": " palette.txt ",  # naming a file ticks the item
+            "note_1": "hex codes",
+            "files": [upload(png_bytes(), "logo.png"), upload(text_bytes(5), "palette.txt")],
+        },
+        follow=True,
+    )
+    assert page_messages(response) == ["Delivered 2 files. The buyer sees the previews."]
+    delivery = in_progress.deliveries.get()
+    ticked = {
+        c.requirement: sorted(f.name for f in c.files.all()) for c in delivery.checklist.all()
+    }
+    assert ticked == {0: ["logo.png", "palette.txt"], 1: ["palette.txt"]}  # 0: the whole delivery
+    html = response.content.decode()
+    assert 'Colours? <span class="small">(palette.txt)</span>' in html
+    # Support compares each requirement with only the files ticked for it.
+    dispute_open(order_id=in_progress.pk, user=in_progress.buyer, text="Not the colours.")
+    dispute = in_progress.disputes.get()
+    client.force_login(support)
+    desk = client.get(f"/support/disputes/{dispute.pk}/").content.decode()
+    compared = desk[
+        desk.index('<ol class="compare"') : desk.index("</ol>", desk.index('<ol class="compare"'))
+    ]
+    rows = compared.split('<li class="compare__row')[1:]
+    assert rows[1].count(">logo.png</a>") == 0 and rows[1].count(">palette.txt</a>") == 1
+    assert rows[0].count(">logo.png</a>") == 1 and rows[0].count(">palette.txt</a>") == 1
+
+
+def test_a_file_name_not_in_the_delivery_is_shown_beside_its_field_and_nothing_is_kept(
+    client, in_progress, seller
+):
+    client.force_login(seller)
+    objects, before = stored_objects(), db_snapshot()
+    response = client.post(
+        url(in_progress),
+        {
+            "files_1": "palette.txt, <script>x</script>",
+            "files": [upload(text_bytes(5), "palette.txt")],
+        },
+    )
+    assert response.status_code == 422
+    assert field_errors(response, "files_1") == [
+        "No file named “<script>x</script>” in this delivery."
+    ]
+    assert "<script>x</script>" not in response.content.decode()  # escaped
+    assert stored_objects() == objects
+    assert db_snapshot() == before
 
 
 def test_the_pages_script_is_answered_with_where_to_go(client, in_progress, seller):

@@ -67,11 +67,11 @@ def test_the_parties_see_the_timeline_without_supports_notes_or_reports(
     for party in (buyer, seller):
         html = page(signed_in(client, party).get(f"/orders/{order.pk}/"))
         assert 'class="timeline"' in html
-        assert "opened a dispute" in html and "timeline__item--request" in html
+        assert "Opened a dispute" in html and "timeline__item--request" in html
         assert "Seen the files." not in html and "timeline__item--note" not in html
-        assert "filed a report" not in html
+        assert "Reported the other party to support" not in html
     html = page(signed_in(client, support).get(f"/orders/{order.pk}/"))
-    assert "Seen the files." in html and "filed a report" in html
+    assert "Seen the files." in html and "Reported the other party to support" in html
 
 
 def test_a_support_agent_who_is_a_party_reads_the_timeline_as_a_party(client, clock, buyer):
@@ -283,7 +283,7 @@ def test_the_buyer_reports_the_seller_after_a_confirmation(client, completed, bu
     assert completed.events.filter(type=EventType.REPORT_FILED, actor=buyer).exists()
     # The report is support's business: the seller's page does not show it.
     html = page(signed_in(client, seller).get(f"/orders/{completed.pk}/"))
-    assert "filed a report" not in html and "bank transfer" not in html
+    assert "Reported the other party to support" not in html and "bank transfer" not in html
 
 
 def test_a_report_of_something_else_needs_words_beside_the_field(client, completed, seller):

@@ -29,6 +29,7 @@ from handover.testing.files import png_bytes
 from handover.testing.steps import previews_run
 from handover.trust.models import Report, Review
 from handover.web.tests.conftest import PageWatch
+from handover.web.tests.helpers import nav_to
 from handover.web.tests.test_browser import Snapshots
 from handover.web.tests.test_support_browser import log_in
 
@@ -212,7 +213,7 @@ def test_both_agree_to_cancel_with_a_partial_refund(
     seller_page.get_by_role("button", name="Yes, cancel the order").click()
     expect(seller_page.locator(".badge")).to_have_text("Cancelled")
 
-    seller_page.get_by_role("link", name="Balance", exact=True).click()
+    nav_to(seller_page, "Balance")
     pending = format_amount(split.seller, "EUR")
     expect(seller_page.locator(".balance")).to_contain_text(pending)
     expect(seller_page.locator(".movement")).to_contain_text([f"+{pending}"])

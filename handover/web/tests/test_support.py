@@ -165,7 +165,7 @@ def test_the_dispute_page_shows_the_evidence_side_by_side(
         f'href="/files/{file_id}/original/"',
         "Refused:",  # the download log
         "Original of concepts.png",
-        "Buyer: opened a dispute",  # the timeline
+        "Opened a dispute",  # the timeline, in plain words
         'class="timeline__item timeline__item--delivery"',
         'class="timeline__item timeline__item--request"',
         'class="timeline__item timeline__item--payment"',
@@ -402,15 +402,15 @@ def test_the_timeline_groups_items_by_day_in_time_order():
         Item(day1, "delivery", actor=None, role="seller"),
         Item(day1 + timedelta(hours=2), "event", move("decide"), actor=None, role="timer"),
     ]
-    days = timeline_days(items, UTC)
+    days = timeline_days(items, UTC, currency="EUR")
     assert [d.day.isoformat() for d in days] == ["2026-05-04", "2026-05-05"]
     assert [e.word for e in days[0].entries] == ["Delivery"]
     assert [e.actor for e in days[0].entries] == ["seller"]  # no user: who acted
     assert [(e.word, e.actor) for e in days[1].entries] == [
         ("Message", "ana"),
-        ("Decision", "timer"),
+        ("Decision", "Handover"),  # the timer: Handover acted, nobody in particular
     ]
-    assert timeline_days([], timezone.get_current_timezone()) == []
+    assert timeline_days([], timezone.get_current_timezone(), currency="EUR") == []
 
 
 def test_an_agent_who_is_a_party_sees_no_notes_and_cannot_decide(

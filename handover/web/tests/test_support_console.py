@@ -508,7 +508,7 @@ def test_an_action_in_a_state_that_does_not_allow_it_is_refused_on_the_form(desk
 def test_an_order_that_moved_on_between_the_form_and_the_confirmation_changes_nothing(
     desk, requested, buyer
 ):
-    from handover.orders.services import order_withdraw_cancellation
+    from handover.orders.cancellation import order_withdraw_cancellation
 
     url = f"/support/orders/{requested.pk}/settle-cancellation/"
     data = {"outcome": "accept", "text": RATIONALE}

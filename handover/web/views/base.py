@@ -47,8 +47,6 @@ def visible_order(request: WebRequest, order_id: int) -> Order:
 def order_actions(request: WebRequest, order: Order) -> set[str]:
     """What the viewer may do now, from the transition table (as the API's ``actions``)."""
     actions = set(available_actions(order, viewer_role(order, request.user))) & WEB_ACTIONS
-    if order.paid_at is None:
-        actions.discard("auto-complete")  # allowed, but nothing to say before payment
     if order.revisions_left > 0:
         actions.discard("grant-revision")  # allowed, but offered once the included are used
     return actions

@@ -11,7 +11,12 @@ from handover.lib.errors import HandoverError, NotFound
 from handover.offers.models import Offer
 from handover.offers.services import offer_create, offer_set_active, offer_update
 from handover.orders.services import order_place
-from handover.trust.selectors import suspended_user_ids, user_suspended
+from handover.trust.selectors import (
+    seller_reviews,
+    suspended_user_ids,
+    user_record,
+    user_suspended,
+)
 from handover.web.amounts import amount_text
 from handover.web.attachments import upload_claim, upload_refusal_show
 from handover.web.forms import OfferForm, OrderForm
@@ -19,6 +24,7 @@ from handover.web.http import WebRequest
 from handover.web.views.accounts import verified_required
 
 OFFERS_PER_PAGE = 20
+REVIEWS_SHOWN = 10  # the newest of a seller's reviews on an offer's page
 
 
 def _offers():
@@ -42,6 +48,9 @@ def offer_detail(request: HttpRequest, offer_id: int) -> HttpResponse:
         "offer": offer,
         "terms": offer.current_terms,
         "seller_suspended": user_suspended(offer.seller_id),
+        # The seller's record as a seller, and what their buyers wrote (as GET /users/{id}/...).
+        "seller_record": user_record(offer.seller).as_seller,
+        "reviews": seller_reviews(offer.seller, limit=REVIEWS_SHOWN),
     }
     return render(request, "web/offers/detail.html", context)
 

@@ -16,9 +16,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from handover.delivery.models import Delivery
-from handover.delivery.services import buyer_may_take_originals
+from handover.delivery.services import buyer_may_take_originals, originals_refusal
 from handover.delivery.serving import attachment_served
 from handover.disputes.selectors import order_timeline
+from handover.ledger.rules import shares
 from handover.lib.errors import HandoverError, InvalidInput, NotFound
 from handover.orders import services
 from handover.orders.models import Attachment, Order
@@ -35,6 +36,7 @@ from handover.web.views.base import act, back, confirm, order_actions, visible_o
 from handover.web.views.trust import order_reviews
 
 ORDERS_PER_PAGE = 20
+ENDED_WITHOUT_ORIGINALS = frozenset({State.CANCELLED, State.CHARGED_BACK})
 ANSWERS = frozenset(
     {
         "accept-order",
@@ -69,11 +71,12 @@ class DeliveryRow:
     delivery: Delivery
     originals_released: bool  # to the buyer (the seller and support always have them)
     may_release_early: bool  # the seller may still release this delivery's originals early
-    answered: list[tuple[str, str]]  # the requirement questions it answers, with the notes
+    # The requirement questions it answers, each with the note and the files ticked for it.
+    answered: list[tuple[str, str, list[str]]]
 
 
 def _delivery_rows(order: Order, role: Actor) -> list[DeliveryRow]:
-    deliveries = order.deliveries.prefetch_related("files__preview_parts", "checklist")
+    deliveries = order.deliveries.prefetch_related("files__preview_parts", "checklist__files")
     questions = [item.get("question", "") for item in order.requirements]
     return [
         DeliveryRow(
@@ -84,6 +87,7 @@ def _delivery_rows(order: Order, role: Actor) -> list[DeliveryRow]:
                 (
                     questions[item.requirement] if item.requirement < len(questions) else "",
                     item.note,
+                    [f.name for f in item.files.all()],
                 )
                 for item in delivery.checklist.all()
             ],
@@ -114,19 +118,40 @@ def _order_page(
         "originals_locked": role == Actor.BUYER
         and order.state not in CLOSED
         and any(not row.originals_released for row in deliveries),
+        # Why a refunded or charged-back order's originals are not the buyer's.
+        "originals_ended": originals_refusal(order)
+        if role == Actor.BUYER and deliveries and order.state in ENDED_WITHOUT_ORIGINALS
+        else "",
         "requested_by_viewer": order.cancellation_requested_by == role,
         "answered": _answers_with_files(order),
+        "earnings": _earnings(order),
         **_chat_context(order, message_form, role),
         **_record_context(request, order),
     }
     return render(request, "web/orders/detail.html", context, status=status)
 
 
+@dataclass(frozen=True)
+class Earnings:
+    """What the seller is paid for the order, as the ledger settles it."""
+
+    seller: int
+    fee: int  # what the platform keeps of the price; shown when nothing is refunded
+
+
+def _earnings(order: Order) -> Earnings:
+    # The ledger's own split (what settlement posts), with what has been refunded so far.
+    seller = shares(
+        total=order.total, price=order.price, seller_fee=order.seller_fee, refund=order.refunded
+    ).seller
+    return Earnings(seller=seller, fee=order.price - seller)
+
+
 def _record_context(request: WebRequest, order: Order) -> dict[str, Any]:
     """The order's timeline (as ``order_timeline`` shows it to the viewer) and reviews."""
     items = order_timeline(order, viewer=request.user)
     return {
-        "days": timeline_days(items, timezone.get_current_timezone()),
+        "days": timeline_days(items, timezone.get_current_timezone(), currency=order.currency),
         "reviews": order_reviews(order, request.user),
         # Whom the viewer would report, when a party.
         "other": order.seller if request.user.pk == order.buyer_id else order.buyer,

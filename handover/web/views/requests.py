@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from handover.disputes.services import dispute_open
 from handover.lib.money import format_amount
-from handover.orders import services
+from handover.orders import cancellation, services
 from handover.web.amounts import amount_text
 from handover.web.forms import AnswerForm, CancellationForm, DisputeForm
 from handover.web.http import WebRequest
@@ -32,7 +32,7 @@ def order_request_cancellation(request: WebRequest, order_id: int) -> HttpRespon
         action="request-cancellation",
         form=form,
         template="web/orders/request_cancellation.html",
-        run=lambda data: services.order_request_cancellation(
+        run=lambda data: cancellation.order_request_cancellation(
             order_id=order.pk, user=request.user, text=data["text"], refund=data["refund"]
         ),
         done="Cancellation requested. The other party can accept or decline it.",
@@ -47,7 +47,7 @@ def order_accept_cancellation(request: WebRequest, order_id: int) -> HttpRespons
     order = visible_order(request, order_id)
     if request.method == "POST":
         done = "You agreed: the order is cancelled and the refund is on its way to the buyer."
-        return act(request, order, services.order_accept_cancellation, done)
+        return act(request, order, cancellation.order_accept_cancellation, done)
     refund = order.cancellation_refund or 0
     context = {
         "refund": format_amount(refund, order.currency),
@@ -72,7 +72,7 @@ def order_decline_cancellation(request: WebRequest, order_id: int) -> HttpRespon
         action="decline-cancellation",
         form=AnswerForm(_data(request)),
         template="web/orders/decline_cancellation.html",
-        run=lambda data: services.order_decline_cancellation(
+        run=lambda data: cancellation.order_decline_cancellation(
             order_id=order.pk, user=request.user, text=data["text"]
         ),
         done="You declined the cancellation; the order goes on where it was.",
@@ -85,7 +85,7 @@ def order_decline_cancellation(request: WebRequest, order_id: int) -> HttpRespon
 def order_withdraw_cancellation(request: WebRequest, order_id: int) -> HttpResponse:
     order = visible_order(request, order_id)
     done = "You withdrew your cancellation request; the order goes on where it was."
-    return act(request, order, services.order_withdraw_cancellation, done)
+    return act(request, order, cancellation.order_withdraw_cancellation, done)
 
 
 @login_required

@@ -231,14 +231,14 @@ def _dispute_page(
     # Support's notes only to support: an agent who is a party here reads it as a party.
     items = dispute_timeline(dispute, with_notes=role == Actor.SUPPORT)
     # As the API's GET /orders/{id}/deliveries reads them.
-    deliveries = list(order.deliveries.prefetch_related("files__preview_parts", "checklist"))
+    deliveries = list(order.deliveries.prefetch_related("files__preview_parts", "checklist__files"))
     context = {
         "dispute": dispute,
         "out": out,
         "row": _queue_row(dispute, out, now),
         "order": order,
         "role": role,
-        "days": timeline_days(items, timezone.get_current_timezone()),
+        "days": timeline_days(items, timezone.get_current_timezone(), currency=order.currency),
         "requirements": requirements_delivered(order, deliveries),
         "deliveries": deliveries,
         "accesses": [item for item in items if _file_access(item)],

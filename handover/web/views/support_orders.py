@@ -24,7 +24,7 @@ from handover.disputes.services import dispute_open
 from handover.ledger.services import order_shares
 from handover.lib.errors import HandoverError, InvalidInput
 from handover.lib.money import format_amount
-from handover.orders import services
+from handover.orders import cancellation, services
 from handover.orders.models import Order
 from handover.orders.rules import Actor, State
 from handover.orders.selectors import (
@@ -137,7 +137,7 @@ def order_detail(request: WebRequest, order_id: int) -> HttpResponse:
         and order.timer_at <= now,
         "disputes": order.disputes.select_related("assigned_to").order_by("-opened_at"),
         "deliveries": _delivery_rows(order, role),
-        "days": timeline_days(items, timezone.get_current_timezone()),
+        "days": timeline_days(items, timezone.get_current_timezone(), currency=order.currency),
         **_chat_context(order, None, role),
     }
     return render(request, "web/support/order.html", context)
@@ -171,7 +171,7 @@ def _chargeback(order: Order, user: User, data: dict[str, Any]) -> Any:
 
 
 def _settle(order: Order, user: User, data: dict[str, Any]) -> Any:
-    return services.order_settle_cancellation(
+    return cancellation.order_settle_cancellation(
         order_id=order.pk, user=user, accept=data["outcome"] == "accept", text=data["text"]
     )
 
