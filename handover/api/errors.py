@@ -19,6 +19,7 @@ CODES: dict[int, tuple[str, ...]] = {
         "bad_idempotency_key",
         "bad_multipart",
         "bad_outcome",
+        "bad_party",
         "bad_link",
         "bad_rating",
         "bad_request",
