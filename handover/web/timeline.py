@@ -175,7 +175,13 @@ def _move_words(payload: dict[str, Any], role: str, currency: str) -> str:
             str(payload.get("outcome")), "decided"
         ),
     )
-    text = payload.get("rationale") or payload.get("reason") or payload.get("message")
+    # What the one who moved it wrote: support's rationale is the move's ``text``.
+    text = (
+        payload.get("text")
+        or payload.get("rationale")
+        or payload.get("reason")
+        or payload.get("message")
+    )
     return f"{words}: {_quoted(text)}" if isinstance(text, str) and text.strip() else words
 
 

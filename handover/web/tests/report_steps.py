@@ -15,7 +15,7 @@ from handover.orders.rules import State
 from handover.testing.actors import PASSWORD
 from handover.trust.models import Suspension
 from handover.web.tests.axe import SCRIPT_PATH, axe_source, blocking_violations
-from handover.web.tests.helpers import DESKTOP, PHONE, Snapshots
+from handover.web.tests.helpers import DESKTOP, PHONE, Snapshots, nav_to
 
 RATIONALE = "Asked the buyer of order {n} to pay by bank transfer, outside escrow."
 
@@ -46,7 +46,7 @@ def report_handled_by_suspending(
     """Support, signed in, goes from the desk's home to the report, suspends the reported
     seller after confirming, and signs out; the seller then cannot log in, and is told why.
     The last part of support's day (test_support_console_browser)."""
-    page.get_by_role("link", name="Support desk").click()
+    nav_to(page, "Support desk")
     page.get_by_role("link", name=re.compile("report waiting to be handled")).click()
     expect(page.get_by_role("heading", name="Reports", exact=True)).to_be_visible()
     expect(page.get_by_text("Asked to pay or be paid outside Handover")).to_be_visible()

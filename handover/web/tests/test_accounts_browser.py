@@ -11,9 +11,12 @@ from playwright.sync_api import Page, expect
 
 from handover.accounts.models import User
 from handover.accounts.services import user_create
-from handover.testing.actors import PASSWORD, make_user
+from handover.notifications.services import outbox_send_due
+from handover.orders.services import message_post
+from handover.testing.actors import PASSWORD, Api, make_user
 from handover.testing.factories import make_offer
 from handover.testing.smtp import SmtpSink
+from handover.testing.steps import paid_order
 from handover.web.tests.axe import SCRIPT_PATH, axe_source
 from handover.web.tests.helpers import Snapshots
 from handover.web.tests.test_a11y import _answer, _audit, _log_in
@@ -28,7 +31,8 @@ def test_a_buyer_who_forgot_the_password_resets_it_from_the_email(
 ):
     url = browser_server.url
     settings.HANDOVER_BASE_URL = url  # the e-mail's link leads to this server
-    buyer = make_user("ana")
+    buyer, seller = make_user("ana"), make_user("studio")
+    order_id = paid_order(Api(buyer), make_offer(seller, title="Bakery logo"))
     snap = Snapshots(page, artifacts)
 
     page.goto(url + "/login/")
@@ -69,6 +73,24 @@ def test_a_buyer_who_forgot_the_password_resets_it_from_the_email(
     page.goto(link)
     expect(page.get_by_role("heading", name="This link does not work")).to_be_visible()
     snap("reset-link-used")
+
+    # The seller writes on the buyer's order; the worker sends the e-mail, whose link leads
+    # to the order's page (never to the API).
+    message_post(order_id=order_id, user=seller, text="The first sketches come tomorrow.")
+    sent = outbox_send_due()["sent"]  # the order's e-mails to the seller too
+    [notice] = [
+        m
+        for m in smtp_sink.wait_for(1 + sent)
+        if m["To"] == buyer.email and "New message" in m["Subject"]
+    ]
+    notice_text = SmtpSink.text(notice)
+    assert "/api/" not in notice_text
+    order_link = url + reverse("web:order", args=[order_id])
+    assert order_link in re.findall(r"https?://\S+", notice_text)
+    page.goto(order_link)
+    expect(page.get_by_role("heading", name=f"Bakery logo #{order_id}")).to_be_visible()
+    expect(page.get_by_text("The first sketches come tomorrow.", exact=True)).to_be_visible()
+    snap("order-from-email")
     assert page_watch.problems == []
 
 

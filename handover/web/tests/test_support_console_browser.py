@@ -22,7 +22,7 @@ from handover.orders.services import order_pay
 from handover.testing.actors import make_user
 from handover.testing.factories import order_in_state
 from handover.web.tests.axe import SCRIPT_PATH, axe_source
-from handover.web.tests.helpers import Snapshots
+from handover.web.tests.helpers import Snapshots, nav_to
 from handover.web.tests.report_steps import Checked, report_handled_by_suspending
 from handover.web.tests.test_a11y import _answer, _audit, _log_in
 from handover.web.tests.test_support_browser import log_in
@@ -58,7 +58,7 @@ def test_support_s_day_an_order_found_a_transfer_confirmed_a_cancellation_settle
     url = browser_server.url
 
     log_in(page, url, agent.username)
-    page.get_by_role("link", name="Support desk").click()
+    nav_to(page, "Support desk")
     expect(page.get_by_role("heading", name="Support desk")).to_be_visible()
     expect(page.locator(".count").filter(has_text="bank transfer to confirm")).to_contain_text("1")
     expect(page.locator(".count").filter(has_text="open dispute")).to_contain_text("0")
