@@ -220,10 +220,18 @@ def page_for(
     event_type: str, payload: Mapping[str, Any], *, party: Party, order_id: int | None
 ) -> Page:
     """The page a party's notification of this event links to: support goes to the dispute
-    in its desk, a seller's cleared earnings to the balance, everything else to its order."""
+    or the report in its desk, a seller's cleared earnings to the balance, everything else
+    to its order."""
     dispute_id = payload.get("dispute_id")
     if party == Party.SUPPORT and isinstance(dispute_id, int):
         return Page("web:dispute", (dispute_id,), f"Dispute #{dispute_id}")
+    report_id = payload.get("report_id")
+    if (
+        party == Party.SUPPORT
+        and event_type == EventType.REPORT_FILED
+        and isinstance(report_id, int)
+    ):
+        return Page("web:report", (report_id,), f"Report #{report_id}")
     if event_type == EventType.FUNDS_CLEARED:
         return Page("web:balance", (), "Your balance")
     if order_id is not None:

@@ -12,6 +12,7 @@ from handover.lib.bounds import Id
 from handover.offers.models import Offer
 from handover.offers.services import OfferFields, offer_create, offer_set_active, offer_update
 from handover.trust.rules import RiskThreshold
+from handover.trust.selectors import suspended_user_ids
 
 router = Router()
 
@@ -97,7 +98,8 @@ def create_offer(request, payload: OfferIn):
 @router.get("", response=list[OfferOut], auth=None)
 @paginate(Pagination)
 def list_offers(request, seller_id: Id | None = None):
-    offers = _offers().filter(is_active=True)
+    # What the offers page lists: a suspended seller's offers take no orders, so are not shown.
+    offers = _offers().filter(is_active=True).exclude(seller_id__in=suspended_user_ids())
     return offers.filter(seller_id=seller_id) if seller_id else offers
 
 

@@ -13,6 +13,7 @@ APPEND_ONLY = [
     "ledger.Entry",
     "ledger.LedgerTransaction",
     "offers.OfferTerms",
+    "orders.Attachment",
     "orders.Message",
     "trust.Review",
 ]

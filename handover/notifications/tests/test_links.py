@@ -80,7 +80,7 @@ def test_each_notice_mails_links_to_web_pages_at_the_base_url(settings, name, no
         (Party.BUYER, "order.transition", {"dispute_id": 3}, "/orders/10/"),
         (Party.SELLER, "order.transition", {}, "/orders/10/"),
         (Party.SUPPORT, "order.transition", {"dispute_id": 3}, "/support/disputes/3/"),
-        (Party.SUPPORT, "report.filed", {"report_id": 4}, "/orders/10/"),
+        (Party.SUPPORT, "report.filed", {"report_id": 4}, "/support/reports/4/"),
         (Party.SELLER, "ledger.cleared", {"amount": 100}, "/balance/"),
     ],
 )

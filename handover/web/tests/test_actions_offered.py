@@ -34,7 +34,8 @@ OFFERED: dict[State, dict[str, set[str]]] = {
             "open-dispute",
             "auto-complete",
         },
-        "seller": {"request-cancellation", "open-dispute"},
+        # A forgotten file: a delivery added while the buyer has not accepted yet.
+        "seller": {"deliver", "request-cancellation", "open-dispute"},
     },
     S.REVISION_REQUESTED: {
         "buyer": {"auto-complete", "request-cancellation", "open-dispute"},
@@ -49,8 +50,9 @@ OFFERED: dict[State, dict[str, set[str]]] = {
     S.CANCELLED: {"buyer": set(), "seller": set()},
     S.CHARGED_BACK: {"buyer": set(), "seller": set()},
 }
-# Links of the order page that are not moves of the order.
-NOT_MOVES = {"evidence", "report", "review", "messages"}
+# Links of the order page that are not moves of the order ("answers": the buyer changes them
+# or adds reference files until payment, web/tests/test_references.py).
+NOT_MOVES = {"evidence", "report", "review", "messages", "answers"}
 
 
 def offered(client: Client, order_id: int) -> set[str]:

@@ -403,6 +403,8 @@ def test_a_suspended_sellers_offer_refuses_an_order_and_changes_nothing(
     client.force_login(buyer)
     assert "This offer is not available" in page(client.get(f"/offers/{offer.pk}/"))
     assert f'href="/offers/{offer.pk}/"' not in page(client.get("/"))  # not listed
+    listed = buyer_api.get("/offers").json()["items"]  # nor in the API's list
+    assert offer.pk not in [item["id"] for item in listed]
     web = client.post(f"/offers/{offer.pk}/order/", {"answer_0": "ACME", "answer_1": "blue"})
     assert web.status_code == 422 and form_errors(web) == ["This offer is not taking orders now."]
     assert snapshot() == before
