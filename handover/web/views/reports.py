@@ -5,13 +5,7 @@ rationale, each an event on the record. For support agents only: anyone else get
 The views read with trust's and orders' selectors and write with the service each action
 has (``trust.services.report_handle``, ``user_warn``, ``user_suspend``, ``user_reinstate``)."""
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse
@@ -36,6 +30,7 @@ from handover.web.report_forms import (
     SuspendForm,
     WarnForm,
 )
+from handover.web.views.support import support_only
 
 REPORTS_PER_PAGE = 25
 ORDERS_SHOWN = 50  # of the user's orders, newest first; their open ones are all listed
@@ -44,22 +39,10 @@ ORDERS_SHOWN = 50  # of the user's orders, newest first; their open ones are all
 _FIELDS = {"bad_rationale": "rationale", "bad_warning": "text"}
 
 
-def support_desk(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed-in support agents only; anyone else is refused (403)."""
-
-    @wraps(view)
-    def checked(request: WebRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_support:
-            raise PermissionDenied("The reports desk is for support agents.")
-        return view(request, *args, **kwargs)
-
-    return login_required(checked)
-
-
 # --- the queue -------------------------------------------------------------------------------
 
 
-@support_desk
+@support_only
 @require_GET
 def report_list(request: WebRequest) -> HttpResponse:
     """Reports waiting for support, oldest first; ``?state=handled``: the handled ones;
@@ -130,14 +113,14 @@ def _page(
     return render(request, template, context, status=status)
 
 
-@support_desk
+@support_only
 @require_GET
 def report_detail(request: WebRequest, report_id: int) -> HttpResponse:
     report = _report(report_id)
     return _page(request, report.subject, report)
 
 
-@support_desk
+@support_only
 @require_GET
 def user_detail(request: WebRequest, user_id: int) -> HttpResponse:
     return _page(request, _subject(user_id), None)
@@ -166,7 +149,7 @@ def _refused(form: StandingForm, error: HandoverError) -> None:
     form.add_error(_FIELDS.get(error.code), error.detail)
 
 
-@support_desk
+@support_only
 @require_POST
 def report_handle_page(request: WebRequest, report_id: int) -> HttpResponse:
     report = _report(report_id)
@@ -184,7 +167,7 @@ def report_handle_page(request: WebRequest, report_id: int) -> HttpResponse:
     return _page(request, report.subject, report, status=422, handle=form)
 
 
-@support_desk
+@support_only
 @require_POST
 def user_warn_page(request: WebRequest, user_id: int) -> HttpResponse:
     subject = _subject(user_id)
@@ -208,7 +191,7 @@ def user_warn_page(request: WebRequest, user_id: int) -> HttpResponse:
     return _page(request, subject, report, status=422, warn=form)
 
 
-@support_desk
+@support_only
 @require_POST
 def user_suspend_page(request: WebRequest, user_id: int) -> HttpResponse:
     """The suspension form's answer: its errors beside the fields, else the confirmation
@@ -240,7 +223,7 @@ def user_suspend_page(request: WebRequest, user_id: int) -> HttpResponse:
     return _back(subject, report)
 
 
-@support_desk
+@support_only
 @require_POST
 def user_reinstate_page(request: WebRequest, user_id: int) -> HttpResponse:
     subject = _subject(user_id)

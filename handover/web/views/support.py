@@ -38,7 +38,7 @@ from handover.evidence.models import EventType
 from handover.lib.errors import HandoverError, InvalidInput, NotFound
 from handover.orders.rules import Actor
 from handover.orders.selectors import cancellations_past_window, manual_payments_waiting
-from handover.trust.models import Report
+from handover.trust.selectors import reports_queue
 from handover.web.display import countdown
 from handover.web.http import WebRequest
 from handover.web.support_forms import (
@@ -76,7 +76,7 @@ def support_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 
 def reports_waiting() -> int:
     """Reports no agent has handled yet (the reports' own pages list and handle them)."""
-    return Report.objects.filter(handled_at__isnull=True).count()
+    return reports_queue(handled=False).count()
 
 
 @support_only
