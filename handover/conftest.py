@@ -16,6 +16,7 @@ pytest_plugins = [
     "handover.testing.mail",
     "handover.testing.smtp",
     "handover.testing.snapshots",
+    "handover.testing.stripe",
 ]
 
 

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "handover.orders",
     "handover.ledger",
     "handover.payments",
+    "handover.billing",
     "handover.delivery",
     "handover.evidence",
     "handover.records",
@@ -400,7 +401,15 @@ HANDOVER_CLEARANCE_PERIOD = env_duration("HANDOVER_CLEARANCE_PERIOD", "14d")
 # How soon support should decide a dispute; the queue shows due_at and overdue.
 HANDOVER_SUPPORT_RESPONSE_TARGET = env_duration("HANDOVER_SUPPORT_RESPONSE_TARGET", "24h")
 HANDOVER_SCHEDULER_INTERVAL = env_duration("HANDOVER_SCHEDULER_INTERVAL", "10s")
-HANDOVER_PAYMENT_PROVIDER = env_choice("HANDOVER_PAYMENT_PROVIDER", "test", {"test", "manual"})
+HANDOVER_PAYMENT_PROVIDER = env_choice(
+    "HANDOVER_PAYMENT_PROVIDER", "test", {"test", "manual", "stripe"}
+)
+# Stripe (HANDOVER_PAYMENT_PROVIDER=stripe). The keys are never logged or shown; the API base
+# points the SDK at a test server (empty: Stripe's own).
+HANDOVER_STRIPE_SECRET_KEY = env_str("HANDOVER_STRIPE_SECRET_KEY", "")
+HANDOVER_STRIPE_PUBLISHABLE_KEY = env_str("HANDOVER_STRIPE_PUBLISHABLE_KEY", "")
+HANDOVER_STRIPE_WEBHOOK_SECRET = env_str("HANDOVER_STRIPE_WEBHOOK_SECRET", "")
+HANDOVER_STRIPE_API_BASE = env_str("HANDOVER_STRIPE_API_BASE", "")
 HANDOVER_MAX_UPLOAD_FILES = env_int("HANDOVER_MAX_UPLOAD_FILES", 50, minimum=1)
 HANDOVER_MAX_FILE_SIZE = env_size("HANDOVER_MAX_FILE_SIZE", "5G")
 HANDOVER_MAX_DELIVERY_SIZE = env_size("HANDOVER_MAX_DELIVERY_SIZE", "20G")

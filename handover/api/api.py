@@ -103,6 +103,7 @@ def health(request):
 
 def _mount() -> None:
     from handover.accounts.api import router as accounts
+    from handover.billing.api import router as billing
     from handover.delivery.api import router as delivery
     from handover.disputes.api import router as disputes
     from handover.evidence.api import router as evidence
@@ -121,6 +122,7 @@ def _mount() -> None:
     api.add_router("", evidence, tags=["evidence"])
     api.add_router("", trust, tags=["trust"])
     api.add_router("", notifications, tags=["notifications"])
+    api.add_router("", billing, tags=["payments"])
 
 
 _mount()

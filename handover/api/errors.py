@@ -23,6 +23,7 @@ CODES: dict[int, tuple[str, ...]] = {
         "bad_link",
         "bad_rating",
         "bad_request",
+        "bad_signature",
         "bad_reason",
         "bad_refund",
         "bad_requirement",
