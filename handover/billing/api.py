@@ -13,7 +13,9 @@ class StripeWebhookOut(Schema):
     result: str  # applied, ignored (a type Handover does not act on) or replayed
 
 
-@router.post("/payments/stripe/webhook", auth=None, response={200: StripeWebhookOut, **refusals(400)})
+@router.post(
+    "/payments/stripe/webhook", auth=None, response={200: StripeWebhookOut, **refusals(400)}
+)
 def stripe_webhook(request: HttpRequest):
     """Stripe's events (payments, refunds, transfers, disputes), signed with the endpoint's
     secret; each is applied once, a replay answers ``replayed``; a bad signature: 400."""

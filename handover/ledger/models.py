@@ -73,6 +73,9 @@ class LedgerTransaction(AppendOnly):
     currency = models.CharField(max_length=3)
     created_at = models.DateTimeField()
     memo = models.CharField(max_length=200, blank=True)
+    # The payment provider's id for the money this moved (a PaymentIntent, Refund, Transfer or
+    # Dispute); ``handover reconcile`` matches the provider's records against it.
+    reference = models.CharField(max_length=255, blank=True, db_index=True)
 
     class Meta:
         ordering = ["id"]

@@ -80,6 +80,7 @@ def _post(
     legs: Sequence[tuple[Account, int]],
     order=None,
     memo: str = "",
+    reference: str = "",
 ) -> LedgerTransaction | None:
     """Write one balanced transaction; refuse it whole if any guarded balance would go negative.
 
@@ -94,7 +95,12 @@ def _post(
     now, order_id = timezone.now(), getattr(order, "pk", None)
     try:
         txn = LedgerTransaction.objects.create(
-            kind=kind, order_id=order_id, currency=currency, created_at=now, memo=memo
+            kind=kind,
+            order_id=order_id,
+            currency=currency,
+            created_at=now,
+            memo=memo,
+            reference=reference,
         )
         Entry.objects.bulk_create(
             Entry(transaction=txn, account=account, amount=amount) for account, amount in legs
@@ -278,6 +284,7 @@ def payout_request(*, user: User, currency: str, amount: int) -> LedgerTransacti
         currency=currency,
         legs=[(available, -amount), (world, amount)],
         memo=f"payout {reference}",
+        reference=reference,
     )
     assert txn is not None
     event = event_append(
