@@ -34,3 +34,29 @@ def _mailer_errors() -> list[CheckMessage]:
             id="handover.E001",
         )
     ]
+
+
+@register()
+def stripe_settings_check(app_configs, **kwargs) -> list[CheckMessage]:
+    """With the stripe provider, payments cannot start or be confirmed without its keys."""
+    if settings.HANDOVER_PAYMENT_PROVIDER != "stripe":
+        return []
+    needed = {
+        "HANDOVER_STRIPE_SECRET_KEY": ("sk_", "rk_"),
+        "HANDOVER_STRIPE_PUBLISHABLE_KEY": ("pk_",),
+        "HANDOVER_STRIPE_WEBHOOK_SECRET": ("whsec_",),
+    }
+    errors: list[CheckMessage] = []
+    for name, prefixes in needed.items():
+        value = getattr(settings, name)
+        if not value.startswith(prefixes):
+            # The value itself is never repeated: it may be a key pasted into the wrong place.
+            errors.append(
+                Error(
+                    f"HANDOVER_PAYMENT_PROVIDER=stripe needs {name}"
+                    + (" (it does not look like one)." if value else "."),
+                    hint=f"Copy it from Stripe's dashboard: it starts with {' or '.join(prefixes)}",
+                    id="handover.E002",
+                )
+            )
+    return errors
