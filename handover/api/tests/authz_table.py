@@ -165,6 +165,8 @@ API: dict[str, Expected] = {
     "GET /api/v1/": public(404),  # nothing at the root: the documents are below
     "POST /api/v1/": public(404),
     "GET /api/v1/health": public(200),
+    # Stripe's events: no token, the signature decides; a body without one is refused.
+    "POST /api/v1/payments/stripe/webhook": public(400, body={"id": "evt_1"}),
     "GET /api/v1/openapi.json": public(200),
     "POST /api/v1/openapi.json": public(200),
     "GET /api/v1/docs": public(200),
