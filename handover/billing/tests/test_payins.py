@@ -18,6 +18,7 @@ from handover.ops.timers import timers_run_due
 from handover.orders.models import Order
 from handover.orders.rules import State
 from handover.payments.stripe_client import stripe_client
+from handover.settings import stripe_csp
 from handover.testing.factories import make_offer
 from handover.testing.steps import TOTAL, balance, ok, place, refused, transitions
 
@@ -281,3 +282,35 @@ def test_a_payment_intent_cancelled_at_stripe_is_told_and_paying_again_makes_a_n
         client, stripe_account.webhooks.wait_for("payment_intent.succeeded", fresh)
     )
     assert Order.objects.get(pk=order_id).state == State.IN_PROGRESS
+
+
+def test_the_pay_page_loads_stripe_js_from_the_api_base_and_the_policy_allows_it(
+    stripe_account, client, buyer_api, buyer, offer, settings
+):
+    settings.SECURE_CSP = stripe_csp(settings.SECURE_CSP, stripe_account.url)
+    order_id = place(buyer_api, offer)["id"]
+    client.force_login(buyer)
+    page = client.post(f"/orders/{order_id}/pay/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    intent = stripe_client().v1.payment_intents.retrieve(
+        Order.objects.get(pk=order_id).payment_reference
+    )
+    assert f'data-client-secret="{intent.client_secret}"' in html
+    assert 'data-publishable-key="pk_test_handover"' in html
+    assert f'src="{stripe_account.url}/js.stripe.com/v3/"' in html
+    policy = page["Content-Security-Policy"]
+    assert f"script-src 'self' {stripe_account.url}" in policy
+    assert f"connect-src 'self' {stripe_account.url}" in policy
+    assert "sk_test" not in html
+    # Once the card is confirmed the order page says so and refreshes until Stripe's word.
+    paying = client.get(f"/orders/{order_id}/?paying=1").content.decode()
+    assert "being confirmed" in paying and 'http-equiv="refresh"' in paying
+    assert "by card</button>" not in paying
+
+
+def test_the_policy_names_stripes_own_addresses_without_a_test_server():
+    policy = stripe_csp({"script-src": ["'self'"]}, "")
+    assert policy["script-src"] == ["'self'", "https://js.stripe.com", "https://*.js.stripe.com"]
+    assert policy["connect-src"] == ["'self'", "https://api.stripe.com"]
+    assert "https://hooks.stripe.com" in policy["frame-src"]
