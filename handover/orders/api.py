@@ -275,7 +275,7 @@ def _claim(request, attachments) -> None:
         session.claimed.update(a.storage_key for a in attachments)
 
 
-@router.post("/{order_id}/pay", response=OrderOut)
+@router.post("/{order_id}/pay", response={200: OrderOut, **refusals(503)})
 def pay(request, order_id: Id):
     result = services.order_pay(order_id=order_id, user=request.auth)
     order = result["order"]

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 import stripe
 from django.conf import settings
 
+from handover.lib.errors import ProviderUnavailable
 from handover.lib.money import format_amount
 from handover.payments.stripe_client import stripe_amount, stripe_client
 
@@ -91,7 +92,14 @@ class StripeProvider:
     name = "stripe"
 
     def start(self, *, order) -> PaymentStart:
-        intent = self._intent(order)
+        try:
+            intent = self._intent(order)
+        except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError):
+            # Stripe's SDK has retried already; the order's transaction rolls back.
+            raise ProviderUnavailable(
+                "The card payment could not be started: the payment service did not answer. "
+                "Try again in a moment."
+            ) from None
         return PaymentStart(
             reference=intent.id, captured=False, client_secret=intent.client_secret or ""
         )

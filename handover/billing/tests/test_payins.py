@@ -21,6 +21,7 @@ from handover.payments.stripe_client import stripe_client
 from handover.settings import stripe_csp
 from handover.testing.factories import make_offer
 from handover.testing.steps import TOTAL, balance, ok, place, refused, transitions
+from handover.testing.stripe import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -314,3 +315,14 @@ def test_the_policy_names_stripes_own_addresses_without_a_test_server():
     assert policy["script-src"] == ["'self'", "https://js.stripe.com", "https://*.js.stripe.com"]
     assert policy["connect-src"] == ["'self'", "https://api.stripe.com"]
     assert "https://hooks.stripe.com" in policy["frame-src"]
+
+
+def test_pay_answers_503_and_changes_nothing_when_stripe_does_not_answer(
+    stripe_account, buyer_api, offer, settings
+):
+    order_id = place(buyer_api, offer)["id"]
+    settings.HANDOVER_STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"  # nobody listens
+    refused(buyer_api.act(order_id, "pay"), 503, "provider_unavailable")
+    order = Order.objects.get(pk=order_id)
+    assert order.payment_reference == "" and order.state == State.PENDING_PAYMENT
+    assert not order.events.filter(type=EventType.PAYMENT_STARTED).exists()
