@@ -306,8 +306,18 @@ def test_the_pay_page_loads_stripe_js_from_the_api_base_and_the_policy_allows_it
     assert "sk_test" not in html
     # Once the card is confirmed the order page says so and refreshes until Stripe's word.
     paying = client.get(f"/orders/{order_id}/?paying=1").content.decode()
-    assert "being confirmed" in paying and 'http-equiv="refresh"' in paying
+    assert "being confirmed" in paying and 'hx-trigger="every 3s"' in paying
     assert "by card</button>" not in paying
+    poll = client.get(f"/orders/{order_id}/?paying=1", headers={"HX-Request": "true"})
+    assert poll.status_code == 204  # nothing yet
+    intent_id = Order.objects.get(pk=order_id).payment_reference
+    buyer_confirms(intent_id)
+    stripe_account.deliver(
+        client, stripe_account.webhooks.wait_for("payment_intent.succeeded", intent_id)
+    )
+    poll = client.get(f"/orders/{order_id}/?paying=1", headers={"HX-Request": "true"})
+    assert poll.status_code == 200 and poll["HX-Refresh"] == "true"
+    assert "being confirmed" not in client.get(f"/orders/{order_id}/?paying=1").content.decode()
 
 
 def test_the_policy_names_stripes_own_addresses_without_a_test_server():

@@ -196,7 +196,20 @@ def _chat_context(order: Order, form: MessageForm | None, role: Actor) -> dict[s
 @login_required
 @require_GET
 def order_detail(request: WebRequest, order_id: int) -> HttpResponse:
-    return _order_page(request, visible_order(request, order_id))
+    order = visible_order(request, order_id)
+    if request.htmx and "paying" in request.GET:
+        return _payment_poll(request, order)
+    return _order_page(request, order)
+
+
+def _payment_poll(request: WebRequest, order: Order) -> HttpResponse:
+    """The answer to the page's poll while a card payment is being confirmed: nothing yet
+    (204, htmx swaps nothing), or reload the page once the order moved or the payment failed."""
+    if _payment_context(request, order, viewer_role(order, request.user)).get("payment_confirming"):
+        return HttpResponse(status=204)
+    response = HttpResponse()
+    response["HX-Refresh"] = "true"
+    return response
 
 
 @login_required
