@@ -158,19 +158,25 @@ def measure(count: int, api_base: str, catcher, secret: str) -> dict:
         assert response.status_code == expect, (path, response.status_code, response.content)
         return response.json(), took
 
+    steps: dict[str, dict[str, list[float]]] = {"test": {}, "stripe": {}}
+
+    def step(provider: str, name: str, took: float) -> float:
+        steps[provider].setdefault(name, []).append(took * 1000)
+        return took
+
     def start(provider: str) -> tuple[int, dict, float]:
         settings.HANDOVER_PAYMENT_PROVIDER = provider
         order, placed = post("buyer", "/orders", 201, {"offer_id": offer_id, "answers": ["A."]})
         paid, pay_s = post("buyer", f"/orders/{order['id']}/pay", 200)
-        return order["id"], paid, placed + pay_s
+        return order["id"], paid, step(provider, "place", placed) + step(provider, "pay", pay_s)
 
-    def finish(order_id: int) -> float:
+    def finish(provider: str, order_id: int) -> float:
         from django.core.files.uploadedfile import SimpleUploadedFile
 
         work = SimpleUploadedFile("work.txt", os.urandom(512).hex().encode())
         _, deliver_s = post("seller", f"/orders/{order_id}/deliveries", 201, form={"files": work})
         _, accept_s = post("buyer", f"/orders/{order_id}/accept", 200)
-        return deliver_s + accept_s
+        return step(provider, "deliver", deliver_s) + step(provider, "accept", accept_s)
 
     intents = stripe_client().v1.payment_intents
     card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"}
@@ -182,7 +188,7 @@ def measure(count: int, api_base: str, catcher, secret: str) -> dict:
         batch = min(BATCH, count - len(stripe_s))
         for _ in range(batch):  # the test provider: captured at once
             order_id, _, took = start("test")
-            test_s.append(took + finish(order_id))
+            test_s.append(took + finish("test", order_id))
         started = []
         for _ in range(batch):
             order_id, paid, took = start("stripe")
@@ -206,8 +212,14 @@ def measure(count: int, api_base: str, catcher, secret: str) -> dict:
             hook = time.perf_counter() - begin
             assert response.json()["result"] == "applied", response.content
             webhook_ms.append(hook * 1000)
-            stripe_s.append(took + hook + finish(order_id))
-    return {"test": test_s, "stripe": stripe_s, "webhook": webhook_ms, "confirm": confirm_ms}
+            stripe_s.append(took + hook + finish("stripe", order_id))
+    return {
+        "test": test_s,
+        "stripe": stripe_s,
+        "webhook": webhook_ms,
+        "confirm": confirm_ms,
+        "steps": steps,
+    }
 
 
 def report(r: dict, count: int) -> None:
@@ -230,6 +242,10 @@ def report(r: dict, count: int) -> None:
         f"| webhook payment_intent.succeeded p50 / p99 | {percentile(r['webhook'], 50):.1f} ms / "
         f"{percentile(r['webhook'], 99):.1f} ms |"
     )
+    for name in ("place", "pay", "deliver", "accept"):
+        test_p50 = statistics.median(r["steps"]["test"][name])
+        stripe_p50 = statistics.median(r["steps"]["stripe"][name])
+        print(f"| {name} p50, test / stripe | {test_p50:.1f} ms / {stripe_p50:.1f} ms |")
     print(
         f"| the buyer's card confirmation at localstripe (not Handover's), median | "
         f"{statistics.median(r['confirm']):.1f} ms |"
