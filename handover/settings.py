@@ -100,7 +100,7 @@ MIDDLEWARE = [
 
 # Every page loads only our own files: no inline script or style, nothing from elsewhere.
 # A response that sets its own policy (delivered files, previews) keeps it.
-SECURE_CSP = {
+SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
@@ -410,6 +410,34 @@ HANDOVER_STRIPE_SECRET_KEY = env_str("HANDOVER_STRIPE_SECRET_KEY", "")
 HANDOVER_STRIPE_PUBLISHABLE_KEY = env_str("HANDOVER_STRIPE_PUBLISHABLE_KEY", "")
 HANDOVER_STRIPE_WEBHOOK_SECRET = env_str("HANDOVER_STRIPE_WEBHOOK_SECRET", "")
 HANDOVER_STRIPE_API_BASE = env_str("HANDOVER_STRIPE_API_BASE", "")
+# A card payment still pending this long after it started is asked about at Stripe by the
+# worker, so that a lost webhook never strands an order.
+HANDOVER_STRIPE_CHECK_AFTER = env_duration("HANDOVER_STRIPE_CHECK_AFTER", "5m")
+
+
+def stripe_csp(csp: dict[str, list[str]], api_base: str) -> dict[str, list[str]]:
+    """The policy with what Stripe.js needs on the pay page: its script, its frames and its
+    calls to Stripe's API (https://docs.stripe.com/security/guide#content-security-policy);
+    a test server's address instead of Stripe's when ``api_base`` is set."""
+    script, frame, connect = (
+        ([api_base], [api_base], [api_base])
+        if api_base
+        else (
+            ["https://js.stripe.com", "https://*.js.stripe.com"],
+            ["https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"],
+            ["https://api.stripe.com"],
+        )
+    )
+    return {
+        **csp,
+        "script-src": [*csp["script-src"], *script],
+        "frame-src": [CSP.SELF, *frame],
+        "connect-src": [CSP.SELF, *connect],
+    }
+
+
+if HANDOVER_PAYMENT_PROVIDER == "stripe":
+    SECURE_CSP = stripe_csp(SECURE_CSP, HANDOVER_STRIPE_API_BASE)
 HANDOVER_MAX_UPLOAD_FILES = env_int("HANDOVER_MAX_UPLOAD_FILES", 50, minimum=1)
 HANDOVER_MAX_FILE_SIZE = env_size("HANDOVER_MAX_FILE_SIZE", "5G")
 HANDOVER_MAX_DELIVERY_SIZE = env_size("HANDOVER_MAX_DELIVERY_SIZE", "20G")

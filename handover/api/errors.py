@@ -13,6 +13,7 @@ from ninja import Schema
 # The codes each status may carry, across the API (a generated client can switch on them).
 CODES: dict[int, tuple[str, ...]] = {
     400: (
+        "bad_amount",
         "bad_checklist",
         "bad_events",
         "bad_file_name",
@@ -87,6 +88,7 @@ CODES: dict[int, tuple[str, ...]] = {
         "validation_error",
     ),
     429: ("address_locked_out", "locked_out", "too_many_requests"),
+    503: ("provider_unavailable",),
 }
 
 TITLES = {
@@ -100,6 +102,7 @@ TITLES = {
     415: "Unsupported media type",
     422: "Unprocessable",
     429: "Too many requests",
+    503: "Service unavailable",
 }
 
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from handover.billing import payins
 from handover.billing.models import WebhookEvent
 from handover.lib.errors import InvalidInput
 from handover.payments.stripe_client import stripe_client
@@ -26,7 +27,11 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], None]
 
 # Event type -> what applies it; the handler gets the event's ``data.object``.
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: dict[str, Handler] = {
+    "payment_intent.succeeded": payins.payment_intent_succeeded,
+    "payment_intent.payment_failed": payins.payment_intent_payment_failed,
+    "payment_intent.canceled": payins.payment_intent_canceled,
+}
 
 
 def webhook_event(payload: bytes, signature: str) -> dict[str, Any]:

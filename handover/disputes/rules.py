@@ -156,6 +156,8 @@ _EVENTS = {
     E.ORDER_PLACED: "placed the order",
     E.ANSWERS_UPDATED: "changed the requirement answers",
     E.PAYMENT_STARTED: "started the payment",
+    E.PAYMENT_FAILED: "the payment did not go through",
+    E.PAYMENT_RETURNED: "the payment arrived late and was returned",
     E.MESSAGE_POSTED: "wrote a message",
     E.DELIVERY_CREATED: "delivered",
     E.DELIVERY_RELEASED_EARLY: "released a delivery's originals early",

@@ -9,6 +9,10 @@ class EventType(models.TextChoices):
     ORDER_PLACED = "order.placed"
     ANSWERS_UPDATED = "order.answers_updated"
     PAYMENT_STARTED = "payment.started"
+    # A card payment the provider refused (the order waits for another try), and one that
+    # arrived after the order was abandoned, given back in full.
+    PAYMENT_FAILED = "payment.failed"
+    PAYMENT_RETURNED = "payment.returned"
     ORDER_TRANSITION = "order.transition"
     MESSAGE_POSTED = "message.posted"
     DELIVERY_CREATED = "delivery.created"

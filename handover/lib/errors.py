@@ -55,3 +55,10 @@ class Conflict(HandoverError):
 
 class TransitionNotAllowed(Conflict):
     code = "transition_not_allowed"
+
+
+class ProviderUnavailable(HandoverError):
+    """The payment provider did not answer; nothing changed, and asking again may work."""
+
+    status = 503
+    code = "provider_unavailable"

@@ -101,6 +101,17 @@ def _failure(payload: Mapping[str, Any], currency: str) -> list[str]:
     return [str(payload.get("reason", ""))]
 
 
+def _payment_failed(payload: Mapping[str, Any], currency: str) -> list[str]:
+    return [str(payload.get("reason", "")), "The order waits for your payment: you can try again."]
+
+
+def _payment_returned(payload: Mapping[str, Any], currency: str) -> list[str]:
+    amount = format_amount(int(payload.get("amount", 0)), currency)
+    return [
+        f"Your payment of {amount} arrived after the order was cancelled; it is returned in full."
+    ]
+
+
 def _auto_complete(payload: Mapping[str, Any], currency: str) -> list[str]:
     on = payload.get("enabled")
     return ["Auto-completion is now " + ("on." if on else "off: only the buyer completes.")]
@@ -123,6 +134,18 @@ EVENT_NOTICES: dict[str, Notice] = {
     ),
     EventType.PREVIEW_FAILED: Notice(
         to(Party.SELLER), "A preview could not be made on order #{n}", _failure, kind=Kind.ORDERS
+    ),
+    EventType.PAYMENT_FAILED: Notice(
+        to(Party.BUYER),
+        "Your payment for order #{n} did not go through",
+        _payment_failed,
+        kind=Kind.MONEY,
+    ),
+    EventType.PAYMENT_RETURNED: Notice(
+        to(Party.BUYER),
+        "Your payment for cancelled order #{n} is returned",
+        _payment_returned,
+        kind=Kind.MONEY,
     ),
     EventType.REVISION_GRANTED: Notice(
         to(Party.BUYER), "The seller granted another revision on order #{n}", kind=Kind.ORDERS

@@ -2,6 +2,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import BooleanField, Prefetch, Value
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError, ValidationError
@@ -88,6 +89,10 @@ class OrderOut(Schema):
     actions: list[str]
     # Set by pay, for a provider that needs the buyer to act (a manual transfer).
     payment_instructions: str = ""
+    # Set by pay, for a card payment (stripe): what the buyer's browser hands Stripe.js to
+    # confirm the card (``stripe.confirmCardPayment(client_secret, ...)``).
+    client_secret: str = ""
+    publishable_key: str = ""
     # For the seller of an order awaiting acceptance: who is asking (see trust.selectors);
     # shown by OrderDetailOut only.
     buyer_record: dict | None = None
@@ -117,6 +122,14 @@ class OrderOut(Schema):
     @staticmethod
     def resolve_payment_instructions(order: Order) -> str:
         return getattr(order, "payment_instructions", "")
+
+    @staticmethod
+    def resolve_client_secret(order: Order) -> str:
+        return getattr(order, "client_secret", "")
+
+    @staticmethod
+    def resolve_publishable_key(order: Order) -> str:
+        return getattr(order, "publishable_key", "")
 
     @staticmethod
     def resolve_buyer_record(order: Order, context: Any) -> dict | None:
@@ -262,11 +275,14 @@ def _claim(request, attachments) -> None:
         session.claimed.update(a.storage_key for a in attachments)
 
 
-@router.post("/{order_id}/pay", response=OrderOut)
+@router.post("/{order_id}/pay", response={200: OrderOut, **refusals(503)})
 def pay(request, order_id: Id):
     result = services.order_pay(order_id=order_id, user=request.auth)
     order = result["order"]
     order.payment_instructions = result["instructions"]  # shown once, with this answer
+    if result["client_secret"]:
+        order.client_secret = result["client_secret"]
+        order.publishable_key = settings.HANDOVER_STRIPE_PUBLISHABLE_KEY
     return order
 
 

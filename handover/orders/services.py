@@ -348,7 +348,7 @@ def order_update_answers(
 def _capture(order: Order, *, user: User | None, reference: str, text: str = "") -> None:
     target = State.AWAITING_ACCEPTANCE if order.requires_acceptance else State.IN_PROGRESS
     order_check(order=order, action=Action.PAY, actor=Actor.PROVIDER, target=target)
-    ledger.ledger_capture(order=order)
+    ledger.ledger_capture(order=order, reference=reference)
     now = timezone.now()
     order.paid_at = now
     order.payment_reference = reference
@@ -381,7 +381,9 @@ def _rationale_check(text: str) -> str:
 
 @transaction.atomic
 def order_pay(*, order_id: int, user: User) -> dict[str, Any]:
-    """Start the buyer's payment; the test provider captures at once, a transfer waits."""
+    """Start the buyer's payment; the test provider captures at once, a transfer waits for
+    support, a card payment for the provider's word (``order_payment_received``). The answer's
+    ``client_secret`` is for the buyer's browser only (Stripe.js)."""
     order = order_lock(order_id)
     if role_of(order, user) != Actor.BUYER or order.state != State.PENDING_PAYMENT:
         raise TransitionNotAllowed("Only the buyer pays, and only an order awaiting payment.")
@@ -400,7 +402,22 @@ def order_pay(*, order_id: int, user: User) -> dict[str, Any]:
     else:
         order.payment_reference = start.reference
         order.save(update_fields=["payment_reference"])
-    return {"order": order, "instructions": start.instructions}
+    return {
+        "order": order,
+        "instructions": start.instructions,
+        "client_secret": start.client_secret,
+    }
+
+
+@transaction.atomic
+def order_payment_received(*, order_id: int, reference: str) -> Order:
+    """The payment provider says the buyer's payment ``reference`` arrived: the money enters
+    escrow and the order starts, as when support confirms a transfer."""
+    order = order_lock(order_id)
+    if reference != order.payment_reference:
+        raise TransitionNotAllowed("That payment is not this order's.")
+    _capture(order, user=None, reference=reference)
+    return order
 
 
 @transaction.atomic
@@ -426,15 +443,17 @@ def _actor(order: Order, user: User | None) -> Actor:
 
 @transaction.atomic
 def order_abandon(*, order_id: int, user: User | None) -> Order:
-    """Drop an unpaid order (the buyer, or the payment-window timer)."""
+    """Drop an unpaid order (the buyer, or the payment-window timer). A card payment in
+    flight is cancelled at the provider first; one that went through keeps the order (the
+    row lock holds back the provider's confirmation until this ends)."""
     order = order_lock(order_id)
-    order_move(
-        order=order,
-        action=Action.ABANDON,
-        actor=_actor(order, user),
-        user=user,
-        target=State.CANCELLED,
-    )
+    actor = _actor(order, user)
+    order_check(order=order, action=Action.ABANDON, actor=actor, target=State.CANCELLED)
+    if not get_provider(order.payment_provider).stop(order=order):
+        raise TransitionNotAllowed(
+            "The payment has gone through: the order starts as soon as it is confirmed."
+        )
+    order_move(order=order, action=Action.ABANDON, actor=actor, user=user, target=State.CANCELLED)
     return order
 
 

@@ -21,7 +21,8 @@ class StripeBoundary:
     """Answers the paths of ``routes`` itself and passes every other request on to
     localstripe. A handler gets ``(boundary, match, form, body, headers)`` (``form``: the
     request's form fields and query, Stripe's bracketed keys as given, each a list; empty for
-    a multipart upload, whose raw ``body`` it parses) and returns (status, JSON body)."""
+    a multipart upload, whose raw ``body`` it parses) and returns (status, JSON body), or
+    (status, bytes) for a script."""
 
     def __init__(self, localstripe_url: str, routes: list[Route]) -> None:
         self.localstripe_url = localstripe_url
@@ -46,7 +47,10 @@ class StripeBoundary:
                         with boundary.lock:
                             boundary.requests.append((self.command, path, form))
                             status, answer = handler(boundary, match, form, body, self.headers)
-                        self._answer(status, json.dumps(answer).encode(), "application/json")
+                        if isinstance(answer, bytes):  # a script (testing.stripe_js)
+                            self._answer(status, answer, "application/javascript")
+                        else:
+                            self._answer(status, json.dumps(answer).encode(), "application/json")
                         return
                 self._pass_on(body)
 

@@ -68,6 +68,8 @@ _MOVES: dict[str, Look] = {
 }
 _EVENTS: dict[str, Look] = {
     EventType.PAYMENT_STARTED: Look.PAYMENT,
+    EventType.PAYMENT_FAILED: Look.PAYMENT,
+    EventType.PAYMENT_RETURNED: Look.PAYMENT,
     EventType.FUNDS_CLEARED: Look.PAYMENT,
     EventType.PAYOUT_MADE: Look.PAYMENT,
     EventType.ORIGINAL_REFUSED: Look.DOWNLOAD,
@@ -138,6 +140,8 @@ _EVENT_WORDS: dict[str, str] = {
     EventType.ORDER_PLACED: "Placed the order",
     EventType.ANSWERS_UPDATED: "Changed the answers to the requirements",
     EventType.PAYMENT_STARTED: "Started the payment",
+    EventType.PAYMENT_FAILED: "The payment did not go through",
+    EventType.PAYMENT_RETURNED: "The payment arrived after the order was cancelled: returned",
     EventType.MESSAGE_POSTED: "Wrote a message",
     EventType.DELIVERY_RELEASED_EARLY: "Released a delivery's originals early",
     EventType.ORIGINAL_DOWNLOADED: "Downloaded the original of {file}",
@@ -217,6 +221,8 @@ def plain_words(kind: str, data: dict[str, Any], role: str, currency: str) -> st
     repeats = payload.get("repeats")
     if event_type == EventType.PREVIEW_VIEWED and isinstance(repeats, int) and repeats:
         words += f", and {repeats} more time{'' if repeats == 1 else 's'}"
+    if event_type == EventType.PAYMENT_FAILED and isinstance(payload.get("reason"), str):
+        words += f": {_quoted(payload['reason'])}"
     return words
 
 

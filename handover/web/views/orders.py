@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from handover.billing.payins import payment_failure
 from handover.delivery.models import Delivery
 from handover.delivery.services import buyer_may_take_originals, originals_refusal
 from handover.delivery.serving import attachment_served
@@ -125,10 +126,24 @@ def _order_page(
         "requested_by_viewer": order.cancellation_requested_by == role,
         "answered": _answers_with_files(order),
         "earnings": _earnings(order),
+        **_payment_context(request, order, role),
         **_chat_context(order, message_form, role),
         **_record_context(request, order),
     }
     return render(request, "web/orders/detail.html", context, status=status)
+
+
+def _payment_context(request: WebRequest, order: Order, role: Actor) -> dict[str, Any]:
+    """For the buyer of a card order awaiting payment: why the last payment failed, and
+    whether one was just confirmed in the browser (the page then refreshes itself until
+    Stripe's webhook has started the order)."""
+    if role != Actor.BUYER or order.state != State.PENDING_PAYMENT:
+        return {}
+    failure = payment_failure(order)
+    return {
+        "payment_failure": failure,
+        "payment_confirming": "paying" in request.GET and not failure,
+    }
 
 
 @dataclass(frozen=True)
@@ -181,7 +196,20 @@ def _chat_context(order: Order, form: MessageForm | None, role: Actor) -> dict[s
 @login_required
 @require_GET
 def order_detail(request: WebRequest, order_id: int) -> HttpResponse:
-    return _order_page(request, visible_order(request, order_id))
+    order = visible_order(request, order_id)
+    if request.htmx and "paying" in request.GET:
+        return _payment_poll(request, order)
+    return _order_page(request, order)
+
+
+def _payment_poll(request: WebRequest, order: Order) -> HttpResponse:
+    """The answer to the page's poll while a card payment is being confirmed: nothing yet
+    (204, htmx swaps nothing), or reload the page once the order moved or the payment failed."""
+    if _payment_context(request, order, viewer_role(order, request.user)).get("payment_confirming"):
+        return HttpResponse(status=204)
+    response = HttpResponse()
+    response["HX-Refresh"] = "true"
+    return response
 
 
 @login_required
@@ -206,6 +234,8 @@ def order_pay(request: WebRequest, order_id: int) -> HttpResponse:
         messages.error(request, error.detail)
         return back(order)
     paid: Order = result["order"]
+    if result["client_secret"]:
+        return _card_form(request, paid, result["client_secret"])
     if result["instructions"]:
         messages.info(request, result["instructions"])
     elif paid.state == State.AWAITING_ACCEPTANCE:
@@ -213,6 +243,20 @@ def order_pay(request: WebRequest, order_id: int) -> HttpResponse:
     else:
         messages.success(request, "Paid. Your money is held in escrow; the seller has started.")
     return back(order)
+
+
+def _card_form(request: WebRequest, order: Order, client_secret: str) -> HttpResponse:
+    """The card form: Stripe.js confirms the order's PaymentIntent in the buyer's browser."""
+    api_base = settings.HANDOVER_STRIPE_API_BASE
+    context = {
+        "order": order,
+        "client_secret": client_secret,
+        "publishable_key": settings.HANDOVER_STRIPE_PUBLISHABLE_KEY,
+        # localstripe and other test servers serve their Stripe.js at this path.
+        "stripe_js": f"{api_base}/js.stripe.com/v3/" if api_base else "https://js.stripe.com/v3/",
+        "failure": payment_failure(order),
+    }
+    return render(request, "web/orders/pay.html", context)
 
 
 @login_required
