@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from handover.billing import refunds
 from handover.billing.models import WebhookEvent
 from handover.lib.errors import InvalidInput
 from handover.payments.stripe_client import stripe_client
@@ -26,7 +27,13 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], None]
 
 # Event type -> what applies it; the handler gets the event's ``data.object``.
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: dict[str, Handler] = {
+    # Refunds (billing.refunds): a Refund object, or a Charge with its refunds.
+    "refund.updated": refunds.refund_update_apply,
+    "refund.failed": refunds.refund_update_apply,
+    "charge.refund.updated": refunds.refund_update_apply,
+    "charge.refunded": refunds.charge_refunded_apply,
+}
 
 
 def webhook_event(payload: bytes, signature: str) -> dict[str, Any]:

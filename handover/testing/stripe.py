@@ -36,7 +36,7 @@ from typing import Any
 
 import pytest
 
-from handover.testing import stripe_connect, stripe_disputes
+from handover.testing import stripe_connect, stripe_disputes, stripe_refunds
 from handover.testing.stripe_boundary import Route, StripeBoundary
 
 WEBHOOK_PATH = "/api/v1/payments/stripe/webhook"
@@ -164,7 +164,7 @@ class LocalStripe:
 
 
 def _routes() -> list[Route]:
-    return [*stripe_connect.ROUTES, *stripe_disputes.ROUTES]
+    return [*stripe_connect.ROUTES, *stripe_disputes.ROUTES, *stripe_refunds.ROUTES]
 
 
 @pytest.fixture(scope="session")
