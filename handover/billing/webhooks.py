@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from handover.billing import payins
+from handover.billing import payins, refunds
 from handover.billing.models import WebhookEvent
 from handover.lib.errors import InvalidInput
 from handover.payments.stripe_client import stripe_client
@@ -31,6 +31,11 @@ HANDLERS: dict[str, Handler] = {
     "payment_intent.succeeded": payins.payment_intent_succeeded,
     "payment_intent.payment_failed": payins.payment_intent_payment_failed,
     "payment_intent.canceled": payins.payment_intent_canceled,
+    # Refunds (billing.refunds): a Refund object, or a Charge with its refunds.
+    "refund.updated": refunds.refund_update_apply,
+    "refund.failed": refunds.refund_update_apply,
+    "charge.refund.updated": refunds.refund_update_apply,
+    "charge.refunded": refunds.charge_refunded_apply,
 }
 
 

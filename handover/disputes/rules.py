@@ -175,6 +175,9 @@ _EVENTS = {
     E.FUNDS_CLEARED: "the seller's earnings cleared",
     E.PAYOUT_MADE: "paid out",
     E.ATTACHMENT_DOWNLOADED: "downloaded a reference file",
+    E.REFUND_SENT: "the refund to the buyer was confirmed",
+    E.REFUND_FAILED: "the refund to the buyer failed",
+    E.REFUND_RETRIED: "tried the failed refund again",
 }
 
 

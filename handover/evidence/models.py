@@ -38,6 +38,10 @@ class EventType(models.TextChoices):
     USER_SUSPENDED = "user.suspended"
     USER_REINSTATED = "user.reinstated"
     ATTACHMENT_DOWNLOADED = "file.attachment_downloaded"
+    # A refund through the payment provider: confirmed (the money left), failed, tried again.
+    REFUND_SENT = "ledger.refund_sent"
+    REFUND_FAILED = "ledger.refund_failed"
+    REFUND_RETRIED = "ledger.refund_retried"
 
 
 class Actor(models.TextChoices):

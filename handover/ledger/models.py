@@ -7,6 +7,8 @@ from handover.lib.models import AppendOnly
 class AccountKind(models.TextChoices):
     WORLD = "world"  # money in and out through the payment provider
     ESCROW = "escrow"
+    # A refund in flight: out of the order's escrow, not yet out through the provider.
+    REFUNDING = "refunding"
     SELLER_PENDING = "seller_pending"
     SELLER_AVAILABLE = "seller_available"
     PLATFORM_FEES = "platform_fees"
@@ -16,6 +18,7 @@ class AccountKind(models.TextChoices):
 # Accounts that hold money for someone and so may never go below zero.
 NON_NEGATIVE_KINDS = (
     AccountKind.ESCROW,
+    AccountKind.REFUNDING,
     AccountKind.SELLER_PENDING,
     AccountKind.SELLER_AVAILABLE,
     AccountKind.PLATFORM_FEES,
@@ -24,8 +27,11 @@ NON_NEGATIVE_KINDS = (
 
 class TransactionKind(models.TextChoices):
     CAPTURE = "capture"  # world -> escrow
-    SETTLEMENT = "settlement"  # escrow -> refund to world, seller pending, platform fees
-    ADJUSTMENT = "adjustment"  # a refund decided after completion, taken back from the shares
+    SETTLEMENT = "settlement"  # escrow -> refunding, seller pending, platform fees
+    ADJUSTMENT = "adjustment"  # a refund decided after completion, taken back into refunding
+    # refunding -> world: the provider confirmed a refund. Not once per order: a refund raised
+    # after settlement is a second one.
+    REFUND = "refund"
     CLEARANCE = "clearance"  # seller pending -> available
     CHARGEBACK = "chargeback"  # seller and fees -> world, shortfall from platform losses
     PAYOUT = "payout"  # seller available -> world

@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 def _account_name(kind: AccountKind, *, owner_id: int | None, order_id: int | None) -> str:
     if kind == AccountKind.ESCROW:
         return f"escrow:order:{order_id}"
+    if kind == AccountKind.REFUNDING:
+        return f"refunding:order:{order_id}"
     if kind == AccountKind.SELLER_PENDING:
         return f"seller:{owner_id}:pending"
     if kind == AccountKind.SELLER_AVAILABLE:
@@ -161,11 +163,12 @@ def order_shares(order, refund: int) -> Shares:
 
 
 def ledger_settle(*, order, refund: int) -> Shares:
-    """Empty the escrow: ``refund`` back to the buyer, the rest to the seller and the platform."""
+    """Empty the escrow: ``refund`` on its way back to the buyer (held in the order's refunding
+    account until the provider confirms it), the rest to the seller and the platform."""
     split = order_shares(order, refund)
-    world, escrow, pending, fees = accounts_for(
+    refunding, escrow, pending, fees = accounts_for(
         order.currency,
-        (AccountKind.WORLD, None, None),
+        (AccountKind.REFUNDING, None, order.pk),
         (AccountKind.ESCROW, None, order.pk),
         (AccountKind.SELLER_PENDING, order.seller_id, None),
         (AccountKind.PLATFORM_FEES, None, None),
@@ -176,7 +179,7 @@ def ledger_settle(*, order, refund: int) -> Shares:
         order=order,
         legs=[
             (escrow, -order.total),
-            (world, split.refund),
+            (refunding, split.refund),
             (pending, split.seller),
             (fees, split.platform),
         ],
@@ -186,11 +189,12 @@ def ledger_settle(*, order, refund: int) -> Shares:
 
 
 def ledger_adjust(*, order, refund_before: int, refund_after: int) -> Shares:
-    """Raise a settled, uncleared order's refund: take the difference back from the shares."""
+    """Raise a settled, uncleared order's refund: take the difference back from the shares
+    into the order's refunding account, on its way to the buyer."""
     delta = shares_delta(order_shares(order, refund_before), order_shares(order, refund_after))
-    world, pending, fees = accounts_for(
+    refunding, pending, fees = accounts_for(
         order.currency,
-        (AccountKind.WORLD, None, None),
+        (AccountKind.REFUNDING, None, order.pk),
         (AccountKind.SELLER_PENDING, order.seller_id, None),
         (AccountKind.PLATFORM_FEES, None, None),
     )
@@ -198,10 +202,28 @@ def ledger_adjust(*, order, refund_before: int, refund_after: int) -> Shares:
         kind=TransactionKind.ADJUSTMENT,
         currency=order.currency,
         order=order,
-        legs=[(pending, -delta.seller), (fees, -delta.platform), (world, delta.refund)],
+        legs=[(pending, -delta.seller), (fees, -delta.platform), (refunding, delta.refund)],
         memo=f"refund raised from {refund_before} to {refund_after}",
     )
     return delta
+
+
+def ledger_refund_sent(*, order, amount: int, reference: str) -> LedgerTransaction:
+    """The provider confirmed a refund of ``amount``: it leaves the order's refunding account
+    for the world. ``reference`` is the provider's id of the refund."""
+    refunding, world = accounts_for(
+        order.currency, (AccountKind.REFUNDING, None, order.pk), (AccountKind.WORLD, None, None)
+    )
+    txn = _post(
+        kind=TransactionKind.REFUND,
+        currency=order.currency,
+        order=order,
+        legs=[(refunding, -amount), (world, amount)],
+        memo="refund confirmed by the provider",
+        reference=reference,
+    )
+    assert txn is not None, "a refund of nothing"
+    return txn
 
 
 def _order_balance(order, account: Account) -> int:

@@ -123,6 +123,15 @@ def _cleared(payload: Mapping[str, Any], currency: str) -> list[str]:
     return [f"{format_amount(payload['amount'], currency)} moved to your available balance."]
 
 
+def _refund_failure(payload: Mapping[str, Any], currency: str) -> list[str]:
+    amount = payload.get("amount")
+    what = format_amount(amount, currency) if isinstance(amount, int) else "A refund"
+    return [
+        f"{what} to the buyer did not go through: {payload.get('failure', '')}",
+        "Retry it from the failed refunds on the support desk.",
+    ]
+
+
 # Events other than transitions. Downloads, refusals and preview views are on the record but
 # mail nobody: a buyer's every click would become a seller's e-mail.
 EVENT_NOTICES: dict[str, Notice] = {
@@ -163,6 +172,9 @@ EVENT_NOTICES: dict[str, Notice] = {
         other_party, "A review was submitted on order #{n}", kind=Kind.REVIEWS
     ),
     EventType.REPORT_FILED: Notice(to(Party.SUPPORT), "A report was filed", kind=Kind.REPORTS),
+    EventType.REFUND_FAILED: Notice(
+        to(Party.SUPPORT), "A refund on order #{n} failed", _refund_failure, kind=Kind.MONEY
+    ),
 }
 
 
@@ -181,6 +193,8 @@ SILENT = frozenset(
         EventType.SUPPORT_NOTE,  # support's own record
         EventType.DISPUTE_ASSIGNED,  # support's own record
         EventType.PAYOUT_MADE,  # the seller asked for it
+        EventType.REFUND_SENT,  # the move that decided the refund told the buyer of it
+        EventType.REFUND_RETRIED,  # support's own act
         EventType.OFFER_CREATED,
         EventType.OFFER_TERMS_VERSIONED,
         EventType.REPORT_HANDLED,  # the reporter is not told what support did

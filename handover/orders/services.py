@@ -29,6 +29,7 @@ from handover.orders.references import (
     attachments_check,
     attachments_record,
 )
+from handover.orders.refunds import RefundEvent, refund_events_append, refund_send
 from handover.orders.rules import (
     CLOSED,
     Action,
@@ -181,7 +182,22 @@ def order_move(
         },
     )
     notifications_for_event(event, notice=transition_notice(action, target))
+    # What the provider answered to a refund this move decided goes on the record after it.
+    refund_events_append(order, getattr(order, _REFUND_EVENTS, []))
+    setattr(order, _REFUND_EVENTS, [])
     return event
+
+
+_REFUND_EVENTS = "_handover_refund_events"
+
+
+def _refund(order: Order, *, amount: int, purpose: str) -> str:
+    """Ask the provider for a refund the ledger moved into refunding; its events wait for
+    the move's own (``order_move`` appends them). Returns the provider's id of it."""
+    refund, events = refund_send(order, amount=amount, purpose=purpose)
+    held: list[RefundEvent] = getattr(order, _REFUND_EVENTS, [])
+    setattr(order, _REFUND_EVENTS, [*held, *events])
+    return refund.reference
 
 
 def _record_ending(
@@ -483,9 +499,7 @@ def settle(order: Order, *, refund: int) -> dict[str, Any]:
         "platform": split.platform,
     }
     if refund:
-        money["refund_reference"] = get_provider(order.payment_provider).refund(
-            order=order, amount=refund
-        )
+        money["refund_reference"] = _refund(order, amount=refund, purpose="settlement")
     return money
 
 
@@ -615,8 +629,8 @@ def decide_money(order: Order, *, refund: int) -> dict[str, Any]:
     if refund == order.total:
         order.clears_at = None
     if delta.refund:
-        money["refund_reference"] = get_provider(order.payment_provider).refund(
-            order=order, amount=delta.refund
+        money["refund_reference"] = _refund(
+            order, amount=delta.refund, purpose=f"raise-to-{refund}"
         )
     return money
 

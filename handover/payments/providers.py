@@ -1,5 +1,6 @@
 """Payment providers behind one small interface, chosen by HANDOVER_PAYMENT_PROVIDER."""
 
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -7,9 +8,12 @@ from typing import Any, Protocol
 import stripe
 from django.conf import settings
 
-from handover.lib.errors import ProviderUnavailable
+from handover.lib.errors import InvalidInput, ProviderUnavailable
 from handover.lib.money import format_amount
+from handover.payments.models import RefundState
 from handover.payments.stripe_client import stripe_amount, stripe_client
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,16 @@ class PaymentStart:
     client_secret: str = ""
 
 
+@dataclass(frozen=True)
+class RefundResult:
+    """What the provider answered to a refund: its id there, and whether the money left."""
+
+    reference: str
+    state: RefundState
+    failure: str = ""  # the provider's words when it refused or failed
+    failure_code: str = ""
+
+
 class PaymentProvider(Protocol):
     name: str
 
@@ -29,7 +43,11 @@ class PaymentProvider(Protocol):
 
     def stop(self, *, order) -> bool: ...
 
-    def refund(self, *, order, amount: int) -> str: ...
+    def refund(self, *, order, amount: int, key: str) -> RefundResult:
+        """Send ``amount`` of the order's payment back to the buyer; ``key`` names this refund
+        so that asking twice makes one. Never raises for the provider's refusal: that is a
+        ``failed`` result, and the order's move stands."""
+        ...
 
     def payout(self, *, user, currency: str, amount: int) -> str: ...
 
@@ -45,8 +63,8 @@ class TestProvider:
     def stop(self, *, order) -> bool:
         return True
 
-    def refund(self, *, order, amount: int) -> str:
-        return f"test_refund_{secrets.token_hex(8)}"
+    def refund(self, *, order, amount: int, key: str) -> RefundResult:
+        return RefundResult(f"test_refund_{secrets.token_hex(8)}", RefundState.SUCCEEDED)
 
     def payout(self, *, user, currency: str, amount: int) -> str:
         return f"test_payout_{secrets.token_hex(8)}"
@@ -72,8 +90,10 @@ class ManualProvider:
     def stop(self, *, order) -> bool:
         return True  # a transfer that arrives after all is support's to return
 
-    def refund(self, *, order, amount: int) -> str:
-        return f"manual-refund-{order.pk}-{secrets.token_hex(3).upper()}"
+    def refund(self, *, order, amount: int, key: str) -> RefundResult:
+        # Support sends the transfer back by hand when it records the move.
+        reference = f"manual-refund-{order.pk}-{secrets.token_hex(3).upper()}"
+        return RefundResult(reference, RefundState.SUCCEEDED)
 
     def payout(self, *, user, currency: str, amount: int) -> str:
         return f"manual-payout-{user.pk}-{secrets.token_hex(3).upper()}"
@@ -82,6 +102,20 @@ class ManualProvider:
 # A PaymentIntent in these states has the buyer's money, or is about to: the order it pays must
 # not be abandoned (https://docs.stripe.com/payments/paymentintents/lifecycle).
 MONEY_MOVING = frozenset({"succeeded", "processing", "requires_capture"})
+
+
+# A Stripe Refund's status -> how far the money got (https://docs.stripe.com/api/refunds/object).
+_STRIPE_REFUND_STATES = {
+    "succeeded": RefundState.SUCCEEDED,
+    "pending": RefundState.PENDING,
+    "requires_action": RefundState.PENDING,
+    "failed": RefundState.FAILED,
+    "canceled": RefundState.FAILED,
+}
+
+
+def stripe_refund_state(status: str) -> RefundState:
+    return _STRIPE_REFUND_STATES.get(status, RefundState.PENDING)
 
 
 class StripeProvider:
@@ -142,12 +176,34 @@ class StripeProvider:
             return intents.retrieve(intent.id).status not in MONEY_MOVING
         return True
 
-    # Refunds through Stripe: part B of issue 14; payouts with Connect: part C.
-    def refund(self, *, order, amount: int) -> str:
-        raise NotImplementedError("Stripe refunds are part B of issue 14 (billing.refunds).")
-
     def payout(self, *, user, currency: str, amount: int) -> str:
-        raise NotImplementedError("Stripe payouts are part C of issue 14 (billing.payouts).")
+        raise NotImplementedError("Stripe payouts come with Connect")
+
+    def refund(self, *, order, amount: int, key: str) -> RefundResult:
+        """A Stripe Refund of exactly ``amount`` on the order's PaymentIntent."""
+        try:
+            refund = stripe_client().v1.refunds.create(
+                params={
+                    "payment_intent": order.payment_reference,
+                    "amount": stripe_amount(amount, order.currency),
+                    "metadata": {"handover_order": str(order.pk), "handover_refund_key": key},
+                },
+                options={"idempotency_key": key},
+            )
+        except InvalidInput as error:
+            return RefundResult("", RefundState.FAILED, str(error), "bad_amount")
+        except stripe.APIConnectionError:
+            # Stripe may have made it: a retry with the same key cannot make a second.
+            logger.warning("Stripe did not answer refund %s of order %s", key, order.pk)
+            return RefundResult("", RefundState.FAILED, "Stripe did not answer.", "connection")
+        except stripe.StripeError as error:
+            logger.warning("Stripe refused refund %s of order %s: %s", key, order.pk, error.code)
+            message = error.user_message or "Stripe refused the refund."
+            return RefundResult("", RefundState.FAILED, message, error.code or "refused")
+        state = stripe_refund_state(refund.status or "")
+        reason = getattr(refund, "failure_reason", None) or "The refund failed at Stripe."
+        failure = reason if state == RefundState.FAILED else ""
+        return RefundResult(refund.id, state, failure, failure)
 
 
 _PROVIDERS: dict[str, type[PaymentProvider]] = {

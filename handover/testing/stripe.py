@@ -36,7 +36,7 @@ from typing import Any
 
 import pytest
 
-from handover.testing import stripe_connect, stripe_disputes, stripe_js
+from handover.testing import stripe_connect, stripe_disputes, stripe_js, stripe_refunds
 from handover.testing.stripe_boundary import Route, StripeBoundary
 
 WEBHOOK_PATH = "/api/v1/payments/stripe/webhook"
@@ -164,7 +164,12 @@ class LocalStripe:
 
 
 def _routes() -> list[Route]:
-    return [*stripe_connect.ROUTES, *stripe_disputes.ROUTES, *stripe_js.ROUTES]
+    return [
+        *stripe_connect.ROUTES,
+        *stripe_disputes.ROUTES,
+        *stripe_js.ROUTES,
+        *stripe_refunds.ROUTES,
+    ]
 
 
 @pytest.fixture(scope="session")

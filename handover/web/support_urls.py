@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from handover.web.views import money, reports, support, support_orders
+from handover.web.views import money, reports, support, support_orders, support_refunds
 
 
 def _support_action(slug: str):
@@ -45,6 +45,13 @@ urlpatterns = [
         "support/users/<id:user_id>/reinstate/",
         reports.user_reinstate_page,
         name="user_reinstate",
+    ),
+    # Failed refunds and their retry.
+    path("support/refunds/", support_refunds.refund_list, name="refunds_failed"),
+    path(
+        "support/refunds/<id:refund_id>/retry/",
+        support_refunds.refund_retry_page,
+        name="refund_retry",
     ),
     path("balance/", money.balance_page, name="balance"),
     path("balance/payout/", money.payout_page, name="payout"),

@@ -72,6 +72,9 @@ _EVENTS: dict[str, Look] = {
     EventType.PAYMENT_RETURNED: Look.PAYMENT,
     EventType.FUNDS_CLEARED: Look.PAYMENT,
     EventType.PAYOUT_MADE: Look.PAYMENT,
+    EventType.REFUND_SENT: Look.PAYMENT,
+    EventType.REFUND_FAILED: Look.PAYMENT,
+    EventType.REFUND_RETRIED: Look.PAYMENT,
     EventType.ORIGINAL_REFUSED: Look.DOWNLOAD,
     EventType.DELIVERY_RELEASED_EARLY: Look.DELIVERY,
     EventType.REVISION_GRANTED: Look.REQUEST,
@@ -156,6 +159,9 @@ _EVENT_WORDS: dict[str, str] = {
     EventType.REVISION_GRANTED: "Granted one more revision",
     EventType.FUNDS_CLEARED: "The seller's earnings cleared: they can be paid out",
     EventType.PAYOUT_MADE: "Paid out",
+    EventType.REFUND_SENT: "The refund of {amount} to the buyer was sent",
+    EventType.REFUND_FAILED: "The refund of {amount} is delayed: support is on it",
+    EventType.REFUND_RETRIED: "Tried the delayed refund of {amount} again",
 }
 
 
@@ -216,7 +222,9 @@ def plain_words(kind: str, data: dict[str, Any], role: str, currency: str) -> st
         return _move_words(payload, role, currency)
     words = _EVENT_WORDS.get(event_type, "Something happened on the order")
     words = words.format(
-        file=data.get("file") or "a file", switch="on" if payload.get("enabled") else "off"
+        file=data.get("file") or "a file",
+        switch="on" if payload.get("enabled") else "off",
+        amount=_money(payload.get("amount"), currency),
     )
     repeats = payload.get("repeats")
     if event_type == EventType.PREVIEW_VIEWED and isinstance(repeats, int) and repeats:

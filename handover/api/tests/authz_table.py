@@ -449,6 +449,11 @@ WEB: dict[str, Expected] = {
     "POST /support/orders/{order_id}/open-dispute/": desk_move(
         {(*OPEN_TO_DISPUTE, S.COMPLETED): staff(422)}
     ),
+    # --- failed refunds (the world's one went through: a retry is refused; an empty form: 422)
+    "GET /support/refunds/": desk(200),
+    "POST /support/refunds/": desk(405),
+    "GET /support/refunds/{refund_id}/retry/": desk(REFUSED),
+    "POST /support/refunds/{refund_id}/retry/": desk(422),
     # --- the reports desk and a user's standing (an empty form: 422) ---
     **{
         f"{method} /support/{path}": reports_desk(outcome)

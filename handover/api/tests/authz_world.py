@@ -41,6 +41,7 @@ from handover.offers.models import Offer
 from handover.orders import cancellation, services
 from handover.orders.models import Order
 from handover.orders.rules import State
+from handover.payments.models import ProviderRefund
 from handover.testing.actors import PASSWORD, make_user
 from handover.testing.factories import make_offer, order_in_state
 from handover.testing.files import png_bytes
@@ -107,6 +108,8 @@ def world_build() -> World:
     world.ids["report_id"] = report_create(
         reporter=people["stranger"].user, subject_id=seller.pk, reason="spam", text=""
     ).pk
+    # A refund the (test) provider sent at once: there is nothing to retry.
+    world.ids["refund_id"] = ProviderRefund.objects.order_by("pk").values_list("pk", flat=True)[0]
     _admin_rows(world)
     return world
 

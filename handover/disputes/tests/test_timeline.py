@@ -138,12 +138,17 @@ def test_the_decision_shows_on_the_timeline_with_its_rationale(
     clock.shift(MINUTE)
     ok(decide(support_api, dispute_id, "refund"))
 
-    last = ok(buyer_api.get(f"/disputes/{dispute_id}/timeline"))["items"][-1]
+    *_, last, refund = ok(buyer_api.get(f"/disputes/{dispute_id}/timeline"))["items"]
 
     assert (last["kind"], last["role"]) == ("event", "support")
     assert last["summary"] == (
         "Support: decided the dispute, refund, 105.50 EUR back to the buyer,"
         " “Read the evidence.” (disputed → cancelled)"
+    )
+    # The refund the decision sent follows it, confirmed by the (test) provider.
+    assert (refund["role"], refund["summary"]) == (
+        "provider",
+        "Provider: the refund to the buyer was confirmed",
     )
 
 

@@ -1,5 +1,9 @@
 """``assert_ledger_invariants()``: the money rules of DESIGN.md section 3, checked on the whole
-database in four queries, so property and race tests can call it after every step."""
+database in five queries, so property and race tests can call it after every step.
+
+One more than DESIGN.md names: an order's refunding account holds exactly its refunds that the
+payment provider has not confirmed, and each confirmed one was posted out once, under the
+provider's id of it."""
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -17,6 +21,7 @@ from handover.ledger.models import (
 from handover.ledger.rules import shares
 from handover.orders.models import Order
 from handover.orders.rules import CLOSED, State
+from handover.payments.models import ProviderRefund, RefundState
 
 # A paid order in one of these states still holds its whole total in escrow (except a dispute
 # opened after completion: that order was settled before it became disputed).
@@ -33,6 +38,7 @@ HOLDING = frozenset(
 ACCOUNTS_OF = {
     "world": (AccountKind.WORLD,),
     "escrow": (AccountKind.ESCROW,),
+    "refunding": (AccountKind.REFUNDING,),
     "seller": (AccountKind.SELLER_PENDING, AccountKind.SELLER_AVAILABLE),
     "platform fees": (AccountKind.PLATFORM_FEES,),
     "platform losses": (AccountKind.PLATFORM_LOSSES,),
@@ -58,6 +64,10 @@ class OrderMoney:
 
     by_kind: Counter[str] = field(default_factory=Counter)
     transactions: Counter[str] = field(default_factory=Counter)
+    # The provider's id of each refund posted out (refunding -> world), and its amount.
+    refunds_out: Counter[str] = field(default_factory=Counter)
+    # The provider refunds on record: (state, amount, reference).
+    provider_refunds: list[tuple[str, int, str]] = field(default_factory=list)
 
     def net(self, name: str) -> int:
         return sum(self.by_kind[kind] for kind in ACCOUNTS_OF[name])
@@ -67,10 +77,9 @@ def assert_ledger_invariants() -> None:
     """Fail listing every broken invariant, or pass silently."""
     accounts = {pk: (name, kind, balance) for pk, name, kind, balance in _accounts()}
     entries = list(Entry.objects.values_list("transaction_id", "account_id", "amount"))
-    transactions = {
-        pk: (kind, order_id)
-        for pk, kind, order_id in LedgerTransaction.objects.values_list("pk", "kind", "order_id")
-    }
+    rows = LedgerTransaction.objects.values_list("pk", "kind", "order_id", "reference")
+    transactions = {pk: (kind, order_id) for pk, kind, order_id, _ in rows}
+    references = {pk: reference for pk, _, _, reference in rows}
     problems = _transactions_balance(transactions, entries)
     problems += _accounts_match_entries(accounts, entries)
     problems += _once_per_order(transactions)
@@ -79,9 +88,15 @@ def assert_ledger_invariants() -> None:
         if order_id is not None:
             money[order_id].transactions[kind] += 1
     for txn, account_id, amount in entries:
-        order_id = transactions[txn][1]
+        kind, order_id = transactions[txn]
         if order_id is not None:
             money[order_id].by_kind[accounts[account_id][1]] += amount
+            if kind == TransactionKind.REFUND and accounts[account_id][1] == AccountKind.WORLD:
+                money[order_id].refunds_out[references[txn]] += amount
+    for order_id, *refund in ProviderRefund.objects.values_list(
+        "order_id", "state", "amount", "reference"
+    ):
+        money[order_id].provider_refunds.append(tuple(refund))  # type: ignore[arg-type]
     for order in _orders():
         problems += [
             f"order {order.pk} ({order.state}): {p}" for p in _order(order, money[order.pk])
@@ -146,11 +161,28 @@ def _order(order: OrderRow, money: OrderMoney) -> list[str]:
         return problems
     if order.state == State.PENDING_PAYMENT:
         problems.append("paid but still pending payment")
+    problems += _refunds(money)
     if order.state == State.CHARGED_BACK:
         return problems + _charged_back(money)
     if order.settled_at is None:
         return problems + _held(order, money)
     return problems + _settled(order, money)
+
+
+def _refunds(money: OrderMoney) -> list[str]:
+    """The refunding account holds exactly the refunds not yet confirmed; each confirmed one
+    went out to the world once, under its reference, for its amount."""
+    problems = []
+    waiting = sum(a for state, a, _ in money.provider_refunds if state != RefundState.SUCCEEDED)
+    if money.net("refunding") != waiting:
+        problems.append(f"refunding holds {money.net('refunding')}, unconfirmed refunds {waiting}")
+    confirmed: Counter[str] = Counter()
+    for state, amount, reference in money.provider_refunds:
+        if state == RefundState.SUCCEEDED:
+            confirmed[reference] += amount
+    if confirmed != money.refunds_out:
+        problems.append(f"refunds confirmed {dict(confirmed)}, posted {dict(money.refunds_out)}")
+    return problems
 
 
 def _expect(money: OrderMoney, expected: dict[str, int]) -> list[str]:
@@ -170,12 +202,20 @@ def _held(order: OrderRow, money: OrderMoney) -> list[str]:
     if set(money.transactions) != {TransactionKind.CAPTURE}:
         problems.append(f"only a capture expected, found {dict(money.transactions)}")
     return problems + _expect(
-        money, {"world": -order.total, "escrow": order.total, "seller": 0, "platform fees": 0}
+        money,
+        {
+            "world": -order.total,
+            "escrow": order.total,
+            "refunding": 0,
+            "seller": 0,
+            "platform fees": 0,
+        },
     )
 
 
 def _settled(order: OrderRow, money: OrderMoney) -> list[str]:
-    """Refund R went back; T - R was shared like a completed order of that size."""
+    """Refund R went back (what the provider has not confirmed of it waits in refunding);
+    T - R was shared like a completed order of that size."""
     problems = []
     if order.state not in (State.COMPLETED, State.CANCELLED, State.DISPUTED):
         problems.append("settled while the work is still open")
@@ -185,6 +225,9 @@ def _settled(order: OrderRow, money: OrderMoney) -> list[str]:
         total=order.total, price=order.price, seller_fee=order.seller_fee, refund=order.refunded
     )
     pending = money.by_kind[AccountKind.SELLER_PENDING]
+    asked = sum(amount for _, amount, _ in money.provider_refunds)
+    if asked != order.refunded:
+        problems.append(f"refunded {order.refunded}, asked of the provider {asked}")
     if order.cleared_at is not None and pending:
         problems.append(f"cleared but {pending} still pending for the seller")
     if order.cleared_at is None and money.by_kind[AccountKind.SELLER_AVAILABLE]:
@@ -192,7 +235,7 @@ def _settled(order: OrderRow, money: OrderMoney) -> list[str]:
     return problems + _expect(
         money,
         {
-            "world": -order.total + order.refunded,
+            "world": -order.total + order.refunded - money.net("refunding"),
             "escrow": 0,
             "seller": split.seller,
             "platform fees": split.platform,
@@ -209,4 +252,5 @@ def _charged_back(money: OrderMoney) -> list[str]:
     seller, losses = money.net("seller"), money.net("platform losses")
     if seller + losses != 0 or losses > 0:
         problems.append(f"the seller keeps {seller} but platform losses book {losses}")
-    return problems + _expect(money, {"world": 0, "escrow": 0, "platform fees": 0})
+    in_flight = money.net("refunding")
+    return problems + _expect(money, {"world": -in_flight, "escrow": 0, "platform fees": 0})

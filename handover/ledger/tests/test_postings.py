@@ -6,6 +6,7 @@ from django.db import transaction
 from handover.ledger.models import Account, AccountKind, Entry, LedgerTransaction, TransactionKind
 from handover.ledger.services import _post, accounts_for
 from handover.lib.errors import Conflict
+from handover.orders.rules import State
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +71,32 @@ def test_an_unbalanced_posting_is_a_bug_and_writes_nothing():
     with pytest.raises(AssertionError), transaction.atomic():
         _post(kind=TransactionKind.PAYOUT, currency="EUR", legs=[(world, -5), (fees, 4)])
     assert not LedgerTransaction.objects.exists()
+
+
+def test_a_refund_waits_in_refunding_until_confirmed_and_never_leaves_more_than_it_holds(
+    buyer, seller, support
+):
+    from handover.ledger.services import ledger_refund_sent, ledger_settle
+    from handover.testing.factories import order_in_state
+
+    order = order_in_state(State.IN_PROGRESS, buyer=buyer, seller=seller, support=support)
+    with transaction.atomic():
+        ledger_settle(order=order, refund=3000)
+    refunding = f"refunding:order:{order.pk}"
+    assert balance_of(refunding) == 3000  # out of escrow, not yet out through the provider
+
+    with pytest.raises(Conflict), transaction.atomic():
+        ledger_refund_sent(order=order, amount=3001, reference="re_too_much")
+    with transaction.atomic():
+        txn = ledger_refund_sent(order=order, amount=3000, reference="re_1")
+
+    assert (txn.kind, txn.reference) == (TransactionKind.REFUND, "re_1")
+    assert sorted(txn.entries.values_list("account__name", "amount")) == [
+        (refunding, -3000),
+        ("world", 3000),
+    ]
+    assert balance_of(refunding) == 0
+
+
+def balance_of(name: str) -> int:
+    return Account.objects.get(name=name, currency="EUR").balance

@@ -165,12 +165,14 @@ def test_a_timer_that_ran_out_is_said_as_handover_acting(
     time_machine.shift(settings.HANDOVER_ACCEPTANCE_WINDOW)
     assert timers_run_due()["fired"] == 1
     html = page_of(client, buyer, f"/orders/{order.pk}/")
-    assert timeline(html)[-1] == (
+    # The refund the timer's move sent follows it, as the payment provider's doing.
+    assert timeline(html)[-2:] == [
         "The seller did not accept in time: the order is cancelled and the buyer refunded"
-        " Now: Cancelled"
-    )
+        " Now: Cancelled",
+        "The refund of 105.50 EUR to the buyer was sent",
+    ]
     actors = re.findall(r'<span class="timeline__actor">(.*?)</span>\s*</p>', html, re.S)
-    assert actors[-1] == "Handover"  # not "timer"
+    assert actors[-2:] == ["Handover", "The payment provider"]  # not "timer"
 
 
 # --- refused originals ---------------------------------------------------------------------

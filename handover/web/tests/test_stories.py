@@ -236,8 +236,14 @@ def test_both_agree_to_cancel_with_a_partial_refund(
         transaction__order=order, transaction__kind=TransactionKind.SETTLEMENT
     )
     legs = {entry.account.kind: entry.amount for entry in settlement.select_related("account")}
-    assert legs[AccountKind.WORLD] == 6000  # back to the buyer
+    assert legs[AccountKind.REFUNDING] == 6000  # on its way back to the buyer
     assert legs[AccountKind.SELLER_PENDING] == split.seller
+    refund = Entry.objects.get(
+        transaction__order=order,
+        transaction__kind=TransactionKind.REFUND,
+        account__kind=AccountKind.WORLD,
+    )
+    assert refund.amount == 6000  # back to the buyer: the test provider confirmed it
     assert moves(order)[-2:] == ["request_cancellation", "accept_cancellation"]
     assert not Report.objects.exists()
     assert windows.problems == []

@@ -26,6 +26,8 @@ from handover.orders import services
 from handover.orders.models import Attachment, Order
 from handover.orders.rules import CLOSED, Actor, State
 from handover.orders.selectors import orders_visible_to, viewer_role
+from handover.payments.models import RefundState
+from handover.payments.selectors import refunds_of_order
 from handover.records.bundle import bundle_served
 from handover.trust.selectors import user_record
 from handover.web.attachments import upload_claim, upload_refusal_show
@@ -127,6 +129,7 @@ def _order_page(
         "answered": _answers_with_files(order),
         "earnings": _earnings(order),
         **_payment_context(request, order, role),
+        "refund_status": _refund_status(order) if order.refunded else "",
         **_chat_context(order, message_form, role),
         **_record_context(request, order),
     }
@@ -144,6 +147,20 @@ def _payment_context(request: WebRequest, order: Order, role: Actor) -> dict[str
         "payment_failure": failure,
         "payment_confirming": "paying" in request.GET and not failure,
     }
+
+
+# Where the buyer's refund is, worst first: one delayed refund makes the whole one delayed.
+_REFUND_WORDS = {
+    RefundState.FAILED: "Delayed: support is on it",
+    RefundState.PENDING: "On its way to you",
+    RefundState.SUCCEEDED: "Sent",
+}
+
+
+def _refund_status(order: Order) -> str:
+    """Where the money refunded on the order is, as the payment provider last said."""
+    states = {refund.state for refund in refunds_of_order(order.pk)}
+    return next((words for state, words in _REFUND_WORDS.items() if state in states), "")
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from handover.evidence.models import EventType
 from handover.lib.errors import HandoverError, InvalidInput, NotFound
 from handover.orders.rules import Actor
 from handover.orders.selectors import cancellations_past_window, manual_payments_waiting
+from handover.payments.selectors import refunds_failed
 from handover.trust.selectors import reports_queue
 from handover.web.display import countdown
 from handover.web.http import WebRequest
@@ -94,6 +95,8 @@ def support_home(request: WebRequest) -> HttpResponse:
         "target": countdown(response_target()),
         # The reports' part of the home: web/support/_home_reports.html shows it.
         "reports_waiting": reports_waiting(),
+        # The failed refunds' part: web/support/_home_refunds.html shows it.
+        "refunds_failed": refunds_failed().count(),
     }
     return render(request, "web/support/home.html", context)
 
