@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from handover.billing.models import WebhookEvent
+from handover.billing.payouts import account_updated
 from handover.lib.errors import InvalidInput
 from handover.payments.stripe_client import stripe_client
 
@@ -26,7 +27,9 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], None]
 
 # Event type -> what applies it; the handler gets the event's ``data.object``.
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: dict[str, Handler] = {
+    "account.updated": account_updated,
+}
 
 
 def webhook_event(payload: bytes, signature: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-from django.db.models import Q, QuerySet
+from django.db.models import Min, Q, QuerySet, Sum
 
 from handover.accounts.models import User
 from handover.ledger.models import Account, AccountKind, Entry
@@ -25,3 +25,18 @@ def seller_movements(*, user: User) -> QuerySet[Entry]:
         .select_related("transaction", "account")
         .order_by("-transaction__created_at", "-id")
     )
+
+
+def available_by_order(*, account: Account) -> tuple[list[tuple[int, int]], int]:
+    """What a seller's available ``account`` holds per order, in the order the money cleared
+    (cleared, less what a chargeback took back and what was paid out for it), and the sum of
+    its entries of no order (payouts made before payouts named their order)."""
+    rows = (
+        Entry.objects.filter(account=account)
+        .values("transaction__order_id")
+        .annotate(net=Sum("amount"), first=Min("id"))
+        .order_by("first")
+    )
+    nets = [(r["transaction__order_id"], r["net"]) for r in rows]
+    loose = sum(net for order_id, net in nets if order_id is None)
+    return [(o, n) for o, n in nets if o is not None], loose

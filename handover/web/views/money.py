@@ -12,9 +12,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from handover.accounts.models import User
+from handover.billing.payouts import payout_request
 from handover.ledger.models import AccountKind, Entry, TransactionKind
 from handover.ledger.selectors import balances_for, seller_movements
-from handover.ledger.services import payout_request
 from handover.lib.errors import Conflict, HandoverError, InvalidInput
 from handover.web.amounts import amount_text
 from handover.web.http import WebRequest
