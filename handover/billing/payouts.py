@@ -235,7 +235,17 @@ def _transfer(
     # From the order and how many payouts it had: the same payout asked again (after a
     # failure that rolled the ledger back) is the same Transfer at Stripe, never a second.
     key = f"handover-payout-{user.pk}-{currency}-order-{getattr(order, 'pk', 0)}-{paid}-{amount}"
-    transfer = stripe_client().v1.transfers.create(params=params, options={"idempotency_key": key})
+    try:
+        transfer = stripe_client().v1.transfers.create(
+            params=params, options={"idempotency_key": key}
+        )
+    except stripe.StripeError as error:
+        # The whole payout rolls back; asked again, the same key finds what Stripe made.
+        logger.warning("Stripe refused a transfer for user %s: %s", user.pk, error.code)
+        raise Conflict(
+            "Stripe did not take the payout; nothing left your balance. Try again later.",
+            code="payout_refused",
+        ) from None
     return transfer.id
 
 

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from handover.web.views import money, reports, support, support_orders
+from handover.web.views import money, payouts, reports, support, support_orders
 
 
 def _support_action(slug: str):
@@ -48,4 +48,8 @@ urlpatterns = [
     ),
     path("balance/", money.balance_page, name="balance"),
     path("balance/payout/", money.payout_page, name="payout"),
+    path("balance/payout/link/", payouts.account_link, name="payout_account_link"),
+    path("balance/payout/return/", payouts.account_return, name="payout_account_return"),
+    path("balance/payout/refresh/", payouts.account_refresh, name="payout_account_refresh"),
+    path("balance/payout/schedule/", payouts.schedule, name="payout_schedule"),
 ]

@@ -12,13 +12,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from handover.accounts.models import User
-from handover.billing.payouts import payout_request
+from handover.billing.payouts import connect_enabled, payout_request
 from handover.ledger.models import AccountKind, Entry, TransactionKind
 from handover.ledger.selectors import balances_for, seller_movements
 from handover.lib.errors import Conflict, HandoverError, InvalidInput
 from handover.web.amounts import amount_text
 from handover.web.http import WebRequest
 from handover.web.support_forms import PayoutForm
+from handover.web.views import payouts
 
 MOVEMENTS_PER_PAGE = 25
 
@@ -84,6 +85,10 @@ def balance_page(request: WebRequest) -> HttpResponse:
 def payout_page(request: WebRequest) -> HttpResponse:
     """The payout form; a valid one is shown back for confirmation before the payout."""
     balances = _balances(request.user)
+    if connect_enabled():  # to the seller's linked Stripe account, one order at a time
+        if request.method == "POST":
+            return payouts.stripe_payout_post(request, balances)
+        return payouts.stripe_payouts_page(request, balances)
     first = next((b for b in balances if b.available), balances[0])
     form = PayoutForm(
         request.POST if request.method == "POST" else None,
