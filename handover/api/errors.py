@@ -13,6 +13,7 @@ from ninja import Schema
 # The codes each status may carry, across the API (a generated client can switch on them).
 CODES: dict[int, tuple[str, ...]] = {
     400: (
+        "bad_amount",
         "bad_checklist",
         "bad_events",
         "bad_file_name",
@@ -68,9 +69,11 @@ CODES: dict[int, tuple[str, ...]] = {
         "idempotency_in_progress",
         "insufficient_funds",
         "ledger_refused",
+        "no_payout_account",
         "not_reviewable",
         "not_suspended",
         "offer_unavailable",
+        "payout_refused",
         "preview_failed",
         "preview_pending",
         "too_many_reports",

@@ -51,5 +51,4 @@ urlpatterns = [
     path("balance/payout/link/", payouts.account_link, name="payout_account_link"),
     path("balance/payout/return/", payouts.account_return, name="payout_account_return"),
     path("balance/payout/refresh/", payouts.account_refresh, name="payout_account_refresh"),
-    path("balance/payout/schedule/", payouts.schedule, name="payout_schedule"),
 ]

@@ -13,7 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from handover.billing.models import ConnectedAccount
+from handover.billing.models import ConnectedAccount, PayoutInterval
 from handover.billing.payouts import (
     connect_enabled,
     connected_account_link,
@@ -48,7 +48,11 @@ def account_state(account: ConnectedAccount | None) -> AccountState:
 
 
 def stripe_payouts_page(
-    request: WebRequest, lines: list[Any], *, now_form: PayOutNowForm | None = None
+    request: WebRequest,
+    lines: list[Any],
+    *,
+    now_form: PayOutNowForm | None = None,
+    schedule_form: ScheduleForm | None = None,
 ) -> HttpResponse:
     """The payout page when payouts go through Stripe (``money.payout_page`` hands over, with
     the seller's ``money.Balance`` lines)."""
@@ -56,17 +60,23 @@ def stripe_payouts_page(
     context = {
         "balances": lines,
         "state": account_state(account),
-        "schedule_form": ScheduleForm(initial={"interval": payout_interval(request.user)}),
+        "schedule_form": ScheduleForm(initial={"interval": payout_interval(request.user)})
+        if schedule_form is None
+        else schedule_form,
         "payable": [b for b in lines if b.available > 0],
         "now_form": now_form,
         "payouts": seller_payouts(user=request.user)[:50],
     }
-    status = 422 if now_form is not None and now_form.errors else 200
+    refused = any(form is not None and form.errors for form in (now_form, schedule_form))
+    status = 422 if refused else 200
     return render(request, "web/payouts/stripe.html", context, status=status)
 
 
 def stripe_payout_post(request: WebRequest, lines: list[Any]) -> HttpResponse:
-    """ "Pay out now" in one currency: shown back for confirmation, then everything available."""
+    """The schedule saved, or "Pay out now" in one currency: shown back for confirmation,
+    then everything available."""
+    if request.POST.get("action") == "schedule":
+        return _schedule_post(request, lines)
     form = PayOutNowForm(request.POST, currencies=[b.currency for b in lines])
     if not form.is_valid():
         return stripe_payouts_page(request, lines, now_form=form)
@@ -135,13 +145,11 @@ def account_refresh(request: WebRequest) -> HttpResponse:
         return redirect("web:payout")
 
 
-@login_required
-@require_POST
-def schedule(request: WebRequest) -> HttpResponse:
+def _schedule_post(request: WebRequest, lines: list[Any]) -> HttpResponse:
     form = ScheduleForm(request.POST)
-    if form.is_valid():
-        payout_schedule_set(user=request.user, interval=form.cleaned_data["interval"])
-        messages.success(request, "Payout schedule saved.")
-        return redirect("web:payout")
-    messages.error(request, "Choose when to be paid out.")
+    if not form.is_valid():
+        return stripe_payouts_page(request, lines, schedule_form=form)
+    schedule = payout_schedule_set(user=request.user, interval=form.cleaned_data["interval"])
+    when = PayoutInterval(schedule.interval).label.lower()
+    messages.success(request, f"Payout schedule saved: {when}.")
     return redirect("web:payout")
