@@ -9,6 +9,7 @@ made here; the ``test`` and ``manual`` providers name their payout themselves.
 """
 
 import logging
+import urllib.parse
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -45,6 +46,17 @@ def transfer_group(order_id: int) -> str:
 
 
 # Linking an account
+
+STRIPE_ONBOARDING_ORIGIN = "https://connect.stripe.com"  # where an account link leads
+
+
+def onboarding_origin() -> str:
+    """The origin of Stripe's hosted onboarding (a test server's own, when one is set)."""
+    base = settings.HANDOVER_STRIPE_API_BASE
+    if not base:
+        return STRIPE_ONBOARDING_ORIGIN
+    parts = urllib.parse.urlsplit(base)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def connected_account_link(*, user: User) -> str:

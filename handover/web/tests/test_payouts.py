@@ -47,9 +47,7 @@ def test_a_ready_seller_pays_out_after_confirming(client, seller, order, stripe_
 
     [transfer] = transfers(stripe_account.boundary)
     assert (transfer["amount"], transfer["transfer_group"]) == (8000, f"order-{order.pk}")
-    assert page_messages(done) == [
-        "Payout sent to your Stripe account: 1 transfer(s), one per order."
-    ]
+    assert page_messages(done) == ["Payout sent to your Stripe account: 1 transfer, one per order."]
     html = text(done)
     assert transfer["id"] in html and f'href="/orders/{order.pk}/"' in html
     assert "80.00 EUR" in html and "Nothing is available to pay out yet." in html

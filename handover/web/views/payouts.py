@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import stripe
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_POST
 
 from handover.billing.models import ConnectedAccount, PayoutInterval
@@ -18,6 +20,7 @@ from handover.billing.payouts import (
     connect_enabled,
     connected_account_link,
     connected_account_refresh,
+    onboarding_origin,
     payout_interval,
     payout_request,
     payout_schedule_set,
@@ -69,7 +72,14 @@ def stripe_payouts_page(
     }
     refused = any(form is not None and form.errors for form in (now_form, schedule_form))
     status = 422 if refused else 200
-    return render(request, "web/payouts/stripe.html", context, status=status)
+    # "Link a Stripe account" posts here and is sent on to Stripe's onboarding: the browser
+    # lets a form's redirect leave only for the origins its form-action allows.
+    policy = settings.SECURE_CSP | {
+        "form-action": [*settings.SECURE_CSP.get("form-action", []), onboarding_origin()]
+    }
+    return csp_override(policy)(
+        lambda request: render(request, "web/payouts/stripe.html", context, status=status)
+    )(request)
 
 
 def stripe_payout_post(request: WebRequest, lines: list[Any]) -> HttpResponse:
@@ -88,9 +98,9 @@ def stripe_payout_post(request: WebRequest, lines: list[Any]) -> HttpResponse:
     except HandoverError as error:
         messages.error(request, error.detail)
     else:
+        transfers = f"{len(made)} transfer" + ("s" if len(made) != 1 else "")
         messages.success(
-            request,
-            f"Payout sent to your Stripe account: {len(made)} transfer(s), one per order.",
+            request, f"Payout sent to your Stripe account: {transfers}, one per order."
         )
     return redirect("web:payout")
 
