@@ -21,12 +21,15 @@ from django.utils import timezone
 
 from handover.accounts.models import User
 from handover.billing.models import ConnectedAccount, PayoutInterval, PayoutSchedule
+from handover.evidence.models import Event, EventType
 from handover.ledger.models import Account, AccountKind, LedgerTransaction, TransactionKind
 from handover.ledger.selectors import available_by_order, balances_for
 from handover.ledger.services import account_for, ledger_payout
 from handover.lib.errors import Conflict, InvalidInput
 from handover.lib.links import page_url
-from handover.lib.money import CURRENCIES, MAX_AMOUNT
+from handover.lib.money import CURRENCIES, MAX_AMOUNT, format_amount
+from handover.notifications.rules import Email
+from handover.notifications.services import email_to_user
 from handover.orders.models import Order
 from handover.payments.providers import get_provider
 from handover.payments.stripe_client import stripe_amount, stripe_client
@@ -297,7 +300,26 @@ def payouts_scheduled(*, now=None) -> int:
 
 def _scheduled_one(user: User, currency: str) -> int:
     try:
-        return len(payout_request(user=user, currency=currency))
+        with transaction.atomic():
+            made = payout_request(user=user, currency=currency)
+            _tell_scheduled(user, made)
     except Conflict as refusal:
         logger.info("scheduled payout for user %s not made: %s", user.pk, refusal.code)
         return 0
+    return len(made)
+
+
+def _tell_scheduled(user: User, made: list[LedgerTransaction]) -> None:
+    """One e-mail for a payout the seller did not ask for just now (one they ask for is
+    shown on the page): what left, per order, and where to see it."""
+    total = sum(txn.entries.get(amount__gt=0).amount for txn in made)
+    currency = made[0].currency
+    lines = [
+        f"Your {PayoutInterval(payout_interval(user)).label.lower()} payout sent "
+        f"{format_amount(total, currency)} to your linked account:",
+        *(f"- order #{txn.order_id or '-'}: {txn.reference}" for txn in made),
+        f"Your payouts: {page_url('web:payout')}",
+    ]
+    event = Event.objects.get(type=EventType.PAYOUT_MADE, payload__transaction_id=made[-1].pk)
+    subject = f"Payout of {format_amount(total, currency)} sent"
+    email_to_user(event, user_id=user.pk, email=Email(subject, "\n".join(lines) + "\n"))

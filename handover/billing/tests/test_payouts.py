@@ -27,6 +27,7 @@ from handover.billing.payouts import (
 from handover.evidence.models import Event
 from handover.ledger.models import LedgerTransaction, TransactionKind
 from handover.lib.errors import Conflict
+from handover.notifications.models import Outbox
 from handover.payments.stripe_client import stripe_client
 from handover.testing.payouts import boundary_fresh, cleared_order, linked_account, onboard
 from handover.testing.snapshots import db_snapshot
@@ -314,7 +315,7 @@ def test_a_seller_without_a_linked_account_keeps_the_balance_and_is_told_why(
 
 
 def test_a_daily_schedule_pays_out_cleared_funds_once_a_day(
-    stripe_account, clock, buyer, seller, support, stranger
+    settings, stripe_account, clock, buyer, seller, support, stranger
 ):
     first = cleared_order(clock, buyer=buyer, seller=seller, support=support)
     cleared_order(clock, buyer=buyer, seller=stranger, support=support)  # on request: waits
@@ -322,7 +323,12 @@ def test_a_daily_schedule_pays_out_cleared_funds_once_a_day(
     payout_schedule_set(user=seller, interval=PayoutInterval.DAILY)
 
     assert payouts_scheduled() == 1
-    assert [p.order_id for p in payouts_posted()] == [first.pk]
+    [posted] = payouts_posted()
+    assert posted.order_id == first.pk
+    [mail] = Outbox.objects.filter(recipient=seller, subject__startswith="Payout")
+    assert mail.subject == "Payout of 80.00 EUR sent"
+    assert posted.reference in mail.body and f"order #{first.pk}" in mail.body
+    assert settings.HANDOVER_BASE_URL + "/balance/payout/" in mail.body
     second = cleared_order(clock, buyer=buyer, seller=seller, support=support)
     ran = timezone.now() - timedelta(hours=23)
     PayoutSchedule.objects.filter(user=seller).update(last_run_at=ran)

@@ -75,6 +75,8 @@ def test_without_a_linked_account_the_page_says_the_balance_waits(client, seller
     page = text(client.get("/balance/payout/"))
     assert "Not linked" in page and "Your balance waits here until you link" in page
     assert "Link a Stripe account first" in page and "Pay out 80.00 EUR" not in page
+    balance_page = text(client.get("/balance/"))
+    assert "Your balance waits here until you" in balance_page and ">Payouts</a>" in balance_page
     before = db_snapshot()
 
     done = client.post("/balance/payout/", {"currency": "EUR", "confirm": "yes"}, follow=True)
@@ -120,4 +122,5 @@ def test_with_the_test_provider_the_payout_page_stays_as_it_was(client, seller):
     client.force_login(seller)
     page = text(client.get("/balance/payout/"))
     assert "Request a payout" in page and "Stripe" not in page
+    assert "Stripe" not in text(client.get("/balance/"))
     assert client.post("/balance/payout/link/")["Location"] == "/balance/payout/"

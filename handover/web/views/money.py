@@ -76,6 +76,7 @@ def balance_page(request: WebRequest) -> HttpResponse:
         "page": page,
         "movements": [_movement(entry) for entry in page],
         "clearance": settings.HANDOVER_CLEARANCE_PERIOD,
+        "payout_account": payouts.payout_account_state(request.user),
     }
     return render(request, "web/money/balance.html", context)
 

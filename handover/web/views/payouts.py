@@ -50,6 +50,13 @@ def account_state(account: ConnectedAccount | None) -> AccountState:
     return AccountState("ready", "Ready", account)
 
 
+def payout_account_state(user) -> AccountState | None:
+    """The linked account's state where payouts go through Stripe; None elsewhere."""
+    if not connect_enabled():
+        return None
+    return account_state(ConnectedAccount.objects.filter(user=user).first())
+
+
 def stripe_payouts_page(
     request: WebRequest,
     lines: list[Any],
