@@ -239,8 +239,9 @@ def _transfer(
     if order is not None:
         params["transfer_group"] = transfer_group(order.pk)
         metadata["handover_order"] = str(order.pk)
-        if order.payment_reference.startswith("ch_"):
-            params["source_transaction"] = order.payment_reference
+        charge = _charge_of(order)
+        if charge:
+            params["source_transaction"] = charge
         earlier = _unrecorded_transfer(order, destination, amount)
         if earlier:
             return earlier
@@ -262,6 +263,22 @@ def _transfer(
             code="payout_refused",
         ) from None
     return transfer.id
+
+
+def _charge_of(order: Order) -> str:
+    """The charge the buyer paid the order with, where Stripe took it: a Transfer from it
+    may be made before its funds are available in the platform's balance."""
+    reference = order.payment_reference
+    if reference.startswith(("ch_", "py_")):
+        return reference
+    if not reference.startswith("pi_"):
+        return ""
+    try:
+        intent = stripe_client().v1.payment_intents.retrieve(reference).to_dict()
+    except stripe.StripeError:
+        return ""  # the Transfer then comes from the platform's available balance
+    charge = intent.get("latest_charge") or ""
+    return charge if isinstance(charge, str) else str(charge.get("id", ""))
 
 
 def _unrecorded_transfer(order: Order, destination: str, amount: int) -> str:

@@ -385,3 +385,26 @@ def test_a_refused_transfer_rolls_the_payout_back(two_cleared, stripe_account, s
 
     assert refusal.value.code == "payout_refused"
     assert db_snapshot() == before
+
+
+def test_a_transfer_comes_from_the_charge_the_buyer_paid(two_cleared, stripe_account, seller):
+    """The order's PaymentIntent (localstripe's, paid by card) names its charge."""
+    client = stripe_client()
+    intent = client.v1.payment_intents.create(params={"amount": 10600, "currency": "eur"})
+    card = client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"},
+        }
+    )
+    client.v1.payment_intents.update(intent.id, params={"payment_method": card.id})
+    client.v1.payment_intents.confirm(intent.id)
+    first = two_cleared[0]
+    type(first).objects.filter(pk=first.pk).update(payment_reference=intent.id)
+    linked_account(seller)
+
+    payout_request(user=seller, currency="EUR", amount=SHARE)
+
+    [transfer] = transfers(stripe_account.boundary)
+    assert transfer["source_transaction"].startswith("ch_")
+    assert transfer["transfer_group"] == f"order-{first.pk}"
