@@ -29,7 +29,7 @@ from handover.ledger.models import LedgerTransaction, TransactionKind
 from handover.lib.errors import Conflict
 from handover.notifications.models import Outbox
 from handover.payments.stripe_client import stripe_client
-from handover.testing.payouts import boundary_fresh, cleared_order, linked_account, onboard
+from handover.testing.payout_steps import boundary_fresh, cleared_order, linked_account, onboard
 from handover.testing.snapshots import db_snapshot
 from handover.testing.steps import balance, ok, refused
 from handover.testing.stripe_connect import transfers

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from handover.billing.models import PayoutInterval, PayoutSchedule
 from handover.ledger.models import LedgerTransaction, TransactionKind
-from handover.testing.payouts import boundary_fresh, cleared_order, linked_account
+from handover.testing.payout_steps import boundary_fresh, cleared_order, linked_account
 from handover.testing.snapshots import db_snapshot
 from handover.testing.steps import balance
 from handover.testing.stripe_connect import transfers

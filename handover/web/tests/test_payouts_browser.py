@@ -16,7 +16,7 @@ from handover.accounts.models import Role, User
 from handover.billing.models import ConnectedAccount
 from handover.ledger.models import LedgerTransaction, TransactionKind
 from handover.testing.actors import make_user
-from handover.testing.payouts import boundary_fresh, cleared_order
+from handover.testing.payout_steps import boundary_fresh, cleared_order
 from handover.testing.stripe_connect import transfers
 from handover.web.tests.report_steps import Checked
 from handover.web.tests.test_support_browser import log_in
