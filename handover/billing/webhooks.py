@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from handover.billing import payins, refunds
 from handover.billing.models import WebhookEvent
+from handover.billing.payouts import account_updated
 from handover.lib.errors import InvalidInput
 from handover.payments.stripe_client import stripe_client
 
@@ -36,6 +37,7 @@ HANDLERS: dict[str, Handler] = {
     "refund.failed": refunds.refund_update_apply,
     "charge.refund.updated": refunds.refund_update_apply,
     "charge.refunded": refunds.charge_refunded_apply,
+    "account.updated": account_updated,
 }
 
 

@@ -2,8 +2,8 @@ from django.conf import settings
 from ninja import Router, Schema, Status
 from pydantic import StrictInt
 
+from handover.billing.payouts import payout_request
 from handover.ledger.selectors import balances_for
-from handover.ledger.services import payout_request
 
 router = Router()
 
@@ -24,7 +24,8 @@ class PayoutIn(Schema):
 
 
 class PayoutOut(Schema):
-    id: int
+    id: int  # the first of its ledger payouts: one per order the funds were earned on
+    references: list[str]  # the provider's ids (Stripe: one Transfer per order)
     amount: int
     currency: str
     balance: BalanceOut
@@ -49,12 +50,15 @@ def balance(request, currency: str | None = None):
 
 @router.post("/payouts", response={201: PayoutOut})
 def payout(request, payload: PayoutIn):
+    """Pay out available funds; with Stripe to the linked account (409 ``no_payout_account``
+    without a usable one), one Transfer per order the funds were earned on."""
     currency = payload.currency or settings.HANDOVER_CURRENCY
-    txn = payout_request(user=request.auth, currency=currency, amount=payload.amount)
+    txns = payout_request(user=request.auth, currency=currency, amount=payload.amount)
     return Status(
         201,
         {
-            "id": txn.pk,
+            "id": txns[0].pk,
+            "references": [txn.reference for txn in txns],
             "amount": payload.amount,
             "currency": currency,
             "balance": _balance(request.auth, currency),

@@ -4,7 +4,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import BigIntegerField, Case, F, Sum, Value, When
 from django.utils import timezone
 
@@ -19,8 +19,7 @@ from handover.ledger.models import (
     TransactionKind,
 )
 from handover.ledger.rules import Shares, shares, shares_delta
-from handover.lib.errors import Conflict, InvalidInput
-from handover.lib.money import CURRENCIES, MAX_AMOUNT
+from handover.lib.errors import Conflict
 from handover.notifications.services import notifications_for_event
 
 logger = logging.getLogger(__name__)
@@ -285,27 +284,17 @@ def ledger_chargeback(*, order, amount: int) -> int:
     return shortfall
 
 
-@transaction.atomic
-def payout_request(*, user: User, currency: str, amount: int) -> LedgerTransaction:
-    """Pay out available funds to the seller through the payment provider."""
-    from handover.payments.providers import get_provider
-
-    if currency not in CURRENCIES:
-        raise InvalidInput(f"Unknown currency {currency!r}.")
-    if not 1 <= amount <= MAX_AMOUNT:
-        raise InvalidInput("The amount must be a positive whole number of minor units.")
-    available = account_for(kind=AccountKind.SELLER_AVAILABLE, currency=currency, owner=user)
-    # The lock keeps two payouts from both passing the balance check below.
-    available = Account.objects.select_for_update().get(pk=available.pk)
-    if available.balance < amount:
-        raise Conflict(
-            f"Only {available.balance} is available for payout.", code="insufficient_funds"
-        )
-    reference = get_provider().payout(user=user, currency=currency, amount=amount)
-    world = account_for(kind=AccountKind.WORLD, currency=currency)
+def ledger_payout(
+    *, user: User, available: Account, amount: int, order=None, reference: str
+) -> LedgerTransaction:
+    """Post a payout the provider made (``reference``): the seller's available funds, earned on
+    ``order`` where known, leave to the world. The caller holds ``available``'s row lock
+    and checked its balance."""
+    world = account_for(kind=AccountKind.WORLD, currency=available.currency)
     txn = _post(
         kind=TransactionKind.PAYOUT,
-        currency=currency,
+        currency=available.currency,
+        order=order,
         legs=[(available, -amount), (world, amount)],
         memo=f"payout {reference}",
         reference=reference,
@@ -317,9 +306,10 @@ def payout_request(*, user: User, currency: str, amount: int) -> LedgerTransacti
         actor_role="seller",
         payload={
             "amount": amount,
-            "currency": currency,
+            "currency": available.currency,
             "reference": reference,
             "transaction_id": txn.pk,
+            "order_id": getattr(order, "pk", None),
         },
     )
     notifications_for_event(event)

@@ -13,7 +13,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from handover.billing.tasks import payins_check_task
+from handover.billing.tasks import payins_check_task, payouts_scheduled_task
 from handover.delivery.tasks import preview_views_sweep, previews_resume, storage_sweep_task
 from handover.evidence.tasks import evidence_log
 from handover.notifications.tasks import outbox_send_enqueue_if_due
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 PERIODIC = (timers_sweep, evidence_log, previews_resume, preview_views_sweep, payins_check_task)
 # Enqueued at most this often (the first tick of a scheduler does): listing every stored file
 # is not work for every tick.
-HOURLY = (storage_sweep_task,)
+HOURLY = (storage_sweep_task, payouts_scheduled_task)  # payouts: daily or weekly per seller
 HOUR = 3600.0
 
 

@@ -22,7 +22,7 @@ class StripeBoundary:
     localstripe. A handler gets ``(boundary, match, form, body, headers)`` (``form``: the
     request's form fields and query, Stripe's bracketed keys as given, each a list; empty for
     a multipart upload, whose raw ``body`` it parses) and returns (status, JSON body), or
-    (status, bytes) for a script."""
+    (status, bytes) for a script; for a redirect (3xx) the body is ``{"location": url}``."""
 
     def __init__(self, localstripe_url: str, routes: list[Route]) -> None:
         self.localstripe_url = localstripe_url
@@ -47,6 +47,12 @@ class StripeBoundary:
                         with boundary.lock:
                             boundary.requests.append((self.command, path, form))
                             status, answer = handler(boundary, match, form, body, self.headers)
+                        if 300 <= status < 400:  # a hosted page sending the browser on
+                            self.send_response(status)
+                            self.send_header("Location", answer["location"])
+                            self.send_header("Content-Length", "0")
+                            self.end_headers()
+                            return
                         if isinstance(answer, bytes):  # a script (testing.stripe_js)
                             self._answer(status, answer, "application/javascript")
                         else:

@@ -3,7 +3,14 @@
 
 from django.urls import path
 
-from handover.web.views import money, reports, support, support_orders, support_refunds
+from handover.web.views import (
+    money,
+    payouts,
+    reports,
+    support,
+    support_orders,
+    support_refunds,
+)
 
 
 def _support_action(slug: str):
@@ -55,4 +62,7 @@ urlpatterns = [
     ),
     path("balance/", money.balance_page, name="balance"),
     path("balance/payout/", money.payout_page, name="payout"),
+    path("balance/payout/link/", payouts.account_link, name="payout_account_link"),
+    path("balance/payout/return/", payouts.account_return, name="payout_account_return"),
+    path("balance/payout/refresh/", payouts.account_refresh, name="payout_account_refresh"),
 ]

@@ -411,6 +411,13 @@ WEB: dict[str, Expected] = {
     "POST /balance/": page(405),
     "GET /balance/payout/": page(200),
     "POST /balance/payout/": page(422),
+    # Linking a Stripe account: back to the payout page where payouts do not go through Stripe.
+    "GET /balance/payout/link/": page(405),
+    "POST /balance/payout/link/": page(302),
+    "GET /balance/payout/return/": page(302),
+    "POST /balance/payout/return/": page(405),
+    "GET /balance/payout/refresh/": page(302),
+    "POST /balance/payout/refresh/": page(405),
     # --- notifications ---
     "GET /notifications/": page(200),
     "POST /notifications/": page(405),

@@ -85,12 +85,14 @@ def test_a_payout_moves_available_funds_to_the_world(cleared, seller, seller_api
     assert balance(f"seller:{seller.pk}:available") == SELLER_SHARE - 3000
     assert balance("world") == world_before + 3000
     txn = LedgerTransaction.objects.get(pk=body["id"])
-    assert (txn.kind, txn.order_id, txn.currency) == ("payout", None, "EUR")
+    # A payout names the order its funds were earned on (one per order; see billing.payouts).
+    assert (txn.kind, txn.order_id, txn.currency) == ("payout", cleared, "EUR")
     legs = {e.account.name: e.amount for e in Entry.objects.filter(transaction=txn)}
     assert legs == {f"seller:{seller.pk}:available": -3000, "world": 3000}
     event = Event.objects.get(type="ledger.payout")
     assert (event.actor_id, event.actor_role) == (seller.pk, "seller")
     assert event.payload["amount"] == 3000 and event.payload["transaction_id"] == txn.pk
+    assert event.payload["order_id"] == cleared and body["references"] == [txn.reference]
     assert event.payload["reference"]
 
 

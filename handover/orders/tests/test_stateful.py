@@ -26,6 +26,7 @@ from hypothesis.stateful import (
 )
 
 from handover.accounts.models import Role, User
+from handover.billing.payouts import payout_request
 from handover.delivery.models import Delivery, DeliveryFile
 from handover.delivery.previewing import preview_make
 from handover.delivery.services import delivery_release_early, order_deliver
@@ -34,7 +35,6 @@ from handover.disputes.services import cancellation_expire, dispute_decide, disp
 from handover.evidence.models import Event, EventType
 from handover.ledger.models import Account, AccountKind, Entry, LedgerTransaction
 from handover.ledger.rules import shares
-from handover.ledger.services import payout_request
 from handover.ledger.tests.invariants import assert_ledger_invariants
 from handover.lib.errors import (
     Conflict,

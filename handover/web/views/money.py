@@ -12,13 +12,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from handover.accounts.models import User
+from handover.billing.payouts import connect_enabled, payout_request
 from handover.ledger.models import AccountKind, Entry, TransactionKind
 from handover.ledger.selectors import balances_for, seller_movements
-from handover.ledger.services import payout_request
 from handover.lib.errors import Conflict, HandoverError, InvalidInput
 from handover.web.amounts import amount_text
 from handover.web.http import WebRequest
 from handover.web.support_forms import PayoutForm
+from handover.web.views import payouts
 
 MOVEMENTS_PER_PAGE = 25
 
@@ -75,6 +76,7 @@ def balance_page(request: WebRequest) -> HttpResponse:
         "page": page,
         "movements": [_movement(entry) for entry in page],
         "clearance": settings.HANDOVER_CLEARANCE_PERIOD,
+        "payout_account": payouts.payout_account_state(request.user),
     }
     return render(request, "web/money/balance.html", context)
 
@@ -84,6 +86,10 @@ def balance_page(request: WebRequest) -> HttpResponse:
 def payout_page(request: WebRequest) -> HttpResponse:
     """The payout form; a valid one is shown back for confirmation before the payout."""
     balances = _balances(request.user)
+    if connect_enabled():  # to the seller's linked Stripe account, one order at a time
+        if request.method == "POST":
+            return payouts.stripe_payout_post(request, balances)
+        return payouts.stripe_payouts_page(request, balances)
     first = next((b for b in balances if b.available), balances[0])
     form = PayoutForm(
         request.POST if request.method == "POST" else None,
