@@ -121,24 +121,10 @@ def _event_rows(model) -> Iterator[EventRow]:
                 yield with_columns[pk]
 
 
-# Whether the body is, byte for byte, the canonical body that `chain.event_body` makes of the
-# row's columns: SQLite's JSON_OBJECT writes it as Python's canonical JSON does (keys here in
-# sorted order, no spaces, the payload's text as stored, which `event_append` writes as
-# canonical JSON). Only where every column reads back in Python as it is written here: a
-# payload that is JSON; no BLOB (JSON_OBJECT refuses one); a time as Django writes it,
-# microseconds left out when there are none, as `isoformat` leaves them out. Any other row
-# is compared in Python. A row this says yes to reads field by field as its columns.
-_DIGIT = "[0-9]"
-_SECONDS = f"{_DIGIT * 4}-{_DIGIT * 2}-{_DIGIT * 2} {_DIGIT * 2}:{_DIGIT * 2}:{_DIGIT * 2}"
-_SQLITE_COLUMNS_BODY = f"""
-CASE WHEN json_valid(payload)
-    AND typeof(order_id) != 'blob' AND typeof(type) != 'blob' AND typeof(actor_id) != 'blob'
-    AND typeof(actor_role) != 'blob' AND typeof(prev_hash) != 'blob'
-    AND (
-        created_at GLOB '{_SECONDS}'
-        OR created_at GLOB '{_SECONDS}.{_DIGIT * 6}' AND created_at NOT GLOB '*.000000'
-    )
-THEN body = json_object(
+# The canonical body that `chain.event_body` makes of a row's columns, as SQLite writes it:
+# JSON_OBJECT writes JSON as Python's canonical JSON does (no spaces; the keys here in sorted
+# order), with the payload's text as stored, which `event_append` writes as canonical JSON.
+_SQLITE_BODY = f"""json_object(
     'actor', actor_id,
     'at', replace(created_at, ' ', 'T') || '+00:00',
     'order', order_id,
@@ -147,7 +133,25 @@ THEN body = json_object(
     'role', actor_role,
     'type', type,
     'v', {EVENT_VERSION}
-) ELSE 0 END
+)"""
+# Whether the body is that body, byte for byte: asked only where every column reads back in
+# Python as it is written there, so that a body SQLite finds the same, Python finds the same
+# field by field: a payload that is JSON; ids that are integers (SQLite writes a real with 15
+# digits, Python with all of them) and texts that are text (no BLOB, which JSON_OBJECT
+# refuses); a time as Django writes it, the microseconds left out when there are none, as
+# `isoformat` leaves them out. Every other row is compared in Python.
+_DIGIT = "[0-9]"
+_SECONDS = f"{_DIGIT * 4}-{_DIGIT * 2}-{_DIGIT * 2} {_DIGIT * 2}:{_DIGIT * 2}:{_DIGIT * 2}"
+_SQLITE_COLUMNS_BODY = f"""
+CASE WHEN json_valid(payload)
+    AND typeof(order_id) IN ('integer', 'null') AND typeof(actor_id) IN ('integer', 'null')
+    AND typeof(type) = 'text' AND typeof(actor_role) = 'text' AND typeof(prev_hash) = 'text'
+    AND (
+        created_at GLOB '{_SECONDS}'
+        OR created_at GLOB '{_SECONDS}.{_DIGIT * 6}' AND created_at NOT GLOB '*.000000'
+    )
+THEN body = {_SQLITE_BODY}
+ELSE 0 END
 """
 
 
