@@ -16,18 +16,21 @@ not the code's cost) and take medians over rounds.
    them (``chain.event_body``, ~270 bytes of canonical JSON), 20 per order for N/20 orders whose
    events interleave in the log as concurrent orders' do, each order's chained by ``prev``;
    their leaf hashes, and a tree head signed with a throwaway Ed25519 key. The event rows are
-   made as the command's reader makes them, one after another in the order it reads them (the
-   payload decoded). Timed: ``verify.verify_log`` over those rows as ``handover verify --log``
-   calls it (rows grouped by order, leaves by seq, the head, a ``Progress`` advancing on a
-   non-terminal), hashing with hashlib. Floor: one ``hashlib.sha256(body).digest()`` per
+   made as the command's reader makes them, one after another in the order it reads them: on
+   SQLite, which compares each body with its columns' canonical body as it reads it (the
+   database's work, counted in 1b, not here), without the columns; on PostgreSQL with them
+   (the payload decoded). Timed: ``verify.verify_log`` over those rows as ``handover verify
+   --log`` calls it (rows grouped by order, leaves by seq, the head, a ``Progress`` advancing
+   on a non-terminal), hashing with hashlib. Floor: one ``hashlib.sha256(body).digest()`` per
    event over the same bytes, run before and after every case; a case's ratio is against those
    two runs. The splits time each pass of ``verify_log`` on its own over the same rows; the
-   info rows what a log costs whose events are all read field by field, or whose leaves are
-   all hashed again (a log of version 1).
+   info rows what a log costs whose rows come with their columns (PostgreSQL's), whose events
+   are all read field by field, or whose leaves are all hashed again (a log of version 1).
 1b. command: ``handover verify --log`` itself, in its own process, on fresh SQLite databases of
    N/10 and N events of the same kind (filled in bulk by a child, every event sequenced, one
    head signed): its CPU and peak RSS from ``wait4``, against the floor over the same bodies
-   read back from that database. Its RSS must not grow with the log.
+   read back from that database. Its RSS must not grow with the log. It runs from modules
+   compiled once, as an installed program does; its start alone (``verify --help``) is shown.
 2. proof: ``MerkleTree.inclusion_proof`` + ``merkle.verify_inclusion`` for 10,000 random leaves
    of the N-leaf tree; floor: the same number of plain SHA-256 node hashes (65 bytes each) that
    verifying those proofs needs. Cases alternate on every chunk of 250 proofs.
@@ -214,8 +217,12 @@ def rotated[T](items: tuple[T, ...], n: int) -> tuple[T, ...]:
 class Log:
     bodies: list[bytes]  # in id (= seq) order: what the floor hashes
     # verify.EventRow, grouped by order, each order's in id order, as the command's reader gives
-    # them (every value a new object, the payload decoded from the column's text)
+    # them on SQLite: the database has compared each body with its columns' canonical body
+    # (every one the same), so the columns are not read
     events: list
+    # the same rows as the reader gives them on PostgreSQL, with their columns (every value a
+    # new object, the payload decoded): the check compares each body with its columns
+    events_with_columns: list
     leaves: list  # verify.LeafRow, by seq
     leaf_hashes: list[bytes]
     head: object  # verify.HeadRow
@@ -365,7 +372,11 @@ def build_log(n: int, seed: int = 1) -> Log:
     # The rows were made in id order, so that an order's rows lie far apart in memory. The
     # reader makes each row as it reads it, in the order verify_log takes them: made again
     # here in that order, every value a new object.
-    events = [_as_read(row) for order in sorted(by_order) for row in by_order[order]]
+    with_columns = [_as_read(row) for order in sorted(by_order) for row in by_order[order]]
+    events = [
+        verify.EventRow(r.id, r.order_id, "", None, "", "", None, r.body, r.prev_hash, r.hash, True)
+        for r in with_columns
+    ]
     root = merkle.root(leaf_hashes).hex()
     key = Ed25519PrivateKey.generate()
     public = key.public_key().public_bytes(
@@ -376,7 +387,7 @@ def build_log(n: int, seed: int = 1) -> Log:
     message = chain.tree_head_message(size=n, root=root, signed_at=signed_at, key_id=key_id)
     signature = base64.b64encode(key.sign(message)).decode()
     head = verify.HeadRow(n, root, signed_at, key_id, signature)
-    return Log(bodies, events, leaves, leaf_hashes, head, public, len(by_order))
+    return Log(bodies, events, with_columns, leaves, leaf_hashes, head, public, len(by_order))
 
 
 def _as_read(row):
@@ -424,11 +435,11 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
         if not result.ok or result.events != events or result.tree_size != leaves:
             raise RuntimeError(f"verify_log: {verify.report_lines(result)}")
 
-    def verify_log() -> None:
+    def verify_log(events: list) -> None:
         # As `handover verify --log` calls it, progress bar included (a line per tenth).
         bar = Progress(io.StringIO(), 2 * n)
         result = verify.verify_log(
-            events=log.events,
+            events=events,
             leaves=log.leaves,
             heads=[log.head],
             public_key=log.public_key,
@@ -436,8 +447,8 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
         )
         checked(result, n, n)
 
-    def pass_events() -> None:
-        checked(verify.verify_log(events=log.events, leaves=(), heads=(), public_key=b""), n, 0)
+    def pass_events(events: list) -> None:
+        checked(verify.verify_log(events=events, leaves=(), heads=(), public_key=b""), n, 0)
 
     def pass_leaves() -> None:
         result = verify.verify_log(
@@ -451,7 +462,7 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
         saved = log_check._columns_body
         log_check._columns_body = lambda row: verify.NOT_JSON
         try:
-            pass_events()
+            pass_events(log.events_with_columns)
         finally:
             log_check._columns_body = saved
 
@@ -482,8 +493,10 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
             raise RuntimeError
 
     cases = {
-        "verify_log": verify_log,
-        "events": pass_events,
+        "verify_log": partial(verify_log, log.events),
+        "events": partial(pass_events, log.events),
+        "compared": partial(verify_log, log.events_with_columns),
+        "compared events": partial(pass_events, log.events_with_columns),
         "leafpass": pass_leaves,
         "tree": tree,
         "fields": field_by_field,
@@ -511,8 +524,16 @@ def section_verify(plan: Plan, report: Report, log: Log) -> None:
         else:
             report.add(label, per(t.median(name)), floor_cell, f"{ratio:.2f}x")
 
-    row("verify_log over the rows as `handover verify --log` reads them", "verify_log", True)
-    row("split: event pass (hash, link, body against its columns)", "events")
+    row(
+        "verify_log over the rows as `handover verify --log` reads them (SQLite)",
+        "verify_log",
+        True,
+    )
+    row("split: event pass (hash, link; SQLite compared body and columns)", "events")
+    row("info: verify_log over rows with their columns (PostgreSQL's reader)", "compared")
+    row(
+        "- its event pass (hash, link, body against its columns' canonical JSON)", "compared events"
+    )
     row("split: leaf pass (leaves, tree, the signed head)", "leafpass")
     row("- the tree's right edge, a chunk at a time (CompactRange)", "tree")
     row("info: event pass reading every event field by field", "fields")
@@ -555,12 +576,14 @@ def section_command(plan: Plan, report: Report) -> None:
         report.section("1b. `handover verify --log`: skipped, no `handover` beside this Python")
         return
     report.section("1b. `handover verify --log` from a SQLite database (one process, hashlib)")
+    start = _command_start(handover)
     peaks: list[float] = []
     for size in sizes:
         data_dir = tempfile.mkdtemp(prefix="handover-bench-verify-")
         env = {**os.environ, "HANDOVER_DATA_DIR": data_dir}
         env["DJANGO_SETTINGS_MODULE"] = "handover.settings"
         env.pop("DATABASE_URL", None)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: the modules compiled once
         try:
             progress(f"command: filling a database with {size:,} events ...")
             command = [sys.executable, str(Path(__file__).resolve()), "--child", "fill"]
@@ -599,6 +622,10 @@ def section_command(plan: Plan, report: Report) -> None:
             )
         finally:
             shutil.rmtree(data_dir, ignore_errors=True)
+    report.add(
+        "- of which the program's start (`handover verify --help`: Python, Django, the command)",
+        f"{start:.2f} s",
+    )
     growth = peaks[-1] - peaks[0]
     report.add(
         f"peak RSS at {sizes[1]:,} less at {sizes[0]:,} events",
@@ -610,7 +637,8 @@ def section_command(plan: Plan, report: Report) -> None:
         "command: the CPU and peak RSS of the `handover verify --log` process (Django's "
         "start, the two queries through the ORM, the checks, the progress lines), from wait4 "
         "in a small parent; the floor is hashlib.sha256 over the same bodies read from that "
-        "database, before and after it."
+        "database, before and after it. The command runs as an installed program does, from "
+        "modules compiled once (PYTHONDONTWRITEBYTECODE unset for it; a first run compiles)."
     )
 
 
@@ -625,6 +653,26 @@ out = {"status": status, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kib": u
 with open(sys.argv[1], "w") as f:
     json.dump(out, f)
 """
+
+
+def _command_start(handover: str) -> float:
+    """CPU seconds of ``handover verify --help``: the start every run of the command pays,
+    after a first run has compiled the modules (as an install does)."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "handover.settings"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    with tempfile.TemporaryDirectory(prefix="handover-bench-start-") as data_dir:
+        env["HANDOVER_DATA_DIR"] = data_dir
+        usage_file = Path(data_dir) / "usage.json"
+        runs = []
+        for _ in range(3):
+            subprocess.run(
+                [sys.executable, "-c", _MEASURED, str(usage_file), handover, "verify", "--help"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                check=True,
+            )
+            runs.append(json.loads(usage_file.read_text())["cpu"])
+    return min(runs[1:])
 
 
 def _hash_each(bodies: list[bytes]) -> float:

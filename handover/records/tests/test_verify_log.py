@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from handover.evidence.chain import event_body, event_hash, tree_head_message
 from handover.evidence.log import log_sequence, tree_head_sign
@@ -19,7 +19,12 @@ from handover.evidence.merkle import MerkleTree, leaf_hash
 from handover.evidence.models import Event
 from handover.evidence.triggers import sqlite_create
 from handover.lib.canonical import canonical_json
-from handover.records.management.commands.verify import Progress, _event_rows
+from handover.records.management.commands.verify import (
+    _SQLITE_BODY,
+    Progress,
+    _event_rows,
+    _rows_with_columns,
+)
 from handover.records.tests.test_bundle import fresh_log_tree
 from handover.records.verify import EventRow, HeadRow, LeafRow, Reason, key_id, verify_log
 from handover.records.verify import log as log_check
@@ -181,8 +186,13 @@ def test_the_payload_column_holds_the_payload_as_the_body_does(record):
             assert stored[event.pk] == canonical_json(in_body).decode()
 
 
+def _with_columns() -> list[EventRow]:
+    """Every event with its columns, as the reader hands over those it reads with them."""
+    return list(_rows_with_columns(Event.objects.order_by("order_id", "id")))
+
+
 def test_the_reader_hands_over_the_stored_payload_decoded(record):
-    rows = list(_event_rows(Event))
+    rows = _with_columns()
     assert len(rows) == Event.objects.count()
     stored = _stored_payloads()
     for row in rows:
@@ -195,9 +205,13 @@ def test_every_event_as_written_is_the_canonical_body_of_its_columns(record, mon
     # So none is read field by field: the body's one comparison with its columns says it all.
     seen: list[int] = []
     monkeypatch.setattr(log_check, "_parsed", lambda body: seen.append(1))
-    rows = list(_event_rows(Event))
+    rows = _with_columns()
     for row in rows:
         assert log_check._canonical_text(log_check._columns_body(row)) == row.body
+    # SQLite finds each the same as it reads it: none is read again with its columns.
+    read = list(_event_rows(Event))
+    assert [row.id for row in read] == [row.id for row in rows]
+    assert all(row.columns_body for row in read) == (connection.vendor == "sqlite")
     _out, _err, error = run_log_check()
     assert error is None
     assert seen == []
@@ -250,6 +264,105 @@ def test_a_payload_column_that_is_not_json_is_found_even_in_a_body_made_to_match
             assert f"FAILED malformed: {name}: its body is not JSON." in out
         else:
             assert f"FAILED event_column_mismatch: {name}: its payload column differs" in out
+
+
+def _forged(event: Event, **columns) -> tuple[str, str]:
+    """The body (and its hash) that the event's columns would make with ``columns`` changed:
+    a body made to match a changed column, as someone rewriting the file could make it."""
+    fields = {
+        "order_id": event.order_id,
+        "type": event.type,
+        "actor_id": event.actor_id,
+        "actor_role": event.actor_role,
+        "created_at": event.created_at.isoformat(),
+        "payload": event.payload,
+        "prev_hash": event.prev_hash,
+    }
+    body = event_body(**{**fields, **columns})
+    return body.decode(), event_hash(body)
+
+
+# SQL that changes a column of the event; which of the body's fields are made to match it
+# (None: the body is left as it is). Each is reported but the "sound" ones: the same time
+# spelled otherwise, and a column with a body made to match it (a body that is no longer the
+# one its chain and its leaf hold, were it not the order's last event).
+_SOUND = ("created_at = replace(created_at, ' ', 'T')", "actor_text", "actor_real", "role")
+# ... of which SQLite finds these the same as it reads them (the rest are compared in Python)
+_SAME_IN_SQLITE = ("role",)
+_SQLITE_CHANGES = [
+    ("created_at = substr(created_at, 1, 22)", None),  # "...:56.12": not as Django writes it
+    ("created_at = substr(created_at, 1, 22)", "substr"),  # ... and the body made to match
+    ("created_at = substr(created_at, 1, 19) || '.000000'", "zeros"),
+    (_SOUND[0], None),
+    ("payload = replace(payload, '\"message_id\":', '\"message_id\":1.0+')", None),
+    ("payload = json_set(payload, '$.message_id', 1.0)", None),
+    ("payload = json_set(payload, '$.message_id', json('true'))", None),
+    ("payload = json_set(payload, '$.extra', json('[1,{\"b\":2,\"a\":1}]'))", None),
+    ("payload = json_set(payload, '$.text', 'a \"quoted\" line')", None),
+    ("type = CAST(type AS BLOB)", None),
+    ("actor_role = CAST(actor_role AS BLOB)", None),
+    ("actor_id = 'x'", "actor_text"),
+    ("actor_id = 1.5", "actor_real"),
+    # a real of more digits than SQLite writes, in a body that SQLite wrote
+    ("actor_id = 0.12345678901234567", "by_sqlite"),
+    ("actor_id = NULL", None),
+    ("order_id = NULL", None),
+    ("actor_role = 'a \"b\" ' || char(1, 10, 127, 233, 8232, 128512)", "role"),
+    ("prev_hash = 'x'", None),
+    ("body = '{' || body", None),
+]
+
+
+def test_sqlites_comparison_reports_what_the_comparison_in_python_reports(record):
+    """Whatever the database finds the same as its columns' body, Python finds the same: a
+    changed log reports the same failures whether SQLite or the check compares its rows."""
+    if connection.vendor != "sqlite":
+        pytest.skip("only SQLite compares the rows as it reads them")
+    event = _message_event(record)
+    for change, forged in _SQLITE_CHANGES:
+        before = transaction.savepoint_create()
+        with events_writable(), connection.cursor() as cursor:
+            cursor.execute("PRAGMA ignore_check_constraints = ON")
+            cursor.execute(f"UPDATE evidence_event SET {change} WHERE id = %s", [event.pk])
+            if forged is not None:
+                cursor.execute(
+                    "SELECT actor_id, actor_role, CAST(created_at AS text) FROM evidence_event "
+                    "WHERE id = %s",
+                    [event.pk],
+                )
+                actor, role, at = cursor.fetchone()
+                if forged == "by_sqlite":
+                    cursor.execute(
+                        f"SELECT {_SQLITE_BODY} FROM evidence_event WHERE id = %s", [event.pk]
+                    )
+                    (body,) = cursor.fetchone()
+                    assert '"actor":0.123456789012346,' in body  # 15 digits
+                    digest = event_hash(body.encode())
+                else:
+                    columns = {
+                        "substr": {"created_at": at.replace(" ", "T") + "+00:00"},
+                        "zeros": {"created_at": at.replace(" ", "T") + "+00:00"},
+                        "actor_text": {"actor_id": actor},
+                        "actor_real": {"actor_id": actor},
+                        "role": {"actor_role": role},
+                    }[forged]
+                    body, digest = _forged(event, **columns)
+                cursor.execute(
+                    "UPDATE evidence_event SET body = %s, hash = %s WHERE id = %s",
+                    [body, digest, event.pk],
+                )
+            cursor.execute("PRAGMA ignore_check_constraints = OFF")
+        try:
+            read = list(_event_rows(Event))
+            by_sqlite = verify_log(events=read, leaves=[], heads=[], public_key=RAW)
+            in_python = verify_log(events=_with_columns(), leaves=[], heads=[], public_key=RAW)
+            assert by_sqlite.failures == in_python.failures, change
+            changed = next(row for row in read if row.id == event.pk)
+            sound = change in _SOUND or forged in _SOUND
+            assert bool(in_python.failures) is not sound, change
+            assert changed.columns_body is (forged in _SAME_IN_SQLITE), change
+        finally:
+            transaction.savepoint_rollback(before)
 
 
 def test_a_wrong_expected_key_fails(record):

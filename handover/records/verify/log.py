@@ -24,7 +24,10 @@ from handover.records.verify.checks import (
 )
 
 
-@dataclass(frozen=True, slots=True)
+# The rows are plain (not frozen) dataclasses: a frozen one sets each field through
+# object.__setattr__, which costs more per row of ten fields than hashing its body. The checks
+# read them and never change them.
+@dataclass(slots=True)
 class EventRow:
     """An event as its row holds it: the body and the columns that copy it."""
 
@@ -38,13 +41,19 @@ class EventRow:
     body: str
     prev_hash: str
     hash: str
+    # True when the reader's database compared the body with the canonical body of the row's
+    # columns (``chain.event_body``, the current version) and found them byte for byte the
+    # same, as SQLite can (``JSON_OBJECT``). The reader then need not hand over type, actor,
+    # role, time and payload (they may be left empty): the body says what they say. False: the
+    # check makes that body itself, and reads the body field by field where the two differ.
+    columns_body: bool = False
 
 
 # A payload column that holds no JSON value (as ``EventRow.payload``): it matches no body.
 NOT_JSON: Any = object()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LeafRow:
     seq: int
     event_id: int
@@ -53,7 +62,7 @@ class LeafRow:
     event_hash: str = ""  # the event's recorded hash ("" when the reader does not give it)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HeadRow:
     size: int
     root: str
@@ -141,25 +150,32 @@ def event_failures(row: EventRow, previous: str) -> tuple[list[Failure], bool]:
 
 def _event_problems(row: EventRow, previous: str) -> tuple[list[tuple[Reason, str]], bool]:
     problems = []
-    columns = _columns_body(row)
-    body = columns if _canonical_text(columns) == row.body else _parsed(row.body)
-    if body is None:
-        problems.append((Reason.MALFORMED, "its body is not JSON."))
-        body = {}
-    version = body.get("v")
+    # A body that is its columns' canonical body holds each column as it is: its version is
+    # the current one, its order and previous hash those of the row.
+    version: object
+    order: object
+    prev: object
+    if row.columns_body:
+        version, order, prev, changed = EVENT_VERSION, row.order_id, row.prev_hash, []
+    else:
+        columns = _columns_body(row)
+        body = columns if _canonical_text(columns) == row.body else _parsed(row.body)
+        if body is None:
+            problems.append((Reason.MALFORMED, "its body is not JSON."))
+            body = {}
+        version, order, prev = body.get("v"), body.get("order"), body.get("prev")
+        changed = [] if body is columns else _changed_columns(row, body)
     if body_hash_matches(row.body.encode(errors="surrogatepass"), version, row.hash):
         under_leaf_hash = version == EVENT_VERSION  # its event hash is its leaf hash
     else:
         problems.append((Reason.EVENT_HASH_MISMATCH, "its body does not hash to its hash."))
         under_leaf_hash = False
-    if body.get("order") != row.order_id:
-        problems.append((Reason.ORDER_MISMATCH, f"its body says order {body.get('order')}."))
-    prev = body.get("prev")
+    if order != row.order_id:
+        problems.append((Reason.ORDER_MISMATCH, f"its body says order {order}."))
     if link := link_failure(prev, previous, first=previous == ""):
         detail = f"its previous hash is {prev!r}, the order's event before it has {previous!r}."
         problems.append((link, detail))
-    # A body that is its columns' canonical body holds each column as it is.
-    if body is not columns and (changed := _changed_columns(row, body)):
+    if changed:
         detail = f"its {', '.join(changed)} column differs from its body."
         problems.append((Reason.EVENT_COLUMN_MISMATCH, detail))
     return problems, under_leaf_hash

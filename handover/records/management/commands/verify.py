@@ -1,13 +1,16 @@
 import json
 import time
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.db import connection
-from django.db.models import BooleanField, Func, TextField, Value
+from django.db.models import BooleanField, Func, IntegerField, TextField, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
+from handover.evidence.chain import EVENT_VERSION
 from handover.records.verify import (
     NOT_JSON,
     EventRow,
@@ -100,6 +103,61 @@ def _log_report(expected: bytes | None, expected_id: str | None, err: OutputWrap
 def _event_rows(model) -> Iterator[EventRow]:
     # Grouped by order, each order's events in id order: one chain at a time, flat memory.
     rows = model.objects.order_by("order_id", "id")
+    if connection.vendor != "sqlite":  # PostgreSQL writes no canonical JSON: the check does
+        yield from _rows_with_columns(rows)
+        return
+    # SQLite compares each body with its columns' canonical body as it reads them: only the
+    # rows it finds different are read again with their columns, a chunk at a time.
+    compared = rows.annotate(columns_body=RawSQL(_SQLITE_COLUMNS_BODY, [], IntegerField()))
+    columns = compared.values_list("id", "order_id", "body", "prev_hash", "hash", "columns_body")
+    read = columns.iterator(chunk_size=_CHUNK)
+    while chunk := list(islice(read, _CHUNK)):
+        others = [row[0] for row in chunk if not row[-1]]
+        with_columns = {row.id: row for row in _rows_with_columns(rows.filter(pk__in=others))}
+        for pk, order_id, body, prev, digest, same in chunk:
+            if same:
+                yield EventRow(pk, order_id, "", None, "", "", None, body, prev, digest, True)
+            else:
+                yield with_columns[pk]
+
+
+# The canonical body that `chain.event_body` makes of a row's columns, as SQLite writes it:
+# JSON_OBJECT writes JSON as Python's canonical JSON does (no spaces; the keys here in sorted
+# order), with the payload's text as stored, which `event_append` writes as canonical JSON.
+_SQLITE_BODY = f"""json_object(
+    'actor', actor_id,
+    'at', replace(created_at, ' ', 'T') || '+00:00',
+    'order', order_id,
+    'payload', json(payload),
+    'prev', prev_hash,
+    'role', actor_role,
+    'type', type,
+    'v', {EVENT_VERSION}
+)"""
+# Whether the body is that body, byte for byte: asked only where every column reads back in
+# Python as it is written there, so that a body SQLite finds the same, Python finds the same
+# field by field: a payload that is JSON; ids that are integers (SQLite writes a real with 15
+# digits, Python with all of them) and texts that are text (no BLOB, which JSON_OBJECT
+# refuses); a time as Django writes it, the microseconds left out when there are none, as
+# `isoformat` leaves them out. Every other row is compared in Python.
+_DIGIT = "[0-9]"
+_SECONDS = f"{_DIGIT * 4}-{_DIGIT * 2}-{_DIGIT * 2} {_DIGIT * 2}:{_DIGIT * 2}:{_DIGIT * 2}"
+_SQLITE_COLUMNS_BODY = f"""
+CASE WHEN json_valid(payload)
+    AND typeof(order_id) IN ('integer', 'null') AND typeof(actor_id) IN ('integer', 'null')
+    AND typeof(type) = 'text' AND typeof(actor_role) = 'text' AND typeof(prev_hash) = 'text'
+    AND (
+        created_at GLOB '{_SECONDS}'
+        OR created_at GLOB '{_SECONDS}.{_DIGIT * 6}' AND created_at NOT GLOB '*.000000'
+    )
+THEN body = {_SQLITE_BODY}
+ELSE 0 END
+"""
+
+
+def _rows_with_columns(rows) -> Iterator[EventRow]:
+    """Each row with its columns, as Django reads them (on SQLite the payload's text, and
+    whether it is JSON at all)."""
     sqlite = connection.vendor == "sqlite"
     if sqlite:
         # SQLite holds the payload as text behind a CHECK (json_valid) that can be switched
