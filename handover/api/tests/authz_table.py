@@ -165,6 +165,8 @@ API: dict[str, Expected] = {
     "GET /api/v1/": public(404),  # nothing at the root: the documents are below
     "POST /api/v1/": public(404),
     "GET /api/v1/health": public(200),
+    # Stripe's signed events only: unsigned, it is refused (400) whoever sends it.
+    "POST /api/v1/payments/stripe/webhook": public(400),
     "GET /api/v1/openapi.json": public(200),
     "POST /api/v1/openapi.json": public(200),
     "GET /api/v1/docs": public(200),
