@@ -16,6 +16,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+import stripe
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -177,7 +178,11 @@ def payins_check(*, now: datetime | None = None) -> dict[str, int]:
         order = Order.objects.get(pk=order_id)
         if not cache.add(f"handover:payin-check:{order.payment_reference}", 1, timeout=every):
             continue
-        intent = stripe_client().v1.payment_intents.retrieve(order.payment_reference)
+        try:
+            intent = stripe_client().v1.payment_intents.retrieve(order.payment_reference)
+        except stripe.StripeError as error:  # the next check asks again
+            logger.warning("payment check of order %s failed: %s", order_id, type(error).__name__)
+            continue
         if intent.status != "succeeded":
             continue
         try:

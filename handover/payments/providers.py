@@ -102,6 +102,8 @@ class ManualProvider:
 # A PaymentIntent in these states has the buyer's money, or is about to: the order it pays must
 # not be abandoned (https://docs.stripe.com/payments/paymentintents/lifecycle).
 MONEY_MOVING = frozenset({"succeeded", "processing", "requires_capture"})
+# Stripe did not answer (its SDK retries these first): nothing is known, nothing changes.
+UNANSWERED = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError)
 
 
 # A Stripe Refund's status -> how far the money got (https://docs.stripe.com/api/refunds/object).
@@ -128,7 +130,7 @@ class StripeProvider:
     def start(self, *, order) -> PaymentStart:
         try:
             intent = self._intent(order)
-        except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError):
+        except UNANSWERED:
             # Stripe's SDK has retried already; the order's transaction rolls back.
             raise ProviderUnavailable(
                 "The card payment could not be started: the payment service did not answer. "
@@ -163,6 +165,15 @@ class StripeProvider:
         money has arrived or is arriving (the order must not be abandoned then)."""
         if not order.payment_reference:
             return True
+        try:
+            return self._cancel(order)
+        except UNANSWERED:
+            # Not knowing whether the buyer paid, keep the order; the timer tries again.
+            raise ProviderUnavailable(
+                "The payment service did not answer: the order stays until it does."
+            ) from None
+
+    def _cancel(self, order) -> bool:
         intents = stripe_client().v1.payment_intents
         intent = intents.retrieve(order.payment_reference)
         if intent.status in MONEY_MOVING:

@@ -336,3 +336,18 @@ def test_pay_answers_503_and_changes_nothing_when_stripe_does_not_answer(
     order = Order.objects.get(pk=order_id)
     assert order.payment_reference == "" and order.state == State.PENDING_PAYMENT
     assert not order.events.filter(type=EventType.PAYMENT_STARTED).exists()
+
+
+def test_the_payment_window_keeps_the_order_while_stripe_does_not_answer(
+    stripe_account, buyer_api, offer, settings
+):
+    order_id = place(buyer_api, offer)["id"]
+    intent_id = pay(buyer_api, order_id)["payment_reference"]
+    settings.HANDOVER_STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"  # nobody listens
+    timer_ran_out(expect=0)  # skipped (not raised: the sweep goes on to other orders)
+    refused(buyer_api.act(order_id, "abandon"), 503, "provider_unavailable")
+    assert Order.objects.get(pk=order_id).state == State.PENDING_PAYMENT
+    settings.HANDOVER_STRIPE_API_BASE = stripe_account.url
+    timer_ran_out(expect=1)
+    assert Order.objects.get(pk=order_id).state == State.CANCELLED
+    assert stripe_client().v1.payment_intents.retrieve(intent_id).status == "canceled"

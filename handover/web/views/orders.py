@@ -138,9 +138,11 @@ def _order_page(
 
 def _payment_context(request: WebRequest, order: Order, role: Actor) -> dict[str, Any]:
     """For the buyer of a card order awaiting payment: why the last payment failed, and
-    whether one was just confirmed in the browser (the page then refreshes itself until
-    Stripe's webhook has started the order)."""
+    whether one was just confirmed in the browser (the page then polls until Stripe's
+    webhook has started the order)."""
     if role != Actor.BUYER or order.state != State.PENDING_PAYMENT:
+        return {}
+    if order.payment_provider != "stripe":
         return {}
     failure = payment_failure(order)
     return {
