@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from handover.billing import chargebacks
 from handover.billing.models import WebhookEvent
 from handover.lib.errors import InvalidInput
 from handover.payments.stripe_client import stripe_client
@@ -26,7 +27,11 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], None]
 
 # Event type -> what applies it; the handler gets the event's ``data.object``.
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: dict[str, Handler] = {
+    "charge.dispute.created": chargebacks.dispute_created,
+    "charge.dispute.updated": chargebacks.dispute_updated,
+    "charge.dispute.closed": chargebacks.dispute_closed,
+}
 
 
 def webhook_event(payload: bytes, signature: str) -> dict[str, Any]:

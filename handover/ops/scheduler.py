@@ -13,13 +13,20 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from handover.billing.tasks import chargeback_evidence_sweep
 from handover.delivery.tasks import preview_views_sweep, previews_resume, storage_sweep_task
 from handover.evidence.tasks import evidence_log
 from handover.notifications.tasks import outbox_send_enqueue_if_due
 from handover.ops.tasks import timers_sweep
 
 logger = logging.getLogger(__name__)
-PERIODIC = (timers_sweep, evidence_log, previews_resume, preview_views_sweep)
+PERIODIC = (
+    timers_sweep,
+    evidence_log,
+    previews_resume,
+    preview_views_sweep,
+    chargeback_evidence_sweep,
+)
 # Enqueued at most this often (the first tick of a scheduler does): listing every stored file
 # is not work for every tick.
 HOURLY = (storage_sweep_task,)

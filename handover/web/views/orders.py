@@ -23,7 +23,7 @@ from handover.ledger.rules import shares
 from handover.lib.errors import HandoverError, InvalidInput, NotFound
 from handover.orders import services
 from handover.orders.models import Attachment, Order
-from handover.orders.rules import CLOSED, Actor, State
+from handover.orders.rules import RELEASE_ENDED, Actor, State
 from handover.orders.selectors import orders_visible_to, viewer_role
 from handover.records.bundle import bundle_served
 from handover.trust.selectors import user_record
@@ -36,7 +36,7 @@ from handover.web.views.base import act, back, confirm, order_actions, visible_o
 from handover.web.views.trust import order_reviews
 
 ORDERS_PER_PAGE = 20
-ENDED_WITHOUT_ORIGINALS = frozenset({State.CANCELLED, State.CHARGED_BACK})
+ENDED_WITHOUT_ORIGINALS = frozenset({State.CANCELLED, State.CHARGEBACK_HOLD, State.CHARGED_BACK})
 ANSWERS = frozenset(
     {
         "accept-order",
@@ -82,7 +82,9 @@ def _delivery_rows(order: Order, role: Actor) -> list[DeliveryRow]:
         DeliveryRow(
             delivery,
             buyer_may_take_originals(order, delivery),
-            role == Actor.SELLER and order.state not in CLOSED and not delivery.released_early_at,
+            role == Actor.SELLER
+            and order.state not in RELEASE_ENDED
+            and not delivery.released_early_at,
             [
                 (
                     questions[item.requirement] if item.requirement < len(questions) else "",
@@ -116,7 +118,7 @@ def _order_page(
         "deliveries": deliveries,
         "buyer_record": record,
         "originals_locked": role == Actor.BUYER
-        and order.state not in CLOSED
+        and order.state not in RELEASE_ENDED
         and any(not row.originals_released for row in deliveries),
         # Why a refunded or charged-back order's originals are not the buyer's.
         "originals_ended": originals_refusal(order)

@@ -1,7 +1,7 @@
 """The support desk's orders: the search, the support view of one order, and the actions
-support may take there (confirm a transfer, record a chargeback, settle a cancellation
-request, open a dispute for a party). Each action asks for a rationale, which goes on the
-order's record as the event's ``text``; those that move money or end something ask again
+support may take there (confirm a transfer, record a chargeback and its outcome, settle a
+cancellation request, open a dispute for a party). Each action asks for a rationale, which
+goes on the order's record as the event's ``text``; those that move money or end something ask again
 before they run. An action is offered, and taken, only where the transition table allows it
 (``orders.selectors.support_actions``)."""
 
@@ -24,7 +24,7 @@ from handover.disputes.services import dispute_open
 from handover.ledger.services import order_shares
 from handover.lib.errors import HandoverError, InvalidInput
 from handover.lib.money import format_amount
-from handover.orders import cancellation, services
+from handover.orders import cancellation, chargebacks, services
 from handover.orders.models import Order
 from handover.orders.rules import Actor, State
 from handover.orders.selectors import (
@@ -166,8 +166,11 @@ def _confirm_payment(order: Order, user: User, data: dict[str, Any]) -> Any:
     )
 
 
-def _chargeback(order: Order, user: User, data: dict[str, Any]) -> Any:
-    return services.order_chargeback(order_id=order.pk, user=user, text=data["text"])
+def _chargeback_step(service: Callable[..., Order]) -> Callable[[Order, User, dict], Any]:
+    def run(order: Order, user: User, data: dict[str, Any]) -> Any:
+        return service(order_id=order.pk, user=user, reference=data["reference"], text=data["text"])
+
+    return run
 
 
 def _settle(order: Order, user: User, data: dict[str, Any]) -> Any:
@@ -207,10 +210,31 @@ ACTIONS: dict[str, SupportAction] = {
         "chargeback",
         "Record a chargeback",
         lambda order, **kw: ChargebackForm(order=order, **kw),
-        _chargeback,
-        lambda order, data: "Chargeback recorded: the order is charged back.",
+        _chargeback_step(chargebacks.order_chargeback),
+        lambda order, data: (
+            "Chargeback recorded: the order is on hold, its money taken back and its "
+            "originals locked until the bank decides."
+        ),
         confirm=True,
         button="Review the chargeback",
+    ),
+    "chargeback-won": SupportAction(
+        "chargeback-won",
+        "Record the chargeback as won",
+        lambda order, **kw: ChargebackForm(order=order, **kw),
+        _chargeback_step(chargebacks.order_chargeback_won),
+        lambda order, data: "Chargeback won: the money is back and the order goes on.",
+        confirm=True,
+        button="Review the outcome",
+    ),
+    "chargeback-lost": SupportAction(
+        "chargeback-lost",
+        "Record the chargeback as lost",
+        lambda order, **kw: ChargebackForm(order=order, **kw),
+        _chargeback_step(chargebacks.order_chargeback_lost),
+        lambda order, data: "Chargeback lost: the order is charged back.",
+        confirm=True,
+        button="Review the outcome",
     ),
     "settle-cancellation": SupportAction(
         "settle-cancellation",
@@ -235,7 +259,12 @@ ACTIONS: dict[str, SupportAction] = {
 
 def _error_field(form: RationaleForm, error: InvalidInput) -> str | None:
     """The field a service's refusal of the input is about (its message names it)."""
-    words = {"payment reference": "reference", "reason": "reason", "party": "party"}
+    words = {
+        "payment reference": "reference",
+        "reference": "reference",
+        "reason": "reason",
+        "party": "party",
+    }
     for word, field in words.items():
         if word in error.detail and field in form.fields:
             return field
@@ -266,6 +295,8 @@ def _confirm_page(
         context["moves"] = order_shares(order, order.cancellation_refund or 0)
     if order.return_state:
         context["return_state"] = state_label(order.return_state).lower()
+    if order.chargeback_return_state:
+        context["chargeback_return_state"] = state_label(order.chargeback_return_state).lower()
     return render(request, "web/support/confirm_action.html", context)
 
 
