@@ -215,6 +215,11 @@ def submit_at(row: ProviderDispute) -> datetime | None:
     return row.due_by - settings.HANDOVER_CHARGEBACK_SUBMIT_BEFORE
 
 
+def disputes_of(order_id: int) -> list[ProviderDispute]:
+    """The chargebacks recorded on an order, newest first."""
+    return list(ProviderDispute.objects.filter(order_id=order_id).order_by("-id"))
+
+
 def open_dispute_of(order: Order) -> ProviderDispute | None:
     """The chargeback the order is on hold for, if one is on record."""
     if order.state != State.CHARGEBACK_HOLD:

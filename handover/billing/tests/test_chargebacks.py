@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pypdfium2  # type: ignore[import-untyped]
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from handover.billing.evidence import evidence_submit_due
@@ -111,6 +112,8 @@ def story(stripe_account, settings, client, buyer_api, seller_api, seller, suppo
     assert balances(order_id, seller)["pending"] > 0
     dispute = dispute_create(stripe_account, intent)
     assert applied(stripe_account, client, "charge.dispute.created", dispute) == "applied"
+    with stripe_account.boundary.lock:  # the boundary serves the whole run: this test's only
+        stripe_account.boundary.requests.clear()
     return order_id, file_id, size, dispute
 
 
@@ -289,3 +292,26 @@ def test_a_dispute_on_a_payment_handover_does_not_know_is_acknowledged_and_chang
     dispute = dispute_create(stripe_account, intent)
     assert applied(stripe_account, client, "charge.dispute.created", dispute) == "applied"
     assert not ProviderDispute.objects.exists()
+
+
+def test_support_submits_the_answer_now_once_and_cannot_decide_a_stripe_dispute(
+    story, stripe_account, support
+):
+    order_id, _file_id, _size, dispute = story
+    row = ProviderDispute.objects.get(dispute_id=dispute["id"])
+    desk = Client()
+    desk.force_login(support)
+    assert "Submit evidence now" in desk.get(f"/support/orders/{order_id}/").content.decode()
+    url = f"/support/orders/{order_id}/chargebacks/{row.pk}/submit/"
+    assert desk.post(url).status_code == 302
+    assert desk.post(url).status_code == 302
+    assert len(_requests(stripe_account, "POST", "/v1/disputes/")) == 1
+    row.refresh_from_db()
+    assert row.submitted_at is not None
+
+    before = Order.objects.get(pk=order_id).state
+    data = {"text": "The bank said so on the phone.", "confirm": "yes"}
+    refused_page = desk.post(f"/support/orders/{order_id}/chargeback-won/", data)
+    assert refused_page.status_code == 409
+    assert "Stripe reports the outcome of its disputes itself" in refused_page.content.decode()
+    assert Order.objects.get(pk=order_id).state == before == State.CHARGEBACK_HOLD

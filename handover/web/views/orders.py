@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from handover.billing.chargebacks import note_refusal, open_dispute_of, submit_at
 from handover.delivery.models import Delivery
 from handover.delivery.services import buyer_may_take_originals, originals_refusal
 from handover.delivery.serving import attachment_served
@@ -125,6 +126,7 @@ def _order_page(
         if role == Actor.BUYER and deliveries and order.state in ENDED_WITHOUT_ORIGINALS
         else "",
         "requested_by_viewer": order.cancellation_requested_by == role,
+        **_chargeback_context(order, role),
         "answered": _answers_with_files(order),
         "earnings": _earnings(order),
         **_chat_context(order, message_form, role),
@@ -355,3 +357,15 @@ def attachment_download(request: WebRequest, order_id: int, attachment_id: int) 
         )
     except NotFound:
         raise Http404("No such file.") from None
+
+
+def _chargeback_context(order: Order, role: Actor) -> dict[str, Any]:
+    """While the bank decides a chargeback: the seller's note and when the answer goes."""
+    if order.state != State.CHARGEBACK_HOLD:
+        return {}
+    row = open_dispute_of(order)
+    return {
+        "chargeback": row,
+        "chargeback_submit_at": submit_at(row) if row else None,
+        "chargeback_note_open": role == Actor.SELLER and note_refusal(row, timezone.now()) is None,
+    }

@@ -5,8 +5,10 @@ goes on the order's record as the event's ``text``; those that move money or end
 before they run. An action is offered, and taken, only where the transition table allows it
 (``orders.selectors.support_actions``)."""
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -19,12 +21,19 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from handover.accounts.models import User
+from handover.billing.chargebacks import (
+    chargeback_outcome_record,
+    chargeback_record,
+    disputes_of,
+    submit_at,
+)
+from handover.billing.evidence import evidence_submit
 from handover.disputes.selectors import order_timeline
 from handover.disputes.services import dispute_open
 from handover.ledger.services import order_shares
 from handover.lib.errors import HandoverError, InvalidInput
 from handover.lib.money import format_amount
-from handover.orders import cancellation, chargebacks, services
+from handover.orders import cancellation, services
 from handover.orders.models import Order
 from handover.orders.rules import Actor, State
 from handover.orders.selectors import (
@@ -53,6 +62,7 @@ from handover.web.views.orders import _chat_context, _delivery_rows
 from handover.web.views.support import support_only
 
 ORDERS_PER_PAGE = 25
+logger = logging.getLogger(__name__)
 
 
 # --- the search ------------------------------------------------------------------------------
@@ -139,8 +149,30 @@ def order_detail(request: WebRequest, order_id: int) -> HttpResponse:
         "deliveries": _delivery_rows(order, role),
         "days": timeline_days(items, timezone.get_current_timezone(), currency=order.currency),
         **_chat_context(order, None, role),
+        "chargebacks": [(row, submit_at(row)) for row in disputes_of(order.pk)],
     }
     return render(request, "web/support/order.html", context)
+
+
+@support_only
+@require_http_methods(["POST"])
+def chargeback_submit(request: WebRequest, order_id: int, dispute_pk: int) -> HttpResponse:
+    """Send the answer to a Stripe dispute now, before its cut-off (it is sent once)."""
+    order = _support_order(request, order_id)
+    row = next((r for r in disputes_of(order.pk) if r.pk == dispute_pk), None)
+    if row is None:
+        raise Http404("No such chargeback on this order.")
+    try:
+        sent = evidence_submit(dispute_pk=row.pk)
+    except Exception:
+        logger.exception("could not answer dispute %s", row.dispute_id)
+        messages.error(request, "Stripe did not take the answer; the worker tries again.")
+        return _back(order)
+    if sent:
+        messages.success(request, f"The answer to {row.dispute_id} was sent to the bank.")
+    else:
+        messages.error(request, "That answer was sent already, or the dispute is closed.")
+    return _back(order)
 
 
 # --- the actions -----------------------------------------------------------------------------
@@ -166,7 +198,7 @@ def _confirm_payment(order: Order, user: User, data: dict[str, Any]) -> Any:
     )
 
 
-def _chargeback_step(service: Callable[..., Order]) -> Callable[[Order, User, dict], Any]:
+def _chargeback_step(service: Callable[..., Any]) -> Callable[[Order, User, dict], Any]:
     def run(order: Order, user: User, data: dict[str, Any]) -> Any:
         return service(order_id=order.pk, user=user, reference=data["reference"], text=data["text"])
 
@@ -210,7 +242,7 @@ ACTIONS: dict[str, SupportAction] = {
         "chargeback",
         "Record a chargeback",
         lambda order, **kw: ChargebackForm(order=order, **kw),
-        _chargeback_step(chargebacks.order_chargeback),
+        _chargeback_step(chargeback_record),
         lambda order, data: (
             "Chargeback recorded: the order is on hold, its money taken back and its "
             "originals locked until the bank decides."
@@ -222,7 +254,7 @@ ACTIONS: dict[str, SupportAction] = {
         "chargeback-won",
         "Record the chargeback as won",
         lambda order, **kw: ChargebackForm(order=order, **kw),
-        _chargeback_step(chargebacks.order_chargeback_won),
+        _chargeback_step(partial(chargeback_outcome_record, won=True)),
         lambda order, data: "Chargeback won: the money is back and the order goes on.",
         confirm=True,
         button="Review the outcome",
@@ -231,7 +263,7 @@ ACTIONS: dict[str, SupportAction] = {
         "chargeback-lost",
         "Record the chargeback as lost",
         lambda order, **kw: ChargebackForm(order=order, **kw),
-        _chargeback_step(chargebacks.order_chargeback_lost),
+        _chargeback_step(partial(chargeback_outcome_record, won=False)),
         lambda order, data: "Chargeback lost: the order is charged back.",
         confirm=True,
         button="Review the outcome",
