@@ -2,11 +2,17 @@
 report its own), the seller adds a note for the bank, support records the bank's decision.
 The same service functions as Stripe's events (``billing.chargebacks``)."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from handover.billing.chargebacks import chargeback_record
 from handover.billing.models import ProviderDispute
 from handover.delivery.models import DeliveryFile
+from handover.ledger.services import payout_request
+from handover.ops.timers import timers_run_due
 from handover.orders.models import Order
 from handover.orders.rules import State
 from handover.testing.factories import order_in_state
@@ -110,3 +116,19 @@ def test_support_records_a_lost_chargeback_and_the_buyers_record_counts_it(held,
     assert user_record(buyer).as_buyer.charged_back == 1
     refused = signed_in(buyer).get(f"/files/{file_id}/original/", follow=True)
     assert "charged back, so access to its originals ended" in page(refused)
+
+
+def test_a_seller_paid_out_before_a_chargeback_sees_the_balance_below_zero(
+    buyer, seller, support, settings, time_machine
+):
+    time_machine.move_to(timezone.now(), tick=False)
+    order = order_in_state(State.COMPLETED, buyer=buyer, seller=seller, support=support)
+    share = balances(order.pk, seller)["pending"]
+    time_machine.shift(settings.HANDOVER_CLEARANCE_PERIOD + timedelta(seconds=1))
+    timers_run_due()
+    payout_request(user=seller, currency=order.currency, amount=share)
+    chargeback_record(order_id=order.pk, user=support, reference="CB-9", text="The bank.")
+
+    html = page(signed_in(seller).get("/balance/"))
+    assert "Below zero: a chargeback took back earnings" in html
+    assert "Taken back: the buyer&#x27;s bank took the payment back" in html
