@@ -1,6 +1,6 @@
 """The scheduler loop beside the worker: at a fixed interval it enqueues each periodic task
 (the timer sweep, the evidence log's step, the restart of stalled previews, the close of
-preview view windows) unless one is still
+preview view windows, the answers to chargebacks now due) unless one is still
 waiting, so a slow task never piles up copies of itself."""
 
 import logging
