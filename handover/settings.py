@@ -410,6 +410,10 @@ HANDOVER_STRIPE_SECRET_KEY = env_str("HANDOVER_STRIPE_SECRET_KEY", "")
 HANDOVER_STRIPE_PUBLISHABLE_KEY = env_str("HANDOVER_STRIPE_PUBLISHABLE_KEY", "")
 HANDOVER_STRIPE_WEBHOOK_SECRET = env_str("HANDOVER_STRIPE_WEBHOOK_SECRET", "")
 HANDOVER_STRIPE_API_BASE = env_str("HANDOVER_STRIPE_API_BASE", "")
+# Handover answers a chargeback this long before the bank's deadline (the seller's note is
+# taken until then).
+HANDOVER_CHARGEBACK_SUBMIT_BEFORE = env_duration("HANDOVER_CHARGEBACK_SUBMIT_BEFORE", "2d")
+
 # A card payment still pending this long after it started is asked about at Stripe by the
 # worker, so that a lost webhook never strands an order.
 HANDOVER_STRIPE_CHECK_AFTER = env_duration("HANDOVER_STRIPE_CHECK_AFTER", "5m")

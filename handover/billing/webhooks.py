@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from handover.billing import payins, refunds
+from handover.billing import chargebacks, payins, refunds
 from handover.billing.models import WebhookEvent
 from handover.billing.payouts import account_updated
 from handover.lib.errors import InvalidInput
@@ -38,6 +38,9 @@ HANDLERS: dict[str, Handler] = {
     "charge.refund.updated": refunds.refund_update_apply,
     "charge.refunded": refunds.charge_refunded_apply,
     "account.updated": account_updated,
+    "charge.dispute.created": chargebacks.dispute_created,
+    "charge.dispute.updated": chargebacks.dispute_updated,
+    "charge.dispute.closed": chargebacks.dispute_closed,
 }
 
 

@@ -37,7 +37,7 @@ from handover.lib.ranges import SentRange
 from handover.lib.text import text_check
 from handover.notifications.services import notifications_for_event
 from handover.orders.models import Attachment, Order
-from handover.orders.rules import CLOSED, Action, Actor, State
+from handover.orders.rules import ORIGINALS_LOCKED, RELEASE_ENDED, Action, Actor, State
 from handover.orders.services import (
     MAX_TEXT_LENGTH,
     order_check,
@@ -218,7 +218,7 @@ def _record_delivery(
 def delivery_release_early(*, order_id: int, user: User, delivery_id: int) -> Delivery:
     """The seller lets the buyer take this delivery's originals now; it cannot be undone."""
     order = order_lock(order_id)
-    if role_of(order, user) != Actor.SELLER or order.state in CLOSED:
+    if role_of(order, user) != Actor.SELLER or order.state in RELEASE_ENDED:
         raise TransitionNotAllowed("Only the seller of an open order releases originals early.")
     delivery = Delivery.objects.filter(pk=delivery_id, order=order).first()
     if delivery is None:
@@ -240,7 +240,7 @@ def delivery_release_early(*, order_id: int, user: User, delivery_id: int) -> De
 
 def buyer_may_take_originals(order: Order, delivery: Delivery) -> bool:
     """Completion releases originals; a refund or chargeback takes them back."""
-    if order.state in (State.CANCELLED, State.CHARGED_BACK):
+    if order.state in ORIGINALS_LOCKED:
         return False
     if order.state == State.COMPLETED:
         return True
@@ -295,6 +295,11 @@ def originals_refusal(order: Order) -> str:
     """Why the buyer may not take an original of ``order``, in their words."""
     if order.state == State.CHARGED_BACK:
         return "The payment for this order was charged back, so access to its originals ended."
+    if order.state == State.CHARGEBACK_HOLD:
+        return (
+            "Your bank took the payment for this order back (a chargeback), so its originals "
+            "are locked while the bank decides."
+        )
     if order.state == State.CANCELLED:
         refunded = " and refunded" if order.refunded else ""
         return f"This order was cancelled{refunded}, so its originals are not released to you."

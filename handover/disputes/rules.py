@@ -150,7 +150,9 @@ _MOVES = {
     A.SETTLE_CANCELLATION: "settled the cancellation request",
     A.OPEN_DISPUTE: "opened a dispute",
     A.DECIDE: "decided the dispute",
-    A.CHARGEBACK: "the payment was charged back",
+    A.CHARGEBACK: "the buyer's bank took the payment back (chargeback hold)",
+    A.CHARGEBACK_WON: "the chargeback was won",
+    A.CHARGEBACK_LOST: "the chargeback was lost: the payment was charged back",
 }
 _EVENTS = {
     E.ORDER_PLACED: "placed the order",

@@ -15,12 +15,13 @@ class AccountKind(models.TextChoices):
     PLATFORM_LOSSES = "platform_losses"
 
 
-# Accounts that hold money for someone and so may never go below zero.
+# Accounts that hold money for someone and so may never go below zero. A seller's available
+# funds may: a chargeback on an order already paid out leaves the seller owing it, netted
+# against later earnings (a payout never sends more than the balance).
 NON_NEGATIVE_KINDS = (
     AccountKind.ESCROW,
     AccountKind.REFUNDING,
     AccountKind.SELLER_PENDING,
-    AccountKind.SELLER_AVAILABLE,
     AccountKind.PLATFORM_FEES,
 )
 
@@ -33,7 +34,9 @@ class TransactionKind(models.TextChoices):
     # after settlement is a second one.
     REFUND = "refund"
     CLEARANCE = "clearance"  # seller pending -> available
-    CHARGEBACK = "chargeback"  # seller and fees -> world, shortfall from platform losses
+    # Escrow, seller and fees -> world (earlier versions booked a shortfall to platform losses).
+    CHARGEBACK = "chargeback"
+    CHARGEBACK_REVERSAL = "chargeback_reversal"  # a won chargeback: the exact reverse
     PAYOUT = "payout"  # seller available -> world
 
 
@@ -44,6 +47,7 @@ ONCE_PER_ORDER = (
     TransactionKind.ADJUSTMENT,
     TransactionKind.CLEARANCE,
     TransactionKind.CHARGEBACK,
+    TransactionKind.CHARGEBACK_REVERSAL,
 )
 
 
@@ -72,7 +76,7 @@ class Account(models.Model):
 
 
 class LedgerTransaction(AppendOnly):
-    kind = models.CharField(max_length=16, choices=TransactionKind.choices)
+    kind = models.CharField(max_length=20, choices=TransactionKind.choices)
     order = models.ForeignKey(
         "orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -3,6 +3,7 @@
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 from django.db import IntegrityError
 from django.db.models import BigIntegerField, Case, F, Sum, Value, When
@@ -248,40 +249,89 @@ def ledger_clear(*, order) -> int:
     return amount
 
 
-def ledger_chargeback(*, order, amount: int) -> int:
-    """Return ``amount`` to the world; claw back from the seller, losses cover the shortfall.
+@dataclass(frozen=True)
+class Clawback:
+    """What a chargeback took back from each place the order's money was (or, reversed,
+    what a won chargeback returned there)."""
 
-    Returns the shortfall booked to platform losses.
-    """
-    pending, available, fees, world, losses = accounts_for(
+    escrow: int = 0  # not settled yet
+    seller_pending: int = 0
+    seller_available: int = 0  # cleared; may leave the seller owing (a negative balance)
+    platform_fees: int = 0
+
+    @property
+    def amount(self) -> int:
+        return self.escrow + self.seller_pending + self.seller_available + self.platform_fees
+
+    def as_payload(self) -> dict[str, int]:
+        return {"amount": self.amount, **{k: v for k, v in asdict(self).items() if v}}
+
+
+_CLAWED_FROM = {
+    AccountKind.ESCROW: "escrow",
+    AccountKind.SELLER_PENDING: "seller_pending",
+    AccountKind.SELLER_AVAILABLE: "seller_available",
+    AccountKind.PLATFORM_FEES: "platform_fees",
+}
+
+
+def ledger_chargeback(*, order, reference: str = "") -> Clawback:
+    """Return everything the buyer paid and was not refunded to the world, taken from wherever
+    the order's money is: its escrow, the seller's pending and available funds (the seller owes
+    what was paid out already: available goes below zero) and the platform's fees. Nothing is
+    booked to platform losses: the seller owes what the bank took back."""
+    world, escrow, pending, available, fees = accounts_for(
         order.currency,
+        (AccountKind.WORLD, None, None),
+        (AccountKind.ESCROW, None, order.pk),
         (AccountKind.SELLER_PENDING, order.seller_id, None),
         (AccountKind.SELLER_AVAILABLE, order.seller_id, None),
         (AccountKind.PLATFORM_FEES, None, None),
-        (AccountKind.WORLD, None, None),
-        (AccountKind.PLATFORM_LOSSES, None, None),
     )
-    from_pending = _order_balance(order, pending)
-    earned_available = _order_balance(order, available)
-    # Locked so that a payout running now cannot spend what is clawed back here.
-    available = Account.objects.select_for_update().get(pk=available.pk)
-    from_available = max(0, min(earned_available, available.balance))
-    from_fees = _order_balance(order, fees)
-    shortfall = amount - from_pending - from_available - from_fees
+    # Locked so that a payout running now sees the balance after the claw-back (and so never
+    # sends more than the seller has).
+    Account.objects.select_for_update().filter(pk=available.pk).first()
+    taken = Clawback(
+        escrow=_order_balance(order, escrow),
+        seller_pending=_order_balance(order, pending),
+        seller_available=_order_balance(order, available),
+        platform_fees=_order_balance(order, fees),
+    )
     _post(
         kind=TransactionKind.CHARGEBACK,
         currency=order.currency,
         order=order,
         legs=[
-            (world, amount),
-            (pending, -from_pending),
-            (available, -from_available),
-            (fees, -from_fees),
-            (losses, -shortfall),
+            (world, taken.amount),
+            (escrow, -taken.escrow),
+            (pending, -taken.seller_pending),
+            (available, -taken.seller_available),
+            (fees, -taken.platform_fees),
         ],
         memo="chargeback",
+        reference=reference,
     )
-    return shortfall
+    return taken
+
+
+def ledger_chargeback_reverse(*, order, reference: str = "") -> Clawback:
+    """A won chargeback: the exact reverse of the order's chargeback posting."""
+    chargeback = LedgerTransaction.objects.get(order=order, kind=TransactionKind.CHARGEBACK)
+    legs = [(e.account, -e.amount) for e in chargeback.entries.select_related("account")]
+    _post(
+        kind=TransactionKind.CHARGEBACK_REVERSAL,
+        currency=order.currency,
+        order=order,
+        legs=legs,
+        memo="chargeback won",
+        reference=reference,
+    )
+    returned = {
+        _CLAWED_FROM[AccountKind(account.kind)]: amount
+        for account, amount in legs
+        if account.kind != AccountKind.WORLD
+    }
+    return Clawback(**returned)
 
 
 def ledger_payout(

@@ -1,6 +1,7 @@
 """The scheduler loop beside the worker: at a fixed interval it enqueues each periodic task
 (the timer sweep, the evidence log's step, the restart of stalled previews, the close of
-preview view windows, the check of card payments still pending) unless one is still
+preview view windows, the check of card payments still pending, the answers to
+chargebacks now due) unless one is still
 waiting, so a slow task never piles up copies of itself."""
 
 import logging
@@ -13,14 +14,25 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from handover.billing.tasks import payins_check_task, payouts_scheduled_task
+from handover.billing.tasks import (
+    chargeback_evidence_sweep,
+    payins_check_task,
+    payouts_scheduled_task,
+)
 from handover.delivery.tasks import preview_views_sweep, previews_resume, storage_sweep_task
 from handover.evidence.tasks import evidence_log
 from handover.notifications.tasks import outbox_send_enqueue_if_due
 from handover.ops.tasks import timers_sweep
 
 logger = logging.getLogger(__name__)
-PERIODIC = (timers_sweep, evidence_log, previews_resume, preview_views_sweep, payins_check_task)
+PERIODIC = (
+    timers_sweep,
+    evidence_log,
+    previews_resume,
+    preview_views_sweep,
+    payins_check_task,
+    chargeback_evidence_sweep,
+)
 # Enqueued at most this often (the first tick of a scheduler does): listing every stored file
 # is not work for every tick.
 HOURLY = (storage_sweep_task, payouts_scheduled_task)  # payouts: daily or weekly per seller

@@ -19,7 +19,7 @@ from handover.evidence.models import Event
 from handover.evidence.visibility import SUPPORT_ONLY_TYPES, payload_for, reads_as_support
 from handover.lib.bounds import Id, StrictId, json_parse
 from handover.lib.errors import InvalidInput
-from handover.orders import cancellation, services
+from handover.orders import cancellation, chargebacks, services
 from handover.orders.models import Attachment, Message, Order
 from handover.orders.rules import Actor, State
 from handover.orders.selectors import (
@@ -316,7 +316,9 @@ _simple("grant-revision", services.order_grant_revision, "Grant one extra revisi
 _simple("cancel-late", services.order_cancel_late, "Cancel a late order, full refund (buyer)")
 _simple("accept-cancellation", cancellation.order_accept_cancellation, "Agree to a cancellation")
 _simple("withdraw-cancellation", cancellation.order_withdraw_cancellation, "Withdraw your request")
-_simple("chargeback", services.order_chargeback, "Record a chargeback reported by the provider")
+_simple("chargeback", chargebacks.order_chargeback, "Record a chargeback: the order goes on hold")
+_simple("chargeback-won", chargebacks.order_chargeback_won, "Record a chargeback won by the seller")
+_simple("chargeback-lost", chargebacks.order_chargeback_lost, "Record a chargeback the seller lost")
 
 
 class TextIn(Schema):

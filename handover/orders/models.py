@@ -53,6 +53,8 @@ class Order(models.Model):
     cancellation_requested_by = models.CharField(max_length=8, choices=Actor.choices, blank=True)
     cancellation_reason = models.TextField(blank=True)
     cancellation_refund = models.PositiveBigIntegerField(null=True, blank=True)
+    # While the buyer's bank decides a chargeback: the state a win returns the order to.
+    chargeback_return_state = models.CharField(max_length=24, choices=State.choices, blank=True)
 
     # Money settled out of escrow, and the seller's clearance.
     refunded = models.PositiveBigIntegerField(default=0)

@@ -53,6 +53,17 @@ def transition_details(payload: Mapping[str, Any], currency: str) -> list[str]:
         )
     elif action == Action.DECIDE:
         lines.append(f"Outcome: {payload.get('outcome', '')}")
+    elif action == Action.CHARGEBACK:
+        lines.append(
+            "The buyer's bank took the payment back. The order is on hold and the seller's "
+            "earnings on it are taken back while the bank decides; the originals are locked. "
+            "Handover answers the bank with the order's record; the seller may add a note "
+            "on the order's page."
+        )
+    elif action == Action.CHARGEBACK_WON:
+        lines.append("The money is back where it was, and the order goes on where it was.")
+    elif action == Action.CHARGEBACK_LOST:
+        lines.append("The payment stays with the buyer; the originals stay locked.")
     elif action == Action.SETTLE_CANCELLATION:
         lines.append(
             "Support accepted the request: the order is cancelled as proposed."
@@ -123,7 +134,17 @@ TRANSITION_NOTICES: dict[Action, Notice] = {
         to(Party.BUYER, Party.SELLER), "Support decided the dispute on order #{n}", Kind.DISPUTES
     ),
     Action.CHARGEBACK: _notice(
-        to(Party.SELLER), "A chargeback was reported on order #{n}", Kind.MONEY
+        to(Party.SELLER, Party.SUPPORT), "A chargeback was reported on order #{n}", Kind.MONEY
+    ),
+    Action.CHARGEBACK_WON: _notice(
+        to(Party.BUYER, Party.SELLER, Party.SUPPORT),
+        "The chargeback on order #{n} was decided for the seller",
+        Kind.MONEY,
+    ),
+    Action.CHARGEBACK_LOST: _notice(
+        to(Party.BUYER, Party.SELLER, Party.SUPPORT),
+        "The chargeback on order #{n} was decided for the buyer",
+        Kind.MONEY,
     ),
 }
 

@@ -24,6 +24,7 @@ class State(models.TextChoices):
     DISPUTED = "disputed"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+    CHARGEBACK_HOLD = "chargeback_hold"
     CHARGED_BACK = "charged_back"
 
 
@@ -45,6 +46,8 @@ class Action(models.TextChoices):
     OPEN_DISPUTE = "open_dispute"
     DECIDE = "decide"
     CHARGEBACK = "chargeback"
+    CHARGEBACK_WON = "chargeback_won"
+    CHARGEBACK_LOST = "chargeback_lost"
 
 
 class PreviewHold(models.TextChoices):
@@ -69,6 +72,8 @@ def _t(sources, actors, targets) -> Transition:
 
 S, A = State, Actor
 WORKING = (S.IN_PROGRESS, S.REVISION_REQUESTED, S.DELIVERED)
+# Paid states a card payment can be disputed from (and returned to when the seller wins).
+PAID = (S.AWAITING_ACCEPTANCE, *WORKING, S.CANCELLATION_REQUESTED, S.DISPUTED, S.COMPLETED)
 
 # DESIGN.md section 2, one row per action.
 TRANSITIONS: dict[Action, Transition] = {
@@ -104,11 +109,20 @@ TRANSITIONS: dict[Action, Transition] = {
         [S.DISPUTED],
     ),
     Action.DECIDE: _t([S.DISPUTED], [A.SUPPORT], [S.COMPLETED, S.CANCELLED]),
-    Action.CHARGEBACK: _t([S.COMPLETED], [A.PROVIDER], [S.CHARGED_BACK]),
+    # The buyer's bank took the payment back: the order waits on the bank's decision, money
+    # clawed back and originals locked, remembering where it was (``chargeback_return_state``).
+    Action.CHARGEBACK: _t(PAID, [A.PROVIDER], [S.CHARGEBACK_HOLD]),
+    Action.CHARGEBACK_WON: _t([S.CHARGEBACK_HOLD], [A.PROVIDER], PAID),
+    Action.CHARGEBACK_LOST: _t([S.CHARGEBACK_HOLD], [A.PROVIDER], [S.CHARGED_BACK]),
 }
 
 # States in which the order's escrow must be empty.
 CLOSED = frozenset({S.COMPLETED, S.CANCELLED, S.CHARGED_BACK})
+# States in which the buyer may not take an original, whatever was released before.
+ORIGINALS_LOCKED = frozenset({S.CANCELLED, S.CHARGEBACK_HOLD, S.CHARGED_BACK})
+# States in which the seller can no longer release a delivery early: closed, or the bank is
+# deciding a chargeback.
+RELEASE_ENDED = frozenset({*CLOSED, S.CHARGEBACK_HOLD})
 
 
 class Setting(models.TextChoices):
@@ -174,6 +188,7 @@ class OrderFacts:
     cleared: bool = False
     disputed_before: bool = False
     preview_hold: str = PreviewHold.NONE
+    charged_back_before: bool = False  # a chargeback was won already: a payment is disputed once
 
 
 def refusal(facts: OrderFacts, action: Action, actor: Actor, target: State) -> str | None:
@@ -206,6 +221,8 @@ def _guard(f: OrderFacts, action: Action, actor: Actor) -> str | None:
         return "only the party who asked can withdraw a cancellation request"
     elif action == Action.OPEN_DISPUTE and f.state == State.COMPLETED:
         return _completed_dispute_refusal(f, actor)
+    elif action == Action.CHARGEBACK and f.charged_back_before:
+        return "this order's payment was charged back once already"
     return None
 
 

@@ -31,14 +31,21 @@ _STARTED_BY = {(Action.PAY, Actor.BUYER)}
 _OWN_ROUTES = {
     Action.EXPIRE_CANCELLATION,
     Action.CHARGEBACK,
+    Action.CHARGEBACK_WON,
+    Action.CHARGEBACK_LOST,
     Action.DECIDE,
     Action.SETTLE_CANCELLATION,
 }
+# Providers whose chargebacks reach Handover by themselves (Stripe's dispute events): support
+# does not record theirs.
+REPORTING_PROVIDERS = frozenset({"stripe"})
 # What support may do on an order from the support desk: the move each is, and the actor
 # the table names for it (support records the provider's word, or acts for a party).
 SUPPORT_ACTIONS: dict[str, tuple[Action, tuple[Actor, ...]]] = {
     "confirm-payment": (Action.PAY, (Actor.PROVIDER,)),
     "chargeback": (Action.CHARGEBACK, (Actor.PROVIDER,)),
+    "chargeback-won": (Action.CHARGEBACK_WON, (Actor.PROVIDER,)),
+    "chargeback-lost": (Action.CHARGEBACK_LOST, (Actor.PROVIDER,)),
     "settle-cancellation": (Action.SETTLE_CANCELLATION, (Actor.SUPPORT,)),
     "open-dispute": (Action.OPEN_DISPUTE, (Actor.BUYER, Actor.SELLER)),
 }
@@ -125,6 +132,8 @@ def support_actions(order: Order) -> list[str]:
     for name, (action, actors) in SUPPORT_ACTIONS.items():
         if name == "confirm-payment" and order.payment_provider != "manual":
             continue
+        if name.startswith("chargeback") and order.payment_provider in REPORTING_PROVIDERS:
+            continue  # the provider reports its chargebacks itself
         targets = TRANSITIONS[action].targets
         if any(refusal(facts, action, a, t) is None for a in actors for t in targets):
             names.append(name)

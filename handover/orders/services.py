@@ -2,6 +2,7 @@
 ``order_move`` and writes state, money and evidence in one database transaction."""
 
 import copy
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -118,7 +119,13 @@ def _facts(order: Order, action: Action) -> OrderFacts:
         and order.state == State.COMPLETED
         and order.disputes.filter(decided_at__isnull=False).exists()
     )
-    return order_facts(order, disputed_before=disputed_before)
+    facts = order_facts(order, disputed_before=disputed_before)
+    if action == Action.CHARGEBACK:
+        charged_back = Event.objects.filter(
+            order=order, type=EventType.ORDER_TRANSITION, payload__action=Action.CHARGEBACK
+        )
+        facts = dataclasses.replace(facts, charged_back_before=charged_back.exists())
+    return facts
 
 
 def order_check(*, order: Order, action: Action, actor: Actor, target: State) -> None:
@@ -633,31 +640,6 @@ def decide_money(order: Order, *, refund: int) -> dict[str, Any]:
             order, amount=delta.refund, purpose=f"raise-to-{refund}"
         )
     return money
-
-
-@transaction.atomic
-def order_chargeback(*, order_id: int, user: User | None = None, text: str = "") -> Order:
-    """The payment provider took the buyer's money back; the seller's share is clawed back.
-    Support records one on the provider's word, with its rationale (``text``)."""
-    order = order_lock(order_id)
-    if user is not None and role_of(order, user) != Actor.SUPPORT:
-        raise TransitionNotAllowed("Only the payment provider reports a chargeback.")
-    text = _rationale_check(text)
-    order_check(
-        order=order, action=Action.CHARGEBACK, actor=Actor.PROVIDER, target=State.CHARGED_BACK
-    )
-    amount = order.total - order.refunded
-    shortfall = ledger.ledger_chargeback(order=order, amount=amount)
-    order.clears_at = None
-    order_move(
-        order=order,
-        action=Action.CHARGEBACK,
-        actor=Actor.PROVIDER,
-        user=user,
-        target=State.CHARGED_BACK,
-        payload={"amount": amount, "loss": shortfall, **_rationale(text)},
-    )
-    return order
 
 
 @transaction.atomic

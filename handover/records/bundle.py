@@ -94,6 +94,7 @@ from handover.orders.models import Message, Order
 from handover.orders.rules import Action
 from handover.orders.selectors import orders_visible_to
 from handover.records import verify
+from handover.records.pdf import Sink
 from handover.records.timeline import PreviewRef, Story, timeline_html, timeline_pdf
 
 logger = logging.getLogger(__name__)
@@ -121,14 +122,7 @@ def bundle_build(*, order_id: int, user: User) -> Path:
     if order is None:
         raise NotFound("No such order.")
     support = reads_as_support(user, buyer_id=order.buyer_id, seller_id=order.seller_id)
-    preview_views_close(order_id=order.pk)  # the repeated views counted so far, as events
-    # Complete now, not at the worker's next tick: every event of the order in a signed head.
-    log_sequence()
-    tree_head_sign(force=True)
-    head = TreeHead.objects.order_by("-size").first()
-    if head is None:
-        raise NotFound("No tree head has been signed yet.", code="no_tree_head")
-    record = _Record.read(order, head, support=support)
+    record = _record_now(order, support=support)
     path = scratch_dir() / f"evidence-{order.pk}-{secrets.token_hex(8)}.zip"
     try:
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -137,6 +131,31 @@ def bundle_build(*, order_id: int, user: User) -> Path:
         path.unlink(missing_ok=True)
         raise
     return path
+
+
+def _record_now(order: Order, *, support: bool) -> "_Record":
+    preview_views_close(order_id=order.pk)  # the repeated views counted so far, as events
+    # Complete now, not at the worker's next tick: every event of the order in a signed head.
+    log_sequence()
+    tree_head_sign(force=True)
+    head = TreeHead.objects.order_by("-size").first()
+    if head is None:
+        raise NotFound("No tree head has been signed yet.", code="no_tree_head")
+    return _Record.read(order, head, support=support)
+
+
+def evidence_pdf_write(*, order_id: int, out: Sink) -> Story:
+    """Write the order's timeline.pdf, the record as its parties read it (no support notes or
+    reports), to ``out``: the document a bank is sent to answer a chargeback. Returns the
+    story it tells."""
+    order = Order.objects.select_related("offer", "terms", "buyer", "seller").get(pk=order_id)
+    record = _record_now(order, support=False)
+    story = _story(record)
+    keys_by_part = {(p.file_id, p.index): p.storage_key for p in record.parts}
+    timeline_pdf(
+        story, out, lambda ref: default_storage.open(keys_by_part[ref.file_id, ref.index], "rb")
+    )
+    return story
 
 
 # --- what goes in ----------------------------------------------------------------------------

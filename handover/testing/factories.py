@@ -26,7 +26,7 @@ from handover.disputes.models import Dispute
 from handover.disputes.services import dispute_decide, dispute_open
 from handover.offers.models import Offer
 from handover.offers.services import OfferFields, offer_create
-from handover.orders import cancellation, services
+from handover.orders import cancellation, chargebacks, services
 from handover.orders.models import Order
 from handover.orders.rules import Actor, State
 
@@ -82,6 +82,16 @@ ALLOWED_FROM: dict[State, tuple[State, ...]] = {
         State.COMPLETED,
     ),
     State.COMPLETED: (State.DELIVERED, State.DISPUTED),
+    # A card payment is charged back from any paid state.
+    State.CHARGEBACK_HOLD: (
+        State.AWAITING_ACCEPTANCE,
+        State.IN_PROGRESS,
+        State.REVISION_REQUESTED,
+        State.DELIVERED,
+        State.CANCELLATION_REQUESTED,
+        State.DISPUTED,
+        State.COMPLETED,
+    ),
     State.CANCELLED: (
         State.PENDING_PAYMENT,
         State.AWAITING_ACCEPTANCE,
@@ -234,6 +244,10 @@ class _Steps:
             text="Decided on the evidence.",
         )
 
+    def _to_chargeback_hold(self, order_id: int, source: State | None) -> None:
+        self.reach(order_id, source or State.COMPLETED)
+        chargebacks.order_chargeback(order_id=order_id, user=None, reference="dp_factory")
+
     def _to_charged_back(self, order_id: int, source: State | None) -> None:
-        self.reach(order_id, State.COMPLETED)
-        services.order_chargeback(order_id=order_id, user=None)
+        self.reach(order_id, State.CHARGEBACK_HOLD, source)
+        chargebacks.order_chargeback_lost(order_id=order_id, user=None, reference="dp_factory")

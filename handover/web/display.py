@@ -18,6 +18,7 @@ STATE_LABELS: dict[str, str] = {
     State.DISPUTED: "In dispute",
     State.COMPLETED: "Completed",
     State.CANCELLED: "Cancelled",
+    State.CHARGEBACK_HOLD: "On hold: chargeback",
     State.CHARGED_BACK: "Charged back",
 }
 

@@ -257,7 +257,13 @@ class ConfirmPaymentForm(RationaleForm):
 
 
 class ChargebackForm(RationaleForm):
-    pass
+    reference = forms.CharField(
+        label="The bank's or provider's reference for the chargeback",
+        max_length=255,
+        required=False,
+    )
+
+    field_order = ["reference", "text"]
 
 
 SETTLE_CHOICES = [

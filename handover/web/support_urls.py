@@ -25,6 +25,11 @@ urlpatterns = [
     path("support/orders/<id:order_id>/", support_orders.order_detail, name="support_order"),
     *[_support_action(slug) for slug in support_orders.ACTIONS],
     path(
+        "support/orders/<id:order_id>/chargebacks/<id:dispute_pk>/submit/",
+        support_orders.chargeback_submit,
+        name="support_chargeback_submit",
+    ),
+    path(
         "support/disputes/<id:dispute_id>/assign/",
         support.dispute_assign_page,
         name="dispute_assign",

@@ -51,6 +51,8 @@ _KINDS: dict[str, Look] = {
 _MOVES: dict[str, Look] = {
     Action.PAY: Look.PAYMENT,
     Action.CHARGEBACK: Look.PAYMENT,
+    Action.CHARGEBACK_WON: Look.PAYMENT,
+    Action.CHARGEBACK_LOST: Look.PAYMENT,
     Action.REQUEST_REVISION: Look.REQUEST,
     Action.REQUEST_CANCELLATION: Look.REQUEST,
     Action.DECLINE_CANCELLATION: Look.REQUEST,
@@ -129,7 +131,9 @@ _MOVE_WORDS: dict[str, str] = {
     Action.EXPIRE_CANCELLATION: "Nobody answered the request to cancel in time",
     Action.OPEN_DISPUTE: "Opened a dispute",
     Action.DECIDE: "Decided the dispute: {outcome}, {refund} back to the buyer",
-    Action.CHARGEBACK: "The payment was charged back",
+    Action.CHARGEBACK: "The buyer's bank took the payment back: the order is on hold",
+    Action.CHARGEBACK_WON: "The chargeback was decided for the seller: the money is back",
+    Action.CHARGEBACK_LOST: "The chargeback was decided for the buyer: the payment is charged back",
 }
 # The same moves when Handover made them because a timer ran out.
 _TIMER_WORDS: dict[str, str] = {

@@ -1,7 +1,16 @@
 from django.urls import include, path, register_converter
 
 from handover.lib.bounds import IdConverter
-from handover.web.views import accounts, deliveries, offers, orders, requests, seller, trust
+from handover.web.views import (
+    accounts,
+    chargebacks,
+    deliveries,
+    offers,
+    orders,
+    requests,
+    seller,
+    trust,
+)
 
 app_name = "web"
 # <id:...> in these URLs and in support_urls (included below, so registered before it).
@@ -28,6 +37,7 @@ urlpatterns = [
     _order("accept", orders.order_accept, "order_accept"),
     _order("request-revision", orders.order_request_revision, "order_request_revision"),
     _order("auto-complete", orders.order_auto_complete, "order_auto_complete"),
+    _order("chargeback-note", chargebacks.chargeback_note, "order_chargeback_note"),
     _order("messages", orders.message_post, "order_message"),
     _order("answers", orders.order_answers, "order_answers"),
     path(

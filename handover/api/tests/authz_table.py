@@ -38,7 +38,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from handover.orders.rules import CLOSED
+from handover.orders.rules import CLOSED, RELEASE_ENDED
 from handover.orders.rules import State as S
 
 Outcome = int | str
@@ -148,6 +148,8 @@ PP, AA, IP = S.PENDING_PAYMENT, S.AWAITING_ACCEPTANCE, S.IN_PROGRESS
 DEL, RR, CR = S.DELIVERED, S.REVISION_REQUESTED, S.CANCELLATION_REQUESTED
 WORKING = (IP, DEL, RR)  # where either party may ask to cancel
 OPEN_TO_DISPUTE = (IP, DEL, RR, CR)
+PAID = (AA, *OPEN_TO_DISPUTE, S.DISPUTED, S.COMPLETED)  # a card payment may be charged back
+HOLD = S.CHARGEBACK_HOLD
 
 OFFER = {
     "title": "Logo",
@@ -228,7 +230,11 @@ API: dict[str, Expected] = {
     f"POST {ORDER}/open-dispute": api_move(
         {OPEN_TO_DISPUTE: both(200), S.COMPLETED: {"buyer": 200}}, body={"text": "Not as asked."}
     ),
-    f"POST {ORDER}/chargeback": api_move({S.COMPLETED: staff(200)}),
+    f"POST {ORDER}/chargeback": api_move({PAID: staff(200)}),
+    f"POST {ORDER}/chargeback-won": api_move({HOLD: staff(200)}),
+    f"POST {ORDER}/chargeback-lost": api_move({HOLD: staff(200)}),
+    # The seller's note for the bank, while the order is on hold for a recorded chargeback.
+    f"POST {ORDER}/chargeback-note": api_move({HOLD: {"seller": 200}}, body={"text": "Used."}),
     f"POST {ORDER}/auto-complete": api_move(
         {(AA, *OPEN_TO_DISPUTE): {"buyer": 200}}, body={"enabled": False}
     ),
@@ -252,7 +258,7 @@ API: dict[str, Expected] = {
     ),
     f"GET {ORDER}/deliveries/{{delivery_id}}/receipt": api_order(200),
     f"POST {ORDER}/release-early": api_move(
-        {CLOSED: {"seller": 409}}, seller=200, body={"delivery_id": "{delivery_id}"}
+        {RELEASE_ENDED: {"seller": 409}}, seller=200, body={"delivery_id": "{delivery_id}"}
     ),
     f"GET {FILE}": api_order(200),
     f"GET {FILE}/preview": api_order(200),
@@ -393,10 +399,10 @@ WEB: dict[str, Expected] = {
     f"GET {WEB_ORDER}/report/": page_order(200, **staff(REFUSED)),
     f"POST {WEB_ORDER}/report/": page_order(422, **staff(REFUSED)),
     f"GET {WEB_ORDER}/deliveries/{{delivery_id}}/release/": page_move(
-        {CLOSED: {"seller": REFUSED}}, seller=200
+        {RELEASE_ENDED: {"seller": REFUSED}}, seller=200
     ),
     f"POST {WEB_ORDER}/deliveries/{{delivery_id}}/release/": page_move(
-        {CLOSED: {"seller": REFUSED}}, seller=DONE
+        {RELEASE_ENDED: {"seller": REFUSED}}, seller=DONE
     ),
     "GET /files/{file_id}/preview/": page_order(200),
     "POST /files/{file_id}/preview/": page(405),
@@ -446,8 +452,12 @@ WEB: dict[str, Expected] = {
     # The world's orders are paid with the test provider: no transfer waits to be confirmed.
     "GET /support/orders/{order_id}/confirm-payment/": desk(REFUSED),
     "POST /support/orders/{order_id}/confirm-payment/": desk_move(),
-    "GET /support/orders/{order_id}/chargeback/": desk(REFUSED, {S.COMPLETED: staff(200)}),
-    "POST /support/orders/{order_id}/chargeback/": desk_move({S.COMPLETED: staff(422)}),
+    "GET /support/orders/{order_id}/chargeback/": desk(REFUSED, {PAID: staff(200)}),
+    "POST /support/orders/{order_id}/chargeback/": desk_move({PAID: staff(422)}),
+    "GET /support/orders/{order_id}/chargeback-won/": desk(REFUSED, {HOLD: staff(200)}),
+    "POST /support/orders/{order_id}/chargeback-won/": desk_move({HOLD: staff(422)}),
+    "GET /support/orders/{order_id}/chargeback-lost/": desk(REFUSED, {HOLD: staff(200)}),
+    "POST /support/orders/{order_id}/chargeback-lost/": desk_move({HOLD: staff(422)}),
     "GET /support/orders/{order_id}/settle-cancellation/": desk(REFUSED, {CR: staff(200)}),
     "POST /support/orders/{order_id}/settle-cancellation/": desk_move({CR: staff(422)}),
     "GET /support/orders/{order_id}/open-dispute/": desk(

@@ -29,6 +29,7 @@ from django.urls import reverse
 from handover.accounts.models import Role, User
 from handover.accounts.services import token_create
 from handover.api.tests.authz_table import DONE, LOGIN, REFUSED, Expected, Outcome
+from handover.billing.chargebacks import chargeback_outcome_record, chargeback_record
 from handover.delivery.models import Delivery
 from handover.delivery.previewing import preview_make
 from handover.delivery.services import order_deliver
@@ -242,8 +243,14 @@ def _buyer_accepts(world: World, order_id: int) -> None:
     services.order_accept(order_id=order_id, user=_buyer(world))
 
 
-def _provider_charges_back(world: World, order_id: int) -> None:
-    services.order_chargeback(order_id=order_id, user=None)
+def _support_records_a_chargeback(world: World, order_id: int) -> None:
+    support = world.people["support"].user
+    chargeback_record(order_id=order_id, user=support, reference=f"CB-{order_id}", text="The bank.")
+
+
+def _seller_loses_the_chargeback(world: World, order_id: int) -> None:
+    support = world.people["support"].user
+    chargeback_outcome_record(order_id=order_id, user=support, won=False, text="The bank.")
 
 
 def _buyer(world: World) -> User:
@@ -261,7 +268,10 @@ _BUILDERS: dict[State, Build] = {
     State.COMPLETED: _then(_buyer_accepts),
     # Refunded by support after a delivery: the buyer had only previews, and keeps none.
     State.CANCELLED: _then(_buyer_disputes, _support_refunds),
-    State.CHARGED_BACK: _then(_buyer_accepts, _provider_charges_back),
+    State.CHARGEBACK_HOLD: _then(_buyer_accepts, _support_records_a_chargeback),
+    State.CHARGED_BACK: _then(
+        _buyer_accepts, _support_records_a_chargeback, _seller_loses_the_chargeback
+    ),
 }
 
 

@@ -35,6 +35,8 @@ HOLDING = frozenset(
         State.DISPUTED,
     }
 )
+# A won chargeback and its reversal: they net zero and leave the order as it was.
+WON_CHARGEBACK = frozenset({TransactionKind.CHARGEBACK, TransactionKind.CHARGEBACK_REVERSAL})
 ACCOUNTS_OF = {
     "world": (AccountKind.WORLD,),
     "escrow": (AccountKind.ESCROW,),
@@ -162,7 +164,8 @@ def _order(order: OrderRow, money: OrderMoney) -> list[str]:
     if order.state == State.PENDING_PAYMENT:
         problems.append("paid but still pending payment")
     problems += _refunds(money)
-    if order.state == State.CHARGED_BACK:
+    problems += _chargebacks_paired(order, money)
+    if order.state in (State.CHARGEBACK_HOLD, State.CHARGED_BACK):
         return problems + _charged_back(money)
     if order.settled_at is None:
         return problems + _held(order, money)
@@ -199,7 +202,7 @@ def _held(order: OrderRow, money: OrderMoney) -> list[str]:
         problems.append("closed but never settled")
     if order.refunded:
         problems.append(f"refunded {order.refunded} without a settlement")
-    if set(money.transactions) != {TransactionKind.CAPTURE}:
+    if set(money.transactions) - WON_CHARGEBACK != {TransactionKind.CAPTURE}:
         problems.append(f"only a capture expected, found {dict(money.transactions)}")
     return problems + _expect(
         money,
@@ -244,8 +247,22 @@ def _settled(order: OrderRow, money: OrderMoney) -> list[str]:
     )
 
 
+def _chargebacks_paired(order: OrderRow, money: OrderMoney) -> list[str]:
+    """A chargeback is reversed only when won, and once; an order on hold or charged back
+    has one chargeback and no reversal, any other has as many reversals as chargebacks."""
+    taken = money.transactions[TransactionKind.CHARGEBACK]
+    returned = money.transactions[TransactionKind.CHARGEBACK_REVERSAL]
+    if order.state in (State.CHARGEBACK_HOLD, State.CHARGED_BACK):
+        return [] if returned == 0 else [f"{returned} chargeback reversals while charged back"]
+    if taken != returned:
+        return [f"{taken} chargebacks but {returned} reversals"]
+    return []
+
+
 def _charged_back(money: OrderMoney) -> list[str]:
-    """Everything went back to the world; what the seller kept is the platform's loss."""
+    """Everything the order moved went back to the world: nothing is left in its escrow, with
+    the seller or in the platform's fees. (Orders charged back by earlier versions booked what
+    the seller could not cover to platform losses: the seller and the losses net zero.)"""
     problems = []
     if money.transactions[TransactionKind.CHARGEBACK] != 1:
         problems.append(f"{money.transactions[TransactionKind.CHARGEBACK]} chargebacks")

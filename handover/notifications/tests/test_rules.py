@@ -54,7 +54,9 @@ def notice(payload):
         ("open_dispute", "buyer", "disputed", {S, SUP}),
         ("open_dispute", "seller", "disputed", {B, SUP}),
         ("decide", "support", "completed", {B, S}),
-        ("chargeback", "provider", "charged_back", {S}),
+        ("chargeback", "provider", "chargeback_hold", {S, SUP}),
+        ("chargeback_won", "provider", "completed", {B, S, SUP}),
+        ("chargeback_lost", "provider", "charged_back", {B, S, SUP}),
     ],
 )
 def test_each_transition_mails_the_parties_who_must_act_or_know(action, actor, to, expected):

@@ -31,6 +31,8 @@ WINDOWS = Windows(
     cancellation=timedelta(hours=48),
 )
 WORKING = {S.IN_PROGRESS, S.REVISION_REQUESTED, S.DELIVERED}
+# A card payment can be charged back from any paid state, and a won chargeback returns there.
+PAID = {S.AWAITING_ACCEPTANCE, *WORKING, S.CANCELLATION_REQUESTED, S.DISPUTED, S.COMPLETED}
 
 # DESIGN.md section 2, written out again by hand: (sources, actors, targets) per action.
 DESIGN_TABLE = {
@@ -55,7 +57,9 @@ DESIGN_TABLE = {
         {S.DISPUTED},
     ),
     A.DECIDE: ({S.DISPUTED}, {X.SUPPORT}, {S.COMPLETED, S.CANCELLED}),
-    A.CHARGEBACK: ({S.COMPLETED}, {X.PROVIDER}, {S.CHARGED_BACK}),
+    A.CHARGEBACK: (PAID, {X.PROVIDER}, {S.CHARGEBACK_HOLD}),
+    A.CHARGEBACK_WON: ({S.CHARGEBACK_HOLD}, {X.PROVIDER}, PAID),
+    A.CHARGEBACK_LOST: ({S.CHARGEBACK_HOLD}, {X.PROVIDER}, {S.CHARGED_BACK}),
 }
 
 
@@ -295,3 +299,18 @@ def test_refund_is_between_zero_and_the_total(refund, ok):
     assert (error is None) == ok
     if not ok:
         assert error == "the refund must be between 0 and the order's total of 10550"
+
+
+def test_a_payment_is_charged_back_once_a_won_chargeback_cannot_be_repeated():
+    assert refusal(facts(S.COMPLETED), A.CHARGEBACK, X.PROVIDER, S.CHARGEBACK_HOLD) is None
+    again = facts(S.COMPLETED, charged_back_before=True)
+    reason = refusal(again, A.CHARGEBACK, X.PROVIDER, S.CHARGEBACK_HOLD)
+    assert reason == "this order's payment was charged back once already"
+
+
+def test_a_won_chargeback_returns_to_any_paid_state_and_a_lost_one_closes_the_order():
+    for state in PAID:
+        assert refusal(facts(S.CHARGEBACK_HOLD), A.CHARGEBACK_WON, X.PROVIDER, state) is None
+    assert S.CHARGEBACK_HOLD not in CLOSED and S.CHARGED_BACK in CLOSED
+    reason = refusal(facts(S.CHARGEBACK_HOLD), A.CHARGEBACK_LOST, X.SUPPORT, S.CHARGED_BACK)
+    assert reason == "the support cannot chargeback_lost this order"

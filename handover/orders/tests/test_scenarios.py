@@ -321,9 +321,9 @@ def test_buyer_cannot_dispute_a_completed_order_after_clearance(
     assert db_snapshot() == before
 
 
-@pytest.mark.parametrize(("paid_out", "loss"), [(SELLER_SHARE, SELLER_SHARE), (0, 0)])
-def test_chargeback_after_clearance_claws_back_and_books_the_shortfall_to_losses(
-    offer, seller, buyer_api, seller_api, support_api, settings, time_machine, paid_out, loss
+@pytest.mark.parametrize("paid_out", [SELLER_SHARE, 0])
+def test_chargeback_after_clearance_claws_back_leaving_the_seller_owing_what_was_paid_out(
+    offer, seller, buyer_api, seller_api, support_api, settings, time_machine, paid_out
 ):
     time_machine.move_to(timezone.now(), tick=False)
     order_id, file_id = delivered_order(buyer_api, seller_api, offer)
@@ -337,18 +337,26 @@ def test_chargeback_after_clearance_claws_back_and_books_the_shortfall_to_losses
 
     order = ok(support_api.act(order_id, "chargeback"))
 
-    assert order["state"] == "charged_back"
+    assert order["state"] == "chargeback_hold"
+    refused(download(buyer_api, file_id), 403, "originals_locked")
+    # Nothing is booked to platform losses: a seller paid out already owes it (a negative
+    # available balance, netted against later earnings).
     assert balances(order_id, seller) == {
         "world": -TOTAL + paid_out + TOTAL,
         "escrow": 0,
         "pending": 0,
-        "available": 0,
+        "available": -paid_out,
         "fees": 0,
-        "losses": -loss,
+        "losses": 0,
     }
     event = last_transition(order_id)
     assert event.actor_role == "provider"
-    assert event.payload["amount"] == TOTAL and event.payload["loss"] == loss
+    assert event.payload["amount"] == TOTAL and "loss" not in event.payload
+    assert event.payload["seller_available"] == SELLER_SHARE
+    assert event.payload["platform_fees"] == TOTAL - SELLER_SHARE
+    refused(seller_api.post("/payouts", {"amount": 1}), 409, "insufficient_funds")
+    order = ok(support_api.act(order_id, "chargeback-lost"))
+    assert order["state"] == "charged_back"
     payout = ["payout"] if paid_out else []  # a payout names the order it was earned on
     assert ledger_kinds(order_id) == ["capture", "settlement", "clearance", *payout, "chargeback"]
     refused(download(buyer_api, file_id), 403, "originals_locked")

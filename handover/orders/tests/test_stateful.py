@@ -45,7 +45,7 @@ from handover.lib.errors import (
     TransitionNotAllowed,
 )
 from handover.ops.timers import timers_run_due
-from handover.orders import cancellation, services
+from handover.orders import cancellation, chargebacks, services
 from handover.orders.models import Message, Order
 from handover.orders.rules import CLOSED, TIMER_ACTIONS, TRANSITIONS, Action, Actor
 from handover.orders.rules import State as S
@@ -55,6 +55,10 @@ from handover.testing.factories import make_offer
 SLOW = os.environ.get("HANDOVER_SLOW") == "1"
 START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
 WORKING = (S.IN_PROGRESS, S.REVISION_REQUESTED, S.DELIVERED)
+PAID = (S.AWAITING_ACCEPTANCE, *WORKING, S.CANCELLATION_REQUESTED, S.DISPUTED, S.COMPLETED)
+CHARGEBACK_STEPS = (Action.CHARGEBACK, Action.CHARGEBACK_WON, Action.CHARGEBACK_LOST)
+# No early release while the order is closed or its chargeback is being decided.
+LOCKED = (S.COMPLETED, S.CANCELLED, S.CHARGED_BACK, S.CHARGEBACK_HOLD)
 REFUSED = (TransitionNotAllowed, NotFound, InvalidInput)
 ANYONE = ("buyer", "seller", "support", "stranger", "timer")
 BOTH = ("buyer", "seller")
@@ -123,6 +127,8 @@ class Model:
     disputes: int = 0
     dispute_open: bool = False
     closed: bool = False  # closed_at stays set when a dispute after completion reopens it
+    chargeback_from: str = ""  # the state a won chargeback returns to
+    charged_back: bool = False  # a payment is charged back once at most
 
     def timer_due(self, now: datetime) -> bool:
         return self.timer_at is not None and self.timer_at <= now
@@ -225,7 +231,7 @@ class OrdersMachine(RuleBasedStateMachine):
         if not self._try(m, who, call, allowed=target is not None, refusals=refusals):
             return False
         assert target is not None
-        if action in (Action.PAY, Action.CHARGEBACK):
+        if action in (Action.PAY, *CHARGEBACK_STEPS):
             actor = Actor.PROVIDER
         else:
             actor = Actor.TIMER if who in ("timer", "provider") else Actor(who)
@@ -469,7 +475,7 @@ class OrdersMachine(RuleBasedStateMachine):
         amount = {"release": m.refunded, "refund": m.total}.get(outcome, refund)
         assert amount is not None
         valid = outcome != "split" or m.refunded < amount < m.total
-        ok = who == "support" and m.dispute_open and valid
+        ok = who == "support" and m.dispute_open and m.state == S.DISPUTED and valid
         target = S.CANCELLED if amount == m.total else S.COMPLETED
 
         def call(u):
@@ -489,16 +495,36 @@ class OrdersMachine(RuleBasedStateMachine):
                 m.clears_at = None if amount == m.total else m.clears_at
 
     def do_chargeback(self, m: Model, who: str, data) -> None:
-        ok = m.state == S.COMPLETED and who in ("provider", "timer", "support")
+        ok = m.state in PAID and who in ("provider", "timer", "support") and not m.charged_back
+        source = m.state
 
         def call(u):
-            return services.order_chargeback(order_id=m.id, user=u)
+            return chargebacks.order_chargeback(order_id=m.id, user=u)
 
-        if self._move(m, Action.CHARGEBACK, who, call, target=S.CHARGED_BACK if ok else None):
-            m.clears_at = None
+        if self._move(m, Action.CHARGEBACK, who, call, target=S.CHARGEBACK_HOLD if ok else None):
+            m.chargeback_from, m.charged_back = source, True
+
+    def do_chargeback_won(self, m: Model, who: str, data) -> None:
+        ok = m.state == S.CHARGEBACK_HOLD and who in ("provider", "timer", "support")
+        target = S(m.chargeback_from) if ok else None
+
+        def call(u):
+            return chargebacks.order_chargeback_won(order_id=m.id, user=u)
+
+        if self._move(m, Action.CHARGEBACK_WON, who, call, target=target):
+            m.chargeback_from = ""
+
+    def do_chargeback_lost(self, m: Model, who: str, data) -> None:
+        ok = m.state == S.CHARGEBACK_HOLD and who in ("provider", "timer", "support")
+
+        def call(u):
+            return chargebacks.order_chargeback_lost(order_id=m.id, user=u)
+
+        if self._move(m, Action.CHARGEBACK_LOST, who, call, target=S.CHARGED_BACK if ok else None):
+            m.chargeback_from, m.clears_at = "", None
 
     def do_release_early(self, m: Model, who: str, data) -> None:
-        ok = who == "seller" and m.state not in CLOSED and bool(m.deliveries)
+        ok = who == "seller" and m.state not in LOCKED and bool(m.deliveries)
         delivery_id = m.deliveries[-1] if m.deliveries else 0
 
         def call(u):
@@ -628,6 +654,7 @@ class OrdersMachine(RuleBasedStateMachine):
             "return_state",
             "cancellation_refund",
             "closed_at",
+            "chargeback_return_state",
         )
         rows = dict(
             (row[0], row[1:])
@@ -646,11 +673,13 @@ class OrdersMachine(RuleBasedStateMachine):
                 *(r[f] for f in ("auto_complete", "cancellation_requested_by", "return_state")),
                 r["cancellation_refund"],
                 r["closed_at"] is not None,
+                r["chargeback_return_state"],
             )
             want = (
                 *(m.state, m.timer_at, m.due_at, m.refunded, m.settled, m.clears_at, m.cleared),
                 *(m.revisions_left, m.auto_complete, m.requester, m.return_state, m.proposed),
                 m.closed,
+                m.chargeback_from,
             )
             assert got == want, f"order {m.id}: database {got} != model {want}"
 
@@ -676,7 +705,9 @@ TARGETED: dict[str, tuple[str, tuple[S, ...], tuple[str, ...]]] = {
     "open_dispute": ("open_dispute", (*WORKING, S.CANCELLATION_REQUESTED), BOTH),
     "dispute_completed": ("open_dispute", (S.COMPLETED,), ("buyer", "buyer", "seller")),
     "decide": ("decide", (S.DISPUTED,), ("support",)),
-    "chargeback": ("chargeback", (S.COMPLETED,), ("provider", "support")),
+    "chargeback": ("chargeback", PAID, ("provider", "support")),
+    "chargeback_won": ("chargeback_won", (S.CHARGEBACK_HOLD,), ("provider", "support")),
+    "chargeback_lost": ("chargeback_lost", (S.CHARGEBACK_HOLD,), ("provider", "support")),
     "release_early": ("release_early", (*WORKING[1:], S.CANCELLATION_REQUESTED), ("seller",)),
     "set_auto_complete": ("set_auto_complete", (S.DELIVERED, S.CANCELLATION_REQUESTED), ("buyer",)),
 }

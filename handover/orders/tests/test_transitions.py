@@ -23,7 +23,7 @@ from handover.disputes.services import cancellation_expire, dispute_decide, disp
 from handover.evidence.models import Event, EventType
 from handover.ledger.models import Account, LedgerTransaction, TransactionKind
 from handover.lib.errors import NotFound, PermissionDenied, TransitionNotAllowed
-from handover.orders import cancellation, services
+from handover.orders import cancellation, chargebacks, services
 from handover.orders.models import Order
 from handover.orders.rules import CLOSED, TRANSITIONS, Action, Actor, State
 from handover.testing.actors import Api, make_user
@@ -47,10 +47,17 @@ class Who(StrEnum):
     PROVIDER = "provider"
 
 
-# Support records the provider's word: a transfer that arrived, a chargeback.
+# Support records the provider's word: a transfer that arrived, a chargeback and its outcome.
 ACTS_AS = {
     (Action.PAY, Who.SUPPORT): Actor.PROVIDER,
     (Action.CHARGEBACK, Who.SUPPORT): Actor.PROVIDER,
+    (Action.CHARGEBACK_WON, Who.SUPPORT): Actor.PROVIDER,
+    (Action.CHARGEBACK_LOST, Who.SUPPORT): Actor.PROVIDER,
+}
+CHARGEBACK_SERVICES = {
+    Action.CHARGEBACK: chargebacks.order_chargeback,
+    Action.CHARGEBACK_WON: chargebacks.order_chargeback_won,
+    Action.CHARGEBACK_LOST: chargebacks.order_chargeback_lost,
 }
 
 
@@ -104,6 +111,8 @@ SCENARIOS = [
     ),
     Scenario("completed", State.COMPLETED),
     Scenario("cancelled", State.CANCELLED),
+    Scenario("chargeback_hold", State.CHARGEBACK_HOLD),
+    Scenario("chargeback_hold-from_in_progress", State.CHARGEBACK_HOLD, State.IN_PROGRESS),
     Scenario("charged_back", State.CHARGED_BACK),
 ]
 
@@ -142,6 +151,8 @@ def expected_target(sc: Scenario, action: Action) -> State:
         return State.CANCELLED if sc.decide == Outcome.REFUND else State.COMPLETED
     if action == Action.SETTLE_CANCELLATION:
         return State.CANCELLED  # support accepts the request
+    if action == Action.CHARGEBACK_WON:
+        return sc.from_state or State.COMPLETED  # where the order was when the bank took it
     (target,) = TRANSITIONS[action].targets
     return target
 
@@ -180,6 +191,8 @@ def _expected_postings(sc: Scenario, action: Action, target: State) -> list[str]
         return [TransactionKind.CAPTURE]
     if action == Action.CHARGEBACK:
         return [TransactionKind.CHARGEBACK]
+    if action == Action.CHARGEBACK_WON:
+        return [TransactionKind.CHARGEBACK_REVERSAL]
     if action == Action.DECIDE and sc.from_state == State.COMPLETED:
         return [] if sc.decide == Outcome.RELEASE else [TransactionKind.ADJUSTMENT]
     if action in SETTLING and target in CLOSED:
@@ -263,9 +276,9 @@ def attempt(
             return services.order_pay(order_id=order_id, user=people[Who.BUYER])
         if user is not None:  # a person saying that a transfer arrived
             return services.order_confirm_payment(order_id=order_id, user=user)
-    elif action == Action.CHARGEBACK:
+    elif action in CHARGEBACK_SERVICES:
         if who != Who.TIMER:  # the provider reports with no user, support on its behalf
-            return services.order_chargeback(order_id=order_id, user=user)
+            return CHARGEBACK_SERVICES[action](order_id=order_id, user=user)
     elif action == Action.EXPIRE_CANCELLATION:
         if who == Who.TIMER:
             return cancellation_expire(order_id=order_id)

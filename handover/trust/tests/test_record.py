@@ -177,6 +177,9 @@ def test_a_split_is_lost_by_neither_party(offer, buyer, seller, buyer_api, selle
 def test_a_chargeback_goes_on_the_buyers_record(buyer, seller, support, support_api):
     order = order_in_state(State.COMPLETED, buyer=buyer, seller=seller, support=support)
     ok(support_api.act(order.pk, "chargeback"))
+    # On hold the bank has not decided: the order is out of "completed" and counts nowhere.
+    assert record_of(support_api, buyer)["as_buyer"] == NOTHING
+    ok(support_api.act(order.pk, "chargeback-lost"))
 
     assert record_of(support_api, buyer)["as_buyer"] == {**NOTHING, "charged_back": 1}
     assert record_is_risky(user_record(buyer), RiskThreshold())

@@ -48,6 +48,7 @@ OFFERED: dict[State, dict[str, set[str]]] = {
     S.DISPUTED: {"buyer": set(), "seller": set()},
     S.COMPLETED: {"buyer": {"open-dispute"}, "seller": set()},
     S.CANCELLED: {"buyer": set(), "seller": set()},
+    S.CHARGEBACK_HOLD: {"buyer": set(), "seller": set()},
     S.CHARGED_BACK: {"buyer": set(), "seller": set()},
 }
 # Links of the order page that are not moves of the order ("answers": the buyer changes them

@@ -101,6 +101,8 @@ def test_the_route_list_holds_every_support_page(cast):
         "support_order",
         "support_confirm_payment",
         "support_chargeback",
+        "support_chargeback_won",
+        "support_chargeback_lost",
         "support_settle_cancellation",
         "support_open_dispute",
         "dispute_queue",
@@ -291,9 +293,12 @@ def test_the_order_view_shows_the_record_and_only_the_actions_its_state_allows(
         return set(re.findall(rf'href="/support/orders/{order.pk}/([a-z-]+)/"', html))
 
     assert actions(awaiting_transfer) == {"confirm-payment"}
-    assert actions(requested) == {"settle-cancellation", "open-dispute"}
-    assert actions(order_in_state(State.IN_PROGRESS, **cast)) == {"open-dispute"}
+    # A paid order's card payment may be charged back at any time until it closes.
+    assert actions(requested) == {"settle-cancellation", "open-dispute", "chargeback"}
     assert actions(order_in_state(State.COMPLETED, **cast)) == {"chargeback", "open-dispute"}
+    assert actions(order_in_state(State.IN_PROGRESS, **cast)) == {"chargeback", "open-dispute"}
+    on_hold = order_in_state(State.CHARGEBACK_HOLD, **cast)
+    assert actions(on_hold) == {"chargeback-won", "chargeback-lost"}
     assert actions(order_in_state(State.CANCELLED, **cast)) == set()
     html = page(desk.get(f"/support/orders/{requested.pk}/"))
     assert "We cannot agree on the brief." in html  # the request, and on the record
@@ -362,8 +367,20 @@ def test_support_confirms_a_transfer_after_a_confirmation_and_the_record_says_wh
 def test_support_records_a_chargeback_with_its_rationale(desk, cast, support):
     order = order_in_state(State.COMPLETED, **cast)
     url = f"/support/orders/{order.pk}/chargeback/"
-    asked = desk.post(url, {"text": "The provider reported dispute dp_123 lost."})
+    asked = desk.post(url, {"text": "The bank reported chargeback CB-123."})
     assert "Record a chargeback of 105.50 EUR?" in page(asked)
+    data = {"text": "The bank reported chargeback CB-123.", "reference": "CB-123"}
+    desk.post(url, {**data, "confirm": "yes"})
+    order.refresh_from_db()
+    assert order.state == State.CHARGEBACK_HOLD
+    event = last_move(order)
+    assert event.actor == support
+    assert event.payload["text"] == "The bank reported chargeback CB-123."
+    assert event.payload["reference"] == "CB-123"
+
+    url = f"/support/orders/{order.pk}/chargeback-lost/"
+    asked = desk.post(url, {"text": "The provider reported dispute dp_123 lost."})
+    assert "Record the chargeback on order" in page(asked)
     desk.post(url, {"text": "The provider reported dispute dp_123 lost.", "confirm": "yes"})
     order.refresh_from_db()
     assert order.state == State.CHARGED_BACK
@@ -459,6 +476,8 @@ def test_after_completion_support_may_open_a_dispute_only_for_the_buyer(desk, ca
 ACTION_DATA = {
     "confirm-payment": {"reference": ""},
     "chargeback": {},
+    "chargeback-won": {},
+    "chargeback-lost": {},
     "settle-cancellation": {"outcome": "accept"},
     "open-dispute": {"party": "buyer", "reason": "The seller went silent."},
 }
@@ -470,6 +489,8 @@ def ready(cast, awaiting_transfer, requested) -> dict[str, Order]:
     return {
         "confirm-payment": awaiting_transfer,
         "chargeback": order_in_state(State.COMPLETED, **cast),
+        "chargeback-won": order_in_state(State.CHARGEBACK_HOLD, **cast),
+        "chargeback-lost": order_in_state(State.CHARGEBACK_HOLD, **cast),
         "settle-cancellation": requested,
         "open-dispute": order_in_state(State.IN_PROGRESS, **cast),
     }

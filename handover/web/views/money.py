@@ -27,7 +27,8 @@ MOVEMENTS_PER_PAGE = 25
 MOVEMENT_WORDS: dict[str, str] = {
     TransactionKind.SETTLEMENT: "Earned on an order (held until it clears)",
     TransactionKind.ADJUSTMENT: "Taken back: a refund decided after completion",
-    TransactionKind.CHARGEBACK: "Taken back: the buyer's payment was charged back",
+    TransactionKind.CHARGEBACK: "Taken back: the buyer's bank took the payment back",
+    TransactionKind.CHARGEBACK_REVERSAL: "Returned: the chargeback was decided for you",
     TransactionKind.PAYOUT: "Paid out",
 }
 ACCOUNT_WORDS: dict[str, str] = {

@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from handover.billing.chargebacks import note_refusal, open_dispute_of, submit_at
 from handover.billing.payins import payment_failure
 from handover.delivery.models import Delivery
 from handover.delivery.services import buyer_may_take_originals, originals_refusal
@@ -24,7 +25,7 @@ from handover.ledger.rules import shares
 from handover.lib.errors import HandoverError, InvalidInput, NotFound
 from handover.orders import services
 from handover.orders.models import Attachment, Order
-from handover.orders.rules import CLOSED, Actor, State
+from handover.orders.rules import RELEASE_ENDED, Actor, State
 from handover.orders.selectors import orders_visible_to, viewer_role
 from handover.payments.models import RefundState
 from handover.payments.selectors import refunds_of_order
@@ -39,7 +40,7 @@ from handover.web.views.base import act, back, confirm, order_actions, visible_o
 from handover.web.views.trust import order_reviews
 
 ORDERS_PER_PAGE = 20
-ENDED_WITHOUT_ORIGINALS = frozenset({State.CANCELLED, State.CHARGED_BACK})
+ENDED_WITHOUT_ORIGINALS = frozenset({State.CANCELLED, State.CHARGEBACK_HOLD, State.CHARGED_BACK})
 ANSWERS = frozenset(
     {
         "accept-order",
@@ -85,7 +86,9 @@ def _delivery_rows(order: Order, role: Actor) -> list[DeliveryRow]:
         DeliveryRow(
             delivery,
             buyer_may_take_originals(order, delivery),
-            role == Actor.SELLER and order.state not in CLOSED and not delivery.released_early_at,
+            role == Actor.SELLER
+            and order.state not in RELEASE_ENDED
+            and not delivery.released_early_at,
             [
                 (
                     questions[item.requirement] if item.requirement < len(questions) else "",
@@ -119,13 +122,14 @@ def _order_page(
         "deliveries": deliveries,
         "buyer_record": record,
         "originals_locked": role == Actor.BUYER
-        and order.state not in CLOSED
+        and order.state not in RELEASE_ENDED
         and any(not row.originals_released for row in deliveries),
         # Why a refunded or charged-back order's originals are not the buyer's.
         "originals_ended": originals_refusal(order)
         if role == Actor.BUYER and deliveries and order.state in ENDED_WITHOUT_ORIGINALS
         else "",
         "requested_by_viewer": order.cancellation_requested_by == role,
+        **_chargeback_context(order, role),
         "answered": _answers_with_files(order),
         "earnings": _earnings(order),
         **_payment_context(request, order, role),
@@ -416,3 +420,15 @@ def attachment_download(request: WebRequest, order_id: int, attachment_id: int) 
         )
     except NotFound:
         raise Http404("No such file.") from None
+
+
+def _chargeback_context(order: Order, role: Actor) -> dict[str, Any]:
+    """While the bank decides a chargeback: the seller's note and when the answer goes."""
+    if order.state != State.CHARGEBACK_HOLD:
+        return {}
+    row = open_dispute_of(order)
+    return {
+        "chargeback": row,
+        "chargeback_submit_at": submit_at(row) if row else None,
+        "chargeback_note_open": role == Actor.SELLER and note_refusal(row, timezone.now()) is None,
+    }

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from handover.delivery.services import delivery_release_early
 from handover.lib.errors import HandoverError, NotFound
 from handover.orders import services
-from handover.orders.rules import CLOSED, Actor
+from handover.orders.rules import RELEASE_ENDED, Actor
 from handover.orders.selectors import viewer_role
 from handover.web.http import WebRequest
 from handover.web.views.base import act, back, confirm, visible_order
@@ -69,7 +69,7 @@ def delivery_release(request: WebRequest, order_id: int, delivery_id: int) -> Ht
         return back(order)
     if (
         viewer_role(order, request.user) != Actor.SELLER
-        or order.state in CLOSED
+        or order.state in RELEASE_ENDED
         or delivery.released_early_at is not None
     ):
         messages.error(request, "That is not possible on this order now.")

@@ -1,12 +1,14 @@
 """The support desk's orders: the search, the support view of one order, and the actions
-support may take there (confirm a transfer, record a chargeback, settle a cancellation
-request, open a dispute for a party). Each action asks for a rationale, which goes on the
-order's record as the event's ``text``; those that move money or end something ask again
+support may take there (confirm a transfer, record a chargeback and its outcome, settle a
+cancellation request, open a dispute for a party). Each action asks for a rationale, which
+goes on the order's record as the event's ``text``; those that move money or end something ask again
 before they run. An action is offered, and taken, only where the transition table allows it
 (``orders.selectors.support_actions``)."""
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -19,6 +21,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from handover.accounts.models import User
+from handover.billing.chargebacks import (
+    chargeback_outcome_record,
+    chargeback_record,
+    disputes_of,
+    submit_at,
+)
+from handover.billing.evidence import evidence_submit
 from handover.disputes.selectors import order_timeline
 from handover.disputes.services import dispute_open
 from handover.ledger.services import order_shares
@@ -53,6 +62,7 @@ from handover.web.views.orders import _chat_context, _delivery_rows
 from handover.web.views.support import support_only
 
 ORDERS_PER_PAGE = 25
+logger = logging.getLogger(__name__)
 
 
 # --- the search ------------------------------------------------------------------------------
@@ -139,8 +149,30 @@ def order_detail(request: WebRequest, order_id: int) -> HttpResponse:
         "deliveries": _delivery_rows(order, role),
         "days": timeline_days(items, timezone.get_current_timezone(), currency=order.currency),
         **_chat_context(order, None, role),
+        "chargebacks": [(row, submit_at(row)) for row in disputes_of(order.pk)],
     }
     return render(request, "web/support/order.html", context)
+
+
+@support_only
+@require_http_methods(["POST"])
+def chargeback_submit(request: WebRequest, order_id: int, dispute_pk: int) -> HttpResponse:
+    """Send the answer to a Stripe dispute now, before its cut-off (it is sent once)."""
+    order = _support_order(request, order_id)
+    row = next((r for r in disputes_of(order.pk) if r.pk == dispute_pk), None)
+    if row is None:
+        raise Http404("No such chargeback on this order.")
+    try:
+        sent = evidence_submit(dispute_pk=row.pk)
+    except Exception:
+        logger.exception("could not answer dispute %s", row.dispute_id)
+        messages.error(request, "Stripe did not take the answer; the worker tries again.")
+        return _back(order)
+    if sent:
+        messages.success(request, f"The answer to {row.dispute_id} was sent to the bank.")
+    else:
+        messages.error(request, "That answer was sent already, or the dispute is closed.")
+    return _back(order)
 
 
 # --- the actions -----------------------------------------------------------------------------
@@ -166,8 +198,11 @@ def _confirm_payment(order: Order, user: User, data: dict[str, Any]) -> Any:
     )
 
 
-def _chargeback(order: Order, user: User, data: dict[str, Any]) -> Any:
-    return services.order_chargeback(order_id=order.pk, user=user, text=data["text"])
+def _chargeback_step(service: Callable[..., Any]) -> Callable[[Order, User, dict], Any]:
+    def run(order: Order, user: User, data: dict[str, Any]) -> Any:
+        return service(order_id=order.pk, user=user, reference=data["reference"], text=data["text"])
+
+    return run
 
 
 def _settle(order: Order, user: User, data: dict[str, Any]) -> Any:
@@ -207,10 +242,31 @@ ACTIONS: dict[str, SupportAction] = {
         "chargeback",
         "Record a chargeback",
         lambda order, **kw: ChargebackForm(order=order, **kw),
-        _chargeback,
-        lambda order, data: "Chargeback recorded: the order is charged back.",
+        _chargeback_step(chargeback_record),
+        lambda order, data: (
+            "Chargeback recorded: the order is on hold, its money taken back and its "
+            "originals locked until the bank decides."
+        ),
         confirm=True,
         button="Review the chargeback",
+    ),
+    "chargeback-won": SupportAction(
+        "chargeback-won",
+        "Record the chargeback as won",
+        lambda order, **kw: ChargebackForm(order=order, **kw),
+        _chargeback_step(partial(chargeback_outcome_record, won=True)),
+        lambda order, data: "Chargeback won: the money is back and the order goes on.",
+        confirm=True,
+        button="Review the outcome",
+    ),
+    "chargeback-lost": SupportAction(
+        "chargeback-lost",
+        "Record the chargeback as lost",
+        lambda order, **kw: ChargebackForm(order=order, **kw),
+        _chargeback_step(partial(chargeback_outcome_record, won=False)),
+        lambda order, data: "Chargeback lost: the order is charged back.",
+        confirm=True,
+        button="Review the outcome",
     ),
     "settle-cancellation": SupportAction(
         "settle-cancellation",
@@ -235,7 +291,12 @@ ACTIONS: dict[str, SupportAction] = {
 
 def _error_field(form: RationaleForm, error: InvalidInput) -> str | None:
     """The field a service's refusal of the input is about (its message names it)."""
-    words = {"payment reference": "reference", "reason": "reason", "party": "party"}
+    words = {
+        "payment reference": "reference",
+        "reference": "reference",
+        "reason": "reason",
+        "party": "party",
+    }
     for word, field in words.items():
         if word in error.detail and field in form.fields:
             return field
@@ -266,6 +327,8 @@ def _confirm_page(
         context["moves"] = order_shares(order, order.cancellation_refund or 0)
     if order.return_state:
         context["return_state"] = state_label(order.return_state).lower()
+    if order.chargeback_return_state:
+        context["chargeback_return_state"] = state_label(order.chargeback_return_state).lower()
     return render(request, "web/support/confirm_action.html", context)
 
 
