@@ -226,13 +226,13 @@ def ledger_refund_sent(*, order, amount: int, reference: str) -> LedgerTransacti
     return txn
 
 
-def _order_balance(order, account: Account) -> int:
-    return (
-        Entry.objects.filter(transaction__order=order, account=account).aggregate(s=Sum("amount"))[
-            "s"
-        ]
-        or 0
-    )
+def _order_balance(order, account: Account, *, besides: Sequence[str] = ()) -> int:
+    """What the order's postings left in ``account``, leaving out transactions of the kinds
+    ``besides``."""
+    entries = Entry.objects.filter(transaction__order=order, account=account)
+    if besides:
+        entries = entries.exclude(transaction__kind__in=besides)
+    return entries.aggregate(s=Sum("amount"))["s"] or 0
 
 
 def ledger_clear(*, order) -> int:
@@ -294,7 +294,9 @@ def ledger_chargeback(*, order, reference: str = "") -> Clawback:
     taken = Clawback(
         escrow=_order_balance(order, escrow),
         seller_pending=_order_balance(order, pending),
-        seller_available=_order_balance(order, available),
+        # What the order earned there, paid out or not: a payout names its order, and what was
+        # paid out already the seller now owes.
+        seller_available=_order_balance(order, available, besides=[TransactionKind.PAYOUT]),
         platform_fees=_order_balance(order, fees),
     )
     _post(

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from handover.billing.evidence import evidence_submit_due
 from handover.billing.models import ProviderDispute
-from handover.ledger.services import payout_request
+from handover.billing.payouts import payout_request
 from handover.ledger.tests.invariants import assert_ledger_invariants
 from handover.ops.timers import timers_run_due
 from handover.orders import services

@@ -70,6 +70,8 @@ class OrderMoney:
     refunds_out: Counter[str] = field(default_factory=Counter)
     # The provider refunds on record: (state, amount, reference).
     provider_refunds: list[tuple[str, int, str]] = field(default_factory=list)
+    # What was paid out to the seller of the order's earnings (a payout names its order).
+    paid_out: int = 0
 
     def net(self, name: str) -> int:
         return sum(self.by_kind[kind] for kind in ACCOUNTS_OF[name])
@@ -95,6 +97,8 @@ def assert_ledger_invariants() -> None:
             money[order_id].by_kind[accounts[account_id][1]] += amount
             if kind == TransactionKind.REFUND and accounts[account_id][1] == AccountKind.WORLD:
                 money[order_id].refunds_out[references[txn]] += amount
+            if kind == TransactionKind.PAYOUT and accounts[account_id][1] == AccountKind.WORLD:
+                money[order_id].paid_out += amount
     for order_id, *refund in ProviderRefund.objects.values_list(
         "order_id", "state", "amount", "reference"
     ):
@@ -218,7 +222,8 @@ def _held(order: OrderRow, money: OrderMoney) -> list[str]:
 
 def _settled(order: OrderRow, money: OrderMoney) -> list[str]:
     """Refund R went back (what the provider has not confirmed of it waits in refunding);
-    T - R was shared like a completed order of that size."""
+    T - R was shared like a completed order of that size; what the seller was paid out of it
+    (a payout names its order) went to the world."""
     problems = []
     if order.state not in (State.COMPLETED, State.CANCELLED, State.DISPUTED):
         problems.append("settled while the work is still open")
@@ -238,9 +243,10 @@ def _settled(order: OrderRow, money: OrderMoney) -> list[str]:
     return problems + _expect(
         money,
         {
-            "world": -order.total + order.refunded - money.net("refunding"),
+            # What was paid out of the seller's share left for the world.
+            "world": -order.total + order.refunded - money.net("refunding") + money.paid_out,
             "escrow": 0,
-            "seller": split.seller,
+            "seller": split.seller - money.paid_out,
             "platform fees": split.platform,
             "platform losses": 0,
         },
@@ -261,13 +267,17 @@ def _chargebacks_paired(order: OrderRow, money: OrderMoney) -> list[str]:
 
 def _charged_back(money: OrderMoney) -> list[str]:
     """Everything the order moved went back to the world: nothing is left in its escrow, with
-    the seller or in the platform's fees. (Orders charged back by earlier versions booked what
-    the seller could not cover to platform losses: the seller and the losses net zero.)"""
+    the seller or in the platform's fees; what was paid out of it already the seller owes.
+    (Orders charged back by earlier versions booked what the seller could not cover to
+    platform losses: the seller and the losses net zero.)"""
     problems = []
     if money.transactions[TransactionKind.CHARGEBACK] != 1:
         problems.append(f"{money.transactions[TransactionKind.CHARGEBACK]} chargebacks")
-    seller, losses = money.net("seller"), money.net("platform losses")
-    if seller + losses != 0 or losses > 0:
-        problems.append(f"the seller keeps {seller} but platform losses book {losses}")
+    seller, losses, paid = money.net("seller"), money.net("platform losses"), money.paid_out
+    if seller + losses + paid != 0 or losses > 0:
+        problems.append(
+            f"the seller keeps {seller} after {paid} paid out but platform losses book {losses}"
+        )
     in_flight = money.net("refunding")
-    return problems + _expect(money, {"world": -in_flight, "escrow": 0, "platform fees": 0})
+    expected = {"world": paid - in_flight, "escrow": 0, "platform fees": 0}
+    return problems + _expect(money, expected)

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from handover.billing.chargebacks import chargeback_record
 from handover.billing.models import ProviderDispute
+from handover.billing.payouts import payout_request
 from handover.delivery.models import DeliveryFile
-from handover.ledger.services import payout_request
 from handover.ops.timers import timers_run_due
 from handover.orders.models import Order
 from handover.orders.rules import State
