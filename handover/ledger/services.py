@@ -20,7 +20,7 @@ from handover.ledger.models import (
 )
 from handover.ledger.rules import Shares, shares, shares_delta
 from handover.lib.errors import Conflict, InvalidInput
-from handover.lib.money import CURRENCIES, MAX_AMOUNT
+from handover.lib.money import CURRENCIES, MAX_AMOUNT, amount_step, amount_step_check
 from handover.notifications.services import notifications_for_event
 
 logger = logging.getLogger(__name__)
@@ -155,7 +155,13 @@ def ledger_capture(*, order) -> LedgerTransaction | None:
 
 
 def order_shares(order, refund: int) -> Shares:
-    return shares(total=order.total, price=order.price, seller_fee=order.seller_fee, refund=refund)
+    return shares(
+        total=order.total,
+        price=order.price,
+        seller_fee=order.seller_fee,
+        refund=refund,
+        step=amount_step(order.currency),
+    )
 
 
 def ledger_settle(*, order, refund: int) -> Shares:
@@ -270,6 +276,7 @@ def payout_request(*, user: User, currency: str, amount: int) -> LedgerTransacti
         raise InvalidInput(f"Unknown currency {currency!r}.")
     if not 1 <= amount <= MAX_AMOUNT:
         raise InvalidInput("The amount must be a positive whole number of minor units.")
+    amount_step_check(amount, currency)
     available = account_for(kind=AccountKind.SELLER_AVAILABLE, currency=currency, owner=user)
     # The lock keeps two payouts from both passing the balance check below.
     available = Account.objects.select_for_update().get(pk=available.pk)
