@@ -140,8 +140,9 @@ def _seller_accounts(order) -> tuple[Account, Account]:
     return pending, available
 
 
-def ledger_capture(*, order) -> LedgerTransaction | None:
-    """Money the buyer paid enters the order's escrow."""
+def ledger_capture(*, order, reference: str = "") -> LedgerTransaction | None:
+    """Money the buyer paid enters the order's escrow; ``reference``: the provider's id of
+    the payment (reconciliation matches on it)."""
     world, escrow = accounts_for(
         order.currency, (AccountKind.WORLD, None, None), (AccountKind.ESCROW, None, order.pk)
     )
@@ -151,6 +152,7 @@ def ledger_capture(*, order) -> LedgerTransaction | None:
         order=order,
         legs=[(world, -order.total), (escrow, order.total)],
         memo="payment captured",
+        reference=reference,
     )
 
 

@@ -1,7 +1,8 @@
 """The scheduler loop beside the worker: at a fixed interval it enqueues each periodic task
 (the timer sweep, the evidence log's step, the restart of stalled previews, the close of
 preview view windows) unless one is still
-waiting, so a slow task never piles up copies of itself."""
+waiting, so a slow task never piles up copies of itself. Hourly and daily tasks come less often
+(the storage sweep; the reconciliation of the ledger with the payment provider)."""
 
 import logging
 import threading
@@ -13,6 +14,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from handover.billing.tasks import reconcile_daily
 from handover.delivery.tasks import preview_views_sweep, previews_resume, storage_sweep_task
 from handover.evidence.tasks import evidence_log
 from handover.notifications.tasks import outbox_send_enqueue_if_due
@@ -24,6 +26,10 @@ PERIODIC = (timers_sweep, evidence_log, previews_resume, preview_views_sweep)
 # is not work for every tick.
 HOURLY = (storage_sweep_task,)
 HOUR = 3600.0
+# Enqueued when none was in the last day, as the database's queue remembers it: a restarted
+# worker does not run them again.
+DAILY = (reconcile_daily,)
+DAY = timedelta(days=1)
 
 
 # A task marked running for longer than this belonged to a worker that was killed (the queue
@@ -48,6 +54,17 @@ def enqueue_if_idle(periodic) -> bool:
     return True
 
 
+def enqueue_if_not_since(periodic, period: timedelta) -> bool:
+    """Enqueue the task unless one was enqueued within ``period``."""
+    recent = DBTaskResult.objects.filter(
+        task_path=periodic.module_path, enqueued_at__gt=timezone.now() - period
+    )
+    if recent.exists():
+        return False
+    periodic.enqueue()
+    return True
+
+
 def sweep_enqueue_if_idle() -> bool:
     """Enqueue one timer sweep unless one is already queued or running."""
     return enqueue_if_idle(timers_sweep)
@@ -62,6 +79,8 @@ def scheduler_tick(hourly_at: float | None = None) -> float | None:
         hourly_at = time.monotonic()
         for periodic in HOURLY:
             enqueue_if_idle(periodic)
+    for periodic in DAILY:
+        enqueue_if_not_since(periodic, DAY)
     outbox_send_enqueue_if_due()
     return hourly_at
 

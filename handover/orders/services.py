@@ -350,7 +350,7 @@ def order_update_answers(
 def _capture(order: Order, *, user: User | None, reference: str, text: str = "") -> None:
     target = State.AWAITING_ACCEPTANCE if order.requires_acceptance else State.IN_PROGRESS
     order_check(order=order, action=Action.PAY, actor=Actor.PROVIDER, target=target)
-    ledger.ledger_capture(order=order)
+    ledger.ledger_capture(order=order, reference=reference)
     now = timezone.now()
     order.paid_at = now
     order.payment_reference = reference
