@@ -15,7 +15,7 @@ difference. Only Handover's money is compared: PaymentIntents that carry
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -115,14 +115,15 @@ def _transfer_ours(obj: dict[str, Any], ours: Ours) -> bool:
     return _order_of(obj) is not None or bool(obj.get("transfer_group"))
 
 
+CAPTURES = Source(
+    TransactionKind.CAPTURE,
+    "pi_",
+    lambda client: client.v1.payment_intents,
+    _charge,
+    lambda obj, ours: _order_of(obj) is not None,
+)
 SOURCES: tuple[Source, ...] = (
-    Source(
-        TransactionKind.CAPTURE,
-        "pi_",
-        lambda client: client.v1.payment_intents,
-        _charge,
-        lambda obj, ours: _order_of(obj) is not None,
-    ),
+    CAPTURES,
     # "refund": posted (refunding -> world) when Stripe confirms a refund; the kind is the
     # refunds' part of issue 14, keyed here by its name until it is in TransactionKind.
     Source("refund", "re_", lambda client: client.v1.refunds, _refund, _of_our_payment),
@@ -212,20 +213,22 @@ def reconcile(*, since: datetime | None = None) -> Reconciliation:
     if not result.supported:
         return result  # test and manual providers hold no money to compare with
     client = stripe_client()
-    ours = _our_payment_intents(client, since)
+    intents = list(_listed(client, CAPTURES, since))  # listed once: they say what is ours
+    ours = _our_payment_intents(intents)
     for source in SOURCES:
-        compared, differences = _reconcile_kind(client, source, since, ours)
+        listed = intents if source is CAPTURES else _listed(client, source, since)
+        compared, differences = _reconcile_kind(client, source, listed, since, ours)
         result.compared[source.kind] = compared
         result.differences += differences
     return result
 
 
-def _our_payment_intents(client: stripe.StripeClient, since: datetime | None) -> Ours:
+def _our_payment_intents(intents: list[dict[str, Any]]) -> Ours:
     captured = LedgerTransaction.objects.filter(
         kind=TransactionKind.CAPTURE, reference__startswith="pi_"
     )
     ours: Ours = dict(captured.values_list("reference", "order_id"))
-    for obj in _listed(client, SOURCES[0], since):
+    for obj in intents:
         if (order_id := _order_of(obj)) is not None:
             ours.setdefault(obj["id"], order_id)
     return ours
@@ -244,11 +247,15 @@ def _listed(
 
 
 def _reconcile_kind(
-    client: stripe.StripeClient, source: Source, since: datetime | None, ours: Ours
+    client: stripe.StripeClient,
+    source: Source,
+    listed: Iterable[dict[str, Any]],
+    since: datetime | None,
+    ours: Ours,
 ) -> tuple[int, list[Difference]]:
     provider = {
         obj["id"]: _with_order(source.read(obj), obj, ours)
-        for obj in _listed(client, source, since)
+        for obj in listed
         if source.ours(obj, ours)
     }
     ledger, duplicates = _ledger_side(source, since)
