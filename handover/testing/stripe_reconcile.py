@@ -1,11 +1,18 @@
 """Routes of the Stripe boundary server (see ``testing.stripe``) that reconciliation reads and
 localstripe lacks: the lists of transfers and disputes, and each one by id, in the shapes of
 Stripe's API reference (https://docs.stripe.com/api/transfers/list,
-https://docs.stripe.com/api/disputes/list). Tests put the objects in ``boundary.objects`` with
-``transfer_add`` and ``dispute_add``; the Connect and disputes routes may add them too."""
+https://docs.stripe.com/api/disputes/list); and the ``created`` filter of the lists of
+PaymentIntents and refunds (https://docs.stripe.com/api/payment_intents/list), which
+localstripe refuses: those lists are fetched from it whole, then filtered here. Tests put the
+transfers and disputes in ``boundary.objects`` with ``transfer_add`` and ``dispute_add``; the
+Connect and disputes routes may add them too."""
 
+import json
 import re
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from typing import Any
 
 from handover.testing.stripe_boundary import Route, StripeBoundary
@@ -17,22 +24,84 @@ def _error(status: int, message: str) -> Answer:
     return status, {"error": {"type": "invalid_request_error", "message": message}}
 
 
+def _window(form: dict[str, list[str]]) -> dict[str, int]:
+    """Stripe's ``created[gte]``, ``created[lt]``, ... as {"gte": ..., ...}."""
+    return {
+        key[len("created[") : -1]: int(values[0])
+        for key, values in form.items()
+        if key.startswith("created[")
+    }
+
+
+_COMPARE = {
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+}
+
+
+def _page(found: list[dict[str, Any]], form: dict[str, list[str]], url: str) -> Answer:
+    """One page of a list, newest first, as Stripe pages them (``limit``, ``starting_after``)."""
+    limit = int(form.get("limit", ["10"])[0])
+    if not 1 <= limit <= 100:
+        return _error(400, "limit must be from 1 to 100")
+    window = _window(form)
+    found = [
+        obj
+        for obj in found
+        if all(_COMPARE[op](obj["created"], bound) for op, bound in window.items())
+    ]
+    found = sorted(found, key=lambda obj: obj["created"], reverse=True)  # stable: ties kept
+    after = form.get("starting_after", [None])[0]
+    if after is not None:
+        ids = [obj["id"] for obj in found]
+        if after not in ids:
+            return _error(400, f"No such object: '{after}'")
+        found = found[ids.index(after) + 1 :]
+    page = found[:limit]
+    return 200, {"object": "list", "url": url, "has_more": len(found) > limit, "data": page}
+
+
 def _lister(kind: str, url: str):
     def listing(boundary: StripeBoundary, match, form, body, headers) -> Answer:
-        limit = int(form.get("limit", ["10"])[0])
-        if not 1 <= limit <= 100:
-            return _error(400, "limit must be from 1 to 100")
-        # Newest first, as Stripe lists them.
-        found = [obj for obj in reversed(boundary.objects.values()) if obj["object"] == kind]
-        found.sort(key=lambda obj: obj["created"], reverse=True)
-        after = form.get("starting_after", [None])[0]
-        if after is not None:
-            ids = [obj["id"] for obj in found]
-            if after not in ids:
-                return _error(400, f"No such {kind}: '{after}'")
-            found = found[ids.index(after) + 1 :]
-        page = found[:limit]
-        return 200, {"object": "list", "url": url, "has_more": len(found) > limit, "data": page}
+        newest_first = reversed(boundary.objects.values())
+        return _page([obj for obj in newest_first if obj["object"] == kind], form, url)
+
+    return listing
+
+
+def _localstripe(boundary: StripeBoundary, path: str, headers) -> Answer:
+    request = urllib.request.Request(
+        boundary.localstripe_url + path, headers={"Authorization": headers["Authorization"]}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _created_filter(url: str):
+    """localstripe's own list at ``url``, with the ``created`` filter it refuses: every page
+    fetched from it, then filtered and paged here. Without one, its answer as it is."""
+
+    def listing(boundary: StripeBoundary, match, form, body, headers) -> Answer:
+        if not _window(form):
+            query = urllib.parse.urlencode({k: v[0] for k, v in form.items()})
+            return _localstripe(boundary, f"{url}?{query}", headers)
+        found: list[dict[str, Any]] = []
+        after = ""
+        while True:
+            status, answer = _localstripe(
+                boundary, f"{url}?limit=100{after and '&starting_after=' + after}", headers
+            )
+            if status != 200:
+                return status, answer
+            found += answer["data"]
+            if not answer["has_more"]:
+                return _page(found, form, url)
+            after = answer["data"][-1]["id"]
 
     return listing
 
@@ -125,6 +194,8 @@ def dispute_add(
 
 
 ROUTES: list[Route] = [
+    ("GET", re.compile(r"/v1/payment_intents"), _created_filter("/v1/payment_intents")),
+    ("GET", re.compile(r"/v1/refunds"), _created_filter("/v1/refunds")),
     ("GET", re.compile(r"/v1/transfers"), _lister("transfer", "/v1/transfers")),
     ("GET", re.compile(r"/v1/transfers/(?P<id>tr_\w+)"), _getter("transfer")),
     ("GET", re.compile(r"/v1/disputes"), _lister("dispute", "/v1/disputes")),

@@ -245,6 +245,10 @@ def test_transfers_and_disputes_are_compared_at_the_boundary(
         (Problem.STATUS, won["id"], other.pk),
     }
     assert result.compared == {"capture": 2, "refund": 0, "payout": 2, "chargeback": 2}
+    # Each list is asked for the window only (localstripe's lists too, through the boundary).
+    asked = {path: form for method, path, form in boundary.requests if method == "GET"}
+    for path in ("/v1/payment_intents", "/v1/refunds", "/v1/transfers", "/v1/disputes"):
+        assert asked[path]["created[gte]"] == [str(int(since.timestamp()))], path
     posted("chargeback", order, lost["id"], 10550)
     posted("chargeback_reversal", other, won["id"], -300)
     assert {d.reference for d in reconcile(since=since).differences} == {taken_back["id"]}
