@@ -298,3 +298,16 @@ def test_the_scheduler_enqueues_the_reconciliation_once_a_day(time_machine):
     time_machine.shift(timedelta(seconds=2))
     scheduler_tick(hourly_at)
     assert runs.count() == 2
+
+
+def test_a_provider_that_does_not_answer_is_exit_status_2(settings, stripe_account):
+    settings.HANDOVER_STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
+
+    with pytest.raises(CommandError, match="could not ask the payment provider") as refused:
+        call_command("reconcile")
+
+    assert refused.value.returncode == 2
+    assert settings.HANDOVER_STRIPE_SECRET_KEY not in str(refused.value)
+    with pytest.raises(CommandError, match="--since takes a date") as refused:
+        call_command("reconcile", "--since", "yesterday")
+    assert refused.value.returncode == 2

@@ -1,6 +1,7 @@
 import json
 from datetime import UTC, datetime
 
+import stripe
 from django.core.management.base import BaseCommand, CommandError
 
 from handover.billing.reconcile import reconcile, reconcile_report
@@ -10,7 +11,9 @@ def _since(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise CommandError(f"--since takes a date or time like 2026-12-01: not {text!r}.") from None
+        raise CommandError(
+            f"--since takes a date or time like 2026-12-01: not {text!r}.", returncode=2
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -18,7 +21,7 @@ class Command(BaseCommand):
     help = (
         "Compare the ledger with the payment provider's charges, refunds, transfers and "
         "disputes; list every difference, one a line. Exit status 0 when they agree, 1 when "
-        "they do not."
+        "they do not, 2 when they could not be compared."
     )
 
     def add_arguments(self, parser):
@@ -32,7 +35,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, since: str | None, as_json: bool, **options):
-        result = reconcile(since=_since(since) if since else None)
+        try:
+            result = reconcile(since=_since(since) if since else None)
+        except stripe.StripeError as error:
+            # The SDK's own words (never the key): the provider did not answer, or refused.
+            raise CommandError(
+                f"could not ask the payment provider: {error.user_message or type(error).__name__}",
+                returncode=2,
+            ) from None
         if as_json:
             self.stdout.write(_json(result.as_json()))
         else:
