@@ -203,6 +203,18 @@ def test_a_refund_the_ledger_records_and_stripe_never_made_is_missing_at_the_pro
     assert (difference.problem, difference.reference) == (Problem.MISSING_AT_PROVIDER, "re_nothere")
 
 
+def test_a_refund_recorded_twice_is_listed(since, buyer, seller, support):
+    order = paid_order(buyer, seller, support)
+    refund = stripe_refund(order, 1000)
+    posted("refund", order, refund, 1000)
+    posted("refund", order, refund, 1000)
+
+    [difference] = reconcile(since=since).differences
+
+    assert (difference.problem, difference.reference) == (Problem.DUPLICATE, refund)
+    assert difference.line().startswith(f"recorded twice in the ledger: refund {refund} of order")
+
+
 def test_payments_of_others_on_the_same_account_are_not_compared(since, buyer, seller, support):
     client = stripe_client()
     intent = client.v1.payment_intents.create(params={"amount": 500, "currency": "eur"})
