@@ -135,7 +135,7 @@ SOURCES: tuple[Source, ...] = (
         _transfer,
         _transfer_ours,
     ),
-    # A won dispute's money comes back in a "chargeback_reversal" posting (the chargebacks'
+    # A won dispute's money comes back in a "chargeback_won" posting (the chargebacks'
     # part of issue 14), with the dispute's id as its reference.
     Source(
         TransactionKind.CHARGEBACK,
@@ -143,7 +143,7 @@ SOURCES: tuple[Source, ...] = (
         lambda client: client.v1.disputes,
         _dispute,
         _of_our_payment,
-        reversal_kind="chargeback_reversal",
+        reversal_kind="chargeback_won",
     ),
 )
 

@@ -262,7 +262,7 @@ def test_transfers_and_disputes_are_compared_at_the_boundary(
     for path in ("/v1/payment_intents", "/v1/refunds", "/v1/transfers", "/v1/disputes"):
         assert asked[path]["created[gte]"] == [str(int(since.timestamp()))], path
     posted("chargeback", order, lost["id"], 10550)
-    posted("chargeback_reversal", other, won["id"], -300)
+    posted("chargeback_won", other, won["id"], -300)
     assert {d.reference for d in reconcile(since=since).differences} == {taken_back["id"]}
 
 
