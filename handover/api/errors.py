@@ -84,6 +84,7 @@ CODES: dict[int, tuple[str, ...]] = {
     413: ("delivery_too_large", "file_too_large", "too_large"),
     415: ("unsupported_type",),
     422: (
+        "amount_step",
         "idempotency_key_reused",
         "username_mixed_scripts",
         "username_too_close",

@@ -27,7 +27,7 @@ from handover.ledger.selectors import available_by_order, balances_for
 from handover.ledger.services import account_for, ledger_payout
 from handover.lib.errors import Conflict, InvalidInput
 from handover.lib.links import page_url
-from handover.lib.money import CURRENCIES, MAX_AMOUNT, format_amount
+from handover.lib.money import CURRENCIES, MAX_AMOUNT, amount_step_check, format_amount
 from handover.notifications.rules import Email
 from handover.notifications.services import email_to_user
 from handover.orders.models import Order
@@ -191,6 +191,8 @@ def payout_request(
         raise InvalidInput(f"Unknown currency {currency!r}.")
     if amount is not None and not 1 <= amount <= MAX_AMOUNT:
         raise InvalidInput("The amount must be a positive whole number of minor units.")
+    if amount is not None:
+        amount_step_check(amount, currency)
     destination = payout_destination(user)
     with transaction.atomic():
         available = account_for(kind=AccountKind.SELLER_AVAILABLE, currency=currency, owner=user)

@@ -15,6 +15,7 @@ from handover.lib.errors import (
     PermissionDenied,
     TransitionNotAllowed,
 )
+from handover.lib.money import amount_step_check
 from handover.lib.text import text_check
 from handover.notifications.services import notifications_for_event
 from handover.orders.cancellation import (
@@ -149,6 +150,7 @@ def decision_refund(order: Order, outcome: Outcome, refund: int | None) -> int:
             f"A split needs a refund above {order.refunded} and below the total of {order.total}.",
             code="bad_refund",
         )
+    amount_step_check(refund, order.currency)
     return refund
 
 

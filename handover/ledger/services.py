@@ -21,6 +21,7 @@ from handover.ledger.models import (
 )
 from handover.ledger.rules import Shares, shares, shares_delta
 from handover.lib.errors import Conflict
+from handover.lib.money import amount_step
 from handover.notifications.services import notifications_for_event
 
 logger = logging.getLogger(__name__)
@@ -159,7 +160,13 @@ def ledger_capture(*, order, reference: str = "") -> LedgerTransaction | None:
 
 
 def order_shares(order, refund: int) -> Shares:
-    return shares(total=order.total, price=order.price, seller_fee=order.seller_fee, refund=refund)
+    return shares(
+        total=order.total,
+        price=order.price,
+        seller_fee=order.seller_fee,
+        refund=refund,
+        step=amount_step(order.currency),
+    )
 
 
 def ledger_settle(*, order, refund: int) -> Shares:

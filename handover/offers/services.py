@@ -9,7 +9,7 @@ from handover.accounts.services import email_verified_check
 from handover.evidence.models import EventType
 from handover.evidence.services import event_append
 from handover.lib.errors import InvalidInput, NotFound
-from handover.lib.money import CURRENCIES, MAX_AMOUNT
+from handover.lib.money import CURRENCIES, MAX_AMOUNT, amount_step_check
 from handover.lib.text import text_check
 from handover.notifications.services import notifications_for_event
 from handover.offers.models import Offer, OfferTerms
@@ -58,6 +58,7 @@ def _validate(fields: OfferFields) -> None:
         raise InvalidInput(f"The price must be a whole number of minor units, 1 to {MAX_AMOUNT}.")
     if fields.currency not in CURRENCIES:
         raise InvalidInput(f"Unknown currency {fields.currency!r}: use an ISO 4217 code.")
+    amount_step_check(fields.price, fields.currency)
     if not 1 <= fields.delivery_days <= 365:
         raise InvalidInput("Delivery days must be from 1 to 365.")
     if not 0 <= fields.revisions <= 100:

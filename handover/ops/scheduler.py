@@ -2,7 +2,8 @@
 (the timer sweep, the evidence log's step, the restart of stalled previews, the close of
 preview view windows, the check of card payments still pending, the answers to
 chargebacks now due) unless one is still
-waiting, so a slow task never piles up copies of itself."""
+waiting, so a slow task never piles up copies of itself. Hourly and daily tasks come less often
+(the storage sweep; the reconciliation of the ledger with the payment provider)."""
 
 import logging
 import threading
@@ -18,6 +19,7 @@ from handover.billing.tasks import (
     chargeback_evidence_sweep,
     payins_check_task,
     payouts_scheduled_task,
+    reconcile_daily,
 )
 from handover.delivery.tasks import preview_views_sweep, previews_resume, storage_sweep_task
 from handover.evidence.tasks import evidence_log
@@ -37,6 +39,10 @@ PERIODIC = (
 # is not work for every tick.
 HOURLY = (storage_sweep_task, payouts_scheduled_task)  # payouts: daily or weekly per seller
 HOUR = 3600.0
+# Enqueued when none was in the last day, as the database's queue remembers it: a restarted
+# worker does not run them again.
+DAILY = (reconcile_daily,)
+DAY = timedelta(days=1)
 
 
 # A task marked running for longer than this belonged to a worker that was killed (the queue
@@ -61,6 +67,17 @@ def enqueue_if_idle(periodic) -> bool:
     return True
 
 
+def enqueue_if_not_since(periodic, period: timedelta) -> bool:
+    """Enqueue the task unless one was enqueued within ``period``."""
+    recent = DBTaskResult.objects.filter(
+        task_path=periodic.module_path, enqueued_at__gt=timezone.now() - period
+    )
+    if recent.exists():
+        return False
+    periodic.enqueue()
+    return True
+
+
 def sweep_enqueue_if_idle() -> bool:
     """Enqueue one timer sweep unless one is already queued or running."""
     return enqueue_if_idle(timers_sweep)
@@ -75,6 +92,8 @@ def scheduler_tick(hourly_at: float | None = None) -> float | None:
         hourly_at = time.monotonic()
         for periodic in HOURLY:
             enqueue_if_idle(periodic)
+    for periodic in DAILY:
+        enqueue_if_not_since(periodic, DAY)
     outbox_send_enqueue_if_due()
     return hourly_at
 

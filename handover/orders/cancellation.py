@@ -6,6 +6,7 @@ from django.db import transaction
 
 from handover.accounts.models import User
 from handover.lib.errors import InvalidInput, TransitionNotAllowed
+from handover.lib.money import amount_step_check
 from handover.lib.text import text_check
 from handover.orders.models import Order
 from handover.orders.rules import Action, Actor, State, refund_bounds_error
@@ -34,6 +35,7 @@ def order_request_cancellation(*, order_id: int, user: User, text: str, refund: 
     )
     if error := refund_bounds_error(refund, order.total):
         raise InvalidInput(error[0].upper() + error[1:] + ".", code="bad_refund")
+    amount_step_check(refund, order.currency)
 
     def open_request(order: Order) -> None:
         order.return_state = order.state

@@ -19,6 +19,7 @@ from handover.ledger import services as ledger
 from handover.ledger.rules import pricing
 from handover.lib.canonical import json_sha256
 from handover.lib.errors import InvalidInput, NotFound, TransitionNotAllowed
+from handover.lib.money import amount_step
 from handover.lib.text import text_check
 from handover.notifications.services import notifications_for_event
 from handover.orders.models import Message, Order
@@ -279,6 +280,7 @@ def order_place(
         price=offer.price,
         buyer_fee_percent=settings.HANDOVER_BUYER_FEE_PERCENT,
         seller_fee_percent=settings.HANDOVER_SELLER_FEE_PERCENT,
+        step=amount_step(offer.currency),
     )
     now = timezone.now()
     order = Order.objects.create(

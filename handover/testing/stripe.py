@@ -13,7 +13,8 @@ localstripe does not implement Connect (accounts, account links, transfers), dis
 file uploads. ``StripeBoundary`` answers those paths itself, with the request and response
 shapes of Stripe's API reference (https://docs.stripe.com/api), and passes every other
 request on to localstripe unchanged: a hand-written fake at the HTTP boundary only, for what
-localstripe lacks. The routes are in ``testing.stripe_connect`` and ``testing.stripe_disputes``.
+localstripe lacks. The routes are in ``testing.stripe_connect``, ``testing.stripe_disputes`` and
+``testing.stripe_reconcile`` (the lists of transfers and disputes reconciliation reads).
 """
 
 import hashlib
@@ -36,7 +37,13 @@ from typing import Any
 
 import pytest
 
-from handover.testing import stripe_connect, stripe_disputes, stripe_js, stripe_refunds
+from handover.testing import (
+    stripe_connect,
+    stripe_disputes,
+    stripe_js,
+    stripe_reconcile,
+    stripe_refunds,
+)
 from handover.testing.stripe_boundary import Route, StripeBoundary
 
 WEBHOOK_PATH = "/api/v1/payments/stripe/webhook"
@@ -164,11 +171,13 @@ class LocalStripe:
 
 
 def _routes() -> list[Route]:
+    # stripe_reconcile last: it lists what the others create, and yields to their routes.
     return [
         *stripe_connect.ROUTES,
         *stripe_disputes.ROUTES,
         *stripe_js.ROUTES,
         *stripe_refunds.ROUTES,
+        *stripe_reconcile.ROUTES,
     ]
 
 

@@ -4,7 +4,7 @@ units). Exact: the text becomes a Decimal, never a float. Pure functions, no dat
 import re
 from decimal import Decimal
 
-from handover.lib.money import CURRENCIES, MAX_AMOUNT
+from handover.lib.money import CURRENCIES, MAX_AMOUNT, amount_step_error
 
 _AMOUNT = re.compile(r"(?P<units>[0-9]+)(?:[.,](?P<decimals>[0-9]*))?")
 
@@ -13,7 +13,8 @@ def amount_parse(text: str, currency: str) -> int:
     """``text`` in major units of ``currency`` as minor units: "120.5" EUR gives 12050.
 
     Raises ValueError, worded for the person who typed it, for anything but digits with at
-    most one decimal separator, or with more decimals than the currency has."""
+    most one decimal separator, with more decimals than the currency has, or off the
+    currency's step (three-decimal currencies move in hundredths: "12.345" KWD is refused)."""
     digits = CURRENCIES.get(currency)
     if digits is None:
         raise ValueError(f"Unknown currency {currency}.")
@@ -28,7 +29,10 @@ def amount_parse(text: str, currency: str) -> int:
         if digits == 0:
             raise ValueError(f"{currency} amounts have no decimals.")
         raise ValueError(f"{currency} amounts have at most {digits} decimals.")
-    return int(Decimal(f"{found['units']}.{decimals or '0'}").scaleb(digits))
+    amount = int(Decimal(f"{found['units']}.{decimals or '0'}").scaleb(digits))
+    if error := amount_step_error(amount, currency):
+        raise ValueError(error)
+    return amount
 
 
 def amount_text(amount: int, currency: str) -> str:

@@ -133,3 +133,47 @@ def test_raising_a_refund_in_two_steps_moves_what_one_step_does(case, data):
 def test_no_change_moves_nothing():
     s = split(price_of(10000), 1234)
     assert shares_delta(s, s) == Shares(0, 0, 0)
+
+
+# Three-decimal currencies move in steps of 10 minor units (``lib.money.amount_step``).
+STEP = 10
+
+
+@st.composite
+def stepped_refunds(draw):
+    p = pricing(
+        price=draw(st.integers(min_value=1, max_value=10**10)) * STEP,
+        buyer_fee_percent=draw(st.decimals(0, 100, places=4)),
+        seller_fee_percent=draw(st.decimals(0, 100, places=4)),
+        step=STEP,
+    )
+    return p, draw(st.integers(min_value=0, max_value=p.total // STEP)) * STEP
+
+
+@given(stepped_refunds())
+def test_stepped_shares_add_up_and_each_is_a_multiple_of_the_step(case):
+    p, refund = case
+    assert p.buyer_fee % STEP == 0 and p.seller_fee % STEP == 0 and p.total % STEP == 0
+    assert 0 <= p.seller_fee <= p.price
+    s = shares(total=p.total, price=p.price, seller_fee=p.seller_fee, refund=refund, step=STEP)
+    assert s.refund + s.seller + s.platform == p.total
+    assert s.refund == refund
+    assert s.seller % STEP == 0 and s.platform % STEP == 0
+    assert min(s.seller, s.platform) >= 0
+
+
+@given(stepped_refunds())
+def test_stepped_release_and_full_refund_are_exact(case):
+    p, _ = case
+    release = shares(total=p.total, price=p.price, seller_fee=p.seller_fee, refund=0, step=STEP)
+    assert release == Shares(0, p.price - p.seller_fee, p.buyer_fee + p.seller_fee)
+    full = shares(total=p.total, price=p.price, seller_fee=p.seller_fee, refund=p.total, step=STEP)
+    assert full == Shares(p.total, 0, 0)
+
+
+def test_a_kwd_order_rounds_its_fees_to_whole_fils_tens():
+    # 12.340 KWD at 5.5 %: 0.6787 rounds to 0.680, not 0.679; at 20 %: 2.468 to 2.470.
+    p = pricing(price=12340, buyer_fee_percent=BUYER_FEE, seller_fee_percent=SELLER_FEE, step=STEP)
+    assert (p.buyer_fee, p.seller_fee, p.total) == (680, 2470, 13020)
+    s = shares(total=p.total, price=p.price, seller_fee=p.seller_fee, refund=5000, step=STEP)
+    assert s == Shares(5000, 6080, 1940)

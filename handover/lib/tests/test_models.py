@@ -8,6 +8,7 @@ from handover.lib.models import AppendOnly
 
 # Spelled out here rather than collected, so that a model leaving the mixin is noticed.
 APPEND_ONLY = [
+    "billing.WebhookEvent",
     "disputes.SupportNote",
     "evidence.Event",
     "ledger.Entry",

@@ -1,7 +1,10 @@
 """Prices and refunds typed in major units become exact integer minor units."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from handover.lib.money import CURRENCIES, amount_step, format_amount
 from handover.web.amounts import amount_parse, amount_text
 
 
@@ -51,3 +54,26 @@ def test_amounts_are_shown_again_as_typed():
     assert amount_text(5, "EUR") == "0.05"
     assert amount_text(1000, "JPY") == "1000"
     assert amount_parse(amount_text(987654321, "EUR"), "EUR") == 987654321
+
+
+def test_zero_and_three_decimal_currencies_are_typed_as_people_write_them():
+    assert amount_parse("1500", "JPY") == 1500
+    assert format_amount(1500, "JPY") == "1500 JPY"
+    assert amount_parse("12.34", "KWD") == 12340
+    assert amount_parse("12.340", "KWD") == 12340
+    assert amount_text(12340, "KWD") == "12.340"
+    assert format_amount(12340, "KWD") == "12.340 KWD"
+    with pytest.raises(ValueError, match=r"KWD amounts move in steps of 0\.010 KWD"):
+        amount_parse("12.345", "KWD")
+    with pytest.raises(ValueError, match="JPY amounts have no decimals"):
+        amount_parse("1500.5", "JPY")
+
+
+# One currency per number of decimals.
+@given(st.sampled_from(["JPY", "EUR", "KWD"]), st.integers(min_value=0, max_value=10**11))
+def test_amounts_survive_the_round_trip_through_the_form(currency, units):
+    amount = units * amount_step(currency)
+    text = amount_text(amount, currency)
+    assert amount_parse(text, currency) == amount
+    assert format_amount(amount, currency) == f"{text} {currency}"
+    assert text.count(".") == (CURRENCIES[currency] > 0)

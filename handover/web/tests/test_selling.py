@@ -52,6 +52,7 @@ def test_a_seller_publishes_an_offer_with_an_exact_price(client, seller):
         ("100.5", "JPY", "JPY amounts have no decimals."),
         ("12e3", "EUR", "Write the amount in digits, like 120.50."),
         ("0", "EUR", "The price must be more than zero."),
+        ("12.345", "KWD", "KWD amounts move in steps of 0.010 KWD; 12.345 KWD is not one."),
     ],
 )
 def test_a_price_the_currency_cannot_hold_is_refused_beside_the_field(
@@ -219,3 +220,20 @@ def test_accepting_twice_is_refused_and_changes_nothing(client, waiting, seller)
         "Accept_order is not possible while the order is in_progress."
     ]
     assert db_snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("typed", "minor", "shown"),
+    [("1500", 1500, "1500 JPY"), ("12.34", 12340, "12.340 KWD"), ("12.340", 12340, "12.340 KWD")],
+)
+def test_zero_and_three_decimal_prices_are_kept_exact_and_shown_in_full(
+    client, seller, typed, minor, shown
+):
+    client.force_login(seller)
+    currency = shown.split()[1]
+    response = client.post(
+        "/offers/new/", {**OFFER, "price": typed, "currency": currency}, follow=True
+    )
+    offer = Offer.objects.get(seller=seller)
+    assert (offer.price, offer.currency) == (minor, currency)
+    assert shown in page(response)

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from handover.ledger.rules import pricing
 from handover.lib.errors import HandoverError, NotFound
+from handover.lib.money import amount_step
 from handover.offers.models import Offer
 from handover.offers.services import offer_create, offer_set_active, offer_update
 from handover.orders.services import order_place
@@ -90,6 +91,7 @@ def order_new(request: WebRequest, offer_id: int) -> HttpResponse:
         price=offer.price,
         buyer_fee_percent=settings.HANDOVER_BUYER_FEE_PERCENT,
         seller_fee_percent=settings.HANDOVER_SELLER_FEE_PERCENT,
+        step=amount_step(offer.currency),
     )
     context = {
         "offer": offer,

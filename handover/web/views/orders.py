@@ -23,6 +23,7 @@ from handover.delivery.serving import attachment_served
 from handover.disputes.selectors import order_timeline
 from handover.ledger.rules import shares
 from handover.lib.errors import HandoverError, InvalidInput, NotFound
+from handover.lib.money import amount_step
 from handover.orders import services
 from handover.orders.models import Attachment, Order
 from handover.orders.rules import RELEASE_ENDED, Actor, State
@@ -180,7 +181,11 @@ class Earnings:
 def _earnings(order: Order) -> Earnings:
     # The ledger's own split (what settlement posts), with what has been refunded so far.
     seller = shares(
-        total=order.total, price=order.price, seller_fee=order.seller_fee, refund=order.refunded
+        total=order.total,
+        price=order.price,
+        seller_fee=order.seller_fee,
+        refund=order.refunded,
+        step=amount_step(order.currency),
     ).seller
     return Earnings(seller=seller, fee=order.price - seller)
 

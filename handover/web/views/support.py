@@ -56,7 +56,7 @@ from handover.web.timeline import timeline_days
 QUEUE_PER_PAGE = 25
 
 # Which field a refusal of ``dispute_decide`` is about, by its error code.
-_DECISION_FIELDS = {"bad_refund": "refund", "bad_outcome": "outcome"}
+_DECISION_FIELDS = {"bad_refund": "refund", "bad_outcome": "outcome", "amount_step": "refund"}
 
 
 def support_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
