@@ -90,15 +90,15 @@ def _charge(obj: dict[str, Any]) -> Movement:
 
 
 def _refund(obj: dict[str, Any]) -> Movement:
-    return _movement("refund", obj, obj["status"])
+    return _movement(TransactionKind.REFUND, obj, obj["status"])
 
 
 def _transfer(obj: dict[str, Any]) -> Movement:
     status = REVERSED if obj.get("reversed") else SUCCEEDED
     group = str(obj.get("transfer_group") or "")
     order_id = _order_of(obj)
-    if order_id is None and group.removeprefix("order_").isdigit():
-        order_id = int(group.removeprefix("order_"))
+    if order_id is None and group.removeprefix("order-").isdigit():
+        order_id = int(group.removeprefix("order-"))
     return _movement(TransactionKind.PAYOUT, obj, status, order_id)
 
 
@@ -125,9 +125,10 @@ CAPTURES = Source(
 )
 SOURCES: tuple[Source, ...] = (
     CAPTURES,
-    # "refund": posted (refunding -> world) when Stripe confirms a refund; the kind is the
-    # refunds' part of issue 14, keyed here by its name until it is in TransactionKind.
-    Source("refund", "re_", lambda client: client.v1.refunds, _refund, _of_our_payment),
+    # Posted (refunding -> world) when Stripe confirms a refund.
+    Source(
+        TransactionKind.REFUND, "re_", lambda client: client.v1.refunds, _refund, _of_our_payment
+    ),
     Source(
         TransactionKind.PAYOUT,
         "tr_",
@@ -135,15 +136,15 @@ SOURCES: tuple[Source, ...] = (
         _transfer,
         _transfer_ours,
     ),
-    # A won dispute's money comes back in a "chargeback_won" posting (the chargebacks'
-    # part of issue 14), with the dispute's id as its reference.
+    # A won dispute's money comes back in a chargeback reversal, with the dispute's id as its
+    # reference.
     Source(
         TransactionKind.CHARGEBACK,
         "dp_",
         lambda client: client.v1.disputes,
         _dispute,
         _of_our_payment,
-        reversal_kind="chargeback_won",
+        reversal_kind=TransactionKind.CHARGEBACK_REVERSAL,
     ),
 )
 

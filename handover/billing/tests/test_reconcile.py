@@ -7,15 +7,14 @@ localstripe lacks Connect and disputes.
 
 import json
 import logging
-import time
-from datetime import UTC, datetime, timedelta
+import urllib.request
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from handover.billing import tasks
 from handover.billing.reconcile import Problem, reconcile
 from handover.billing.tasks import reconcile_daily
 from handover.ledger.models import AccountKind, Entry, LedgerTransaction
@@ -24,6 +23,7 @@ from handover.orders import services
 from handover.orders.models import Order
 from handover.payments.stripe_client import stripe_client
 from handover.testing.factories import make_offer
+from handover.testing.payout_steps import boundary_fresh
 from handover.testing.stripe_reconcile import dispute_add, transfer_add
 
 pytestmark = pytest.mark.django_db
@@ -31,10 +31,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def since(stripe_account) -> datetime:
-    """The start of a whole second, after which only this test made anything at localstripe
-    (which other tests share): what reconcile lists from then on is this test's."""
-    time.sleep(1 - time.time() % 1)
-    return datetime.fromtimestamp(int(time.time()), tz=UTC)
+    """The start of this test's window at a localstripe emptied for it (which other tests
+    share, one after the other): what reconcile lists is this test's."""
+    empty = urllib.request.Request(
+        f"{stripe_account.localstripe_url}/_config/data", method="DELETE"
+    )
+    urllib.request.urlopen(empty, timeout=10).close()
+    boundary_fresh(stripe_account)
+    return timezone.now().replace(microsecond=0) - timedelta(seconds=1)
 
 
 def paid_order(buyer, seller, support, *, price=10000, currency="EUR", paid=None) -> Order:
@@ -231,11 +235,11 @@ def test_transfers_and_disputes_are_compared_at_the_boundary(
     order, other = (paid_order(buyer, seller, support) for _ in range(2))
     boundary = stripe_account.boundary
     paid_out = transfer_add(
-        boundary, amount=8000, currency="eur", transfer_group=f"order_{order.pk}"
+        boundary, amount=8000, currency="eur", transfer_group=f"order-{order.pk}"
     )
     posted("payout", None, paid_out["id"], 8000)
     taken_back = transfer_add(
-        boundary, amount=500, currency="eur", transfer_group=f"order_{other.pk}", reversed_=True
+        boundary, amount=500, currency="eur", transfer_group=f"order-{other.pk}", reversed_=True
     )
     posted("payout", None, taken_back["id"], 500)
     lost = dispute_add(
@@ -262,7 +266,7 @@ def test_transfers_and_disputes_are_compared_at_the_boundary(
     for path in ("/v1/payment_intents", "/v1/refunds", "/v1/transfers", "/v1/disputes"):
         assert asked[path]["created[gte]"] == [str(int(since.timestamp()))], path
     posted("chargeback", order, lost["id"], 10550)
-    posted("chargeback_won", other, won["id"], -300)
+    posted("chargeback_reversal", other, won["id"], -300)
     assert {d.reference for d in reconcile(since=since).differences} == {taken_back["id"]}
 
 
@@ -282,8 +286,6 @@ def test_the_daily_job_tells_operators_of_differences(
 ):
     order = paid_order(buyer, seller, support)
     stripe_refund(order, 100)
-    # The last week, as far as this test's part of the shared localstripe goes.
-    monkeypatch.setattr(tasks, "DAILY_WINDOW", timezone.now() - since + timedelta(seconds=0.5))
 
     with caplog.at_level(logging.ERROR, logger="handover.billing.tasks"):
         outcome = reconcile_daily.call()

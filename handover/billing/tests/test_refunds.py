@@ -129,7 +129,7 @@ def test_a_declined_order_is_refunded_in_full_at_stripe(stripe_account, buyer, s
     [(_, _, form)] = [
         r
         for r in stripe_account.boundary.requests
-        if r[2].get("payment_intent") == [order.payment_reference]
+        if r[0] == "POST" and r[2].get("payment_intent") == [order.payment_reference]
     ]
     assert form["amount"] == [str(order.total)]
     assert form["metadata[handover_order]"] == [str(order.pk)]
