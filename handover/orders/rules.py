@@ -74,6 +74,9 @@ S, A = State, Actor
 WORKING = (S.IN_PROGRESS, S.REVISION_REQUESTED, S.DELIVERED)
 # Paid states a card payment can be disputed from (and returned to when the seller wins).
 PAID = (S.AWAITING_ACCEPTANCE, *WORKING, S.CANCELLATION_REQUESTED, S.DISPUTED, S.COMPLETED)
+# The bank may take back a payment from any paid order, and from a cancelled one that kept
+# part of it (cancelled at a partial refund): the guard refuses one that kept nothing.
+CHARGEABLE = (*PAID, S.CANCELLED)
 
 # DESIGN.md section 2, one row per action.
 TRANSITIONS: dict[Action, Transition] = {
@@ -111,8 +114,8 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.DECIDE: _t([S.DISPUTED], [A.SUPPORT], [S.COMPLETED, S.CANCELLED]),
     # The buyer's bank took the payment back: the order waits on the bank's decision, money
     # clawed back and originals locked, remembering where it was (``chargeback_return_state``).
-    Action.CHARGEBACK: _t(PAID, [A.PROVIDER], [S.CHARGEBACK_HOLD]),
-    Action.CHARGEBACK_WON: _t([S.CHARGEBACK_HOLD], [A.PROVIDER], PAID),
+    Action.CHARGEBACK: _t(CHARGEABLE, [A.PROVIDER], [S.CHARGEBACK_HOLD]),
+    Action.CHARGEBACK_WON: _t([S.CHARGEBACK_HOLD], [A.PROVIDER], CHARGEABLE),
     Action.CHARGEBACK_LOST: _t([S.CHARGEBACK_HOLD], [A.PROVIDER], [S.CHARGED_BACK]),
 }
 
@@ -189,6 +192,7 @@ class OrderFacts:
     disputed_before: bool = False
     preview_hold: str = PreviewHold.NONE
     charged_back_before: bool = False  # a chargeback was won already: a payment is disputed once
+    kept: int = 0  # what the order kept of the buyer's payment (paid, less refunds)
 
 
 def refusal(facts: OrderFacts, action: Action, actor: Actor, target: State) -> str | None:
@@ -223,6 +227,8 @@ def _guard(f: OrderFacts, action: Action, actor: Actor) -> str | None:
         return _completed_dispute_refusal(f, actor)
     elif action == Action.CHARGEBACK and f.charged_back_before:
         return "this order's payment was charged back once already"
+    elif action == Action.CHARGEBACK and f.state == State.CANCELLED and f.kept <= 0:
+        return "the order kept nothing of the payment to take back"
     return None
 
 

@@ -99,6 +99,7 @@ def order_facts(order: Order, *, disputed_before: bool = False) -> OrderFacts:
         cleared=order.cleared_at is not None,
         disputed_before=disputed_before,
         preview_hold=order.preview_hold,
+        kept=order.total - order.refunded if order.paid_at is not None else 0,
     )
 
 

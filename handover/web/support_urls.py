@@ -25,7 +25,7 @@ urlpatterns = [
     path("support/orders/<id:order_id>/", support_orders.order_detail, name="support_order"),
     *[_support_action(slug) for slug in support_orders.ACTIONS],
     path(
-        "support/orders/<id:order_id>/chargebacks/<id:dispute_pk>/submit/",
+        "support/orders/<id:order_id>/chargeback-submit/",
         support_orders.chargeback_submit,
         name="support_chargeback_submit",
     ),

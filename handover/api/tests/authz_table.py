@@ -401,6 +401,11 @@ WEB: dict[str, Expected] = {
     f"GET {WEB_ORDER}/deliveries/{{delivery_id}}/release/": page_move(
         {RELEASE_ENDED: {"seller": REFUSED}}, seller=200
     ),
+    # The seller's note for the bank, while the order is on hold for a recorded chargeback.
+    f"GET {WEB_ORDER}/chargeback-note/": page_move({HOLD: {"seller": 200}}),
+    f"POST {WEB_ORDER}/chargeback-note/": page_move(
+        {HOLD: {"seller": DONE}}, body={"text": "Used."}
+    ),
     f"POST {WEB_ORDER}/deliveries/{{delivery_id}}/release/": page_move(
         {RELEASE_ENDED: {"seller": REFUSED}}, seller=DONE
     ),
@@ -457,6 +462,9 @@ WEB: dict[str, Expected] = {
     "GET /support/orders/{order_id}/chargeback-won/": desk(REFUSED, {HOLD: staff(200)}),
     "POST /support/orders/{order_id}/chargeback-won/": desk_move({HOLD: staff(422)}),
     "GET /support/orders/{order_id}/chargeback-lost/": desk(REFUSED, {HOLD: staff(200)}),
+    # Sends the answer to an open Stripe dispute; the world's chargebacks are support's own.
+    "GET /support/orders/{order_id}/chargeback-submit/": desk(405),
+    "POST /support/orders/{order_id}/chargeback-submit/": desk(REFUSED),
     "POST /support/orders/{order_id}/chargeback-lost/": desk_move({HOLD: staff(422)}),
     "GET /support/orders/{order_id}/settle-cancellation/": desk(REFUSED, {CR: staff(200)}),
     "POST /support/orders/{order_id}/settle-cancellation/": desk_move({CR: staff(422)}),

@@ -302,7 +302,7 @@ def test_support_submits_the_answer_now_once_and_cannot_decide_a_stripe_dispute(
     desk = Client()
     desk.force_login(support)
     assert "Submit evidence now" in desk.get(f"/support/orders/{order_id}/").content.decode()
-    url = f"/support/orders/{order_id}/chargebacks/{row.pk}/submit/"
+    url = f"/support/orders/{order_id}/chargeback-submit/"
     assert desk.post(url).status_code == 302
     assert desk.post(url).status_code == 302
     assert len(_requests(stripe_account, "POST", "/v1/disputes/")) == 1

@@ -31,8 +31,10 @@ WINDOWS = Windows(
     cancellation=timedelta(hours=48),
 )
 WORKING = {S.IN_PROGRESS, S.REVISION_REQUESTED, S.DELIVERED}
-# A card payment can be charged back from any paid state, and a won chargeback returns there.
+# A card payment can be charged back from any paid state, and from a cancelled order that
+# kept part of it; a won chargeback returns there.
 PAID = {S.AWAITING_ACCEPTANCE, *WORKING, S.CANCELLATION_REQUESTED, S.DISPUTED, S.COMPLETED}
+CHARGEABLE = {*PAID, S.CANCELLED}
 
 # DESIGN.md section 2, written out again by hand: (sources, actors, targets) per action.
 DESIGN_TABLE = {
@@ -57,8 +59,8 @@ DESIGN_TABLE = {
         {S.DISPUTED},
     ),
     A.DECIDE: ({S.DISPUTED}, {X.SUPPORT}, {S.COMPLETED, S.CANCELLED}),
-    A.CHARGEBACK: (PAID, {X.PROVIDER}, {S.CHARGEBACK_HOLD}),
-    A.CHARGEBACK_WON: ({S.CHARGEBACK_HOLD}, {X.PROVIDER}, PAID),
+    A.CHARGEBACK: (CHARGEABLE, {X.PROVIDER}, {S.CHARGEBACK_HOLD}),
+    A.CHARGEBACK_WON: ({S.CHARGEBACK_HOLD}, {X.PROVIDER}, CHARGEABLE),
     A.CHARGEBACK_LOST: ({S.CHARGEBACK_HOLD}, {X.PROVIDER}, {S.CHARGED_BACK}),
 }
 
@@ -84,7 +86,11 @@ def test_every_timer_action_is_a_timer_move_from_its_state():
 
 def test_closed_orders_leave_only_by_chargeback_or_a_dispute_after_completion():
     leaving = {(s, a) for a, r in TRANSITIONS.items() for s in r.sources if s in CLOSED}
-    assert leaving == {(S.COMPLETED, A.CHARGEBACK), (S.COMPLETED, A.OPEN_DISPUTE)}
+    assert leaving == {
+        (S.COMPLETED, A.CHARGEBACK),
+        (S.CANCELLED, A.CHARGEBACK),
+        (S.COMPLETED, A.OPEN_DISPUTE),
+    }
 
 
 def test_move_from_a_state_outside_the_table_is_refused_first():
@@ -306,6 +312,14 @@ def test_a_payment_is_charged_back_once_a_won_chargeback_cannot_be_repeated():
     again = facts(S.COMPLETED, charged_back_before=True)
     reason = refusal(again, A.CHARGEBACK, X.PROVIDER, S.CHARGEBACK_HOLD)
     assert reason == "this order's payment was charged back once already"
+
+
+def test_a_cancelled_order_is_charged_back_only_when_it_kept_part_of_the_payment():
+    for kept in (0, -1):
+        reason = refusal(facts(S.CANCELLED, kept=kept), A.CHARGEBACK, X.PROVIDER, S.CHARGEBACK_HOLD)
+        assert reason == "the order kept nothing of the payment to take back"
+    part_kept = facts(S.CANCELLED, kept=1)
+    assert refusal(part_kept, A.CHARGEBACK, X.PROVIDER, S.CHARGEBACK_HOLD) is None
 
 
 def test_a_won_chargeback_returns_to_any_paid_state_and_a_lost_one_closes_the_order():

@@ -495,7 +495,9 @@ class OrdersMachine(RuleBasedStateMachine):
                 m.clears_at = None if amount == m.total else m.clears_at
 
     def do_chargeback(self, m: Model, who: str, data) -> None:
-        ok = m.state in PAID and who in ("provider", "timer", "support") and not m.charged_back
+        # A cancelled order too, when it kept part of the payment.
+        kept = m.state in PAID or (m.state == S.CANCELLED and m.settled and m.refunded < m.total)
+        ok = kept and who in ("provider", "timer", "support") and not m.charged_back
         source = m.state
 
         def call(u):

@@ -25,6 +25,7 @@ from handover.billing.chargebacks import (
     chargeback_outcome_record,
     chargeback_record,
     disputes_of,
+    open_dispute_of,
     submit_at,
 )
 from handover.billing.evidence import evidence_submit
@@ -156,12 +157,14 @@ def order_detail(request: WebRequest, order_id: int) -> HttpResponse:
 
 @support_only
 @require_http_methods(["POST"])
-def chargeback_submit(request: WebRequest, order_id: int, dispute_pk: int) -> HttpResponse:
-    """Send the answer to a Stripe dispute now, before its cut-off (it is sent once)."""
+def chargeback_submit(request: WebRequest, order_id: int) -> HttpResponse:
+    """Send the answer to the order's open Stripe dispute now, before its cut-off (it is
+    sent once)."""
     order = _support_order(request, order_id)
-    row = next((r for r in disputes_of(order.pk) if r.pk == dispute_pk), None)
-    if row is None:
-        raise Http404("No such chargeback on this order.")
+    row = open_dispute_of(order)
+    if row is None or row.provider != "stripe":
+        messages.error(request, "No Stripe dispute waits for an answer on this order.")
+        return _back(order)
     try:
         sent = evidence_submit(dispute_pk=row.pk)
     except Exception:
