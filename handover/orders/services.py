@@ -217,15 +217,19 @@ def _record_ending(
         return  # abandoned: never started, no part of anyone's record
     parties = {"buyer_id": order.buyer_id, "seller_id": order.seller_id}
     if source in CLOSED:
+        # Only a chargeback takes an order out of cancelled: its story is on the record.
+        story = _cancelled_story(order) if source == State.CANCELLED else None
         trust.record_order(
             **parties,
-            buyer_change=ended_record(source, party=Actor.BUYER),
-            seller_change=ended_record(source, party=Actor.SELLER),
+            buyer_change=ended_record(source, story, party=Actor.BUYER),
+            seller_change=ended_record(source, story, party=Actor.SELLER),
             sign=-1,
         )
     if target in CLOSED:
         cancelled = None
-        if target == State.CANCELLED:
+        if target == State.CANCELLED and action == Action.CHARGEBACK_WON:
+            cancelled = _cancelled_story(order)  # back where it was, counted as it was
+        elif target == State.CANCELLED:
             released = _released_before(order)
             cancelled = CancelledOrder(action, actor, by or None, released)
         trust.record_order(
@@ -233,6 +237,19 @@ def _record_ending(
             buyer_change=ended_record(target, cancelled, party=Actor.BUYER),
             seller_change=ended_record(target, cancelled, party=Actor.SELLER),
         )
+
+
+def _cancelled_story(order: Order) -> CancelledOrder:
+    """How a cancelled order came to be cancelled, as its record tells it."""
+    moves = Event.objects.filter(order=order, type=EventType.ORDER_TRANSITION).order_by("-id")
+    cancel = next(e for e in moves if e.payload.get("to") == State.CANCELLED)
+    asked = moves.filter(pk__lt=cancel.pk, payload__action=Action.REQUEST_CANCELLATION).first()
+    return CancelledOrder(
+        cancel.payload["action"],
+        cancel.actor_role,
+        asked.actor_role if asked else None,
+        _released_before(order),
+    )
 
 
 def _released_before(order: Order) -> bool:
