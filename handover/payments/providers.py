@@ -188,7 +188,9 @@ class StripeProvider:
         return True
 
     def payout(self, *, user, currency: str, amount: int) -> str:
-        raise NotImplementedError("Stripe payouts come with Connect")
+        # Stripe pays a seller by a Transfer to their linked Connect account, which only
+        # billing knows: ``billing.payouts`` sends it and never calls this.
+        raise NotImplementedError("Stripe payouts are Transfers sent by billing.payouts")
 
     def refund(self, *, order, amount: int, key: str) -> RefundResult:
         """A Stripe Refund of exactly ``amount`` on the order's PaymentIntent."""
