@@ -37,6 +37,7 @@ from typing import Any
 
 import pytest
 
+from handover.payments.stripe_client import stripe_client
 from handover.testing import (
     stripe_connect,
     stripe_disputes,
@@ -47,6 +48,45 @@ from handover.testing import (
 from handover.testing.stripe_boundary import Route, StripeBoundary
 
 WEBHOOK_PATH = "/api/v1/payments/stripe/webhook"
+# localstripe declines 4000000000000002 only when it is attached to a customer; the card it
+# declines at the charge is 4000000000000341 (Stripe: "attaching succeeds, charging fails").
+GOOD_CARD, DECLINED_CARD = "4242424242424242", "4000000000000341"
+
+
+def card_method(number: str = GOOD_CARD) -> str:
+    """A PaymentMethod of a test card, as Stripe.js makes it from the card element."""
+    card = stripe_client().v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2040, "cvc": "123"},
+        }
+    )
+    return card.id
+
+
+def buyer_confirms(intent_id: str, number: str = GOOD_CARD) -> str:
+    """What Stripe.js does in the buyer's browser: the card onto the PaymentIntent, confirmed.
+    The PaymentIntent's status after it (a declined card raises ``stripe.CardError``)."""
+    intents = stripe_client().v1.payment_intents
+    intents.update(intent_id, params={"payment_method": card_method(number)})
+    return intents.confirm(intent_id).status or ""
+
+
+def paid_intent(
+    amount: int, currency: str, order_id: int | None = None, *, confirm: bool = True
+) -> str:
+    """A PaymentIntent at localstripe (of Handover's order ``order_id``, if given) with the
+    good card on it, paid unless ``confirm`` is False."""
+    metadata = {"handover_order": str(order_id)} if order_id is not None else {}
+    intents = stripe_client().v1.payment_intents
+    intent = intents.create(
+        params={"amount": amount, "currency": currency.lower(), "metadata": metadata}
+    )
+    if confirm:
+        assert buyer_confirms(intent.id) == "succeeded"
+    else:
+        intents.update(intent.id, params={"payment_method": card_method()})
+    return intent.id
 
 
 def free_port() -> int:

@@ -23,7 +23,6 @@ from handover.ops.timers import timers_run_due
 from handover.orders import services
 from handover.orders.models import Order
 from handover.orders.rules import State
-from handover.payments.stripe_client import stripe_client
 from handover.testing.factories import make_offer
 from handover.testing.steps import (
     balances,
@@ -36,6 +35,7 @@ from handover.testing.steps import (
     refused,
     transitions,
 )
+from handover.testing.stripe import paid_intent
 from handover.testing.stripe_disputes import (
     dispute_close,
     dispute_create,
@@ -48,22 +48,6 @@ pytestmark = pytest.mark.django_db
 PRICE = 10_000
 
 
-def _paid_intent(amount: int, currency: str) -> str:
-    client = stripe_client()
-    intent = client.v1.payment_intents.create(
-        params={"amount": amount, "currency": currency.lower()}
-    )
-    card = client.v1.payment_methods.create(
-        params={
-            "type": "card",
-            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"},
-        }
-    )
-    client.v1.payment_intents.update(intent.id, params={"payment_method": card.id})
-    client.v1.payment_intents.confirm(intent.id)
-    return intent.id
-
-
 def paid_through_stripe(settings, buyer_api, seller, support) -> tuple[int, str]:
     """An order whose payment is a PaymentIntent confirmed at localstripe, captured into
     escrow through the orders service's provider path with the PaymentIntent as reference
@@ -72,7 +56,7 @@ def paid_through_stripe(settings, buyer_api, seller, support) -> tuple[int, str]
     order_id = place(buyer_api, make_offer(seller, price=PRICE))["id"]
     ok(buyer_api.act(order_id, "pay"))
     order = Order.objects.get(pk=order_id)
-    intent = _paid_intent(order.total, order.currency)
+    intent = paid_intent(order.total, order.currency)
     services.order_confirm_payment(order_id=order_id, user=support, reference=intent)
     settings.HANDOVER_PAYMENT_PROVIDER = "stripe"
     return order_id, intent
@@ -288,7 +272,7 @@ def test_a_dispute_after_a_payout_leaves_the_seller_owing_it(
 def test_a_dispute_on_a_payment_handover_does_not_know_is_acknowledged_and_changes_nothing(
     stripe_account, client
 ):
-    intent = _paid_intent(1234, "EUR")
+    intent = paid_intent(1234, "EUR")
     dispute = dispute_create(stripe_account, intent)
     assert applied(stripe_account, client, "charge.dispute.created", dispute) == "applied"
     assert not ProviderDispute.objects.exists()

@@ -21,30 +21,9 @@ from handover.payments.stripe_client import stripe_client
 from handover.settings import stripe_csp
 from handover.testing.factories import make_offer
 from handover.testing.steps import TOTAL, balance, ok, place, refused, transitions
-from handover.testing.stripe import free_port
+from handover.testing.stripe import DECLINED_CARD, buyer_confirms, free_port
 
 pytestmark = pytest.mark.django_db
-
-# localstripe declines 4000000000000002 only when it is attached to a customer; the card it
-# declines at the charge is 4000000000000341 (Stripe: "attaching succeeds, charging fails").
-GOOD_CARD, DECLINED_CARD = "4242424242424242", "4000000000000341"
-
-
-def _card(number: str) -> str:
-    card = stripe_client().v1.payment_methods.create(
-        params={
-            "type": "card",
-            "card": {"number": number, "exp_month": 12, "exp_year": 2040, "cvc": "123"},
-        }
-    )
-    return card.id
-
-
-def buyer_confirms(intent_id: str, number: str = GOOD_CARD) -> None:
-    """What Stripe.js does in the buyer's browser: the card onto the PaymentIntent, confirmed."""
-    intents = stripe_client().v1.payment_intents
-    intents.update(intent_id, params={"payment_method": _card(number)})
-    intents.confirm(intent_id)
 
 
 def timer_ran_out(*, expect: int) -> None:

@@ -32,6 +32,7 @@ from handover.payments.stripe_client import stripe_client
 from handover.testing.payout_steps import boundary_fresh, cleared_order, linked_account, onboard
 from handover.testing.snapshots import db_snapshot
 from handover.testing.steps import balance, ok, refused
+from handover.testing.stripe import paid_intent
 from handover.testing.stripe_connect import transfers
 
 SHARE = 8000  # the seller's share of a 100.00 EUR order
@@ -389,18 +390,9 @@ def test_a_refused_transfer_rolls_the_payout_back(two_cleared, stripe_account, s
 
 def test_a_transfer_comes_from_the_charge_the_buyer_paid(two_cleared, stripe_account, seller):
     """The order's PaymentIntent (localstripe's, paid by card) names its charge."""
-    client = stripe_client()
-    intent = client.v1.payment_intents.create(params={"amount": 10600, "currency": "eur"})
-    card = client.v1.payment_methods.create(
-        params={
-            "type": "card",
-            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"},
-        }
-    )
-    client.v1.payment_intents.update(intent.id, params={"payment_method": card.id})
-    client.v1.payment_intents.confirm(intent.id)
+    intent = paid_intent(10600, "EUR")
     first = two_cleared[0]
-    type(first).objects.filter(pk=first.pk).update(payment_reference=intent.id)
+    type(first).objects.filter(pk=first.pk).update(payment_reference=intent)
     linked_account(seller)
 
     payout_request(user=seller, currency="EUR", amount=SHARE)

@@ -24,6 +24,7 @@ from handover.orders.models import Order
 from handover.payments.stripe_client import stripe_client
 from handover.testing.factories import make_offer
 from handover.testing.payout_steps import boundary_fresh
+from handover.testing.stripe import paid_intent
 from handover.testing.stripe_reconcile import dispute_add, transfer_add
 
 pytestmark = pytest.mark.django_db
@@ -54,24 +55,7 @@ def paid_order(buyer, seller, support, *, price=10000, currency="EUR", paid=None
 
 
 def stripe_intent(amount: int, currency: str, order_id: int, confirm: bool = True) -> str:
-    client = stripe_client()
-    intent = client.v1.payment_intents.create(
-        params={
-            "amount": amount,
-            "currency": currency.lower(),
-            "metadata": {"handover_order": str(order_id)},
-        }
-    )
-    card = client.v1.payment_methods.create(
-        params={
-            "type": "card",
-            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"},
-        }
-    )
-    client.v1.payment_intents.update(intent.id, params={"payment_method": card.id})
-    if confirm:
-        client.v1.payment_intents.confirm(intent.id)
-    return intent.id
+    return paid_intent(amount, currency, order_id, confirm=confirm)
 
 
 def stripe_refund(order: Order, amount: int) -> str:

@@ -26,6 +26,7 @@ from handover.orders.rules import State
 from handover.payments.models import ProviderRefund, RefundState
 from handover.payments.stripe_client import stripe_amount, stripe_client
 from handover.testing.factories import _PNG, make_offer
+from handover.testing.stripe import paid_intent
 from handover.testing.stripe_refunds import FAILED, PENDING, REFUSED, refund_keys, refunds_answer
 
 pytestmark = pytest.mark.django_db
@@ -42,23 +43,8 @@ def stripe_paid_order(buyer, seller, support, *, requires_acceptance: bool = Fal
     answers = [f"Answer to {question}" for question in offer.requirements]
     order = services.order_place(buyer=buyer, offer_id=offer.pk, answers=answers)
     assert order.payment_provider == "stripe"
-    client = stripe_client()
-    intent = client.v1.payment_intents.create(
-        params={
-            "amount": stripe_amount(order.total, order.currency),
-            "currency": order.currency.lower(),
-            "metadata": {"handover_order": str(order.pk)},
-        }
-    )
-    card = client.v1.payment_methods.create(
-        params={
-            "type": "card",
-            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"},
-        }
-    )
-    client.v1.payment_intents.update(intent.id, params={"payment_method": card.id})
-    assert client.v1.payment_intents.confirm(intent.id).status == "succeeded"
-    services.order_confirm_payment(order_id=order.pk, user=support, reference=intent.id)
+    intent = paid_intent(stripe_amount(order.total, order.currency), order.currency, order.pk)
+    services.order_confirm_payment(order_id=order.pk, user=support, reference=intent)
     return Order.objects.get(pk=order.pk)
 
 

@@ -51,31 +51,23 @@ from handover.payments.stripe_client import stripe_client
 from handover.testing.actors import make_user
 from handover.testing.factories import make_offer
 from handover.testing.payout_steps import boundary_fresh
-from handover.testing.stripe import Delivery, LocalStripe
+from handover.testing.stripe import (
+    DECLINED_CARD,
+    GOOD_CARD,
+    Delivery,
+    LocalStripe,
+    card_method,
+)
 from handover.testing.stripe_disputes import dispute_close, dispute_create
 
 pytestmark = pytest.mark.django_db
 
 SLOW = os.environ.get("HANDOVER_SLOW") == "1"
-GOOD_CARD, DECLINED_CARD = "4242424242424242", "4000000000000341"
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
     b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84"
     b"\x00\x00\x00\x00IEND\xaeB`\x82"
 )
-
-
-def _card(number: str) -> str:
-    return (
-        stripe_client()
-        .v1.payment_methods.create(
-            params={
-                "type": "card",
-                "card": {"number": number, "exp_month": 12, "exp_year": 2040, "cvc": "123"},
-            }
-        )
-        .id
-    )
 
 
 class StripeMoneyMachine(RuleBasedStateMachine):
@@ -179,7 +171,7 @@ class StripeMoneyMachine(RuleBasedStateMachine):
             return  # paid, or declined: localstripe cannot charge a PaymentIntent again
         self.tried.add(order.pk)
         intents.update(
-            intent.id, params={"payment_method": _card(GOOD_CARD if good else DECLINED_CARD)}
+            intent.id, params={"payment_method": card_method(GOOD_CARD if good else DECLINED_CARD)}
         )
         with contextlib.suppress(stripe.CardError):  # the bank declines that card
             intents.confirm(intent.id)

@@ -3,23 +3,13 @@
 import pytest
 
 from handover.billing.models import WebhookEvent
-from handover.payments.stripe_client import stripe_client
+from handover.testing.stripe import paid_intent
 
 pytestmark = pytest.mark.django_db
 
 
 def _paid_intent() -> str:
-    client = stripe_client()
-    intent = client.v1.payment_intents.create(params={"amount": 1234, "currency": "eur"})
-    card = client.v1.payment_methods.create(
-        params={
-            "type": "card",
-            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"},
-        }
-    )
-    client.v1.payment_intents.update(intent.id, params={"payment_method": card.id})
-    client.v1.payment_intents.confirm(intent.id)
-    return intent.id
+    return paid_intent(1234, "EUR")
 
 
 def test_a_signed_event_is_stored_once_and_a_replay_changes_nothing(stripe_account, client):

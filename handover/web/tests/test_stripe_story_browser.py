@@ -30,16 +30,12 @@ from handover.testing.actors import Api, make_user
 from handover.testing.factories import make_offer
 from handover.testing.payout_steps import boundary_fresh
 from handover.testing.steps import ok
-from handover.testing.stripe import WEBHOOK_PATH, Delivery
+from handover.testing.stripe import DECLINED_CARD, GOOD_CARD, WEBHOOK_PATH, Delivery
 from handover.testing.stripe_connect import transfers
 from handover.web.tests.report_steps import Checked
 from handover.web.tests.test_stories import Windows, deliver, moves, order_of, windows  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-# localstripe declines this card at the charge (4000000000000002 only when attached to a
-# customer).
-DECLINED_CARD = "4000000000000341"
 
 
 def post_on(server_url: str, delivery: Delivery) -> dict:
@@ -142,7 +138,7 @@ def test_the_buyer_pays_by_card_the_seller_delivers_the_buyer_accepts_and_the_se
     buyer_page.get_by_role("button", name="Place order").click()
     buyer_page.get_by_role("button", name=re.compile(r"^Pay .* by card$")).click()
     expect(buyer_page.get_by_role("heading", name=re.compile("by card"))).to_be_visible()
-    type_card(buyer_page, "4242424242424242")
+    type_card(buyer_page, GOOD_CARD)
     snap("buyer-card-form", buyer_page)
     buyer_page.get_by_role("button", name=re.compile(r"^Pay ")).click()
     expect(buyer_page.get_by_text("Your card payment is being confirmed")).to_be_visible()
