@@ -30,7 +30,9 @@ not the code's cost) and take medians over rounds.
    N/10 and N events of the same kind (filled in bulk by a child, every event sequenced, one
    head signed): its CPU and peak RSS from ``wait4``, against the floor over the same bodies
    read back from that database. Its RSS must not grow with the log. It runs from modules
-   compiled once, as an installed program does; its start alone (``verify --help``) is shown.
+   compiled once, as an installed program does; its start alone (``verify --help``) is shown,
+   and so is what SQLite alone takes to hand over the rows the command asks for (a bare
+   ``sqlite3`` cursor in this process, no check), against the same floor.
 2. proof: ``MerkleTree.inclusion_proof`` + ``merkle.verify_inclusion`` for 10,000 random leaves
    of the N-leaf tree; floor: the same number of plain SHA-256 node hashes (65 bytes each) that
    verifying those proofs needs. Cases alternate on every chunk of 250 proofs.
@@ -593,6 +595,11 @@ def section_command(plan: Plan, report: Report) -> None:
                     body.encode() for (body,) in db.execute("SELECT body FROM evidence_event")
                 ]
 
+            progress(f"command: SQLite's reads alone over {size:,} events ...")
+            floor_before = _hash_each(bodies)
+            reads = _sqlite_reads(Path(data_dir) / "handover.sqlite3")
+            floor_after = _hash_each(bodies)
+
             progress(f"command: handover verify --log over {size:,} events ...")
             before = _hash_each(bodies)
             usage_file = Path(data_dir) / "usage.json"
@@ -612,6 +619,14 @@ def section_command(plan: Plan, report: Report) -> None:
             base = (before + after) / 2
             peak = usage["maxrss_kib"] / 1024
             peaks.append(peak)
+            floor = (floor_before + floor_after) / 2
+            for label, seconds in reads.items():
+                report.add(
+                    f"- {size:,} events, {label}",
+                    f"{seconds:.2f} s ({seconds / size * 1e6:.2f} µs/event)",
+                    f"{floor:.2f} s",
+                    f"{seconds / floor:.1f}x",
+                )
             report.add(
                 f"{size:,} events: CPU, and its peak RSS",
                 f"{cpu:.2f} s ({cpu / size * 1e6:.2f} µs/event), {peak:.0f} MiB",
@@ -673,6 +688,35 @@ def _command_start(handover: str) -> float:
             )
             runs.append(json.loads(usage_file.read_text())["cpu"])
     return min(runs[1:])
+
+
+def _sqlite_reads(path: Path) -> dict[str, float]:
+    """CPU seconds of SQLite alone handing over the rows the command asks for, through a bare
+    ``sqlite3`` cursor and no check at all: the part of the command no Python code can save."""
+    import sqlite3
+
+    from handover.records.management.commands.verify import _SQLITE_COLUMNS_BODY
+
+    chain = "SELECT id, order_id, body, prev_hash, hash{} FROM evidence_event ORDER BY order_id, id"
+    queries = {
+        "SQLite alone: the event rows in chain order, bare": chain.format(""),
+        "SQLite alone: the same, each body compared with its columns (as the command asks)": (
+            chain.format(f", {_SQLITE_COLUMNS_BODY}")
+        ),
+        "SQLite alone: the leaves by seq, with their event's body and hash (as the command asks)": (
+            "SELECT l.seq, l.event_id, l.leaf_hash, e.body, e.hash FROM evidence_logentry l "
+            "INNER JOIN evidence_event e ON e.id = l.event_id ORDER BY l.seq"
+        ),
+    }
+    out = {}
+    with sqlite3.connect(path) as db:
+        for label, sql in queries.items():
+            start = time.process_time()
+            cursor = db.execute(sql)
+            while cursor.fetchmany(2000):
+                pass
+            out[label] = time.process_time() - start
+    return out
 
 
 def _hash_each(bodies: list[bytes]) -> float:
