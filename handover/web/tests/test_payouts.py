@@ -7,10 +7,12 @@ boundary server with Stripe's documented shapes (``testing.stripe_connect``)."""
 import re
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from handover.billing.models import PayoutInterval, PayoutSchedule
-from handover.ledger.models import LedgerTransaction, TransactionKind
+from handover.ledger.models import AccountKind, LedgerTransaction, TransactionKind
+from handover.ledger.services import account_for, ledger_payout
 from handover.testing.payout_steps import boundary_fresh, cleared_order, linked_account
 from handover.testing.snapshots import db_snapshot
 from handover.testing.steps import balance
@@ -124,3 +126,19 @@ def test_with_the_test_provider_the_payout_page_stays_as_it_was(client, seller):
     assert "Request a payout" in page and "Stripe" not in page
     assert "Stripe" not in text(client.get("/balance/"))
     assert client.post("/balance/payout/link/")["Location"] == "/balance/payout/"
+
+
+def test_payouts_made_are_listed_a_page_at_a_time(client, seller, order, stripe_account):
+    linked_account(seller)
+    available = account_for(kind=AccountKind.SELLER_AVAILABLE, owner=seller, currency="EUR")
+    with transaction.atomic():
+        for n in range(26):  # a cent each, as the provider reports them
+            ledger_payout(user=seller, available=available, amount=1, reference=f"tr_page{n:02}")
+    client.force_login(seller)
+
+    first, second = (text(client.get(f"/balance/payout/?page={n}")) for n in (1, 2))
+
+    assert "Page 1 of 2" in first and "Page 2 of 2" in second
+    listed = [re.findall(r"tr_page\d\d", page) for page in (first, second)]
+    assert listed == [[f"tr_page{n:02}" for n in range(25, 0, -1)], ["tr_page00"]]
+    assert 'href="?page=2" rel="next"' in first and 'href="?page=1" rel="prev"' in second

@@ -10,6 +10,7 @@ import stripe
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csp import csp_override
@@ -31,6 +32,7 @@ from handover.web.http import WebRequest
 from handover.web.payout_forms import PayOutNowForm, ScheduleForm
 
 STRIPE_DOWN = "Stripe did not answer. Nothing changed; try again in a moment."
+PAYOUTS_PER_PAGE = 25
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,9 @@ def stripe_payouts_page(
         else schedule_form,
         "payable": [b for b in lines if b.available > 0],
         "now_form": now_form,
-        "payouts": seller_payouts(user=request.user)[:50],
+        "payouts": Paginator(seller_payouts(user=request.user), PAYOUTS_PER_PAGE).get_page(
+            request.GET.get("page")
+        ),
     }
     refused = any(form is not None and form.errors for form in (now_form, schedule_form))
     status = 422 if refused else 200
