@@ -232,7 +232,7 @@ def _dispute_page(
     order = dispute.order
     out = dispute_summary(dispute, now, dispute_flags([dispute], now=now)[dispute.pk])
     # Support's notes only to support: an agent who is a party here reads it as a party.
-    items = dispute_timeline(dispute, with_notes=role == Actor.SUPPORT)
+    items = dispute_timeline(dispute, role=role)
     # As the API's GET /orders/{id}/deliveries reads them.
     deliveries = list(order.deliveries.prefetch_related("files__preview_parts", "checklist__files"))
     context = {
