@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from handover.accounts.models import User
 from handover.billing.models import DisputeOutcome, ProviderDispute
+from handover.disputes.services import dispute_close_for_chargeback
 from handover.evidence.models import Event, EventType
 from handover.evidence.services import event_append
 from handover.lib.errors import Conflict, NotFound, TransitionNotAllowed
@@ -116,15 +117,27 @@ def _settle(
     """Apply the bank's decision, once per dispute, to an order that was put on hold."""
     if row.outcome or row.held_at is None:
         return
-    step = (
-        chargebacks.order_chargeback_won
-        if outcome == DisputeOutcome.WON
-        else chargebacks.order_chargeback_lost
-    )
-    step(order_id=row.order_id, user=user, reference=row.dispute_id, text=text)
+    _decided(row.order_id, outcome, user=user, reference=row.dispute_id, text=text)
     row.outcome = outcome
     row.closed_at = timezone.now()
     row.save(update_fields=["outcome", "closed_at"])
+
+
+def _decided(
+    order_id: int, outcome: DisputeOutcome, *, user: User | None, reference: str, text: str
+) -> Order:
+    """The bank's decision applied to the order. A win returns it to where it was, an internal
+    dispute carrying on; a loss ends it charged back and closes an internal dispute left open
+    (the chargeback took the money back: nothing is left for support to decide)."""
+    if outcome == DisputeOutcome.WON:
+        return chargebacks.order_chargeback_won(
+            order_id=order_id, user=user, reference=reference, text=text
+        )
+    order = chargebacks.order_chargeback_lost(
+        order_id=order_id, user=user, reference=reference, text=text
+    )
+    dispute_close_for_chargeback(order_id=order_id)
+    return order
 
 
 def dispute_created(dispute: dict[str, Any]) -> None:
@@ -199,8 +212,8 @@ def chargeback_outcome_record(
     )
     if row is None:
         # A hold from before disputes were recorded: the order's own move, with no row.
-        step = chargebacks.order_chargeback_won if won else chargebacks.order_chargeback_lost
-        return step(order_id=order_id, user=user, reference=reference, text=text)
+        outcome = DisputeOutcome.WON if won else DisputeOutcome.LOST
+        return _decided(order_id, outcome, user=user, reference=reference, text=text)
     if row.provider == "stripe":
         raise TransitionNotAllowed("Stripe reports the outcome of its disputes itself.")
     row.status = "won" if won else "lost"
