@@ -4,7 +4,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from handover.api.errors import refusals
-from handover.billing.chargebacks import chargeback_note_set, submit_at
+from handover.billing.chargebacks import chargeback_note_set, seller_note_of, submit_at
 from handover.billing.webhooks import webhook_apply, webhook_event
 from handover.lib.bounds import Id
 from handover.lib.errors import InvalidInput
@@ -50,7 +50,7 @@ def chargeback_note(request, order_id: Id, payload: ChargebackNoteIn):
     row = chargeback_note_set(order_id=order_id, user=request.auth, text=payload.text)
     return {
         "dispute_id": row.dispute_id,
-        "seller_note": row.seller_note,
+        "seller_note": seller_note_of(row),
         "due_by": row.due_by,
         "submit_at": submit_at(row),
     }

@@ -18,12 +18,17 @@ from django.utils import timezone
 
 from handover.accounts.models import User
 from handover.billing.models import DisputeOutcome, ProviderDispute
+from handover.disputes.services import dispute_close_for_chargeback
+from handover.evidence.models import Event, EventType
+from handover.evidence.services import event_append
 from handover.lib.errors import Conflict, NotFound, TransitionNotAllowed
 from handover.lib.text import text_check
+from handover.notifications.services import notifications_for_event
 from handover.orders import chargebacks
 from handover.orders.models import Order
 from handover.orders.rules import Actor, State
 from handover.orders.selectors import order_visible, viewer_role
+from handover.orders.services import order_lock
 from handover.payments.stripe_client import stripe_client
 
 logger = logging.getLogger(__name__)
@@ -112,15 +117,27 @@ def _settle(
     """Apply the bank's decision, once per dispute, to an order that was put on hold."""
     if row.outcome or row.held_at is None:
         return
-    step = (
-        chargebacks.order_chargeback_won
-        if outcome == DisputeOutcome.WON
-        else chargebacks.order_chargeback_lost
-    )
-    step(order_id=row.order_id, user=user, reference=row.dispute_id, text=text)
+    _decided(row.order_id, outcome, user=user, reference=row.dispute_id, text=text)
     row.outcome = outcome
     row.closed_at = timezone.now()
     row.save(update_fields=["outcome", "closed_at"])
+
+
+def _decided(
+    order_id: int, outcome: DisputeOutcome, *, user: User | None, reference: str, text: str
+) -> Order:
+    """The bank's decision applied to the order. A win returns it to where it was, an internal
+    dispute carrying on; a loss ends it charged back and closes an internal dispute left open
+    (the chargeback took the money back: nothing is left for support to decide)."""
+    if outcome == DisputeOutcome.WON:
+        return chargebacks.order_chargeback_won(
+            order_id=order_id, user=user, reference=reference, text=text
+        )
+    order = chargebacks.order_chargeback_lost(
+        order_id=order_id, user=user, reference=reference, text=text
+    )
+    dispute_close_for_chargeback(order_id=order_id)
+    return order
 
 
 def dispute_created(dispute: dict[str, Any]) -> None:
@@ -195,8 +212,8 @@ def chargeback_outcome_record(
     )
     if row is None:
         # A hold from before disputes were recorded: the order's own move, with no row.
-        step = chargebacks.order_chargeback_won if won else chargebacks.order_chargeback_lost
-        return step(order_id=order_id, user=user, reference=reference, text=text)
+        outcome = DisputeOutcome.WON if won else DisputeOutcome.LOST
+        return _decided(order_id, outcome, user=user, reference=reference, text=text)
     if row.provider == "stripe":
         raise TransitionNotAllowed("Stripe reports the outcome of its disputes itself.")
     row.status = "won" if won else "lost"
@@ -229,7 +246,7 @@ def open_dispute_of(order: Order) -> ProviderDispute | None:
 
 def note_refusal(row: ProviderDispute | None, now: datetime) -> str | None:
     """Why the seller cannot add a note to the answer now, or None."""
-    if row is None:
+    if row is None or row.outcome:
         return "The order is not on hold for a chargeback."
     if row.submitted_at is not None:
         return "The answer to the bank was sent already."
@@ -239,19 +256,43 @@ def note_refusal(row: ProviderDispute | None, now: datetime) -> str | None:
     return None
 
 
+def seller_note_of(row: ProviderDispute) -> str:
+    """The seller's note for the bank on this chargeback: the latest the record holds."""
+    event = (
+        Event.objects.filter(
+            order_id=row.order_id,
+            type=EventType.CHARGEBACK_NOTE,
+            payload__reference=row.dispute_id,
+        )
+        .order_by("-id")
+        .first()
+    )
+    return str(event.payload.get("note", "")) if event is not None else ""
+
+
 @transaction.atomic
 def chargeback_note_set(*, order_id: int, user: User, text: str) -> ProviderDispute:
-    """The seller's note for the bank, sent with the evidence (replaces an earlier one)."""
+    """The seller's note for the bank, sent with the evidence (replaces an earlier one). Each
+    note is an event on the order's record, so what the bank is sent is what the record shows."""
     order = order_visible(order_id=order_id, user=user)
     if viewer_role(order, user) != Actor.SELLER:
         raise TransitionNotAllowed("Only the seller adds a note to the answer to the bank.")
     text = text_check(text, field="note", limit=MAX_NOTE_LENGTH)
     row = open_dispute_of(order)
     if row is not None:
+        # The dispute's row first, then the order's, as the provider's events take them: the
+        # answer is not sent, nor the bank's decision applied, while the note is written.
         row = ProviderDispute.objects.select_for_update().get(pk=row.pk)
+        order = order_lock(order.pk)
     if reason := note_refusal(row, timezone.now()):
         raise TransitionNotAllowed(reason)
     assert row is not None
-    row.seller_note = text
-    row.save(update_fields=["seller_note"])
+    event = event_append(
+        order=order,
+        type=EventType.CHARGEBACK_NOTE,
+        actor=user,
+        actor_role=Actor.SELLER,
+        payload={"reference": row.dispute_id, "note": text},
+    )
+    notifications_for_event(event)
     return row

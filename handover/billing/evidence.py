@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from handover.billing.chargebacks import submit_at
+from handover.billing.chargebacks import seller_note_of, submit_at
 from handover.billing.models import ProviderDispute
 from handover.delivery.models import Delivery, DeliveryFile
 from handover.evidence.models import Event, EventType
@@ -115,7 +115,9 @@ def evidence_fields(row: ProviderDispute) -> dict[str, str]:
     """Stripe's text evidence fields, from the order's record."""
     order = Order.objects.select_related("buyer", "offer", "terms").get(pk=row.order_id)
     buyer = order.buyer
-    note = f"\n\nThe seller's note:\n{row.seller_note}" if row.seller_note else ""
+    # The latest note the record holds: what the bank is sent is what the record shows.
+    seller_note = seller_note_of(row)
+    note = f"\n\nThe seller's note:\n{seller_note}" if seller_note else ""
     fields = {
         "product_description": (
             f"{order.offer.title}: digital work made to the buyer's requirements and delivered "

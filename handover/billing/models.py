@@ -92,7 +92,6 @@ class ProviderDispute(models.Model):
     reason = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=32, blank=True)  # the provider's word for it
     due_by = models.DateTimeField(null=True, blank=True)  # the bank's deadline for evidence
-    seller_note = models.TextField(blank=True)
     held_at = models.DateTimeField(null=True, blank=True)  # the order went on hold
     evidence_file = models.CharField(max_length=255, blank=True)  # the uploaded PDF, file_...
     submitted_at = models.DateTimeField(null=True, blank=True)

@@ -18,7 +18,6 @@ from handover.disputes.selectors import (
 from handover.disputes.services import dispute_decide, support_note_add
 from handover.lib.bounds import Id
 from handover.lib.errors import NotFound, PermissionDenied
-from handover.orders.rules import Actor
 
 router = Router()
 
@@ -124,7 +123,7 @@ def get_dispute(request, dispute_id: Id):
 def timeline(request, dispute_id: Id):
     """Everything that happened on the order in time order; support's notes for support only."""
     dispute, role = dispute_visible(dispute_id=dispute_id, user=request.auth)
-    items = dispute_timeline(dispute, with_notes=role == Actor.SUPPORT)
+    items = dispute_timeline(dispute, role=role)
     return {"dispute_id": dispute.pk, "order_id": dispute.order_id, "items": items}
 
 

@@ -8,6 +8,9 @@ class Outcome(models.TextChoices):
     RELEASE = "release"  # the seller is paid in full
     REFUND = "refund"  # the buyer gets everything back
     SPLIT = "split"  # the buyer gets part back, the rest is settled to the seller
+    # Closed without a decision: the bank decided a chargeback on the order, and the money
+    # went where it said (the rationale says so). Support never decides this outcome.
+    CLOSED = "closed"
 
 
 class Dispute(models.Model):

@@ -180,7 +180,11 @@ _EVENTS = {
     E.REFUND_SENT: "the refund to the buyer was confirmed",
     E.REFUND_FAILED: "the refund to the buyer failed",
     E.REFUND_RETRIED: "tried the failed refund again",
+    E.CHARGEBACK_NOTE: "wrote a note for the buyer's bank",
+    E.DISPUTE_CLOSED: "the dispute was closed without a decision",
 }
+# The words an event carries, quoted after what it means.
+_QUOTED = {E.CHARGEBACK_NOTE: "note", E.DISPUTE_CLOSED: "reason"}
 
 
 def quoted(text: str, limit: int = 160) -> str:
@@ -202,6 +206,9 @@ def event_summary(type: str, role: str, payload: dict, *, currency: str, file: s
     repeats = payload.get("repeats")
     if type == E.PREVIEW_VIEWED and isinstance(repeats, int):
         words += f" {repeats} more time{'s' if repeats != 1 else ''}"
+    said = payload.get(_QUOTED.get(E(type), "")) if type in E.values else None
+    if isinstance(said, str) and said.strip():
+        words += f": {quoted(said)}"
     return f"{who}: {words}"
 
 

@@ -17,7 +17,12 @@ from handover.disputes.flags import Act, DisputeFacts, Flag, Kind, TermsVersion,
 from handover.disputes.models import Dispute, SupportNote
 from handover.disputes.rules import event_summary, quoted
 from handover.evidence.models import Event, EventType
-from handover.evidence.visibility import SUPPORT_ONLY_TYPES, payload_for, reads_as_support
+from handover.evidence.visibility import (
+    payload_for,
+    reads_as_buyer,
+    reads_as_support,
+    withheld_types,
+)
 from handover.lib.errors import NotFound
 from handover.offers.models import OfferTerms
 from handover.orders.models import Message, Order
@@ -162,27 +167,32 @@ _FILE_EVENTS: dict[str, str] = {
 }
 
 
-def dispute_timeline(dispute: Dispute, *, with_notes: bool) -> list[TimelineItem]:
-    """The dispute's order as ``order_timeline`` reads it; support's notes and reports when
-    ``with_notes`` (for an agent who is not a party)."""
-    return _timeline(dispute.order, for_support=with_notes)
+def dispute_timeline(dispute: Dispute, *, role: Actor) -> list[TimelineItem]:
+    """The dispute's order as ``order_timeline`` reads it, for a reader in ``role`` (support:
+    an agent who is not a party, who also reads support's notes and reports)."""
+    return _timeline(
+        dispute.order, for_support=role == Actor.SUPPORT, for_buyer=role == Actor.BUYER
+    )
 
 
 def order_timeline(order: Order, *, viewer: User) -> list[TimelineItem]:
     """The order's events, messages, deliveries and downloads as one list in time order.
     Support's notes and the reports filed on the order only for a support agent who is not
-    a party (as ``GET /orders/{id}/events`` and ``dispute_visible`` decide)."""
+    a party (as ``GET /orders/{id}/events`` and ``dispute_visible`` decide); what is kept from
+    the buyer (``evidence.visibility``) not for the buyer."""
     support = reads_as_support(viewer, buyer_id=order.buyer_id, seller_id=order.seller_id)
-    return _timeline(order, for_support=support)
+    buyer = reads_as_buyer(viewer, buyer_id=order.buyer_id)
+    return _timeline(order, for_support=support, for_buyer=buyer)
 
 
-def _timeline(order: Order, *, for_support: bool) -> list[TimelineItem]:
+def _timeline(order: Order, *, for_support: bool, for_buyer: bool) -> list[TimelineItem]:
     deliveries = list(
         Delivery.objects.filter(order_id=order.pk).prefetch_related("files", "checklist")
     )
     names = {f.pk: f.name for d in deliveries for f in d.files.all()}
+    hidden = [*_SHOWN_OTHERWISE, *withheld_types(support=for_support, buyer=for_buyer)]
     items = [
-        *_event_items(order, names, for_support=for_support),
+        *_event_items(order, names, hidden=hidden, for_support=for_support),
         *_message_items(order),
         *(_delivery_item(order, d) for d in deliveries),
         *(_note_items(order) if for_support else []),
@@ -190,8 +200,9 @@ def _timeline(order: Order, *, for_support: bool) -> list[TimelineItem]:
     return sorted(items, key=lambda item: item.at)
 
 
-def _event_items(order: Order, names: dict[int, str], *, for_support: bool) -> list[TimelineItem]:
-    hidden = _SHOWN_OTHERWISE if for_support else [*_SHOWN_OTHERWISE, *SUPPORT_ONLY_TYPES]
+def _event_items(
+    order: Order, names: dict[int, str], *, hidden: list[str], for_support: bool
+) -> list[TimelineItem]:
     rows = (
         Event.objects.filter(order_id=order.pk)
         .exclude(type__in=hidden)

@@ -39,6 +39,8 @@ from handover.trust.rules import DisputeResult
 
 MAX_RATIONALE = 20_000
 MAX_NOTE = 20_000
+# Why a dispute closes without a decision when the bank decided a chargeback on its order.
+CLOSED_BY_CHARGEBACK = "The bank decided the chargeback."
 # What each outcome is for the (buyer, seller) on their trust records.
 RESULTS = {
     Outcome.RELEASE: (DisputeResult.LOST, DisputeResult.WON),
@@ -154,6 +156,17 @@ def decision_refund(order: Order, outcome: Outcome, refund: int | None) -> int:
     return refund
 
 
+def decision_refusal(order: Order) -> str | None:
+    """Why support cannot decide the order's dispute now, or None."""
+    if order.state == State.CHARGEBACK_HOLD:
+        return (
+            "The buyer's bank took the payment back: the money is with the bank until it "
+            "decides the chargeback, so this dispute cannot be decided now. If the bank decides "
+            "for the seller, the dispute carries on; if for the buyer, it closes."
+        )
+    return None
+
+
 @transaction.atomic
 def dispute_decide(
     *, dispute_id: int, user: User, outcome: str, refund: int | None, text: str
@@ -164,10 +177,9 @@ def dispute_decide(
     dispute = Dispute.objects.filter(pk=dispute_id).first()
     if dispute is None:
         raise NotFound("No such dispute.")
-    try:
-        decision = Outcome(outcome)
-    except ValueError:
-        raise InvalidInput("The outcome is release, refund or split.", code="bad_outcome") from None
+    decision = Outcome(outcome) if outcome in RESULTS else None
+    if decision is None:
+        raise InvalidInput("The outcome is release, refund or split.", code="bad_outcome")
     if not text.strip():
         raise InvalidInput(
             "A decision needs a rationale: both parties are told why.", code="rationale_required"
@@ -176,6 +188,8 @@ def dispute_decide(
     order = order_lock(dispute.order_id)
     if _is_party(order, user):
         raise PermissionDenied("A dispute on your own order is decided by another agent.")
+    if refusal := decision_refusal(order):
+        raise TransitionNotAllowed(refusal)
     # Re-read under the order's lock: a concurrent decision may have closed it.
     dispute = Dispute.objects.select_for_update().get(pk=dispute_id)
     if dispute.decided_at is not None:
@@ -209,6 +223,38 @@ def dispute_decide(
     trust.record_dispute_decided(
         buyer_id=order.buyer_id, seller_id=order.seller_id, buyer=buyer, seller=seller
     )
+    return dispute
+
+
+@transaction.atomic
+def dispute_close_for_chargeback(*, order_id: int) -> Dispute | None:
+    """The bank decided a chargeback for the buyer while the order was in a dispute: the
+    dispute closes without a decision (nothing is left for support to decide) and no money
+    moves, the chargeback took it back already. The open dispute, now closed, or None."""
+    order = order_lock(order_id)
+    open_ones = Dispute.objects.select_for_update().filter(order=order, decided_at__isnull=True)
+    dispute = open_ones.first()
+    if dispute is None:
+        return None
+    if order.state != State.CHARGED_BACK:
+        raise TransitionNotAllowed("Only a chargeback the bank decided closes a dispute.")
+    dispute.decided_at = timezone.now()
+    dispute.outcome = Outcome.CLOSED
+    dispute.rationale = CLOSED_BY_CHARGEBACK
+    dispute.save(update_fields=["decided_at", "outcome", "rationale"])
+    event = event_append(
+        order=order,
+        type=EventType.DISPUTE_CLOSED,
+        actor=None,
+        # Handover closes it on the provider's word, as the chargeback's own moves are.
+        actor_role=Actor.PROVIDER,
+        payload={
+            "dispute_id": dispute.pk,
+            "outcome": Outcome.CLOSED.value,
+            "reason": dispute.rationale,
+        },
+    )
+    notifications_for_event(event)
     return dispute
 
 

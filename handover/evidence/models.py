@@ -42,6 +42,10 @@ class EventType(models.TextChoices):
     REFUND_SENT = "ledger.refund_sent"
     REFUND_FAILED = "ledger.refund_failed"
     REFUND_RETRIED = "ledger.refund_retried"
+    # What the seller tells the buyer's bank in answer to a chargeback (set or replaced), and an
+    # internal dispute closed without a decision because the bank decided the chargeback.
+    CHARGEBACK_NOTE = "chargeback.seller_note"
+    DISPUTE_CLOSED = "dispute.closed"
 
 
 class Actor(models.TextChoices):

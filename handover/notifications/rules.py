@@ -195,6 +195,8 @@ SILENT = frozenset(
         EventType.PAYOUT_MADE,  # the seller asked for it
         EventType.REFUND_SENT,  # the move that decided the refund told the buyer of it
         EventType.REFUND_RETRIED,  # support's own act
+        EventType.CHARGEBACK_NOTE,  # the seller's own words to the bank
+        EventType.DISPUTE_CLOSED,  # the chargeback's loss told everyone
         EventType.OFFER_CREATED,
         EventType.OFFER_TERMS_VERSIONED,
         EventType.REPORT_HANDLED,  # the reporter is not told what support did

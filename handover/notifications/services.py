@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from handover.accounts.models import Role, User
 from handover.evidence.models import Event
-from handover.evidence.visibility import payload_shown
+from handover.evidence.visibility import payload_shown, readable
 from handover.lib.errors import InvalidInput, NotFound
 from handover.lib.links import page_url
 from handover.notifications import rules
@@ -184,7 +184,10 @@ def _recipients(parties: frozenset[Party], order: OrderParties | None) -> dict[i
 def _webhook_calls(event: Event, order: OrderParties | None) -> Iterator[dict[str, Any]]:
     if order is None or event.type in rules.WEBHOOK_WITHHELD:
         return
-    hooks = Webhook.objects.filter(owner_id__in=[order.buyer_id, order.seller_id], active=True)
+    owners = [order.seller_id]
+    if readable(event.type, support=False, buyer=True):
+        owners.append(order.buyer_id)
+    hooks = Webhook.objects.filter(owner_id__in=owners, active=True)
     payload = None
     for webhook_id, subscribed in hooks.order_by("id").values_list("id", "events"):
         if not rules.webhook_wants(subscribed, event.type):

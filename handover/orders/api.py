@@ -16,7 +16,12 @@ from handover.delivery.serving import attachment_served
 from handover.delivery.uploads import REFERENCE_FILES, UploadSession
 from handover.disputes.services import dispute_open
 from handover.evidence.models import Event
-from handover.evidence.visibility import SUPPORT_ONLY_TYPES, payload_for, reads_as_support
+from handover.evidence.visibility import (
+    payload_for,
+    reads_as_buyer,
+    reads_as_support,
+    withheld_types,
+)
 from handover.lib.bounds import Id, StrictId, json_parse
 from handover.lib.errors import InvalidInput
 from handover.orders import cancellation, chargebacks, services
@@ -496,7 +501,8 @@ class EventOut(Schema):
 def list_events(request, order_id: Id):
     order = order_visible(order_id=order_id, user=request.auth)
     support = reads_as_support(request.auth, buyer_id=order.buyer_id, seller_id=order.seller_id)
+    buyer = reads_as_buyer(request.auth, buyer_id=order.buyer_id)
     events = Event.objects.filter(order=order).select_related("sealed")
-    if not support:
-        events = events.exclude(type__in=SUPPORT_ONLY_TYPES)
+    if withheld := withheld_types(support=support, buyer=buyer):
+        events = events.exclude(type__in=withheld)
     return events.annotate(reads_as_support=Value(support, output_field=BooleanField()))

@@ -87,7 +87,7 @@ from handover.evidence import keys
 from handover.evidence.chain import receipt_message
 from handover.evidence.log import log_sequence, tree_for, tree_head_sign
 from handover.evidence.models import Event, EventType, TreeHead
-from handover.evidence.visibility import body_shown, reads_as_support
+from handover.evidence.visibility import body_shown, reads_as_buyer, reads_as_support
 from handover.lib.canonical import json_sha256
 from handover.lib.errors import NotFound
 from handover.orders.models import Message, Order
@@ -122,7 +122,8 @@ def bundle_build(*, order_id: int, user: User) -> Path:
     if order is None:
         raise NotFound("No such order.")
     support = reads_as_support(user, buyer_id=order.buyer_id, seller_id=order.seller_id)
-    record = _record_now(order, support=support)
+    buyer = reads_as_buyer(user, buyer_id=order.buyer_id)
+    record = _record_now(order, support=support, buyer=buyer)
     path = scratch_dir() / f"evidence-{order.pk}-{secrets.token_hex(8)}.zip"
     try:
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -133,7 +134,7 @@ def bundle_build(*, order_id: int, user: User) -> Path:
     return path
 
 
-def _record_now(order: Order, *, support: bool) -> "_Record":
+def _record_now(order: Order, *, support: bool, buyer: bool) -> "_Record":
     preview_views_close(order_id=order.pk)  # the repeated views counted so far, as events
     # Complete now, not at the worker's next tick: every event of the order in a signed head.
     log_sequence()
@@ -141,15 +142,15 @@ def _record_now(order: Order, *, support: bool) -> "_Record":
     head = TreeHead.objects.order_by("-size").first()
     if head is None:
         raise NotFound("No tree head has been signed yet.", code="no_tree_head")
-    return _Record.read(order, head, support=support)
+    return _Record.read(order, head, support=support, buyer=buyer)
 
 
 def evidence_pdf_write(*, order_id: int, out: Sink) -> Story:
-    """Write the order's timeline.pdf, the record as its parties read it (no support notes or
-    reports), to ``out``: the document a bank is sent to answer a chargeback. Returns the
-    story it tells."""
+    """Write the order's timeline.pdf, the record as its seller reads it (no support notes or
+    reports; the seller's notes for the bank in it), to ``out``: the document a bank is sent
+    to answer a chargeback. Returns the story it tells."""
     order = Order.objects.select_related("offer", "terms", "buyer", "seller").get(pk=order_id)
-    record = _record_now(order, support=False)
+    record = _record_now(order, support=False, buyer=False)
     story = _story(record)
     keys_by_part = {(p.file_id, p.index): p.storage_key for p in record.parts}
     timeline_pdf(
@@ -174,7 +175,7 @@ class _Record:
     parts: list[PreviewPart]
 
     @classmethod
-    def read(cls, order: Order, head: TreeHead, *, support: bool) -> "_Record":
+    def read(cls, order: Order, head: TreeHead, *, support: bool, buyer: bool) -> "_Record":
         rows = (
             Event.objects.filter(order=order, log_entry__seq__lt=head.size)
             .order_by("id")
@@ -193,7 +194,7 @@ class _Record:
         events = []
         for i, seq, body, h, leaf, type, payload, salt, values in rows:
             event = {"id": i, "seq": seq, "hash": h}
-            if not body_shown(type, payload, support=support):
+            if not body_shown(type, payload, support=support, buyer=buyer):
                 events.append({**event, "leaf": bytes(leaf).hex(), "parsed": {}})
                 continue
             sealed = {"event_id": i, "salt": salt, "values": values} if support and salt else None

@@ -93,7 +93,7 @@ class Line:
     previews: list[Shown] = field(default_factory=list)
 
 
-_TEXT_FIELDS = ("body", "message", "reason", "rationale")
+_TEXT_FIELDS = ("body", "message", "reason", "rationale", "note")
 
 
 def timeline_lines(story: Story) -> list[Line]:

@@ -81,6 +81,8 @@ _EVENTS: dict[str, Look] = {
     EventType.DELIVERY_RELEASED_EARLY: Look.DELIVERY,
     EventType.REVISION_GRANTED: Look.REQUEST,
     EventType.DISPUTE_ASSIGNED: Look.NOTE,
+    EventType.CHARGEBACK_NOTE: Look.PAYMENT,  # the seller's side of the chargeback
+    EventType.DISPUTE_CLOSED: Look.DECISION,
 }
 
 
@@ -166,6 +168,14 @@ _EVENT_WORDS: dict[str, str] = {
     EventType.REFUND_SENT: "The refund of {amount} to the buyer was sent",
     EventType.REFUND_FAILED: "The refund of {amount} is delayed: support is on it",
     EventType.REFUND_RETRIED: "Tried the delayed refund of {amount} again",
+    EventType.CHARGEBACK_NOTE: "Wrote a note for the buyer's bank",
+    EventType.DISPUTE_CLOSED: "The dispute was closed without a decision",
+}
+# The words an event carries, quoted after what it means.
+_EVENT_TEXTS: dict[str, str] = {
+    EventType.PAYMENT_FAILED: "reason",
+    EventType.CHARGEBACK_NOTE: "note",
+    EventType.DISPUTE_CLOSED: "reason",
 }
 
 
@@ -233,8 +243,9 @@ def plain_words(kind: str, data: dict[str, Any], role: str, currency: str) -> st
     repeats = payload.get("repeats")
     if event_type == EventType.PREVIEW_VIEWED and isinstance(repeats, int) and repeats:
         words += f", and {repeats} more time{'' if repeats == 1 else 's'}"
-    if event_type == EventType.PAYMENT_FAILED and isinstance(payload.get("reason"), str):
-        words += f": {_quoted(payload['reason'])}"
+    text = payload.get(_EVENT_TEXTS.get(event_type, ""))
+    if isinstance(text, str) and text.strip():
+        words += f": {_quoted(text)}"
     return words
 
 

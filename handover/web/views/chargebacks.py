@@ -14,6 +14,7 @@ from handover.billing.chargebacks import (
     chargeback_note_set,
     note_refusal,
     open_dispute_of,
+    seller_note_of,
     submit_at,
 )
 from handover.lib.errors import HandoverError, InvalidInput
@@ -44,7 +45,8 @@ def chargeback_note(request: WebRequest, order_id: int) -> HttpResponse:
         messages.error(request, refusal or "Only the seller adds a note for the bank.")
         return back(order)
     assert row is not None
-    initial = {"text": row.seller_note} if row.seller_note else None
+    note = seller_note_of(row)
+    initial = {"text": note} if note else None
     form = ChargebackNoteForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from handover.billing.chargebacks import note_refusal, open_dispute_of, submit_at
+from handover.billing.chargebacks import note_refusal, open_dispute_of, seller_note_of, submit_at
 from handover.billing.payins import payment_failure
 from handover.delivery.models import Delivery
 from handover.delivery.services import buyer_may_take_originals, originals_refusal
@@ -434,6 +434,8 @@ def _chargeback_context(order: Order, role: Actor) -> dict[str, Any]:
     row = open_dispute_of(order)
     return {
         "chargeback": row,
+        # Only the seller is shown it (evidence.visibility keeps it from the buyer).
+        "chargeback_note": seller_note_of(row) if row and role == Actor.SELLER else "",
         "chargeback_submit_at": submit_at(row) if row else None,
         "chargeback_note_open": role == Actor.SELLER and note_refusal(row, timezone.now()) is None,
     }

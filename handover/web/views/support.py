@@ -33,7 +33,12 @@ from handover.disputes.selectors import (
     disputes_with_orders,
     response_target,
 )
-from handover.disputes.services import dispute_assign, dispute_decide, support_note_add
+from handover.disputes.services import (
+    decision_refusal,
+    dispute_assign,
+    dispute_decide,
+    support_note_add,
+)
 from handover.evidence.models import EventType
 from handover.lib.errors import HandoverError, InvalidInput, NotFound
 from handover.orders.rules import Actor
@@ -232,7 +237,7 @@ def _dispute_page(
     order = dispute.order
     out = dispute_summary(dispute, now, dispute_flags([dispute], now=now)[dispute.pk])
     # Support's notes only to support: an agent who is a party here reads it as a party.
-    items = dispute_timeline(dispute, with_notes=role == Actor.SUPPORT)
+    items = dispute_timeline(dispute, role=role)
     # As the API's GET /orders/{id}/deliveries reads them.
     deliveries = list(order.deliveries.prefetch_related("files__preview_parts", "checklist__files"))
     context = {
@@ -248,6 +253,7 @@ def _dispute_page(
         "notes": [item for item in items if item.kind == "note"],
         "note_form": note_form or NoteForm(),
         "decision_form": decision_form or DecisionForm(order=order),
+        "decision_refusal": decision_refusal(order),
         "target": countdown(response_target()),
     }
     return render(request, "web/support/dispute.html", context, status=status)
@@ -292,6 +298,9 @@ def dispute_decide_page(request: WebRequest, dispute_id: int) -> HttpResponse:
         messages.error(request, "This dispute is decided already.")
         return _back(dispute)
     order = dispute.order
+    if refusal := decision_refusal(order):
+        messages.error(request, refusal)
+        return _back(dispute)
     form = DecisionForm(request.POST, order=order)
     if not form.is_valid():
         return _dispute_page(request, dispute, role, decision_form=form, status=422)

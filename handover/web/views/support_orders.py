@@ -26,6 +26,7 @@ from handover.billing.chargebacks import (
     chargeback_record,
     disputes_of,
     open_dispute_of,
+    seller_note_of,
     submit_at,
 )
 from handover.billing.evidence import evidence_submit
@@ -150,7 +151,9 @@ def order_detail(request: WebRequest, order_id: int) -> HttpResponse:
         "deliveries": _delivery_rows(order, role),
         "days": timeline_days(items, timezone.get_current_timezone(), currency=order.currency),
         **_chat_context(order, None, role),
-        "chargebacks": [(row, submit_at(row)) for row in disputes_of(order.pk)],
+        "chargebacks": [
+            (row, submit_at(row), seller_note_of(row)) for row in disputes_of(order.pk)
+        ],
     }
     return render(request, "web/support/order.html", context)
 
