@@ -37,10 +37,15 @@ HANDLERS: dict[str, Handler] = {
     "refund.failed": refunds.refund_update_apply,
     "charge.refund.updated": refunds.refund_update_apply,
     "charge.refunded": refunds.charge_refunded_apply,
-    "account.updated": account_updated,
     "charge.dispute.created": chargebacks.dispute_created,
     "charge.dispute.updated": chargebacks.dispute_updated,
     "charge.dispute.closed": chargebacks.dispute_closed,
+}
+
+# Handlers that get the whole event: they need when Stripe made it (``created``), to ignore
+# an event older than the state Handover holds.
+EVENT_HANDLERS: dict[str, Handler] = {
+    "account.updated": account_updated,
 }
 
 
@@ -60,6 +65,7 @@ def webhook_apply(event: dict[str, Any]) -> str:
     """Apply one event at most once: ``applied``, ``ignored`` (no handler) or ``replayed``."""
     data_object = event["data"]["object"]
     handler = HANDLERS.get(event["type"])
+    event_handler = EVENT_HANDLERS.get(event["type"])
     with transaction.atomic():
         _, created = WebhookEvent.objects.get_or_create(
             event_id=event["id"],
@@ -73,8 +79,11 @@ def webhook_apply(event: dict[str, Any]) -> str:
         )
         if not created:
             return "replayed"
-        if handler is None:
+        if event_handler is not None:
+            event_handler(event)
+        elif handler is not None:
+            handler(data_object)
+        else:
             return "ignored"
-        handler(data_object)
     logger.info("applied Stripe event %s (%s)", event["id"], event["type"])
     return "applied"
