@@ -276,9 +276,6 @@ def _transfer(
         charge = _charge_of(order)
         if charge:
             params["source_transaction"] = charge
-        earlier = _unrecorded_transfer(order, destination, amount)
-        if earlier:
-            return earlier
     paid = LedgerTransaction.objects.filter(
         kind=TransactionKind.PAYOUT, order=order, currency=currency
     ).count()
@@ -286,11 +283,15 @@ def _transfer(
     # failure that rolled the ledger back) is the same Transfer at Stripe, never a second.
     key = f"handover-payout-{user.pk}-{currency}-order-{getattr(order, 'pk', 0)}-{paid}-{amount}"
     try:
+        earlier = _unrecorded_transfer(order, destination, amount) if order else ""
+        if earlier:
+            return earlier
         transfer = stripe_client().v1.transfers.create(
             params=params, options={"idempotency_key": key}
         )
     except stripe.StripeError as error:
-        # The whole payout rolls back; asked again, the same key finds what Stripe made.
+        # Refused, or not answered: the whole payout rolls back; asked again, the same key
+        # finds what Stripe made.
         logger.warning("Stripe refused a transfer for user %s: %s", user.pk, error.code)
         raise Conflict(
             "Stripe did not take the payout; nothing left your balance. Try again later.",

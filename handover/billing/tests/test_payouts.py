@@ -37,7 +37,7 @@ from handover.payments.stripe_client import stripe_client
 from handover.testing.payout_steps import boundary_fresh, cleared_order, linked_account, onboard
 from handover.testing.snapshots import db_snapshot
 from handover.testing.steps import balance, ok, refused
-from handover.testing.stripe import paid_intent
+from handover.testing.stripe import free_port, paid_intent
 from handover.testing.stripe_connect import transfers
 
 SHARE = 8000  # the seller's share of a 100.00 EUR order
@@ -463,6 +463,20 @@ def test_a_refused_transfer_rolls_the_payout_back(two_cleared, stripe_account, s
         payout_request(user=seller, currency="EUR")
 
     assert refusal.value.code == "payout_refused"
+    assert db_snapshot() == before
+
+
+def test_a_payout_stripe_does_not_answer_is_refused_and_changes_nothing(
+    two_cleared, stripe_account, seller, seller_api, settings
+):
+    linked_account(seller)
+    before = db_snapshot()
+    settings.HANDOVER_STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"  # nobody listens
+
+    refused(seller_api.post("/payouts", {"amount": SHARE}), 409, "payout_refused")
+
+    settings.HANDOVER_STRIPE_API_BASE = stripe_account.url
+    assert transfers(stripe_account.boundary) == []
     assert db_snapshot() == before
 
 
