@@ -145,7 +145,7 @@ def errors_document(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
-    statuses = {int(s) for s in operation["responses"] if s.startswith("4")}
+    statuses = {int(s) for s in operation["responses"] if s.startswith(("4", "5"))}
     if operation.get("security"):
         statuses.add(401)
     if "{" in path:

@@ -28,7 +28,8 @@ class WebhookEvent(AppendOnly):
 
 class ConnectedAccount(models.Model):
     """A seller's Stripe Express account, as Stripe last described it (on the return from
-    onboarding and on ``account.updated``)."""
+    onboarding and on ``account.updated``). ``stripe_state_at`` is when that description was
+    Stripe's: the event's ``created``, or when Stripe was asked. An older event is ignored."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="connected_account"
@@ -38,6 +39,7 @@ class ConnectedAccount(models.Model):
     charges_enabled = models.BooleanField(default=False)
     payouts_enabled = models.BooleanField(default=False)
     requirements = models.JSONField(default=list)  # what Stripe still asks for (currently_due)
+    stripe_state_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField()
 
     def __str__(self) -> str:

@@ -11,7 +11,7 @@ made here; the ``test`` and ``manual`` providers name their payout themselves.
 import logging
 import urllib.parse
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import stripe
@@ -80,6 +80,7 @@ def _connected_account(user: User) -> ConnectedAccount:
     found = ConnectedAccount.objects.filter(user=user).first()
     if found is not None:
         return found
+    asked_at = _stripe_second()
     # The key makes a second click (or a retry after a lost answer) get the same account.
     created = stripe_client().v1.accounts.create(
         params={
@@ -94,34 +95,65 @@ def _connected_account(user: User) -> ConnectedAccount:
         user=user,
         defaults={"stripe_account_id": created.id, "updated_at": timezone.now()},
     )
-    _apply(account, created.to_dict())
-    return account
+    return _apply(account, created.to_dict(), state_at=asked_at, source="creation")
 
 
 def connected_account_refresh(*, user: User) -> ConnectedAccount | None:
     """The seller's linked account with its state asked from Stripe (None: not linked)."""
     account = ConnectedAccount.objects.filter(user=user).first()
-    if account is not None:
-        _apply(account, stripe_client().v1.accounts.retrieve(account.stripe_account_id).to_dict())
-    return account
+    if account is None:
+        return None
+    asked_at = _stripe_second()
+    described = stripe_client().v1.accounts.retrieve(account.stripe_account_id).to_dict()
+    return _apply(account, described, state_at=asked_at, source="refresh")
 
 
-def account_updated(data_object: dict[str, Any]) -> None:
-    """``account.updated``: keep the linked account's state as Stripe now describes it."""
+def _stripe_second() -> datetime:
+    """Now, in the whole seconds of Stripe's ``created``: an event made in the same second as
+    an ask is applied after it, since it may carry the newer state."""
+    return timezone.now().replace(microsecond=0)
+
+
+def account_updated(event: dict[str, Any]) -> None:
+    """``account.updated``: keep the linked account's state as Stripe describes it, unless
+    the state held is newer than the event (events may arrive late and out of order)."""
+    data_object = event["data"]["object"]
     account = ConnectedAccount.objects.filter(stripe_account_id=data_object["id"]).first()
     if account is None:
         logger.info("account.updated for an account no seller linked: ignored")
         return
-    _apply(account, data_object)
+    made_at = datetime.fromtimestamp(event["created"], tz=UTC)
+    _apply(account, data_object, state_at=made_at, source=f"account.updated {event['id']}")
 
 
-def _apply(account: ConnectedAccount, stripe_account: dict[str, Any]) -> None:
-    account.details_submitted = bool(stripe_account.get("details_submitted"))
-    account.charges_enabled = bool(stripe_account.get("charges_enabled"))
-    account.payouts_enabled = bool(stripe_account.get("payouts_enabled"))
-    account.requirements = list((stripe_account.get("requirements") or {}).get("currently_due", []))
-    account.updated_at = timezone.now()
-    account.save()
+def _apply(
+    account: ConnectedAccount, stripe_account: dict[str, Any], *, state_at: datetime, source: str
+) -> ConnectedAccount:
+    """Hold Stripe's description of the account as of ``state_at``, unless the state held is
+    newer (a late event, or a refresh answered after an event was applied)."""
+    with transaction.atomic():
+        # The lock makes two events (or an event and a refresh) each compare against what
+        # the other wrote, not both against the same older state.
+        account = ConnectedAccount.objects.select_for_update().get(pk=account.pk)
+        held_at = account.stripe_state_at
+        if held_at is not None and state_at < held_at:
+            logger.info(
+                "stale %s for %s (state of %s, held from %s): ignored",
+                source,
+                account.stripe_account_id,
+                state_at.isoformat(),
+                held_at.isoformat(),
+            )
+            return account
+        account.details_submitted = bool(stripe_account.get("details_submitted"))
+        account.charges_enabled = bool(stripe_account.get("charges_enabled"))
+        account.payouts_enabled = bool(stripe_account.get("payouts_enabled"))
+        requirements = stripe_account.get("requirements") or {}
+        account.requirements = list(requirements.get("currently_due", []))
+        account.stripe_state_at = state_at
+        account.updated_at = timezone.now()
+        account.save()
+    return account
 
 
 # The schedule
@@ -244,9 +276,6 @@ def _transfer(
         charge = _charge_of(order)
         if charge:
             params["source_transaction"] = charge
-        earlier = _unrecorded_transfer(order, destination, amount)
-        if earlier:
-            return earlier
     paid = LedgerTransaction.objects.filter(
         kind=TransactionKind.PAYOUT, order=order, currency=currency
     ).count()
@@ -254,11 +283,15 @@ def _transfer(
     # failure that rolled the ledger back) is the same Transfer at Stripe, never a second.
     key = f"handover-payout-{user.pk}-{currency}-order-{getattr(order, 'pk', 0)}-{paid}-{amount}"
     try:
+        earlier = _unrecorded_transfer(order, destination, amount) if order else ""
+        if earlier:
+            return earlier
         transfer = stripe_client().v1.transfers.create(
             params=params, options={"idempotency_key": key}
         )
     except stripe.StripeError as error:
-        # The whole payout rolls back; asked again, the same key finds what Stripe made.
+        # Refused, or not answered: the whole payout rolls back; asked again, the same key
+        # finds what Stripe made.
         logger.warning("Stripe refused a transfer for user %s: %s", user.pk, error.code)
         raise Conflict(
             "Stripe did not take the payout; nothing left your balance. Try again later.",

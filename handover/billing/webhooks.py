@@ -27,20 +27,28 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], None]
 
-# Event type -> what applies it; the handler gets the event's ``data.object``.
+
+def _of_object(apply: Handler) -> Handler:
+    """A handler that needs only the event's ``data.object``: most act on the object's state
+    as it is, whatever the event's age."""
+    return lambda event: apply(event["data"]["object"])
+
+
+# Event type -> what applies it, given the whole event.
 HANDLERS: dict[str, Handler] = {
-    "payment_intent.succeeded": payins.payment_intent_succeeded,
-    "payment_intent.payment_failed": payins.payment_intent_payment_failed,
-    "payment_intent.canceled": payins.payment_intent_canceled,
+    "payment_intent.succeeded": _of_object(payins.payment_intent_succeeded),
+    "payment_intent.payment_failed": _of_object(payins.payment_intent_payment_failed),
+    "payment_intent.canceled": _of_object(payins.payment_intent_canceled),
     # Refunds (billing.refunds): a Refund object, or a Charge with its refunds.
-    "refund.updated": refunds.refund_update_apply,
-    "refund.failed": refunds.refund_update_apply,
-    "charge.refund.updated": refunds.refund_update_apply,
-    "charge.refunded": refunds.charge_refunded_apply,
+    "refund.updated": _of_object(refunds.refund_update_apply),
+    "refund.failed": _of_object(refunds.refund_update_apply),
+    "charge.refund.updated": _of_object(refunds.refund_update_apply),
+    "charge.refunded": _of_object(refunds.charge_refunded_apply),
+    # Needs when Stripe made the event (``created``), to ignore one older than the state held.
     "account.updated": account_updated,
-    "charge.dispute.created": chargebacks.dispute_created,
-    "charge.dispute.updated": chargebacks.dispute_updated,
-    "charge.dispute.closed": chargebacks.dispute_closed,
+    "charge.dispute.created": _of_object(chargebacks.dispute_created),
+    "charge.dispute.updated": _of_object(chargebacks.dispute_updated),
+    "charge.dispute.closed": _of_object(chargebacks.dispute_closed),
 }
 
 
@@ -75,6 +83,6 @@ def webhook_apply(event: dict[str, Any]) -> str:
             return "replayed"
         if handler is None:
             return "ignored"
-        handler(data_object)
+        handler(event)
     logger.info("applied Stripe event %s (%s)", event["id"], event["type"])
     return "applied"

@@ -303,17 +303,20 @@ def confirm_payment(request, order_id: Id, payload: ReferenceIn):
     return order
 
 
-def _simple(path: str, service, summary: str):
-    """A POST action that takes no body and returns the order."""
+def _simple(path: str, service, summary: str, *statuses: int):
+    """A POST action that takes no body and returns the order; ``statuses``: the refusals
+    only it gives (503 where it asks the payment provider and may get no answer)."""
 
     def view(request, order_id: Id):
         return service(order_id=order_id, user=request.auth)
 
     view.__name__ = path.replace("-", "_")
-    router.post(f"/{{order_id}}/{path}", response=OrderOut, summary=summary)(view)
+    response = {200: OrderOut, **refusals(*statuses)}
+    router.post(f"/{{order_id}}/{path}", response=response, summary=summary)(view)
 
 
-_simple("abandon", services.order_abandon, "Drop an unpaid order (buyer)")
+# Abandoning cancels a card payment's PaymentIntent at Stripe first: 503 if Stripe is silent.
+_simple("abandon", services.order_abandon, "Drop an unpaid order (buyer)", 503)
 _simple("accept-order", services.order_accept_order, "Take on an order (seller)")
 _simple("decline-order", services.order_decline_order, "Turn an order down, full refund (seller)")
 _simple("accept", services.order_accept, "Accept the delivery: money and originals are released")

@@ -282,6 +282,11 @@ API: dict[str, Expected] = {
         **staff(200),
         body={"outcome": "release", "text": "Read the evidence."},
     ),
+    # Failed refunds (the world's one went through: support's retry gets 409).
+    "GET /api/v1/support/refunds": api(403, **staff(200)),
+    "POST /api/v1/support/refunds/{refund_id}/retry": api(
+        403, **staff(409), body={"text": "The card works again."}
+    ),
 }
 
 WEB_ORDER = "/orders/{order_id}"

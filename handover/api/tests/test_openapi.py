@@ -51,12 +51,22 @@ def test_every_operation_documents_each_refusal_the_authorization_table_shows(do
 
 def test_every_route_answers_only_refusals_of_the_error_schema_with_their_codes(document):
     for key, operation in _operations(document):
-        refusals = {s: r for s, r in operation["responses"].items() if s.startswith("4")}
+        refusals = {s: r for s, r in operation["responses"].items() if s.startswith(("4", "5"))}
         for status, response in refusals.items():
             schema = response["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/ErrorOut"}, key
             assert all(f"`{code}`" in response["description"] for code in CODES[int(status)])
     assert set(document["components"]["schemas"]["ErrorOut"]["required"]) == {"error", "detail"}
+
+
+def test_the_routes_that_ask_the_payment_provider_document_its_silence(document):
+    # Paying starts a PaymentIntent at Stripe, abandoning cancels it: each may answer 503.
+    for action in ("pay", "abandon"):
+        operation = document["paths"][f"{PREFIX}/orders/{{order_id}}/{action}"]["post"]
+        unavailable = operation["responses"]["503"]
+        assert "`provider_unavailable`" in unavailable["description"], action
+        schema = unavailable["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/ErrorOut"}
 
 
 def test_a_route_that_needs_a_token_documents_401_and_a_path_with_an_id_404(document):

@@ -4,8 +4,8 @@ Every operation in ``/api/v1/openapi.json`` gets requests generated from its sch
 and, in the negative mode, invalid ones), sent through Django's WSGI handler with each role's
 token. Each request is sent twice: with the generated ids, which mostly name nothing, and with
 the ids of a real order story (an offer, a delivered order with a file, a disputed order, a
-report, a webhook), so the handlers behind the 404s run too. Checked on every answer: no 5xx,
-a documented answer matches its schema, and an error is the documented JSON error.
+report, a webhook, a refund), so the handlers behind the 404s run too. Checked on every answer:
+no 5xx, a documented answer matches its schema, and an error is the documented JSON error.
 
 Bounded for the normal suite (a few examples per operation and role); HANDOVER_SLOW=1 runs
 twenty times as many.
@@ -32,6 +32,10 @@ from handover.accounts.models import Role, User
 from handover.delivery.previewing import preview_make
 from handover.disputes.models import Dispute
 from handover.notifications.models import Webhook
+from handover.orders.models import Order
+from handover.payments.models import RefundState
+from handover.payments.providers import RefundResult
+from handover.payments.services import provider_refund_answer, provider_refund_create
 from handover.testing.actors import Api, make_user
 from handover.testing.factories import make_offer
 from handover.testing.files import png_bytes, upload
@@ -76,6 +80,10 @@ def story(db) -> Iterator[Story]:
     ok(apis["seller"].post(f"/users/{users['buyer'].pk}/reports", {"reason": "abusive"}), 201)
     hook = {"url": "https://hooks.example.com/handover", "events": []}
     ok(apis["seller"].post("/webhooks", hook), 201)
+    # A refund that went through, on the disputed order (written directly: a real one needs a
+    # cancellation, too slow for every operation): support's retry runs to its 409.
+    refund = provider_refund_create(order=Order.objects.get(pk=disputed), amount=100, key="k")
+    provider_refund_answer(refund, RefundResult("re_story", RefundState.SUCCEEDED))
     ids = {
         "offer_id": offer.pk,
         "order_id": delivered,
@@ -85,6 +93,7 @@ def story(db) -> Iterator[Story]:
         "dispute_id": Dispute.objects.get(order_id=disputed).pk,
         "report_id": Report.objects.get().pk,
         "webhook_id": Webhook.objects.get().pk,
+        "refund_id": refund.pk,
     }
     tokens = {role: api.token for role, api in apis.items() if api.token}
     with connection_kept_between_requests():

@@ -8,14 +8,19 @@ reference; the tests assert on what the app sent (``boundary.requests``) and on 
 transfers the boundary holds. Nothing above that boundary is faked.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import stripe
 from django.utils import timezone
 
 from handover.billing import payouts
-from handover.billing.models import ConnectedAccount, PayoutInterval, PayoutSchedule
+from handover.billing.models import (
+    ConnectedAccount,
+    PayoutInterval,
+    PayoutSchedule,
+    WebhookEvent,
+)
 from handover.billing.payouts import (
     PayoutPart,
     connected_account_link,
@@ -32,7 +37,7 @@ from handover.payments.stripe_client import stripe_client
 from handover.testing.payout_steps import boundary_fresh, cleared_order, linked_account, onboard
 from handover.testing.snapshots import db_snapshot
 from handover.testing.steps import balance, ok, refused
-from handover.testing.stripe import paid_intent
+from handover.testing.stripe import free_port, paid_intent
 from handover.testing.stripe_connect import transfers
 
 SHARE = 8000  # the seller's share of a 100.00 EUR order
@@ -162,6 +167,79 @@ def test_account_updated_for_an_unknown_account_changes_nothing(db, stripe_accou
     response = stripe_account.deliver(client, stripe_account.signed(event))
     assert response.json()["result"] == "applied"
     assert not ConnectedAccount.objects.exists()
+
+
+def _account_event(stripe_account, account: ConnectedAccount, *, ready: bool, at: datetime):
+    """A signed ``account.updated`` that Stripe made at ``at``, describing the account as
+    onboarded and able to receive payouts (``ready``) or as still asking for details."""
+    described = dict(stripe_account.boundary.objects[account.stripe_account_id])
+    described |= {"details_submitted": ready, "charges_enabled": ready, "payouts_enabled": ready}
+    due = [] if ready else ["external_account"]
+    described["requirements"] = {**described["requirements"], "currently_due": due}
+    event = stripe_account.event("account.updated", described) | {"created": int(at.timestamp())}
+    return stripe_account.signed(event)
+
+
+def test_a_late_account_updated_does_not_overwrite_a_newer_state(
+    stripe_account, client, clock, seller, caplog
+):
+    connected_account_link(user=seller)
+    account = ConnectedAccount.objects.get(user=seller)
+    now = timezone.now()
+    newer = _account_event(stripe_account, account, ready=True, at=now + timedelta(minutes=2))
+    older = _account_event(stripe_account, account, ready=False, at=now + timedelta(minutes=1))
+    assert stripe_account.deliver(client, newer).json()["result"] == "applied"
+
+    with caplog.at_level("INFO", logger="handover.billing.payouts"):
+        late = stripe_account.deliver(client, older)
+
+    assert late.json() == {"received": True, "result": "applied"}
+    assert "stale account.updated" in caplog.text
+    account.refresh_from_db()
+    assert account.ready and account.requirements == []
+    assert account.stripe_state_at == (now + timedelta(minutes=2)).replace(microsecond=0)
+    assert WebhookEvent.objects.filter(type="account.updated").count() == 2
+    assert stripe_account.deliver(client, older).json()["result"] == "replayed"
+
+
+def test_an_account_updated_newer_than_the_one_before_applies(
+    stripe_account, client, clock, seller
+):
+    connected_account_link(user=seller)
+    account = ConnectedAccount.objects.get(user=seller)
+    now = timezone.now()
+    older = _account_event(stripe_account, account, ready=False, at=now + timedelta(minutes=1))
+    newer = _account_event(stripe_account, account, ready=True, at=now + timedelta(minutes=2))
+
+    stripe_account.deliver(client, older)
+    account.refresh_from_db()
+    assert not account.ready and account.requirements == ["external_account"]
+    stripe_account.deliver(client, newer)
+
+    account.refresh_from_db()
+    assert account.ready and account.requirements == []
+
+
+def test_an_account_updated_older_than_a_refresh_leaves_the_refreshed_state(
+    stripe_account, client, clock, seller
+):
+    link = connected_account_link(user=seller)
+    linked_at = timezone.now()
+    clock.shift(timedelta(minutes=5))
+    onboard(link)
+    refreshed = payouts.connected_account_refresh(user=seller)
+    assert refreshed is not None and refreshed.ready
+    assert refreshed.stripe_state_at == timezone.now().replace(microsecond=0)
+
+    # Made after the account was created, before the refresh asked Stripe: it arrives late.
+    before = _account_event(
+        stripe_account, refreshed, ready=False, at=linked_at + timedelta(minutes=1)
+    )
+    assert stripe_account.deliver(client, before).json()["result"] == "applied"
+
+    account = ConnectedAccount.objects.get(user=seller)
+    assert account.ready and account.requirements == []
+    assert account.stripe_state_at == refreshed.stripe_state_at
 
 
 # Paying out
@@ -385,6 +463,20 @@ def test_a_refused_transfer_rolls_the_payout_back(two_cleared, stripe_account, s
         payout_request(user=seller, currency="EUR")
 
     assert refusal.value.code == "payout_refused"
+    assert db_snapshot() == before
+
+
+def test_a_payout_stripe_does_not_answer_is_refused_and_changes_nothing(
+    two_cleared, stripe_account, seller, seller_api, settings
+):
+    linked_account(seller)
+    before = db_snapshot()
+    settings.HANDOVER_STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"  # nobody listens
+
+    refused(seller_api.post("/payouts", {"amount": SHARE}), 409, "payout_refused")
+
+    settings.HANDOVER_STRIPE_API_BASE = stripe_account.url
+    assert transfers(stripe_account.boundary) == []
     assert db_snapshot() == before
 
 
