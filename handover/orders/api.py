@@ -282,7 +282,12 @@ def _claim(request, attachments) -> None:
 
 @router.post("/{order_id}/pay", response={200: OrderOut, **refusals(503)})
 def pay(request, order_id: Id):
-    result = services.order_pay(order_id=order_id, user=request.auth)
+    result = services.order_pay(
+        order_id=order_id,
+        user=request.auth,
+        address=request.META.get("REMOTE_ADDR", ""),
+        user_agent=request.headers.get("User-Agent", ""),
+    )
     order = result["order"]
     order.payment_instructions = result["instructions"]  # shown once, with this answer
     if result["client_secret"]:

@@ -422,10 +422,13 @@ def _rationale_check(text: str) -> str:
 
 
 @transaction.atomic
-def order_pay(*, order_id: int, user: User) -> dict[str, Any]:
+def order_pay(
+    *, order_id: int, user: User, address: str = "", user_agent: str = ""
+) -> dict[str, Any]:
     """Start the buyer's payment; the test provider captures at once, a transfer waits for
     support, a card payment for the provider's word (``order_payment_received``). The answer's
-    ``client_secret`` is for the buyer's browser only (Stripe.js)."""
+    ``client_secret`` is for the buyer's browser only (Stripe.js). ``address`` and
+    ``user_agent``: the paying request's, sealed on the event for support."""
     order = order_lock(order_id)
     if role_of(order, user) != Actor.BUYER or order.state != State.PENDING_PAYMENT:
         raise TransitionNotAllowed("Only the buyer pays, and only an order awaiting payment.")
@@ -437,6 +440,7 @@ def order_pay(*, order_id: int, user: User) -> dict[str, Any]:
         actor=user,
         actor_role=Actor.BUYER,
         payload={"provider": provider.name, "reference": start.reference},
+        sealed=_payer_values(address, user_agent),
     )
     notifications_for_event(event)
     if start.captured:
@@ -449,6 +453,15 @@ def order_pay(*, order_id: int, user: User) -> dict[str, Any]:
         "instructions": start.instructions,
         "client_secret": start.client_secret,
     }
+
+
+def _payer_values(address: str, user_agent: str) -> dict[str, str] | None:
+    """Where the buyer paid from, as a download's viewer is recorded: support's to read, sealed
+    in the event (``evidence.visibility``). A bank weighs it against "I did not make this
+    purchase" (``billing.evidence``). None when no request paid (a demo, a script)."""
+    if not address and not user_agent:
+        return None
+    return {"address": address, "user_agent": user_agent[:300]}
 
 
 @transaction.atomic

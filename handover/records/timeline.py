@@ -140,11 +140,11 @@ def _facts(story: Story, type: Any, payload: dict[str, Any]) -> Iterator[str]:
             note = f": {tick['note']}" if tick.get("note") else ""
             yield f"Answers requirement {question}{note}"
     if "address" in payload:
+        seen = f"From {payload.get('address')} ({payload.get('user_agent') or 'no user agent'})"
         answer = f"status {payload['status']}, " if "status" in payload else ""
-        yield (
-            f"From {payload.get('address')} ({payload.get('user_agent') or 'no user agent'}); "
-            f"{answer}{payload.get('bytes', 0)} bytes sent"
-        )
+        # A payment's start names where the buyer paid from; no bytes went anywhere.
+        sent = f"; {answer}{payload['bytes']} bytes sent" if "bytes" in payload else ""
+        yield seen + sent
     if isinstance(payload.get("repeats"), int):
         yield (
             f"Viewed {payload['repeats']} more times between {payload.get('first_at')} and "

@@ -133,7 +133,14 @@ def test_addresses_and_browsers_reach_support_only(
     # Support's bundle has the sealed values, which check against the events.
     path, members = bundle_members(support_api, order_id, tmp_path, "support")
     sealed = json.loads(members["sealed.json"])
-    assert {tuple(s["values"].values()) for s in sealed} == {(ADDRESS, BROWSER)}
+    # The payment's start seals where the buyer paid from (this client: no browser named).
+    paid = Event.objects.get(order_id=order_id, type=EventType.PAYMENT_STARTED).pk
+    assert [s["values"] for s in sealed if s["event_id"] == paid] == [
+        {"address": "127.0.0.1", "user_agent": ""}
+    ]
+    assert {tuple(s["values"].values()) for s in sealed if s["event_id"] != paid} == {
+        (ADDRESS, BROWSER)
+    }
     assert verify_bundle(path, keys.public_raw()).ok
 
 
@@ -206,7 +213,8 @@ def test_a_withheld_event_whose_hash_or_leaf_was_changed_fails(
 def test_a_seal_is_salted_and_held_beside_the_event(buyer_api, order_id, file_id):
     looked(buyer_api, file_id)
     rows = list(SealedValues.objects.select_related("event"))
-    assert len(rows) == 2 and rows[0].salt != rows[1].salt
+    # The payment's start, the preview view and the refused original.
+    assert len(rows) == 3 and len({row.salt for row in rows}) == 3
     for row in rows:
         assert row.event.payload["sealed"] == seal_hash(row.salt, row.values)
         assert "address" not in row.event.body

@@ -257,7 +257,12 @@ def order_evidence(request: WebRequest, order_id: int) -> HttpResponseBase:
 def order_pay(request: WebRequest, order_id: int) -> HttpResponse:
     order = visible_order(request, order_id)
     try:
-        result = services.order_pay(order_id=order.pk, user=request.user)
+        result = services.order_pay(
+            order_id=order.pk,
+            user=request.user,
+            address=request.META.get("REMOTE_ADDR", ""),
+            user_agent=request.headers.get("User-Agent", ""),
+        )
     except HandoverError as error:
         messages.error(request, error.detail)
         return back(order)
