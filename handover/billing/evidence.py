@@ -6,6 +6,7 @@ https://docs.stripe.com/api/disputes/update and https://docs.stripe.com/disputes
 """
 
 import io
+import ipaddress
 import logging
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from handover.billing.chargebacks import seller_note_of, submit_at
 from handover.billing.models import ProviderDispute
 from handover.delivery.models import Delivery, DeliveryFile
 from handover.evidence.models import Event, EventType
+from handover.evidence.visibility import payload_for
 from handover.orders.models import Message, Order
 from handover.orders.rules import Action, Actor
 from handover.payments.stripe_client import stripe_client
@@ -61,6 +63,32 @@ def access_activity_log(order: Order) -> str:
             f"browser {seen.get('user_agent', 'unknown')!r}"
         )
     return "\n".join(lines) or "No original was downloaded."
+
+
+def purchase_address(order: Order) -> str:
+    """The address the buyer paid from: that of the latest ``payment.started`` before the order
+    was paid, read as support reads its sealed values. "" when the record holds none (paid
+    before addresses were recorded, or the value erased) or it is no IP address, which Stripe
+    would refuse with the whole answer."""
+    if order.paid_at is None:
+        return ""
+    started = (
+        Event.objects.filter(
+            order=order, type=EventType.PAYMENT_STARTED, created_at__lte=order.paid_at
+        )
+        .select_related("sealed")
+        .order_by("-id")
+        .first()
+    )
+    if started is None:
+        return ""
+    sealed = getattr(started, "sealed", None)
+    seen = payload_for(started.payload, sealed.values if sealed else None, support=True)
+    address = str(seen.get("address") or "")
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return ""
 
 
 def _deliveries(order: Order) -> str:
@@ -126,6 +154,7 @@ def evidence_fields(row: ProviderDispute) -> dict[str, str]:
         ),
         "customer_name": buyer.get_full_name() or buyer.username,
         "customer_email_address": buyer.email,
+        "customer_purchase_ip": purchase_address(order),
         "service_date": (order.last_delivered_at or order.paid_at or order.created_at).strftime(
             "%Y-%m-%d"
         ),

@@ -23,6 +23,7 @@ from handover.ops.timers import timers_run_due
 from handover.orders import services
 from handover.orders.models import Order
 from handover.orders.rules import State
+from handover.orders.tests.test_pay_address import paid_from
 from handover.testing.factories import make_offer
 from handover.testing.steps import (
     balances,
@@ -46,6 +47,7 @@ from handover.testing.stripe_disputes import (
 pytestmark = pytest.mark.django_db
 
 PRICE = 10_000
+PAYER_ADDRESS = "198.51.100.23"  # the buyer pays from here, downloads from 127.0.0.1
 
 
 def paid_through_stripe(settings, buyer_api, seller, support) -> tuple[int, str]:
@@ -54,7 +56,7 @@ def paid_through_stripe(settings, buyer_api, seller, support) -> tuple[int, str]
     (the stripe provider's own pay-in, and its webhook, are tested with it)."""
     settings.HANDOVER_PAYMENT_PROVIDER = "manual"
     order_id = place(buyer_api, make_offer(seller, price=PRICE))["id"]
-    ok(buyer_api.act(order_id, "pay"))
+    paid_from(buyer_api, order_id, PAYER_ADDRESS)
     order = Order.objects.get(pk=order_id)
     intent = paid_intent(order.total, order.currency)
     services.order_confirm_payment(order_id=order_id, user=support, reference=intent)
@@ -147,6 +149,8 @@ def test_the_evidence_is_submitted_once_with_the_download_log_and_the_record_pdf
     assert f"the buyer {buyer.username} downloaded the original" in log
     assert "127.0.0.1" in log and f"{size} bytes" in log
     assert form["evidence[customer_email_address]"] == [buyer.email]
+    assert form["evidence[customer_purchase_ip]"] == [PAYER_ADDRESS]
+    assert PAYER_ADDRESS not in log
     assert "Logo used on their site." in form["evidence[uncategorized_text]"][0]
     assert "the buyer accepted the delivery" in form["evidence[uncategorized_text]"][0]
     assert "terms (version 1" in form["evidence[refund_policy_disclosure]"][0]
