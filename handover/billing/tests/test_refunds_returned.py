@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from handover.billing.reconcile import reconcile
+from handover.billing.reconcile import Problem, reconcile
 from handover.billing.tests.test_refunds import (
     _buyer_page,
     failed_count,
@@ -28,6 +28,7 @@ from handover.disputes.rules import event_summary
 from handover.evidence.models import Event, EventType
 from handover.ledger.models import Entry, LedgerTransaction, TransactionKind
 from handover.ledger.tests.invariants import assert_ledger_invariants
+from handover.lib.money import format_amount
 from handover.notifications.models import Notification
 from handover.orders import services
 from handover.orders.models import Order
@@ -87,6 +88,11 @@ def test_a_refund_that_fails_after_it_succeeded_is_taken_back_once_and_sent_agai
     _no_differences(since)
 
     failed = refund_fails(stripe_account.boundary, sent)
+    # Until Stripe's word arrives, the ledger says the buyer was paid back: reconcile lists it.
+    [difference] = reconcile(since=since).differences
+    assert (difference.problem, difference.reference) == (Problem.STATUS, refund.reference)
+    shown = format_amount(refund.amount, refund.currency)
+    assert difference.line().endswith(f"ledger {shown} (succeeded), provider {shown} (failed)")
     delivery = stripe_account.signed(stripe_account.event("refund.failed", failed))
     assert ok(stripe_account.deliver(client, delivery))["result"] == "applied"
 
