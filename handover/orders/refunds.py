@@ -61,9 +61,9 @@ def refund_answer(order: Order, refund: ProviderRefund, result: RefundResult) ->
         if result.state == RefundState.FAILED and same:
             return _returned(order, refund, result)
         return []
-    if refund.state == RefundState.FAILED and result.state == RefundState.SUCCEEDED and same:
-        # A refund the provider failed never succeeds after (Stripe's ``failed`` is final):
-        # this is a late word of its success before it failed.
+    if refund.state == RefundState.FAILED and same:
+        # A refund the provider failed stays failed (Stripe's ``failed`` is final): a word of
+        # it being pending or succeeded is from before it failed.
         return []
     if result.state == refund.state and result.reference in ("", refund.reference):
         return []

@@ -178,8 +178,8 @@ def test_a_refund_that_fails_after_it_succeeded_is_taken_back_once_and_sent_agai
 def test_a_late_success_after_the_failure_posts_nothing(
     stripe_account, since, client, buyer, seller, support
 ):
-    """A pending refund whose failure overtakes the word of its success: Stripe's ``failed``
-    is final, so the late success is old news and the refund waits for support."""
+    """A pending refund whose failure overtakes the words of it pending and succeeding:
+    Stripe's ``failed`` is final, so they are old news and the refund waits for support."""
     refunds_answer(stripe_account.boundary, PENDING)
     order = stripe_paid_order(buyer, seller, support, requires_acceptance=True)
     services.order_decline_order(order_id=order.pk, user=seller)
@@ -189,6 +189,7 @@ def test_a_late_success_after_the_failure_posts_nothing(
     failed = refund_fails(stripe_account.boundary, succeeded)
 
     assert _delivered(stripe_account, client, "refund.failed", failed) == "applied"
+    assert _delivered(stripe_account, client, "refund.updated", pending) == "applied"
     assert _delivered(stripe_account, client, "refund.updated", succeeded) == "applied"
     assert _delivered(stripe_account, client, "charge.refund.updated", failed) == "applied"
 
