@@ -65,6 +65,9 @@ class Source:
     # Handover's objects only: True for one of ours, given the PaymentIntents known to be ours.
     ours: Callable[[dict[str, Any], Ours], bool]
     reversal_kind: str | None = None  # a ledger kind that undoes this one (same reference)
+    # The provider's words for an object whose money came back (or never left): it nets to
+    # nothing, as a ledger posting and its reversal do, so the two agree.
+    nets_to_nothing: frozenset[str] = frozenset()
 
 
 def _order_of(obj: dict[str, Any]) -> int | None:
@@ -125,9 +128,17 @@ CAPTURES = Source(
 )
 SOURCES: tuple[Source, ...] = (
     CAPTURES,
-    # Posted (refunding -> world) when Stripe confirms a refund.
+    # Posted (refunding -> world) when Stripe confirms a refund; taken back (``refund_returned``,
+    # same reference) when it fails after that. A failed refund at Stripe and a refund with its
+    # return in the ledger both net to nothing.
     Source(
-        TransactionKind.REFUND, "re_", lambda client: client.v1.refunds, _refund, _of_our_payment
+        TransactionKind.REFUND,
+        "re_",
+        lambda client: client.v1.refunds,
+        _refund,
+        _of_our_payment,
+        reversal_kind=TransactionKind.REFUND_RETURNED,
+        nets_to_nothing=frozenset({"failed", "canceled"}),
     ),
     Source(
         TransactionKind.PAYOUT,
@@ -271,9 +282,7 @@ def _reconcile_kind(
         for ref in sorted(duplicates)
     ]
     for reference in sorted(set(ledger) | set(provider)):
-        difference = _compare(
-            source.kind, reference, ledger.get(reference), provider.get(reference)
-        )
+        difference = _compare(source, reference, ledger.get(reference), provider.get(reference))
         if difference is not None:
             differences.append(difference)
     return len(set(ledger) | set(provider)), differences
@@ -350,12 +359,12 @@ def _reversed(source: Source, references: set[str]) -> set[str]:
 
 
 def _compare(
-    kind: str, reference: str, ledger: Movement | None, provider: Movement | None
+    source: Source, reference: str, ledger: Movement | None, provider: Movement | None
 ) -> Difference | None:
     order_id = next((s.order_id for s in (ledger, provider) if s and s.order_id), None)
 
     def differs(problem: Problem) -> Difference:
-        return Difference(problem, kind, reference, order_id, ledger, provider)
+        return Difference(problem, source.kind, reference, order_id, ledger, provider)
 
     if ledger is None:
         assert provider is not None
@@ -370,6 +379,8 @@ def _compare(
         return differs(Problem.CURRENCY)
     if ledger.amount != provider.amount:
         return differs(Problem.AMOUNT)
+    if ledger.status == REVERSED and provider.status in source.nets_to_nothing:
+        return None  # both net to nothing: moved and taken back here, failed there
     if ledger.status != provider.status:
         return differs(Problem.STATUS)
     return None

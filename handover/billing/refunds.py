@@ -3,7 +3,10 @@
 A refund Stripe confirms (``refund.updated``, ``charge.refund.updated``, ``charge.refunded``)
 posts the ledger's ``refund`` once: the record's state guards it, under the order's row lock. A
 failed one (``refund.failed``, or an update saying so) is marked for the support desk, where an
-agent tries it again (``refund_retry``).
+agent tries it again (``refund_retry``). One that fails after it succeeded (Stripe gives the
+money back to the platform's balance when the buyer's card account was closed) is taken back
+into the order's refunding account (``refund_returned``) and waits for the same retry; Stripe
+never makes a failed refund succeed again, so a late word of its success changes nothing.
 """
 
 import logging
@@ -55,6 +58,11 @@ def refund_update_apply(refund: dict[str, Any]) -> None:
     )
     if found is None or found.order_id != order.pk:
         logger.warning("Stripe refund %s matches no refund of order %s", refund["id"], order_id)
+        return
+    key = str(metadata.get("handover_refund_key") or "")
+    if key and key != found.attempt_key:
+        # A refund of an earlier attempt (one support has retried since): its news is old.
+        logger.info("Stripe refund %s is of an earlier attempt at %s", refund["id"], found.pk)
         return
     record = refund_for_update(found.pk)
     assert record is not None

@@ -199,6 +199,8 @@ def event_summary(type: str, role: str, payload: dict, *, currency: str, file: s
     if type == E.ORDER_TRANSITION:
         return f"{who}: {_move_summary(payload, currency)}"
     words = _EVENTS.get(E(type), type) if type in E.values else type
+    if type == E.REFUND_FAILED and payload.get("returned"):
+        words = "the refund to the buyer was sent, then came back from the buyer's bank"
     words = words.format(
         file=file or f"file {payload.get('file_id')}",
         switch="on" if payload.get("enabled") else "off",

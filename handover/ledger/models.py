@@ -37,6 +37,9 @@ class TransactionKind(models.TextChoices):
     # Escrow, seller and fees -> world (earlier versions booked a shortfall to platform losses).
     CHARGEBACK = "chargeback"
     CHARGEBACK_REVERSAL = "chargeback_reversal"  # a won chargeback: the exact reverse
+    # world -> refunding: a confirmed refund the provider gave back (it failed after all), the
+    # exact reverse of its ``refund``, under the same reference. It waits for another attempt.
+    REFUND_RETURNED = "refund_returned"
     PAYOUT = "payout"  # seller available -> world
 
 

@@ -233,6 +233,29 @@ def ledger_refund_sent(*, order, amount: int, reference: str) -> LedgerTransacti
     return txn
 
 
+def ledger_refund_returned(*, order, reference: str) -> LedgerTransaction:
+    """The provider gave back a refund it had confirmed (Stripe's ``failed`` after
+    ``succeeded``: the buyer's card account was closed, say): the exact reverse of its
+    ``refund`` posting, so the money waits in the order's refunding account again."""
+    refund = LedgerTransaction.objects.get(
+        order=order, kind=TransactionKind.REFUND, reference=reference
+    )
+    if LedgerTransaction.objects.filter(
+        order=order, kind=TransactionKind.REFUND_RETURNED, reference=reference
+    ).exists():
+        raise Conflict("The ledger took this refund back already.", code="ledger_refused")
+    txn = _post(
+        kind=TransactionKind.REFUND_RETURNED,
+        currency=order.currency,
+        order=order,
+        legs=[(e.account, -e.amount) for e in refund.entries.select_related("account")],
+        memo="refund returned by the provider",
+        reference=reference,
+    )
+    assert txn is not None, "a refund of nothing"
+    return txn
+
+
 def _order_balance(order, account: Account, *, besides: Sequence[str] = ()) -> int:
     """What the order's postings left in ``account``, leaving out transactions of the kinds
     ``besides``."""

@@ -126,10 +126,12 @@ def _cleared(payload: Mapping[str, Any], currency: str) -> list[str]:
 def _refund_failure(payload: Mapping[str, Any], currency: str) -> list[str]:
     amount = payload.get("amount")
     what = format_amount(amount, currency) if isinstance(amount, int) else "A refund"
-    return [
-        f"{what} to the buyer did not go through: {payload.get('failure', '')}",
-        "Retry it from the failed refunds on the support desk.",
-    ]
+    if payload.get("returned"):
+        # Stripe had sent it, then the buyer's bank gave it back (a closed card account, say).
+        said = f"{what} sent to the buyer came back to the platform: {payload.get('failure', '')}"
+    else:
+        said = f"{what} to the buyer did not go through: {payload.get('failure', '')}"
+    return [said, "Retry it from the failed refunds on the support desk."]
 
 
 # Events other than transitions. Downloads, refusals and preview views are on the record but

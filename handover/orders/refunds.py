@@ -51,13 +51,19 @@ def refund_attempt(order: Order, refund: ProviderRefund) -> list[RefundEvent]:
 
 def refund_answer(order: Order, refund: ProviderRefund, result: RefundResult) -> list[RefundEvent]:
     """Apply what the provider says of a refund, once: a confirmed refund posts the ledger's
-    ``refund`` (refunding -> world); a failure is marked for support. An answer that changes
-    nothing (a replayed or late webhook) does nothing. Returns the events it calls for."""
+    ``refund`` (refunding -> world); a failure is marked for support; a confirmed refund that
+    fails after all (the buyer's card account was closed: the money came back to the platform)
+    is taken back into refunding and marked for support. An answer that changes nothing (a
+    replayed or late webhook, or one about an earlier attempt) does nothing. Returns the events
+    it calls for."""
+    same = bool(result.reference) and result.reference == refund.reference
     if refund.state == RefundState.SUCCEEDED:
-        if result.state == RefundState.FAILED:
-            # The provider gave the money back after paying it out: the ledger already
-            # posted it; reconciliation lists the difference for support.
-            logger.error("refund %s of order %s failed after it succeeded", refund.pk, order.pk)
+        if result.state == RefundState.FAILED and same:
+            return _returned(order, refund, result)
+        return []
+    if refund.state == RefundState.FAILED and same:
+        # A refund the provider failed stays failed (Stripe's ``failed`` is final): a word of
+        # it being pending or succeeded is from before it failed.
         return []
     if result.state == refund.state and result.reference in ("", refund.reference):
         return []
@@ -68,6 +74,16 @@ def refund_answer(order: Order, refund: ProviderRefund, result: RefundResult) ->
     if result.state == RefundState.FAILED:
         return [(EventType.REFUND_FAILED, {**_payload(refund), "failure": refund.failure})]
     return []
+
+
+def _returned(order: Order, refund: ProviderRefund, result: RefundResult) -> list[RefundEvent]:
+    """The provider gave back a refund it had confirmed: the ledger posts the exact reverse of
+    its ``refund``, and the refund waits for support's retry like any failed one."""
+    logger.warning("refund %s of order %s failed after it succeeded", refund.pk, order.pk)
+    payments.provider_refund_answer(refund, result)
+    ledger.ledger_refund_returned(order=order, reference=refund.reference)
+    payload = {**_payload(refund), "failure": refund.failure, "returned": True}
+    return [(EventType.REFUND_FAILED, payload)]
 
 
 def _payload(refund: ProviderRefund) -> dict[str, Any]:

@@ -3,7 +3,8 @@ localstripe lacks: the lists of transfers and disputes, and each one by id, in t
 Stripe's API reference (https://docs.stripe.com/api/transfers/list,
 https://docs.stripe.com/api/disputes/list); and the ``created`` filter of the lists of
 PaymentIntents and refunds (https://docs.stripe.com/api/payment_intents/list), which
-localstripe refuses: those lists are fetched from it whole, then filtered here. Tests put the
+localstripe refuses: those lists are fetched from it whole, then filtered here (with each
+refund ``testing.stripe_refunds`` holds as it holds it). Tests put the
 transfers and disputes in ``boundary.objects`` with ``transfer_add`` and ``dispute_add``; the
 Connect and disputes routes may add them too."""
 
@@ -16,6 +17,7 @@ import urllib.request
 from typing import Any
 
 from handover.testing.stripe_boundary import Route, StripeBoundary
+from handover.testing.stripe_refunds import refunds_held
 
 Answer = tuple[int, dict[str, Any]]
 
@@ -89,7 +91,10 @@ def _created_filter(url: str):
     def listing(boundary: StripeBoundary, match, form, body, headers) -> Answer:
         if not _window(form):
             query = urllib.parse.urlencode({k: v[0] for k, v in form.items()})
-            return _localstripe(boundary, f"{url}?{query}", headers)
+            status, answer = _localstripe(boundary, f"{url}?{query}", headers)
+            if status == 200:
+                answer["data"] = refunds_held(boundary, answer["data"])
+            return status, answer
         found: list[dict[str, Any]] = []
         after = ""
         while True:
@@ -98,7 +103,7 @@ def _created_filter(url: str):
             )
             if status != 200:
                 return status, answer
-            found += answer["data"]
+            found += refunds_held(boundary, answer["data"])
             if not answer["has_more"]:
                 return _page(found, form, url)
             after = answer["data"][-1]["id"]

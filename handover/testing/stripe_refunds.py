@@ -5,6 +5,11 @@ refund tests use this: a test arms the next answers with ``refunds_answer``; any
 ``POST /v1/refunds`` with nothing armed goes on to localstripe unchanged. Shapes from Stripe's
 API reference: https://docs.stripe.com/api/refunds/object and
 https://docs.stripe.com/api/errors.
+
+Stripe may also fail a refund after it succeeded (the buyer's card account was closed: the
+money comes back to the platform's balance); localstripe cannot. ``refund_fails`` makes the
+boundary hold such a refund as failed: ``GET /v1/refunds/{id}`` answers the refunds held here
+(others go on to localstripe), and the lists of refunds show them (``testing.stripe_reconcile``).
 """
 
 import json
@@ -110,4 +115,41 @@ def _create(boundary: StripeBoundary, match, form, body: bytes, headers) -> tupl
     return 200, refund
 
 
-ROUTES: list[Route] = [("POST", re.compile(r"/v1/refunds"), _create)]
+def refund_fails(boundary: StripeBoundary, refund: dict[str, Any]) -> dict[str, Any]:
+    """Stripe's ``refund`` (as it was, succeeded) fails after all; returns it as Stripe then
+    holds it, ``failed`` with its reason and the balance transaction that gave the money back."""
+    failed = {
+        **refund,
+        "status": FAILED,
+        "failure_reason": "expired_or_canceled_card",
+        "failure_balance_transaction": boundary.new_id("txn"),
+    }
+    with boundary.lock:
+        boundary.objects[refund["id"]] = failed
+    return failed
+
+
+def _get(boundary: StripeBoundary, match, form, body, headers) -> tuple[int, dict]:
+    held = boundary.objects.get(match["id"])
+    if held is not None and held.get("object") == "refund":
+        return 200, held
+    request = urllib.request.Request(
+        boundary.localstripe_url + f"/v1/refunds/{match['id']}",
+        headers={"Authorization": headers["Authorization"]},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def refunds_held(boundary: StripeBoundary, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """localstripe's list of refunds, each refund the boundary holds as it holds it."""
+    return [boundary.objects.get(obj.get("id", ""), obj) for obj in listed]
+
+
+ROUTES: list[Route] = [
+    ("POST", re.compile(r"/v1/refunds"), _create),
+    ("GET", re.compile(r"/v1/refunds/(?P<id>re_\w+)"), _get),
+]

@@ -171,6 +171,8 @@ _EVENT_WORDS: dict[str, str] = {
     EventType.CHARGEBACK_NOTE: "Wrote a note for the buyer's bank",
     EventType.DISPUTE_CLOSED: "The dispute was closed without a decision",
 }
+# A refund the buyer's bank sent back after it had gone out (``refund.failed`` with "returned").
+_REFUND_RETURNED_WORDS = "The refund of {amount} came back from the buyer's bank: support is on it"
 # The words an event carries, quoted after what it means.
 _EVENT_TEXTS: dict[str, str] = {
     EventType.PAYMENT_FAILED: "reason",
@@ -235,6 +237,8 @@ def plain_words(kind: str, data: dict[str, Any], role: str, currency: str) -> st
     if event_type == EventType.ORDER_TRANSITION:
         return _move_words(payload, role, currency)
     words = _EVENT_WORDS.get(event_type, "Something happened on the order")
+    if event_type == EventType.REFUND_FAILED and payload.get("returned"):
+        words = _REFUND_RETURNED_WORDS
     words = words.format(
         file=data.get("file") or "a file",
         switch="on" if payload.get("enabled") else "off",

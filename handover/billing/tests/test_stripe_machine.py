@@ -8,8 +8,10 @@ webhook delivered, ``reconcile`` finds no difference between the ledger and Stri
 
 Payments and refunds are localstripe's; each event carries the object as localstripe holds it
 when the event is made. Disputes are answered at the HTTP boundary (``testing.stripe_disputes``)
-because localstripe lacks them. Events are signed with the endpoint's secret and posted to the
-webhook endpoint, as Stripe posts them.
+because localstripe lacks them, and so is a refund that fails after it succeeded (the buyer's
+card account closed; support then sends it again): localstripe cannot fail a refund, so the
+boundary holds it as failed from then on (``testing.stripe_refunds.refund_fails``). Events are
+signed with the endpoint's secret and posted to the webhook endpoint, as Stripe posts them.
 
 HANDOVER_SLOW=1 runs 200 sequences instead of 20.
 """
@@ -39,6 +41,7 @@ from hypothesis.stateful import (
 from handover.accounts.models import Role
 from handover.billing.models import ProviderDispute
 from handover.billing.reconcile import reconcile
+from handover.billing.refunds import refund_retry
 from handover.delivery.previewing import preview_make
 from handover.delivery.services import order_deliver
 from handover.ledger.tests.invariants import assert_ledger_invariants
@@ -46,7 +49,7 @@ from handover.lib.errors import HandoverError
 from handover.orders import cancellation, services
 from handover.orders.models import Order
 from handover.orders.rules import State
-from handover.payments.models import ProviderRefund
+from handover.payments.models import ProviderRefund, RefundState
 from handover.payments.stripe_client import stripe_client
 from handover.testing.actors import make_user
 from handover.testing.factories import make_offer
@@ -59,6 +62,7 @@ from handover.testing.stripe import (
     card_method,
 )
 from handover.testing.stripe_disputes import dispute_close, dispute_create
+from handover.testing.stripe_refunds import refund_fails
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +95,7 @@ class StripeMoneyMachine(RuleBasedStateMachine):
         self.delivered: list[Delivery] = []
         self.disputes: dict[int, str] = {}  # order id -> dispute id
         self.tried: set[int] = set()  # orders whose PaymentIntent was confirmed once
+        self.returned: set[str] = set()  # refunds Stripe failed after they succeeded
 
     def teardown(self) -> None:
         try:
@@ -269,6 +274,34 @@ class StripeMoneyMachine(RuleBasedStateMachine):
             return
         self.disputes[order.pk] = "closed"
         self._event("charge.dispute.closed", dispute_close(self.account, dispute_id, outcome))
+
+    @rule(index=st.integers(0, 2), at_once=st.booleans())
+    def bank_returns_a_refund(self, index: int, at_once: bool) -> None:
+        """Stripe fails a refund it had sent: the money is back in the platform's balance.
+        Its word arrives at once, or is left to arrive later."""
+        refund = ProviderRefund.objects.filter(
+            order_id=self._order(index).pk, state=RefundState.SUCCEEDED, reference__startswith="re_"
+        ).first()
+        if refund is None or refund.reference in self.returned:
+            return
+        self.returned.add(refund.reference)
+        sent = stripe_client().v1.refunds.retrieve(refund.reference).to_dict()
+        self._event("refund.failed", refund_fails(self.account.boundary, sent))
+        if at_once:
+            delivery = self.waiting.pop()
+            assert self._post(delivery) == "applied"
+            self.delivered.append(delivery)
+
+    @rule()
+    def support_sends_a_refund_again(self) -> None:
+        """Support retries the oldest failed refund (Stripe sends it at once)."""
+        refund = ProviderRefund.objects.filter(
+            order_id__in=self.orders, state=RefundState.FAILED
+        ).first()
+        if refund is not None and self._try(
+            lambda: refund_retry(refund_id=refund.pk, user=self.support, text="A new card.")
+        ):
+            self._refund_events(refund.order)
 
     @invariant()
     def the_ledger_holds(self) -> None:

@@ -37,6 +37,8 @@ HOLDING = frozenset(
 )
 # A won chargeback and its reversal: they net zero and leave the order as it was.
 WON_CHARGEBACK = frozenset({TransactionKind.CHARGEBACK, TransactionKind.CHARGEBACK_REVERSAL})
+# A refund posted out to the world, and a refund the provider gave back after it.
+REFUNDS_OUT = frozenset({TransactionKind.REFUND, TransactionKind.REFUND_RETURNED})
 ACCOUNTS_OF = {
     "world": (AccountKind.WORLD,),
     "escrow": (AccountKind.ESCROW,),
@@ -95,7 +97,8 @@ def assert_ledger_invariants() -> None:
         kind, order_id = transactions[txn]
         if order_id is not None:
             money[order_id].by_kind[accounts[account_id][1]] += amount
-            if kind == TransactionKind.REFUND and accounts[account_id][1] == AccountKind.WORLD:
+            if kind in REFUNDS_OUT and accounts[account_id][1] == AccountKind.WORLD:
+                # A returned refund's reverse takes its posting back out (to zero).
                 money[order_id].refunds_out[references[txn]] += amount
             if kind == TransactionKind.PAYOUT and accounts[account_id][1] == AccountKind.WORLD:
                 money[order_id].paid_out += amount
@@ -187,7 +190,7 @@ def _refunds(money: OrderMoney) -> list[str]:
     for state, amount, reference in money.provider_refunds:
         if state == RefundState.SUCCEEDED:
             confirmed[reference] += amount
-    if confirmed != money.refunds_out:
+    if confirmed != +money.refunds_out:  # unary plus: a refund returned nets to nothing
         problems.append(f"refunds confirmed {dict(confirmed)}, posted {dict(money.refunds_out)}")
     return problems
 
