@@ -13,6 +13,7 @@ from handover.lib.env import (
     env_choice,
     env_duration,
     env_int,
+    env_networks,
     env_path,
     env_percent,
     env_size,
@@ -76,6 +77,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The client's address behind the proxies named in HANDOVER_TRUSTED_PROXIES, for all below.
+    "handover.lib.proxies.ForwardedForMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -149,6 +152,9 @@ def _proxy_ssl_header() -> tuple[str, str] | None:
 
 
 SECURE_PROXY_SSL_HEADER = _proxy_ssl_header()
+# The proxies in front (addresses or networks): behind them, the client's address is read from
+# X-Forwarded-For (handover.lib.proxies). Empty: the connection's address is the client's.
+HANDOVER_TRUSTED_PROXIES = env_networks("HANDOVER_TRUSTED_PROXIES")
 # Whatever the scheme (Django's defaults, written out so that nobody loosens them unseen).
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -1,5 +1,6 @@
 """Typed readers for settings taken from the environment; a bad value stops start-up at once."""
 
+import ipaddress
 import os
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -105,3 +106,12 @@ def env_base_url(name: str, default: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise _fail(name, raw, "an address like https://handover.example.com")
     return raw.strip().rstrip("/")
+
+
+def env_networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Addresses or networks, comma-separated (``127.0.0.1, 10.0.0.0/8, ::1``); empty: none."""
+    raw = os.environ.get(name, "")
+    try:
+        return tuple(ipaddress.ip_network(part.strip()) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise _fail(name, raw, "addresses or networks like 127.0.0.1, 10.0.0.0/8") from None
