@@ -2,7 +2,10 @@
 sections 2 and 3. After every step: the database agrees with the model, every move was a row of
 the transition table and wrote its event, a refused move changed nothing, the ledger is exact.
 
-HANDOVER_SLOW=1 runs 10,000 sequences instead of 500.
+HANDOVER_SLOW=1 runs 10,000 sequences instead of 500. On PostgreSQL the default is 250: a
+step takes half as long again there and its pass is the test run's longest; what it adds, the
+database's own behaviour, every sequence exercises, and the rules the model checks are the
+same on both databases.
 """
 
 import os
@@ -741,7 +744,7 @@ def test_random_sequences_keep_the_table_and_the_ledger(transactional_db) -> Non
     run_state_machine_as_test(
         OrdersMachine,
         settings=settings(
-            max_examples=10_000 if SLOW else 500,
+            max_examples=10_000 if SLOW else (500 if connection.vendor == "sqlite" else 250),
             stateful_step_count=25,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
