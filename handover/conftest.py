@@ -31,6 +31,18 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _static_files_found_when_asked() -> Iterator[None]:
+    """Each test client builds the middleware anew, and WhiteNoise would walk every static
+    folder for each (45 ms a client). In tests it looks a file up when one is asked for, as
+    under a development server (its ``AUTOREFRESH``); a deployment keeps the table it builds
+    once per process."""
+    from django.test import override_settings
+
+    with override_settings(WHITENOISE_AUTOREFRESH=True):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _flush_lifts_append_only_triggers() -> Iterator[None]:
     """Transactional tests empty the tables after each test: with DELETE on SQLite, which the
     append-only triggers refuse (PostgreSQL's TRUNCATE is not a row operation). Only tests
