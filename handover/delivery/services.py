@@ -25,6 +25,7 @@ from handover.delivery.tasks import preview_enqueue
 from handover.delivery.uploads import IngestedFile, UploadSession, files_ingest
 from handover.evidence.models import Event, EventType
 from handover.evidence.services import event_append
+from handover.evidence.visibility import request_values
 from handover.lib.errors import (
     Conflict,
     InvalidInput,
@@ -399,6 +400,4 @@ def attachment_served_record(
 
 
 def _visit_values(visit: Visit) -> dict[str, str]:
-    """Where the request came from: support's to read, sealed in the event (see
-    ``evidence.visibility``)."""
-    return {"address": visit.address, "user_agent": visit.user_agent[:300]}
+    return request_values(visit.address, visit.user_agent)

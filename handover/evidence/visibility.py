@@ -52,6 +52,12 @@ def readable(event_type: str, *, support: bool, buyer: bool) -> bool:
     return event_type not in withheld_types(support=support, buyer=buyer)
 
 
+def request_values(address: str, user_agent: str) -> dict[str, str]:
+    """Where a request came from, as an event seals it (support's to read): its address and
+    its browser, the browser's name cut to 300 characters."""
+    return {"address": address, "user_agent": user_agent[:300]}
+
+
 def payload_shown(payload: Mapping[str, Any], *, support: bool) -> dict[str, Any]:
     """The payload as this reader sees it: without the support-only fields for a party."""
     if support:

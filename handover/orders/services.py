@@ -15,6 +15,7 @@ from django.utils import timezone
 from handover.accounts.models import User
 from handover.evidence.models import Event, EventType
 from handover.evidence.services import event_append
+from handover.evidence.visibility import request_values
 from handover.ledger import services as ledger
 from handover.ledger.rules import pricing
 from handover.lib.canonical import json_sha256
@@ -461,7 +462,7 @@ def _payer_values(address: str, user_agent: str) -> dict[str, str] | None:
     purchase" (``billing.evidence``). None when no request paid (a demo, a script)."""
     if not address and not user_agent:
         return None
-    return {"address": address, "user_agent": user_agent[:300]}
+    return request_values(address, user_agent)
 
 
 @transaction.atomic
